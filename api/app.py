@@ -1,0 +1,75 @@
+"""The FastAPI application: REST API, Connect HeatmapService and the tracker script."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from api.context import AppContext
+from api.errors import error_response, install_error_handlers
+from api.web_routes import router as web_router
+from data_layer.settings import Settings, get_settings
+
+TRACKER_PATH = Path(__file__).resolve().parent.parent / "tracker" / "tracker.js"
+INGEST_PATH = "/rest/v1/events"
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+class IngestCors(BaseHTTPMiddleware):
+    """CORS for the ingestion endpoint only: any origin may post events with an ingest key."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        if request.url.path != INGEST_PATH:
+            return await call_next(request)
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=CORS_HEADERS)
+        response = await call_next(request)
+        response.headers.update(CORS_HEADERS)
+        return response
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Heatmaps API",
+        version="1.0.0",
+        description=(
+            "Self-hosted heatmap analytics: ingest web events, list pages with click activity, "
+            "summarise one page (click bins, dead and rage clicks, scroll depth, replays), and the "
+            "mobile HeatmapService over the Connect protocol. Authenticate with "
+            "`Authorization: Bearer <token>`."
+        ),
+    )
+    app.state.ctx = AppContext.from_settings(settings)
+    install_error_handlers(app)
+    app.add_middleware(IngestCors)
+    app.include_router(web_router)
+
+    @app.get("/tracker.js", include_in_schema=False)
+    def tracker_script() -> Response:
+        return Response(
+            TRACKER_PATH.read_bytes(),
+            media_type="application/javascript; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
+    @app.get("/healthz", summary="Liveness and database reachability")
+    def health(request: Request) -> Response:
+        ctx: AppContext = request.app.state.ctx
+        try:
+            with ctx.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return error_response(503, "the database is unavailable")
+        return JSONResponse({"status": "ok"})
+
+    return app

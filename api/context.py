@@ -1,0 +1,51 @@
+"""Per-application collaborators: settings, engine, store, service (built once, shared by requests)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy import Engine
+
+from data_layer.auth import secret_key
+from data_layer.db import create_db_engine
+from data_layer.service import HeatmapService
+from data_layer.settings import Settings
+from data_layer.store import SqlStore
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    store: SqlStore
+    limiter: MovingWindowRateLimiter = field(
+        default_factory=lambda: MovingWindowRateLimiter(MemoryStorage())
+    )
+    _service: HeatmapService | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppContext:
+        engine = create_db_engine(settings.database_url)
+        return cls(settings=settings, engine=engine, store=SqlStore(engine))
+
+    @property
+    def service(self) -> HeatmapService:
+        """Built on first use: the secret key may have to be read from (or stored in) the database."""
+        with self._lock:
+            if self._service is None:
+                key = secret_key(self.engine, self.settings.secret_key)
+                self._service = HeatmapService(self.store, self.settings, key)
+            return self._service
+
+    def rate_item(self, kind: str) -> RateLimitItemPerMinute:
+        per_minute = (
+            self.settings.rate_limit_ingest_per_minute
+            if kind == "ingest"
+            else self.settings.rate_limit_query_per_minute
+        )
+        return RateLimitItemPerMinute(per_minute)

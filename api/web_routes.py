@@ -1,0 +1,184 @@
+"""REST routes of the web product: event ingestion and the two heatmap queries (thin adapters)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.concurrency import run_in_threadpool
+
+from api.context import AppContext
+from api.errors import ApiError
+from api.models import IngestResponse, PageListResponse, SummaryResponse, error_responses
+from api.security import bearer_token, require, rest_principal
+from data_layer.auth import Permission, Principal
+from data_layer.event_models import BatchValidationError
+from data_layer.ingest import RequestContext, ingest_web_batch
+
+MAX_INGEST_BODY = 1024 * 1024
+
+router = APIRouter(prefix="/rest/v1")
+
+DAY_DOC = "UTC calendar day YYYY-MM-DD; the window from..to is inclusive and at most 60 days."
+FILTER_DOCS = {
+    "country": "Visitor country (ISO code as stored on events), case-insensitive exact match.",
+    "region": "Visitor region (state/province as stored on events), case-insensitive exact match.",
+    "browserName": "Browser name as captured on events, case-insensitive exact match.",
+}
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing (413) anything over ``limit`` bytes without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the body exceeds {limit} bytes; send smaller batches")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, f"the body exceeds {limit} bytes; send smaller batches")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def parse_json_body(body: bytes) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ApiError(400, "the body is not valid UTF-8") from None
+    except RecursionError:
+        raise ApiError(400, "the body is nested too deeply") from None
+    except ValueError as exc:
+        raise ApiError(400, f"the body is not valid JSON ({exc})") from None
+
+
+def request_context(request: Request, ctx: AppContext) -> RequestContext:
+    settings = ctx.settings
+    return RequestContext(
+        user_agent=request.headers.get("user-agent"),
+        country=request.headers.get(settings.country_header) if settings.country_header else None,
+        region=request.headers.get(settings.region_header) if settings.region_header else None,
+    )
+
+
+def _normalised_country(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value.upper() if len(value) == 2 and value.isalpha() else None
+
+
+@router.post(
+    "/events",
+    summary="Ingest a batch of web events",
+    response_model=IngestResponse,
+    responses=error_responses(400, 401, 413, 429, 503),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": (
+                '{"events": [WebEvent, ...]} with 1-500 events, at most 1 MiB. As text/plain (sendBeacon) '
+                'the body may carry "key": "<token>" instead of an Authorization header.'
+            ),
+            "content": {
+                "application/json": {"schema": {"type": "object", "required": ["events"]}},
+                "text/plain": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def ingest_events(request: Request) -> dict[str, int]:
+    ctx: AppContext = request.app.state.ctx
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    header_token = bearer_token(request)
+    if header_token is None and media_type != "text/plain":
+        rest_principal(request, None, "ingest", token="")  # raises the 401
+    body = await read_body(request, MAX_INGEST_BODY)
+    if media_type not in ("application/json", "text/plain", ""):
+        raise ApiError(400, "send the batch as application/json (or text/plain from sendBeacon)")
+    payload = parse_json_body(body)
+    if not isinstance(payload, dict):
+        raise ApiError(400, 'the body must be a JSON object {"events": [...]}')
+    token = header_token
+    if token is None and isinstance(payload.get("key"), str):
+        token = payload["key"]
+    await run_in_threadpool(rest_principal, request, None, "ingest", token or "")
+    if "events" not in payload:
+        raise ApiError(400, 'events: is required, e.g. {"events": [{"type": "click", ...}]}')
+    context = request_context(request, ctx)
+    context = RequestContext(context.user_agent, _normalised_country(context.country), context.region)
+    try:
+        result = await run_in_threadpool(ingest_web_batch, ctx.engine, ctx.settings, payload["events"], context)
+    except BatchValidationError as exc:
+        raise ApiError(400, exc.details) from None
+    return {"ingested": result.ingested, "duplicates": result.duplicates}
+
+
+@router.get(
+    "/heatmap-pages",
+    summary="List pages with click activity in a date window",
+    response_model=PageListResponse,
+    responses=error_responses(400, 401, 403, 429, 503),
+)
+def list_heatmap_pages(
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Permission.VIEW_HEATMAPS))],
+    from_: Annotated[str, Query(alias="from", description=DAY_DOC, examples=["2026-04-01"])],
+    to: Annotated[str, Query(description=DAY_DOC, examples=["2026-04-30"])],
+    limit: Annotated[int | None, Query(description="Page size, default 25, clamped to 1..100.")] = None,
+    cursor: Annotated[str | None, Query(description="pagination.nextCursor of the previous page.")] = None,
+    country: Annotated[str | None, Query(description=FILTER_DOCS["country"])] = None,
+    region: Annotated[str | None, Query(description=FILTER_DOCS["region"])] = None,
+    browser_name: Annotated[str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])] = None,
+    search: Annotated[str | None, Query(description="Case-insensitive literal substring of pageKey.")] = None,
+    sort_by: Annotated[
+        str | None,
+        Query(
+            alias="sortBy",
+            description="CLICKS (default), RAGE_CLICKS, DEAD_CLICKS, RAGE_RATE, DEAD_RATE, ISSUE_SCORE, PAGE_KEY.",
+        ),
+    ] = None,
+    sort_dir: Annotated[str | None, Query(alias="sortDir", description="ASC or DESC (default).")] = None,
+) -> dict[str, Any]:
+    ctx: AppContext = request.app.state.ctx
+    return ctx.service.list_pages(
+        from_=from_,
+        to=to,
+        limit=limit,
+        cursor=cursor,
+        country=country,
+        region=region,
+        browser_name=browser_name,
+        search=search,
+        sort_by=sort_by,
+        sort_dir=sort_dir,
+    )
+
+
+@router.get(
+    "/heatmap-pages/summary",
+    summary="Click bins, dead clicks, rage clicks, scroll depth and replays of one page",
+    response_model=SummaryResponse,
+    responses=error_responses(400, 401, 403, 404, 429, 503),
+)
+def heatmap_page_summary(
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Permission.VIEW_HEATMAPS))],
+    page_key: Annotated[str, Query(alias="pageKey", description="Page URL; normalised before lookup.")],
+    breakpoint: Annotated[str, Query(description="desktop, tablet or mobile.")],
+    from_: Annotated[str, Query(alias="from", description=DAY_DOC)],
+    to: Annotated[str, Query(description=DAY_DOC)],
+    country: Annotated[str | None, Query(description=FILTER_DOCS["country"])] = None,
+    region: Annotated[str | None, Query(description=FILTER_DOCS["region"])] = None,
+    browser_name: Annotated[str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])] = None,
+) -> dict[str, Any]:
+    ctx: AppContext = request.app.state.ctx
+    return ctx.service.page_summary(
+        page_key=page_key,
+        breakpoint=breakpoint,
+        from_=from_,
+        to=to,
+        country=country,
+        region=region,
+        browser_name=browser_name,
+    )

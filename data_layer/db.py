@@ -1,0 +1,83 @@
+"""Engines and the single write path.
+
+SQLite runs in WAL mode with a busy timeout; every write goes through :func:`write_transaction`, which
+serialises writers of this process with a lock and opens ``BEGIN IMMEDIATE`` so a read lock is never
+upgraded mid-transaction (the cause of ``database is locked`` under concurrency). On PostgreSQL the
+same function takes a transaction-scoped advisory lock, which also makes sequence numbers commit in
+order: a reader that catches up ``WHERE seq > last_seen`` never skips a row committed late.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Any constant shared by all writers of one database; the value itself means nothing.
+_PG_WRITE_LOCK_KEY = 0x4EA7_3A95
+
+_write_locks: dict[str, threading.Lock] = {}
+_write_locks_guard = threading.Lock()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy's "begin" event below decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("heatmaps_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_db_engine(url: str) -> Engine:
+    """A new engine for ``url``; SQLite files get their directory created."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        _configure_sqlite(engine)
+        return engine
+    connect_args = {"connect_timeout": 5} if parsed.get_backend_name() == "postgresql" else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args)
+
+
+@lru_cache(maxsize=8)
+def get_engine(url: str) -> Engine:
+    """The process-wide engine for ``url`` (API, CLI and dashboard share it)."""
+    return create_db_engine(url)
+
+
+def _write_lock(engine: Engine) -> threading.Lock:
+    key = engine.url.render_as_string(hide_password=False)
+    with _write_locks_guard:
+        return _write_locks.setdefault(key, threading.Lock())
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """The one way to write: a serialised transaction, committed on success, rolled back on error."""
+    with _write_lock(engine), engine.connect() as conn:
+        conn = conn.execution_options(heatmaps_write=True)
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_WRITE_LOCK_KEY})
+            yield conn

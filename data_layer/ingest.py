@@ -1,0 +1,212 @@
+"""Atomic, idempotent batch writes of web and touch events.
+
+Callers validate first (:mod:`data_layer.event_models`); this module normalises (pageKey, breakpoint,
+browser, country) and writes one batch in one transaction through the single write path. Events whose
+id is already stored, or repeated inside the batch, are counted as duplicates and not written.
+Rage flags (CONTRACT 2.2) are recomputed in the same transaction for every (session, page) the batch
+touched, so a run that spans batches or arrives out of order is flagged exactly as a full recompute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, tuple_, update
+from ua_parser import parse as parse_user_agent
+
+from data_layer import metrics
+from data_layer.db import write_transaction
+from data_layer.event_models import TouchEventIn, WebEventIn, validate_batch
+from data_layer.schema import touch_events, web_events
+from data_layer.settings import Settings
+
+_ID_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    ingested: int
+    duplicates: int
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What the HTTP request adds to events that lack it (never the IP address)."""
+
+    user_agent: str | None = None
+    country: str | None = None
+    region: str | None = None
+
+
+@lru_cache(maxsize=4096)
+def browser_from_user_agent(user_agent: str) -> str | None:
+    """Browser family by ua-parser (e.g. ``Chrome``, ``Mobile Safari``); None when unknown."""
+    parsed = parse_user_agent(user_agent[:1024]).user_agent
+    return parsed.family if parsed and parsed.family != "Other" else None
+
+
+def web_event_row(event: WebEventIn, settings: Settings, context: RequestContext) -> dict[str, Any]:
+    """The stored form of one validated web event."""
+    is_click = event.type == "click"
+    browser = event.browser_name
+    if browser is None:
+        agent = event.user_agent or context.user_agent
+        browser = browser_from_user_agent(agent) if agent else None
+    country = event.country or context.country
+    return {
+        "event_id": event.event_id,
+        "event_type": event.type,
+        "ts": event.timestamp,
+        "day": event.timestamp.date(),
+        "page_key": event.page_key,
+        "breakpoint": settings.breakpoint_for(event.viewport_width),
+        "session_id": event.session_id,
+        "visitor_id": event.visitor_id,
+        "viewport_width": event.viewport_width,
+        "viewport_height": event.viewport_height,
+        "document_width": event.document_width,
+        "document_height": event.document_height,
+        "x": event.x if is_click else None,
+        "y": event.y if is_click else None,
+        "selector": event.selector if is_click else None,
+        "dead": bool(event.dead) if is_click else False,
+        "fixed": bool(event.fixed) if is_click else False,
+        "depth": None if is_click else event.depth,
+        "country": country.upper() if country else None,
+        "region": event.region or context.region,
+        "browser": browser,
+        "rage": False,
+        "rage_start": False,
+    }
+
+
+def _known_event_ids(conn: Connection, table: Any, event_ids: Sequence[str]) -> set[str]:
+    known: set[str] = set()
+    for start in range(0, len(event_ids), _ID_CHUNK):
+        chunk = event_ids[start : start + _ID_CHUNK]
+        known.update(conn.scalars(select(table.c.event_id).where(table.c.event_id.in_(chunk))))
+    return known
+
+
+def _new_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows whose event id is neither stored nor seen earlier in this batch (rows without an id pass)."""
+    ids = [row["event_id"] for row in rows if row["event_id"] is not None]
+    seen = _known_event_ids(conn, table, ids) if ids else set()
+    fresh: list[dict[str, Any]] = []
+    for row in rows:
+        event_id = row["event_id"]
+        if event_id is not None:
+            if event_id in seen:
+                continue
+            seen.add(event_id)
+        fresh.append(row)
+    return fresh
+
+
+_RAGE_COLUMNS = ("seq", "ts", "session_id", "page_key", "breakpoint", "x", "y", "rage", "rage_start")
+_RAGE_SCHEMA = {
+    "seq": pl.Int64,
+    "ts": pl.Datetime("us"),
+    "session_id": pl.String,
+    "page_key": pl.String,
+    "breakpoint": pl.String,
+    "x": pl.Float64,
+    "y": pl.Float64,
+    "rage": pl.Boolean,
+    "rage_start": pl.Boolean,
+}
+
+
+def refresh_rage_flags(conn: Connection, groups: Iterable[tuple[str, str]], settings: Settings) -> int:
+    """Recompute rage flags of every click of the given (session, page) pairs; returns rows changed."""
+    pairs = sorted(set(groups))
+    if not pairs:
+        return 0
+    columns = [web_events.c[name] for name in _RAGE_COLUMNS]
+    fetched: list[Sequence[Any]] = []
+    for start in range(0, len(pairs), _ID_CHUNK):
+        chunk = pairs[start : start + _ID_CHUNK]
+        query = select(*columns).where(
+            and_(
+                web_events.c.event_type == "click",
+                tuple_(web_events.c.session_id, web_events.c.page_key).in_(chunk),
+            )
+        )
+        fetched.extend(conn.execute(query).all())
+    if not fetched:
+        return 0
+    clicks = pl.DataFrame(fetched, schema=_RAGE_SCHEMA, orient="row")
+    flagged = metrics.rage_flags(
+        clicks.rename({"rage": "old_rage", "rage_start": "old_rage_start"}),
+        min_clicks=settings.rage_min_clicks,
+        max_interval_ms=settings.rage_max_interval_ms,
+        max_distance_px=settings.rage_max_distance_px,
+    )
+    changed = flagged.filter(
+        (pl.col("rage") != pl.col("old_rage")) | (pl.col("rage_start") != pl.col("old_rage_start"))
+    ).select(
+        pl.col("seq").alias("b_seq"),
+        pl.col("rage").alias("b_rage"),
+        pl.col("rage_start").alias("b_rage_start"),
+    )
+    if changed.height:
+        statement = (
+            update(web_events)
+            .where(web_events.c.seq == bindparam("b_seq"))
+            .values(rage=bindparam("b_rage"), rage_start=bindparam("b_rage_start"))
+        )
+        conn.execute(statement, changed.to_dicts())
+    return changed.height
+
+
+def store_web_events(
+    engine: Engine, events: Sequence[WebEventIn], settings: Settings, context: RequestContext
+) -> IngestResult:
+    """Write one validated batch atomically; duplicates by eventId are skipped and counted."""
+    rows = [web_event_row(event, settings, context) for event in events]
+    with write_transaction(engine) as conn:
+        fresh = _new_rows(conn, web_events, rows)
+        if fresh:
+            conn.execute(insert(web_events), fresh)
+            touched = {(row["session_id"], row["page_key"]) for row in fresh if row["event_type"] == "click"}
+            refresh_rage_flags(conn, touched, settings)
+    return IngestResult(ingested=len(fresh), duplicates=len(rows) - len(fresh))
+
+
+def store_touch_events(engine: Engine, events: Sequence[TouchEventIn], user_id: str) -> IngestResult:
+    """Write one validated batch of touch events attributed to ``user_id``."""
+    rows = [
+        {
+            "event_id": event.event_id,
+            "user_id": user_id,
+            "screen_name": event.screen_name,
+            "x": event.x,
+            "y": event.y,
+            "ts": event.timestamp,
+            "day": event.timestamp.date(),
+            "campaign_id": event.campaign_id or None,
+            "event_type": event.event_type,
+        }
+        for event in events
+    ]
+    with write_transaction(engine) as conn:
+        fresh = _new_rows(conn, touch_events, rows)
+        if fresh:
+            conn.execute(insert(touch_events), fresh)
+    return IngestResult(ingested=len(fresh), duplicates=len(rows) - len(fresh))
+
+
+def ingest_web_batch(
+    engine: Engine, settings: Settings, raw_events: Any, context: RequestContext = RequestContext()  # noqa: B008
+) -> IngestResult:
+    """Validate a raw batch whole (raising BatchValidationError) and store it: the API's and CLI's path."""
+    return store_web_events(engine, validate_batch(raw_events, WebEventIn), settings, context)
+
+
+def ingest_touch_batch(engine: Engine, raw_events: Any, user_id: str) -> IngestResult:
+    """Validate a raw batch of touch events whole and store it attributed to ``user_id``."""
+    return store_touch_events(engine, validate_batch(raw_events, TouchEventIn), user_id)

@@ -1,0 +1,122 @@
+"""SQL tables of the system of record (SQLAlchemy Core, one MetaData).
+
+Alembic migrations in ``migrations/`` create exactly these tables; a test checks there is no drift.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# SQLite only aliases the rowid (monotonic, autoincrementing) for a column declared exactly INTEGER.
+SequenceNumber = BigInteger().with_variant(Integer(), "sqlite")
+
+web_events = Table(
+    "web_events",
+    metadata,
+    Column("seq", SequenceNumber, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=True, unique=True),
+    Column("event_type", String(8), nullable=False),  # 'click' | 'scroll'
+    Column("ts", DateTime(timezone=False), nullable=False),  # UTC, naive
+    Column("day", Date, nullable=False),
+    Column("page_key", String(2048), nullable=False),
+    Column("breakpoint", String(16), nullable=False),
+    Column("session_id", String(128), nullable=False),
+    Column("visitor_id", String(128), nullable=False),
+    Column("viewport_width", Integer, nullable=False),
+    Column("viewport_height", Integer, nullable=False),
+    Column("document_width", Integer, nullable=False),
+    Column("document_height", Integer, nullable=False),
+    Column("x", Float, nullable=True),
+    Column("y", Float, nullable=True),
+    Column("selector", String(512), nullable=True),
+    Column("dead", Boolean, nullable=False, default=False),
+    Column("fixed", Boolean, nullable=False, default=False),
+    Column("depth", Float, nullable=True),
+    Column("country", String(2), nullable=True),
+    Column("region", String(100), nullable=True),
+    Column("browser", String(64), nullable=True),
+    # Derived by the server at ingestion (CONTRACT 2.2): part of a rage run / first click of one.
+    Column("rage", Boolean, nullable=False, default=False),
+    Column("rage_start", Boolean, nullable=False, default=False),
+    Index("ix_web_events_day_page", "day", "page_key"),
+    Index("ix_web_events_session_page", "session_id", "page_key"),
+    Index("ix_web_events_visitor", "visitor_id"),
+    Index("ix_web_events_page_key", "page_key"),
+)
+
+touch_events = Table(
+    "touch_events",
+    metadata,
+    Column("seq", SequenceNumber, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=True, unique=True),
+    Column("user_id", String(128), nullable=False),
+    Column("screen_name", String(200), nullable=False),
+    Column("x", Float, nullable=False),
+    Column("y", Float, nullable=False),
+    Column("ts", DateTime(timezone=False), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("campaign_id", String(128), nullable=True),
+    Column("event_type", String(16), nullable=False),  # 'TAP' | 'SCROLL' | 'ACTION_CLICK'
+    Index("ix_touch_events_screen_day", "screen_name", "day"),
+    Index("ix_touch_events_user", "user_id"),
+)
+
+screenshots = Table(
+    "screenshots",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(8), nullable=False),  # 'mobile' | 'web'
+    Column("screen_name", String(200), nullable=True),
+    Column("page_key", String(2048), nullable=True),
+    Column("breakpoint", String(16), nullable=True),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("created_by", String(128), nullable=True),
+    Index("ix_screenshots_screen", "screen_name", "created_at"),
+    Index("ix_screenshots_page", "page_key", "breakpoint", "created_at"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(12), nullable=False),
+    Column("user_id", String(128), nullable=False),
+    Column("permissions", String(200), nullable=False, default=""),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("revoked_at", DateTime(timezone=False), nullable=True),
+)
+
+app_meta = Table(
+    "app_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)

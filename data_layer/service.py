@@ -1,0 +1,246 @@
+"""The contract's query operations, shared by the REST API and the dashboard (CONTRACT 2, 4).
+
+Parameters arrive as the client sent them (strings or None); everything is validated here so both faces
+give the same answers and the same errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import polars as pl
+
+from data_layer import metrics
+from data_layer.cursors import CursorState, InvalidCursorError, decode_cursor, encode_cursor, query_digest
+from data_layer.errors import BadRequest, NotFound
+from data_layer.settings import Settings
+from data_layer.store import SqlStore, WebFilters
+from data_layer.urls import InvalidUrlError, normalize_page_key
+
+MAX_WINDOW_DAYS = 60
+DEFAULT_LIMIT = 25
+MAX_LIMIT = 100
+BIN_GEOMETRY = {"columns": 100, "rowHeightPx": 16}
+SORT_COLUMNS = {
+    "CLICKS": "total_clicks",
+    "RAGE_CLICKS": "rage_clicks",
+    "DEAD_CLICKS": "dead_clicks",
+    "RAGE_RATE": "rage_rate",
+    "DEAD_RATE": "dead_rate",
+    "ISSUE_SCORE": "issue_score",
+    "PAGE_KEY": "page_key",
+}
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_INTEGER = re.compile(r"^[+-]?\d{1,18}$")
+
+
+@dataclass(frozen=True)
+class Window:
+    from_day: date
+    to_day: date
+
+
+def parse_day(name: str, value: str | None) -> date:
+    if value is None or value == "":
+        raise BadRequest(f"{name} is required: a UTC day as YYYY-MM-DD")
+    if not _DAY.match(value):
+        raise BadRequest(f"{name} must be a UTC day as YYYY-MM-DD, got {value[:40]!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{name} is not a valid calendar day: {value!r}") from None
+
+
+def parse_window(from_: str | None, to: str | None) -> Window:
+    """Inclusive window of at most 60 days; ``from`` after ``to`` is an error."""
+    from_day, to_day = parse_day("from", from_), parse_day("to", to)
+    if from_day > to_day:
+        raise BadRequest(f"from ({from_day}) must not be after to ({to_day})")
+    if (to_day - from_day) > timedelta(days=MAX_WINDOW_DAYS - 1):
+        raise BadRequest(
+            f"the window from {from_day} to {to_day} spans {(to_day - from_day).days + 1} days; "
+            f"at most {MAX_WINDOW_DAYS} days (both ends included) are allowed"
+        )
+    return Window(from_day, to_day)
+
+
+def parse_limit(value: str | int | None) -> int:
+    """Default 25, clamped to 1..100; anything but an integer is an error."""
+    if value is None:
+        return DEFAULT_LIMIT
+    if isinstance(value, str):
+        if not _INTEGER.match(value.strip()):
+            raise BadRequest(f"limit must be an integer, got {value[:40]!r}")
+        value = int(value.strip())
+    return max(1, min(MAX_LIMIT, value))
+
+
+def parse_sort(sort_by: str | None, sort_dir: str | None) -> tuple[str, bool]:
+    """(sort key name, descending) from case-insensitive ``sortBy``/``sortDir``."""
+    key = (sort_by or "CLICKS").upper()
+    if key not in SORT_COLUMNS:
+        raise BadRequest(f"sortBy must be one of {', '.join(SORT_COLUMNS)}, got {sort_by[:40]!r}")
+    direction = (sort_dir or "DESC").upper()
+    if direction not in ("ASC", "DESC"):
+        raise BadRequest(f"sortDir must be ASC or DESC, got {sort_dir[:40]!r}")
+    return key, direction == "DESC"
+
+
+def _clean(value: str | None) -> str | None:
+    """Empty filter values mean no filter."""
+    return value.strip() or None if value is not None else None
+
+
+def parse_filters(country: str | None, region: str | None, browser_name: str | None) -> WebFilters:
+    return WebFilters(country=_clean(country), region=_clean(region), browser=_clean(browser_name))
+
+
+def sort_pages(pages: pl.DataFrame, sort_key: str, descending: bool) -> pl.DataFrame:
+    """Total, stable order: the sort column, then pageKey ascending."""
+    column = SORT_COLUMNS[sort_key]
+    if column == "page_key":
+        return pages.sort("page_key", descending=descending)
+    return pages.sort([column, "page_key"], descending=[descending, False], nulls_last=True)
+
+
+def page_entity(row: dict[str, Any]) -> dict[str, Any]:
+    """A page-list row in the contract's JSON shape."""
+    return {
+        "pageKey": row["page_key"],
+        "totalClicks": row["total_clicks"],
+        "rageClicks": row["rage_clicks"],
+        "deadClicks": row["dead_clicks"],
+        "rageRate": row["rage_rate"],
+        "deadRate": row["dead_rate"],
+        "issueScore": row["issue_score"],
+        "breakpoints": [{"breakpoint": b["breakpoint"], "clicks": b["clicks"]} for b in row["breakpoints"]],
+    }
+
+
+class HeatmapService:
+    """The two web query operations over a store; stateless apart from its collaborators."""
+
+    def __init__(self, store: SqlStore, settings: Settings, secret: bytes) -> None:
+        self.store = store
+        self.settings = settings
+        self.secret = secret
+
+    def list_pages(
+        self,
+        *,
+        from_: str | None,
+        to: str | None,
+        limit: str | int | None = None,
+        cursor: str | None = None,
+        country: str | None = None,
+        region: str | None = None,
+        browser_name: str | None = None,
+        search: str | None = None,
+        sort_by: str | None = None,
+        sort_dir: str | None = None,
+    ) -> dict[str, Any]:
+        """``GET /rest/v1/heatmap-pages``: pages with clicks in the window, sorted, one page of them."""
+        window = parse_window(from_, to)
+        size = parse_limit(limit)
+        sort_key, descending = parse_sort(sort_by, sort_dir)
+        filters = parse_filters(country, region, browser_name)
+        needle = search or None
+        digest = query_digest(
+            {
+                "from": window.from_day,
+                "to": window.to_day,
+                "country": (filters.country or "").upper(),
+                "region": (filters.region or "").lower(),
+                "browser": (filters.browser or "").lower(),
+                "search": (needle or "").lower(),
+                "sort": sort_key,
+                "desc": descending,
+            }
+        )
+        if cursor:
+            try:
+                state = decode_cursor(cursor, digest, self.secret)
+            except InvalidCursorError as exc:
+                raise BadRequest(str(exc)) from None
+        else:
+            state = CursorState(offset=0, snapshot=self.store.last_seq())
+        pages = self.ranked_pages(window, filters, needle, sort_key, descending, as_of_seq=state.snapshot)
+        chunk = pages.slice(state.offset, size)
+        has_more = state.offset + chunk.height < pages.height
+        next_cursor = (
+            encode_cursor(CursorState(state.offset + chunk.height, state.snapshot), digest, self.secret)
+            if has_more
+            else None
+        )
+        return {
+            "entities": [page_entity(row) for row in chunk.iter_rows(named=True)],
+            "pagination": {"nextCursor": next_cursor, "hasMore": has_more},
+        }
+
+    def ranked_pages(
+        self,
+        window: Window,
+        filters: WebFilters,
+        search: str | None,
+        sort_key: str,
+        descending: bool,
+        *,
+        as_of_seq: int | None = None,
+    ) -> pl.DataFrame:
+        """Every matching page's metrics in the contract's order (the dashboard shows it whole)."""
+        events = self.store.web_events(
+            window.from_day, window.to_day, filters, clicks_only=True, as_of_seq=as_of_seq
+        )
+        pages = metrics.page_list(events)
+        if search:
+            pages = pages.filter(
+                pl.col("page_key").str.to_lowercase().str.contains(search.lower(), literal=True)
+            )
+        return sort_pages(pages, sort_key, descending)
+
+    def page_summary(
+        self,
+        *,
+        page_key: str | None,
+        breakpoint: str | None,
+        from_: str | None,
+        to: str | None,
+        country: str | None = None,
+        region: str | None = None,
+        browser_name: str | None = None,
+    ) -> dict[str, Any]:
+        """``GET /rest/v1/heatmap-pages/summary``: bins, dead and rage clicks, scroll depth, replays."""
+        if not page_key:
+            raise BadRequest("pageKey is required, e.g. https://example.com/pricing")
+        try:
+            key = normalize_page_key(page_key)
+        except InvalidUrlError as exc:
+            raise BadRequest(f"pageKey {exc}") from None
+        names = self.settings.breakpoint_names
+        if breakpoint not in names:
+            raise BadRequest(f"breakpoint must be one of {', '.join(names)}, got {str(breakpoint)[:40]!r}")
+        window = parse_window(from_, to)
+        filters = parse_filters(country, region, browser_name)
+        if not self.store.page_exists(key):
+            raise NotFound(f"no events were ever recorded for pageKey {key}")
+        events = self.store.web_events(window.from_day, window.to_day, filters, page_key=key)
+        return summarize_page(events, breakpoint, self.settings.replay_template())
+
+
+def summarize_page(events: pl.DataFrame, breakpoint: str, replay_template: str) -> dict[str, Any]:
+    """The summary body for one page's events (all breakpoints; replays use them all)."""
+    here = events.filter(pl.col("breakpoint") == breakpoint)
+    clicks = here.filter(pl.col("event_type") == "click")
+    scrolls = here.filter(pl.col("event_type") == "scroll")
+    return {
+        "clickBins": metrics.click_bins(clicks),
+        "deadClicks": metrics.dead_click_bins(clicks),
+        "rageClicks": metrics.rage_click_bins(clicks),
+        "scrollDepth": metrics.scroll_reach(scrolls),
+        "replays": metrics.replays(events, template=replay_template),
+        "binGeometry": dict(BIN_GEOMETRY),
+        "fold": metrics.fold(scrolls),
+    }

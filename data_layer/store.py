@@ -1,0 +1,153 @@
+"""Reading events as Polars frames: the only door from storage to metrics.
+
+Callers ask for the events of a window (and filters) and get frames shaped as documented on
+:data:`WEB_EVENT_SCHEMA`; how the frames are produced (SQL today, a columnar replica tomorrow) is this
+module's business alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Engine, Select, and_, exists, func, select
+
+from data_layer.schema import touch_events, web_events
+
+WEB_EVENT_SCHEMA: dict[str, Any] = {
+    "seq": pl.Int64,
+    "event_type": pl.String,
+    "ts": pl.Datetime("us"),
+    "day": pl.Date,
+    "page_key": pl.String,
+    "breakpoint": pl.String,
+    "session_id": pl.String,
+    "visitor_id": pl.String,
+    "viewport_width": pl.Int32,
+    "viewport_height": pl.Int32,
+    "document_width": pl.Int32,
+    "document_height": pl.Int32,
+    "x": pl.Float64,
+    "y": pl.Float64,
+    "selector": pl.String,
+    "dead": pl.Boolean,
+    "fixed": pl.Boolean,
+    "depth": pl.Float64,
+    "country": pl.String,
+    "region": pl.String,
+    "browser": pl.String,
+    "rage": pl.Boolean,
+    "rage_start": pl.Boolean,
+}
+
+TOUCH_EVENT_SCHEMA: dict[str, Any] = {
+    "seq": pl.Int64,
+    "event_id": pl.String,
+    "user_id": pl.String,
+    "screen_name": pl.String,
+    "x": pl.Float64,
+    "y": pl.Float64,
+    "ts": pl.Datetime("us"),
+    "day": pl.Date,
+    "campaign_id": pl.String,
+    "event_type": pl.String,
+}
+
+
+@dataclass(frozen=True)
+class WebFilters:
+    """Dimension filters; each a case-insensitive exact match, None = no filter."""
+
+    country: str | None = None
+    region: str | None = None
+    browser: str | None = None
+
+
+@dataclass(frozen=True)
+class TouchFilters:
+    screen_name: str
+    campaign_id: str | None = None
+    event_types: tuple[str, ...] = ()
+    user_id: str | None = None
+    from_day: date | None = None
+    to_day: date | None = None
+
+
+def _frame(rows: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
+
+
+class SqlStore:
+    """Frames read straight from the SQL system of record."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _web_select(
+        self, from_day: date, to_day: date, filters: WebFilters, as_of_seq: int | None
+    ) -> Select[Any]:
+        columns = [web_events.c[name] for name in WEB_EVENT_SCHEMA]
+        conditions = [web_events.c.day >= from_day, web_events.c.day <= to_day]
+        if filters.country:
+            conditions.append(web_events.c.country == filters.country.upper())
+        if filters.region:
+            conditions.append(func.lower(web_events.c.region) == filters.region.lower())
+        if filters.browser:
+            conditions.append(func.lower(web_events.c.browser) == filters.browser.lower())
+        if as_of_seq is not None:
+            conditions.append(web_events.c.seq <= as_of_seq)
+        return select(*columns).where(and_(*conditions))
+
+    def web_events(
+        self,
+        from_day: date,
+        to_day: date,
+        filters: WebFilters = WebFilters(),  # noqa: B008 - frozen, immutable default
+        *,
+        page_key: str | None = None,
+        clicks_only: bool = False,
+        as_of_seq: int | None = None,
+    ) -> pl.DataFrame:
+        """Web events with ``from_day <= day <= to_day`` matching the filters, in arrival order.
+
+        ``as_of_seq`` ignores events stored after that sequence number (a stable snapshot).
+        """
+        query = self._web_select(from_day, to_day, filters, as_of_seq)
+        if page_key is not None:
+            query = query.where(web_events.c.page_key == page_key)
+        if clicks_only:
+            query = query.where(web_events.c.event_type == "click")
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(web_events.c.seq)).all()
+        return _frame(rows, WEB_EVENT_SCHEMA)
+
+    def last_seq(self) -> int:
+        """The newest web event's sequence number (0 when empty): the snapshot for paging."""
+        with self.engine.connect() as conn:
+            return int(conn.scalar(select(func.coalesce(func.max(web_events.c.seq), 0))) or 0)
+
+    def page_exists(self, page_key: str) -> bool:
+        with self.engine.connect() as conn:
+            return bool(conn.scalar(select(exists().where(web_events.c.page_key == page_key))))
+
+    def touch_events(self, filters: TouchFilters) -> pl.DataFrame:
+        """Touch events of one screen matching the filters, in arrival order."""
+        conditions = [touch_events.c.screen_name == filters.screen_name]
+        if filters.campaign_id:
+            conditions.append(touch_events.c.campaign_id == filters.campaign_id)
+        if filters.event_types:
+            conditions.append(touch_events.c.event_type.in_(filters.event_types))
+        if filters.user_id:
+            conditions.append(touch_events.c.user_id == filters.user_id)
+        if filters.from_day is not None:
+            conditions.append(touch_events.c.day >= filters.from_day)
+        if filters.to_day is not None:
+            conditions.append(touch_events.c.day <= filters.to_day)
+        columns = [touch_events.c[name] for name in TOUCH_EVENT_SCHEMA]
+        query = select(*columns).where(and_(*conditions)).order_by(touch_events.c.seq)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return _frame(rows, TOUCH_EVENT_SCHEMA)

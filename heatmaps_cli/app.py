@@ -1,0 +1,308 @@
+"""The ``heatmaps`` command (CONTRACT 9). Exit 0 on success, 2 with a one-line reason on bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from data_layer import auth
+from data_layer.db import get_engine
+from data_layer.event_models import MAX_BATCH_EVENTS, BatchValidationError
+from data_layer.ingest import ingest_web_batch
+from data_layer.migrate import upgrade
+from data_layer.retention import forget_visitor, purge_older_than
+from data_layer.settings import Settings, get_settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+app = typer.Typer(help="Self-hosted heatmap analytics.", no_args_is_help=True, add_completion=False)
+keys_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True)
+out = Console()
+
+
+def fail(reason: str) -> NoReturn:
+    """Bad input: one line on stderr, exit status 2."""
+    err.print(f"error: {reason}", markup=False, highlight=False)
+    raise typer.Exit(2)
+
+
+def load_settings() -> Settings:
+    try:
+        return get_settings()
+    except Exception as exc:  # pydantic ValidationError: report it on one line
+        fail(f"invalid settings: {' '.join(str(exc).split())}")
+
+
+def ready_engine(settings: Settings):  # noqa: ANN201 - sqlalchemy Engine
+    """The engine of a database migrated to the newest schema."""
+    upgrade(settings.database_url)
+    return get_engine(settings.database_url)
+
+
+def progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+@app.command()
+def init() -> None:
+    """Create or migrate the database (Alembic)."""
+    settings = load_settings()
+    ready_engine(settings)
+    out.print(f"database ready: {get_engine(settings.database_url).url.render_as_string()}")
+
+
+@app.command()
+def demo(
+    events: Annotated[int, typer.Option(min=1, help="Web events to generate.")] = 100_000,
+    days: Annotated[int, typer.Option(min=1, max=365, help="Days of history, ending today.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 7,
+) -> None:
+    """Fill the database with a realistic demo site and mobile app (idempotent per seed)."""
+    from data_layer.demo_loader import load_demo
+
+    settings = load_settings()
+    engine = ready_engine(settings)
+    with progress() as bar:
+        summary = load_demo(engine, settings, events=events, days=days, seed=seed, progress=bar)
+    out.print(summary)
+
+
+def _is_ndjson(path: Path) -> bool:
+    """NDJSON when the first line alone is one event object; else one JSON document."""
+    with path.open("rb") as handle:
+        first = handle.readline().strip()
+    if first.startswith(b"["):
+        return False
+    try:
+        item = json.loads(first)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(item, dict) and "events" not in item
+
+
+def _read_events(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line or item number, raw event) from an NDJSON file, a JSON array or {"events": [...]}."""
+    if not _is_ndjson(path):
+        try:
+            document = json.loads(path.read_bytes())
+        except (ValueError, RecursionError) as exc:
+            fail(f"{path} is neither NDJSON nor a JSON document: {exc}")
+        items = document.get("events") if isinstance(document, dict) else document
+        if not isinstance(items, list):
+            fail(f"{path}: expected NDJSON, a JSON array of events or {{\"events\": [...]}}")
+        yield from enumerate(items, start=1)
+        return
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield number, json.loads(line)
+            except (ValueError, RecursionError):
+                yield number, None  # reported by validation as "must be an object"
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="NDJSON file or JSON array of WebEvents.")],
+    batch_size: Annotated[int, typer.Option(min=1, max=MAX_BATCH_EVENTS)] = MAX_BATCH_EVENTS,
+) -> None:
+    """Load WebEvents from a file with the API's rules, in batches; report counts and first errors."""
+    if not file.is_file():
+        fail(f"{file} is not a readable file")
+    settings = load_settings()
+    engine = ready_engine(settings)
+    total = ingested = duplicates = rejected = 0
+    errors: list[str] = []
+
+    def flush(batch: list[tuple[int, Any]]) -> None:
+        nonlocal ingested, duplicates, rejected
+        try:
+            result = ingest_web_batch(engine, settings, [event for _, event in batch])
+        except BatchValidationError as exc:
+            rejected += len(batch)
+            errors.append(f"items {batch[0][0]}-{batch[-1][0]}: {exc.details}")
+            return
+        ingested += result.ingested
+        duplicates += result.duplicates
+
+    with progress() as bar:
+        task = bar.add_task(f"ingesting {file.name}", total=None)
+        batch: list[tuple[int, Any]] = []
+        for item in _read_events(file):
+            batch.append(item)
+            total += 1
+            if len(batch) == batch_size:
+                flush(batch)
+                batch = []
+                bar.update(task, completed=total)
+        if batch:
+            flush(batch)
+        bar.update(task, completed=total, total=total)
+    out.print(f"read {total} events: {ingested} ingested, {duplicates} duplicates, {rejected} rejected")
+    for line in errors[:5]:
+        err.print(line[:2000], markup=False, highlight=False)
+    if rejected:
+        fail(f"{rejected} events in {len(errors)} batch(es) were rejected; nothing of those batches was stored")
+
+
+@keys_app.command("create")
+def keys_create(
+    user: Annotated[str, typer.Option(help="User id the token belongs to.")],
+    permissions: Annotated[
+        str, typer.Option(help="Comma-separated: VIEW_HEATMAPS, MANAGE_HEATMAPS, ADMIN. Empty = ingest only.")
+    ] = "",
+) -> None:
+    """Create a token; the token is printed once, as the last line."""
+    try:
+        perms = auth.parse_permissions(permissions)
+    except ValueError as exc:
+        fail(str(exc))
+    engine = ready_engine(load_settings())
+    try:
+        token_id, token = auth.create_token(engine, user, perms)
+    except ValueError as exc:
+        fail(str(exc))
+    granted = ",".join(sorted(perms)) or "ingest only"
+    err.print(f"created token {token_id} for {user} ({granted}); store it now, it is not shown again")
+    print(token)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List tokens (never the tokens themselves)."""
+    engine = ready_engine(load_settings())
+    for info in auth.list_tokens(engine):
+        state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
+        perms = ",".join(info.permissions) or "ingest only"
+        print(f"{info.id}\t{info.prefix}…\t{info.user_id}\t{perms}\t{info.created_at:%Y-%m-%d %H:%M}\t{state}")
+
+
+@keys_app.command("revoke")
+def keys_revoke(token_id: Annotated[int, typer.Argument(help="Id shown by `heatmaps keys list`.")]) -> None:
+    """Revoke a token at once."""
+    engine = ready_engine(load_settings())
+    if not auth.revoke_token(engine, token_id):
+        fail(f"no active token with id {token_id}")
+    print(f"revoked token {token_id}")
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+) -> None:
+    """Serve the REST API, the HeatmapService and /tracker.js."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = load_settings()
+    ready_engine(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="info",
+        access_log=False,  # request lines would carry query strings; nothing sensitive is logged
+    )
+
+
+def _dashboard_command(port: int, host: str) -> list[str]:
+    return [
+        sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "streamlit_app.py"),
+        "--server.port", str(port), "--server.address", host, "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+
+
+@app.command()
+def dashboard(
+    port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+) -> None:
+    """Serve the Streamlit dashboard."""
+    settings = load_settings()
+    ready_engine(settings)
+    raise typer.Exit(subprocess.call(_dashboard_command(port or settings.dashboard_port, host), cwd=PROJECT_ROOT))
+
+
+@app.command()
+def serve() -> None:
+    """Run the API and the dashboard together for a local run; Ctrl-C stops both."""
+    settings = load_settings()
+    ready_engine(settings)
+    api_cmd = [sys.executable, "-m", "heatmaps_cli.app", "api"]
+    children = [
+        subprocess.Popen(api_cmd, cwd=PROJECT_ROOT),
+        subprocess.Popen(_dashboard_command(settings.dashboard_port, settings.api_host), cwd=PROJECT_ROOT),
+    ]
+    out.print(f"API:       {settings.api_url}  (OpenAPI at {settings.api_url}/docs)")
+    out.print(f"Dashboard: {settings.dashboard_url}")
+    out.print("Press Ctrl-C to stop.")
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT if os.name != "nt" else signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+    codes = [child.returncode for child in children]
+    raise typer.Exit(0 if all(code in (0, -2, 130, None) for code in codes) else 1)
+
+
+@app.command()
+def purge(
+    older_than: Annotated[int | None, typer.Option("--older-than", min=1, help="Age in days.")] = None,
+) -> None:
+    """Delete events older than DAYS (default: the retention_days setting)."""
+    settings = load_settings()
+    days = older_than or settings.retention_days
+    if days is None:
+        fail("give --older-than DAYS or set HEATMAPS_RETENTION_DAYS")
+    result = purge_older_than(ready_engine(settings), settings, days)
+    print(f"deleted {result.web_events} web events and {result.touch_events} touch events")
+
+
+@app.command()
+def forget(visitor: Annotated[str, typer.Option("--visitor", help="visitorId (or mobile user id).")]) -> None:
+    """Erase every event of one visitor (right to erasure)."""
+    if not visitor.strip():
+        fail("--visitor must not be empty")
+    result = forget_visitor(ready_engine(load_settings()), visitor)
+    print(f"deleted {result.web_events} web events and {result.touch_events} touch events of {visitor}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

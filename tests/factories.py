@@ -1,0 +1,49 @@
+"""Event factories with sensible defaults, so each test states only what matters to it."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+_ids = itertools.count(1)
+
+
+def web_click(**overrides: Any) -> dict[str, Any]:
+    """A valid click WebEvent (desktop, 1280 px wide) at (100, 200) on https://example.com/pricing."""
+    event: dict[str, Any] = {
+        "eventId": f"evt-{next(_ids)}",
+        "type": "click",
+        "timestamp": "2026-04-10T12:00:00Z",
+        "sessionId": "s1",
+        "visitorId": "v1",
+        "url": "https://example.com/pricing",
+        "viewportWidth": 1280,
+        "viewportHeight": 800,
+        "documentWidth": 1280,
+        "documentHeight": 4000,
+        "x": 100,
+        "y": 200,
+    }
+    event.update(overrides)
+    return {key: value for key, value in event.items() if value is not ...}
+
+
+def web_scroll(**overrides: Any) -> dict[str, Any]:
+    """A valid scroll WebEvent at 50 % depth; same defaults as :func:`web_click`."""
+    event = web_click(type="scroll", x=..., y=..., depth=50)
+    event.update(overrides)
+    return {key: value for key, value in event.items() if value is not ...}
+
+
+def touch(**overrides: Any) -> dict[str, Any]:
+    """A valid TAP touch event (proto3 JSON, lowerCamelCase) on screen home_feed."""
+    event: dict[str, Any] = {
+        "eventId": f"touch-{next(_ids)}",
+        "screenName": "home_feed",
+        "x": 0.5,
+        "y": 0.5,
+        "timestamp": "2026-04-10T12:00:00Z",
+        "eventType": "TAP",
+    }
+    event.update(overrides)
+    return {key: value for key, value in event.items() if value is not ...}
