@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Any
+
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
 from api.context import AppContext
 from api.errors import error_response, install_error_handlers
+from api.connect import router as connect_router
 from api.web_routes import router as web_router
 from data_layer.settings import Settings, get_settings
 
@@ -53,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(IngestCors)
     app.include_router(web_router)
+    app.include_router(connect_router)
 
     @app.get("/tracker.js", include_in_schema=False)
     def tracker_script() -> Response:
@@ -72,4 +77,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return error_response(503, "the database is unavailable")
         return JSONResponse({"status": "ok"})
 
+    install_openapi(app)
     return app
+
+
+def install_openapi(app: FastAPI) -> None:
+    """FastAPI documents a 422 for every operation with parameters; ours answers 400 instead."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

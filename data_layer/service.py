@@ -13,11 +13,11 @@ from typing import Any
 
 import polars as pl
 
-from data_layer import metrics
+from data_layer import metrics, touch_metrics
 from data_layer.cursors import CursorState, InvalidCursorError, decode_cursor, encode_cursor, query_digest
 from data_layer.errors import BadRequest, NotFound
 from data_layer.settings import Settings
-from data_layer.store import SqlStore, WebFilters
+from data_layer.store import SqlStore, TouchFilters, WebFilters
 from data_layer.urls import InvalidUrlError, normalize_page_key
 
 MAX_WINDOW_DAYS = 60
@@ -243,4 +243,76 @@ def summarize_page(events: pl.DataFrame, breakpoint: str, replay_template: str) 
         "replays": metrics.replays(events, template=replay_template),
         "binGeometry": dict(BIN_GEOMETRY),
         "fold": metrics.fold(scrolls),
+    }
+
+
+TOUCH_EVENT_TYPES = ("TAP", "SCROLL", "ACTION_CLICK")
+HEATMAP_MODES = ("ALL_USERS", "PER_USER")
+
+
+def _enum_name(field: str, value: Any, names: tuple[str, ...], *, zero: str | None = None) -> str | None:
+    """A proto3 JSON enum (name or number) as its name; None for the zero value when ``zero`` allows."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value == 0:
+            return None
+        value = names[value - 1] if 0 < value <= len(names) else value
+    if value is None or value == zero:
+        return None
+    if value not in names:
+        raise BadRequest(f"{field} must be one of {', '.join(names)}, got {str(value)[:40]!r}")
+    return str(value)
+
+
+def _optional_day(name: str, value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} must be a UTC day as YYYY-MM-DD")
+    return parse_day(name, value)
+
+
+def query_touch_heatmap(store: SqlStore, request: dict[str, Any]) -> dict[str, Any]:
+    """QueryHeatmapData (CONTRACT 5) from a proto3-JSON request (camelCase or snake_case names)."""
+
+    def field(camel: str, snake: str) -> Any:
+        return request.get(camel, request.get(snake))
+
+    screen_name = field("screenName", "screen_name")
+    if not isinstance(screen_name, str) or not screen_name:
+        raise BadRequest("screen_name is required")
+    mode = _enum_name("mode", field("mode", "mode"), HEATMAP_MODES, zero="HEATMAP_MODE_UNSPECIFIED")
+    per_user = mode == "PER_USER"
+    user_id = field("userId", "user_id") or None
+    if user_id is not None and not per_user:
+        raise BadRequest("user_id is only allowed with mode PER_USER")
+    if user_id is not None and not isinstance(user_id, str):
+        raise BadRequest("user_id must be a string")
+    raw_types = field("eventTypes", "event_types") or []
+    if not isinstance(raw_types, list):
+        raise BadRequest("event_types must be a list of TAP, SCROLL, ACTION_CLICK")
+    event_types: list[str] = []
+    for value in raw_types:
+        name = _enum_name("event_types", value, TOUCH_EVENT_TYPES)
+        if name is None:
+            raise BadRequest("event_types must not contain TOUCH_EVENT_TYPE_UNSPECIFIED")
+        event_types.append(name)
+    from_day, to_day = _optional_day("from", request.get("from")), _optional_day("to", request.get("to"))
+    if from_day is not None and to_day is not None:
+        parse_window(from_day.isoformat(), to_day.isoformat())
+    campaign = field("campaignId", "campaign_id") or None
+    if campaign is not None and not isinstance(campaign, str):
+        raise BadRequest("campaign_id must be a string")
+    events = store.touch_events(
+        TouchFilters(
+            screen_name=screen_name,
+            campaign_id=campaign,
+            event_types=tuple(sorted(set(event_types))),
+            from_day=from_day,
+            to_day=to_day,
+        )
+    )
+    mine = events.filter(pl.col("user_id") == user_id) if user_id is not None else events
+    return {
+        "dataPoints": touch_metrics.heatmap_points(mine, per_user=per_user),
+        "userTouchCounts": touch_metrics.user_touch_counts(events) if per_user else [],
     }
