@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -12,9 +11,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
+from api.connect import router as connect_router
 from api.context import AppContext
 from api.errors import error_response, install_error_handlers
-from api.connect import router as connect_router
+from api.screenshot_routes import router as screenshot_router
 from api.web_routes import router as web_router
 from data_layer.settings import Settings, get_settings
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(IngestCors)
     app.include_router(web_router)
     app.include_router(connect_router)
+    app.include_router(screenshot_router)
 
     @app.get("/tracker.js", include_in_schema=False)
     def tracker_script() -> Response:

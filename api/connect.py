@@ -171,24 +171,9 @@ def _run(ctx: AppContext, method: str, principal: Principal, payload: dict[str, 
         raise ConnectError("not_found", exc.details) from None
 
 
-@router.post(
-    f"/{SERVICE}/{{method}}",
-    summary="HeatmapService (Connect unary JSON): IngestTouchEvents, QueryHeatmapData, ListScreenshots, "
-    "UploadScreenshot",
-    responses={
-        200: {"description": "The response message in proto3 JSON"},
-        400: {"description": "invalid_argument"},
-        401: {"description": "unauthenticated"},
-        403: {"description": "permission_denied"},
-        404: {"description": "unimplemented (unknown method)"},
-        429: {"description": "resource_exhausted"},
-    },
-)
-async def connect_unary(method: str, request: Request) -> JSONResponse:
-    """One Connect unary call; see proto/heatmap/v1/heatmap.proto for the messages."""
+async def _call(method: str, request: Request) -> JSONResponse:
+    """One Connect unary call: auth, body, handler; every failure in Connect's error shape."""
     ctx: AppContext = request.app.state.ctx
-    if method not in METHODS:
-        return connect_error("unimplemented", f"{SERVICE}/{method} does not exist")
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         return JSONResponse(
@@ -204,7 +189,108 @@ async def connect_unary(method: str, request: Request) -> JSONResponse:
         return connect_error(exc.code, exc.message, exc.headers)
     except Exception as exc:
         if database_unavailable(exc):
-            return connect_error("unavailable", "the database is unavailable; retry shortly", {"Retry-After": "5"})
+            return connect_error(
+                "unavailable", "the database is unavailable; retry shortly", {"Retry-After": "5"}
+            )
         log.exception("unhandled error in %s/%s", SERVICE, method)
         return connect_error("internal", "an internal error occurred; it has been logged")
     return JSONResponse(body)
+
+
+_TOUCH_EVENT = {
+    "type": "object",
+    "required": ["screenName", "x", "y", "timestamp", "eventType"],
+    "properties": {
+        "eventId": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$"},
+        "screenName": {"type": "string", "minLength": 1, "maxLength": 200},
+        "x": {"type": "number", "minimum": 0, "maximum": 1},
+        "y": {"type": "number", "minimum": 0, "maximum": 1},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "campaignId": {"type": "string", "maxLength": 128},
+        "eventType": {"type": "string", "enum": ["TAP", "SCROLL", "ACTION_CLICK"]},
+    },
+}
+REQUEST_SCHEMAS: dict[str, dict[str, Any]] = {
+    "IngestTouchEvents": {
+        "type": "object",
+        "required": ["events"],
+        "properties": {"events": {"type": "array", "minItems": 1, "maxItems": 500, "items": _TOUCH_EVENT}},
+    },
+    "QueryHeatmapData": {
+        "type": "object",
+        "required": ["screenName"],
+        "properties": {
+            "screenName": {"type": "string"},
+            "campaignId": {"type": "string"},
+            "mode": {"type": "string", "enum": ["ALL_USERS", "PER_USER"]},
+            "userId": {"type": "string", "description": "PER_USER only"},
+            "eventTypes": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["TAP", "SCROLL", "ACTION_CLICK"]},
+            },
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+        },
+    },
+    "ListScreenshots": {
+        "type": "object",
+        "required": ["screenName"],
+        "properties": {"screenName": {"type": "string"}},
+    },
+    "UploadScreenshot": {
+        "type": "object",
+        "required": ["screenName", "imageData", "width", "height"],
+        "properties": {
+            "screenName": {"type": "string", "minLength": 1, "maxLength": 200},
+            "imageData": {"type": "string", "format": "byte", "description": "PNG, base64"},
+            "width": {"type": "integer", "minimum": 1},
+            "height": {"type": "integer", "minimum": 1},
+        },
+    },
+}
+_CONNECT_ERROR = {
+    "application/json": {
+        "schema": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    }
+}
+
+
+def _endpoint(method: str) -> Callable[[Request], Any]:
+    async def endpoint(request: Request) -> JSONResponse:
+        return await _call(method, request)
+
+    endpoint.__name__ = f"connect_{method}"
+    return endpoint
+
+
+for _name in METHODS:
+    router.add_api_route(
+        f"/{SERVICE}/{_name}",
+        _endpoint(_name),
+        methods=["POST"],
+        summary=f"HeatmapService.{_name} (Connect unary JSON)",
+        tags=["HeatmapService"],
+        responses={
+            200: {"description": "The response message in proto3 JSON"},
+            **{
+                status: {"description": code, "content": _CONNECT_ERROR}
+                for code, status in CONNECT_STATUS.items()
+                if code not in ("unimplemented", "not_found")
+            },
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": REQUEST_SCHEMAS[_name]}},
+            }
+        },
+    )
+
+
+@router.post(f"/{SERVICE}/{{method}}", include_in_schema=False)
+async def unknown_method(method: str) -> JSONResponse:
+    return connect_error("unimplemented", f"{SERVICE}/{method[:64]} does not exist")

@@ -22,9 +22,7 @@ class AppContext:
     settings: Settings
     engine: Engine
     store: SqlStore
-    limiter: MovingWindowRateLimiter = field(
-        default_factory=lambda: MovingWindowRateLimiter(MemoryStorage())
-    )
+    limiter: MovingWindowRateLimiter = field(default_factory=lambda: MovingWindowRateLimiter(MemoryStorage()))
     _service: HeatmapService | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

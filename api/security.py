@@ -73,7 +73,7 @@ def rest_principal(
         raise ApiError(exc.status, exc.details, headers) from None
 
 
-def require(permission: Permission | None, kind: RateKind = "query"):  # noqa: ANN201 - FastAPI dependency
+def require(permission: Permission | None, kind: RateKind = "query"):
     """A FastAPI dependency enforcing ``permission`` (None = any valid token) and the rate limit."""
 
     def dependency(request: Request) -> Principal:

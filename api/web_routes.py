@@ -108,7 +108,9 @@ async def ingest_events(request: Request) -> dict[str, int]:
     context = request_context(request, ctx)
     context = RequestContext(context.user_agent, _normalised_country(context.country), context.region)
     try:
-        result = await run_in_threadpool(ingest_web_batch, ctx.engine, ctx.settings, payload["events"], context)
+        result = await run_in_threadpool(
+            ingest_web_batch, ctx.engine, ctx.settings, payload["events"], context
+        )
     except BatchValidationError as exc:
         raise ApiError(400, exc.details) from None
     return {"ingested": result.ingested, "duplicates": result.duplicates}
@@ -129,13 +131,17 @@ def list_heatmap_pages(
     cursor: Annotated[str | None, Query(description="pagination.nextCursor of the previous page.")] = None,
     country: Annotated[str | None, Query(description=FILTER_DOCS["country"])] = None,
     region: Annotated[str | None, Query(description=FILTER_DOCS["region"])] = None,
-    browser_name: Annotated[str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])] = None,
+    browser_name: Annotated[
+        str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])
+    ] = None,
     search: Annotated[str | None, Query(description="Case-insensitive literal substring of pageKey.")] = None,
     sort_by: Annotated[
         str | None,
         Query(
             alias="sortBy",
-            description="CLICKS (default), RAGE_CLICKS, DEAD_CLICKS, RAGE_RATE, DEAD_RATE, ISSUE_SCORE, PAGE_KEY.",
+            description=(
+                "CLICKS (default), RAGE_CLICKS, DEAD_CLICKS, RAGE_RATE, DEAD_RATE, ISSUE_SCORE, PAGE_KEY."
+            ),
         ),
     ] = None,
     sort_dir: Annotated[str | None, Query(alias="sortDir", description="ASC or DESC (default).")] = None,
@@ -170,7 +176,9 @@ def heatmap_page_summary(
     to: Annotated[str, Query(description=DAY_DOC)],
     country: Annotated[str | None, Query(description=FILTER_DOCS["country"])] = None,
     region: Annotated[str | None, Query(description=FILTER_DOCS["region"])] = None,
-    browser_name: Annotated[str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])] = None,
+    browser_name: Annotated[
+        str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])
+    ] = None,
 ) -> dict[str, Any]:
     ctx: AppContext = request.app.state.ctx
     return ctx.service.page_summary(

@@ -104,7 +104,12 @@ def list_tokens(engine: Engine) -> list[TokenInfo]:
         rows = conn.execute(select(api_tokens).order_by(api_tokens.c.id)).all()
     return [
         TokenInfo(
-            r.id, r.prefix, r.user_id, tuple(filter(None, r.permissions.split(","))), r.created_at, r.revoked_at
+            r.id,
+            r.prefix,
+            r.user_id,
+            tuple(filter(None, r.permissions.split(","))),
+            r.created_at,
+            r.revoked_at,
         )
         for r in rows
     ]

@@ -96,6 +96,8 @@ def _load_screenshots(engine: Engine, settings: Settings) -> int:
     for screen_name, png in demo.demo_screen_screenshots():
         existing = screenshots.list_screen_screenshots(engine, screen_name)
         if not existing or existing[0]["sha256"] != hashlib.sha256(png).hexdigest():
-            screenshots.save_screenshot(engine, settings.screenshot_dir, png, kind="mobile", screen_name=screen_name)
+            screenshots.save_screenshot(
+                engine, settings.screenshot_dir, png, kind="mobile", screen_name=screen_name
+            )
             added += 1
     return added

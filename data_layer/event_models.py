@@ -32,9 +32,7 @@ MAX_BATCH_EVENTS = 500
 MAX_REPORTED_ERRORS = 20
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 class BatchValidationError(ValueError):
@@ -53,7 +51,7 @@ def _parse_timestamp(value: Any) -> datetime:
     main, dot, rest = text.partition(".")
     if dot:  # Python parses at most 6 fractional digits
         digits = re.match(r"\d+", rest).group(0)  # type: ignore[union-attr]
-        text = f"{main}.{digits[:6].ljust(6, '0')}{rest[len(digits):]}"
+        text = f"{main}.{digits[:6].ljust(6, '0')}{rest[len(digits) :]}"
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:

@@ -201,7 +201,10 @@ def store_touch_events(engine: Engine, events: Sequence[TouchEventIn], user_id: 
 
 
 def ingest_web_batch(
-    engine: Engine, settings: Settings, raw_events: Any, context: RequestContext = RequestContext()  # noqa: B008
+    engine: Engine,
+    settings: Settings,
+    raw_events: Any,
+    context: RequestContext = RequestContext(),
 ) -> IngestResult:
     """Validate a raw batch whole (raising BatchValidationError) and store it: the API's and CLI's path."""
     return store_web_events(engine, validate_batch(raw_events, WebEventIn), settings, context)

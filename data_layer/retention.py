@@ -37,7 +37,7 @@ def purge_older_than(
             boundary = select(web_events.c.session_id, web_events.c.page_key).where(
                 web_events.c.day == cutoff, web_events.c.event_type == "click"
             )
-            refresh_rage_flags(conn, conn.execute(boundary.distinct()).tuples(), settings)
+            refresh_rage_flags(conn, [(s, p) for s, p in conn.execute(boundary.distinct())], settings)
     return DeletionResult(web, touch)
 
 

@@ -296,7 +296,8 @@ def query_touch_heatmap(store: SqlStore, request: dict[str, Any]) -> dict[str, A
         if name is None:
             raise BadRequest("event_types must not contain TOUCH_EVENT_TYPE_UNSPECIFIED")
         event_types.append(name)
-    from_day, to_day = _optional_day("from", request.get("from")), _optional_day("to", request.get("to"))
+    from_day = _optional_day("from", field("from", "from_day"))
+    to_day = _optional_day("to", field("to", "to_day"))
     if from_day is not None and to_day is not None:
         parse_window(from_day.isoformat(), to_day.isoformat())
     campaign = field("campaignId", "campaign_id") or None

@@ -105,7 +105,7 @@ class SqlStore:
         self,
         from_day: date,
         to_day: date,
-        filters: WebFilters = WebFilters(),  # noqa: B008 - frozen, immutable default
+        filters: WebFilters = WebFilters(),
         *,
         page_key: str | None = None,
         clicks_only: bool = False,

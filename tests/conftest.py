@@ -35,7 +35,7 @@ def _pg_available() -> str | None:
         return f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}"
 
 
-_PG_REASON: str | None | bool = False  # False = not probed yet
+_PG_REASON: str | bool | None = False  # False = not probed yet
 
 
 def _pg_reason() -> str | None:
@@ -96,7 +96,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def api_app(settings: Settings):  # noqa: ANN201 - FastAPI app
+def api_app(settings: Settings):
     from api.app import create_app
 
     app = create_app(settings)
@@ -105,13 +105,13 @@ def api_app(settings: Settings):  # noqa: ANN201 - FastAPI app
 
 
 @pytest.fixture
-def client(api_app) -> Iterator[TestClient]:  # noqa: ANN001
+def client(api_app) -> Iterator[TestClient]:
     with TestClient(api_app) as test_client:
         yield test_client
 
 
 @pytest.fixture
-def tokens(api_app) -> dict[str, str]:  # noqa: ANN001
+def tokens(api_app) -> dict[str, str]:
     """One token per role: ingest (no permission), view, manage, admin, all."""
     from data_layer.auth import Permission, create_token
 

@@ -18,21 +18,21 @@ from tests.factories import web_click, web_scroll
 runner = CliRunner()
 
 
-def run(*args: str):  # noqa: ANN201 - click Result
+def run(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-def web_count(engine) -> int:  # noqa: ANN001
+def web_count(engine) -> int:
     with engine.connect() as conn:
         return conn.scalar(select(func.count()).select_from(web_events))
 
 
-def test_init_is_repeatable(settings) -> None:  # noqa: ANN001
+def test_init_is_repeatable(settings) -> None:
     assert run("init").exit_code == 0
     assert run("init").exit_code == 0
 
 
-def test_keys_create_list_revoke(settings, engine) -> None:  # noqa: ANN001
+def test_keys_create_list_revoke(settings, engine) -> None:
     created = run("keys", "create", "--user", "alice", "--permissions", "view_heatmaps,MANAGE_HEATMAPS")
     assert created.exit_code == 0
     token = created.stdout.strip().splitlines()[-1]
@@ -47,7 +47,7 @@ def test_keys_create_list_revoke(settings, engine) -> None:  # noqa: ANN001
     assert "revoked" in run("keys", "list").stdout
 
 
-def test_ingest_only_key(settings, engine) -> None:  # noqa: ANN001
+def test_ingest_only_key(settings, engine) -> None:
     created = run("keys", "create", "--user", "site")
     principal = authenticate(engine, created.stdout.strip().splitlines()[-1])
     assert principal is not None and principal.permissions == frozenset()
@@ -67,13 +67,13 @@ def test_ingest_only_key(settings, engine) -> None:  # noqa: ANN001
         ("demo", "--events", "0"),
     ],
 )
-def test_bad_input_exits_2_with_one_line(settings, args: tuple[str, ...]) -> None:  # noqa: ANN001
+def test_bad_input_exits_2_with_one_line(settings, args: tuple[str, ...]) -> None:
     result = runner.invoke(app, list(args))
     assert result.exit_code == 2, result.output
     assert result.stderr.strip(), "a reason is printed on stderr"
 
 
-def test_ingest_ndjson_and_json_array(settings, engine, tmp_path: Path) -> None:  # noqa: ANN001
+def test_ingest_ndjson_and_json_array(settings, engine, tmp_path: Path) -> None:
     ndjson = tmp_path / "events.ndjson"
     events = [web_click(), web_scroll(), web_click()]
     ndjson.write_text("\n".join(json.dumps(e) for e in events) + "\n\n")
@@ -90,7 +90,7 @@ def test_ingest_ndjson_and_json_array(settings, engine, tmp_path: Path) -> None:
     assert web_count(engine) == 5
 
 
-def test_ingest_batches_with_errors(settings, engine, tmp_path: Path) -> None:  # noqa: ANN001
+def test_ingest_batches_with_errors(settings, engine, tmp_path: Path) -> None:
     path = tmp_path / "mixed.ndjson"
     good = [web_click() for _ in range(4)]
     lines = [json.dumps(e) for e in good[:2]] + ["{not json"] + [json.dumps(e) for e in good[2:]]
@@ -103,12 +103,16 @@ def test_ingest_batches_with_errors(settings, engine, tmp_path: Path) -> None:  
     assert web_count(engine) == 3
 
 
-def test_purge_and_forget(settings, engine, tmp_path: Path) -> None:  # noqa: ANN001
+def test_purge_and_forget(settings, engine, tmp_path: Path) -> None:
     now = datetime.now(UTC)
     old = (now - timedelta(days=40)).isoformat().replace("+00:00", "Z")
     recent = (now - timedelta(days=1)).isoformat().replace("+00:00", "Z")
     path = tmp_path / "e.ndjson"
-    events = [web_click(timestamp=old), web_click(timestamp=recent), web_click(timestamp=recent, visitorId="v9")]
+    events = [
+        web_click(timestamp=old),
+        web_click(timestamp=recent),
+        web_click(timestamp=recent, visitorId="v9"),
+    ]
     path.write_text("\n".join(json.dumps(e) for e in events))
     run("ingest", str(path))
     result = run("purge", "--older-than", "30")
@@ -117,6 +121,9 @@ def test_purge_and_forget(settings, engine, tmp_path: Path) -> None:  # noqa: AN
     result = run("forget", "--visitor", "v9")
     assert "deleted 1 web events" in result.stdout
     with engine.connect() as conn:
-        assert conn.scalar(select(func.count()).select_from(web_events).where(web_events.c.visitor_id == "v9")) == 0
+        assert (
+            conn.scalar(select(func.count()).select_from(web_events).where(web_events.c.visitor_id == "v9"))
+            == 0
+        )
         assert conn.scalar(select(func.count()).select_from(touch_events)) == 0
     assert web_count(engine) == 1

@@ -17,7 +17,7 @@ from tests.factories import web_click, web_scroll
 URL = "/rest/v1/events"
 
 
-def post(client: TestClient, token: str, events: list[dict[str, Any]], **kwargs: Any):  # noqa: ANN201
+def post(client: TestClient, token: str, events: list[dict[str, Any]], **kwargs: Any):
     return client.post(URL, json={"events": events}, headers=bearer(token), **kwargs)
 
 
@@ -70,7 +70,14 @@ def test_valid_batch_is_stored_with_normalised_fields(client, tokens, engine) ->
 
 @pytest.mark.parametrize(
     ("width", "breakpoint"),
-    [(1, "mobile"), (767, "mobile"), (768, "tablet"), (1023, "tablet"), (1024, "desktop"), (20000, "desktop")],
+    [
+        (1, "mobile"),
+        (767, "mobile"),
+        (768, "tablet"),
+        (1023, "tablet"),
+        (1024, "desktop"),
+        (20000, "desktop"),
+    ],
 )
 def test_breakpoint_thresholds(client, tokens, engine, width: int, breakpoint: str) -> None:
     assert post(client, tokens["ingest"], [web_click(viewportWidth=width)]).status_code == 200
@@ -84,7 +91,9 @@ def test_browser_is_derived_from_user_agent_field_then_header(client, tokens, en
         "Chrome/131.0.0.0 Safari/537.36"
     )
     events = [web_click(userAgent=firefox), web_click(), web_click(browserName="Opera", userAgent=firefox)]
-    response = client.post(URL, json={"events": events}, headers={**bearer(tokens["ingest"]), "User-Agent": chrome})
+    response = client.post(
+        URL, json={"events": events}, headers={**bearer(tokens["ingest"]), "User-Agent": chrome}
+    )
     assert response.status_code == 200
     assert [row["browser"] for row in stored(engine)] == ["Firefox", "Chrome", "Opera"]
     assert "user_agent" not in stored(engine)[0]
@@ -248,14 +257,16 @@ def test_500_events_accepted(client, tokens, engine) -> None:
 def test_body_over_one_mebibyte_is_413(client, tokens, engine) -> None:
     big = [web_click(selector="s" * 500, region="r" * 100) for _ in range(500)]
     body = json.dumps({"events": big, "padding": "x" * (1024 * 1024)})
-    response = client.post(URL, content=body, headers={**bearer(tokens["ingest"]), "Content-Type": "application/json"})
+    response = client.post(
+        URL, content=body, headers={**bearer(tokens["ingest"]), "Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
     assert count(engine) == 0
 
 
 def test_413_without_content_length(client, tokens) -> None:
-    def chunks():  # noqa: ANN202 - a streamed body has no Content-Length
+    def chunks():
         for _ in range(20):
             yield b"x" * 65536
 

@@ -8,13 +8,13 @@ from alembic.migration import MigrationContext
 from data_layer.schema import metadata
 
 
-def test_migrated_schema_matches_metadata(engine) -> None:  # noqa: ANN001
+def test_migrated_schema_matches_metadata(engine) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
 
 
-def test_sqlite_runs_in_wal_mode(engine) -> None:  # noqa: ANN001
+def test_sqlite_runs_in_wal_mode(engine) -> None:
     if engine.dialect.name != "sqlite":
         return
     with engine.connect() as conn:

@@ -20,16 +20,22 @@ WINDOW = {"from": "2026-04-01", "to": "2026-04-30"}
 
 def at(ms: int) -> str:
     """Timestamp ``ms`` milliseconds after 2026-04-10 12:00 UTC."""
-    return (datetime(2026, 4, 10, 12, tzinfo=UTC) + timedelta(milliseconds=ms)).isoformat().replace("+00:00", "Z")
+    return (
+        (datetime(2026, 4, 10, 12, tzinfo=UTC) + timedelta(milliseconds=ms))
+        .isoformat()
+        .replace("+00:00", "Z")
+    )
 
 
 def ingest(client: TestClient, token: str, events: list[dict[str, Any]]) -> None:
     for start in range(0, len(events), 500):
-        response = client.post("/rest/v1/events", json={"events": events[start : start + 500]}, headers=bearer(token))
+        response = client.post(
+            "/rest/v1/events", json={"events": events[start : start + 500]}, headers=bearer(token)
+        )
         assert response.status_code == 200, response.text
 
 
-def get(client: TestClient, token: str, path: str, **params: Any):  # noqa: ANN201
+def get(client: TestClient, token: str, path: str, **params: Any):
     return client.get(path, params=params, headers=bearer(token))
 
 
@@ -49,9 +55,34 @@ def site(client: TestClient, tokens: dict[str, str]) -> None:
         web_click(url=a, timestamp=at(5000), x=500, y=500, dead=True, selector="p.intro"),
         web_click(url=a, timestamp=at(9000), x=900, y=900, dead=True, selector="p.intro"),
         web_click(url=a, timestamp=at(20000), x=1000, y=50),
-        *[web_click(url=a, sessionId="s2", viewportWidth=400, documentWidth=400, x=20 * i, y=30, timestamp=at(3000 * i)) for i in range(4)],
-        *[web_click(url="https://example.com/b", sessionId="s3", country="DE", browserName="Chrome", region="Bayern", dead=True, timestamp=at(2000 * i)) for i in range(4)],
-        *[web_click(url="https://example.com/c", sessionId="s4", timestamp="2026-05-05T10:00:00Z") for _ in range(4)],
+        *[
+            web_click(
+                url=a,
+                sessionId="s2",
+                viewportWidth=400,
+                documentWidth=400,
+                x=20 * i,
+                y=30,
+                timestamp=at(3000 * i),
+            )
+            for i in range(4)
+        ],
+        *[
+            web_click(
+                url="https://example.com/b",
+                sessionId="s3",
+                country="DE",
+                browserName="Chrome",
+                region="Bayern",
+                dead=True,
+                timestamp=at(2000 * i),
+            )
+            for i in range(4)
+        ],
+        *[
+            web_click(url="https://example.com/c", sessionId="s4", timestamp="2026-05-05T10:00:00Z")
+            for _ in range(4)
+        ],
         web_scroll(url=a, depth=55, viewportHeight=700, timestamp=at(1)),
         web_scroll(url=a, sessionId="s5", depth=100, viewportHeight=900, timestamp=at(2)),
     ]
@@ -107,7 +138,9 @@ def test_sorting(client, tokens, site, sort_by: str, sort_dir: str, expected: li
 
 
 def test_ties_broken_by_page_key_ascending(client, tokens) -> None:
-    ingest(client, tokens["ingest"], [web_click(url=f"https://example.com/{n}", timestamp=at(0)) for n in "zyx"])
+    ingest(
+        client, tokens["ingest"], [web_click(url=f"https://example.com/{n}", timestamp=at(0)) for n in "zyx"]
+    )
     for direction in ("ASC", "DESC"):
         body = get(client, tokens["view"], PAGES, sortDir=direction, **WINDOW).json()
         assert [e["pageKey"][-1] for e in body["entities"]] == ["x", "y", "z"]
@@ -133,14 +166,29 @@ def test_filters(client, tokens, site, filters: dict[str, str], expected: list[s
 
 
 def test_search_percent_and_underscore_are_literal(client, tokens) -> None:
-    ingest(client, tokens["ingest"], [web_click(url="https://example.com/100%25_off", timestamp=at(0)), web_click(url="https://example.com/1000xoff", timestamp=at(0))])
+    ingest(
+        client,
+        tokens["ingest"],
+        [
+            web_click(url="https://example.com/100%25_off", timestamp=at(0)),
+            web_click(url="https://example.com/1000xoff", timestamp=at(0)),
+        ],
+    )
     body = get(client, tokens["view"], PAGES, search="%25_", **WINDOW).json()
     assert [e["pageKey"] for e in body["entities"]] == ["https://example.com/100%25_off"]
 
 
 def test_window_includes_both_ends_and_excludes_outside(client, tokens, site) -> None:
-    assert [e["pageKey"][-1] for e in get(client, tokens["view"], PAGES, **{"from": "2026-05-05", "to": "2026-05-05"}).json()["entities"]] == ["c"]
-    assert get(client, tokens["view"], PAGES, **{"from": "2026-04-11", "to": "2026-05-04"}).json()["entities"] == []
+    assert [
+        e["pageKey"][-1]
+        for e in get(client, tokens["view"], PAGES, **{"from": "2026-05-05", "to": "2026-05-05"}).json()[
+            "entities"
+        ]
+    ] == ["c"]
+    assert (
+        get(client, tokens["view"], PAGES, **{"from": "2026-04-11", "to": "2026-05-04"}).json()["entities"]
+        == []
+    )
 
 
 @pytest.mark.parametrize(
@@ -173,12 +221,20 @@ def test_sixty_day_window_is_allowed(client, tokens) -> None:
 
 @pytest.mark.parametrize(("limit", "size"), [("0", 1), ("-7", 1), ("1", 1), ("150", 30), ("100", 30)])
 def test_limit_is_clamped(client, tokens, limit: str, size: int) -> None:
-    ingest(client, tokens["ingest"], [web_click(url=f"https://example.com/p{i}", timestamp=at(0)) for i in range(30)])
+    ingest(
+        client,
+        tokens["ingest"],
+        [web_click(url=f"https://example.com/p{i}", timestamp=at(0)) for i in range(30)],
+    )
     assert len(get(client, tokens["view"], PAGES, limit=limit, **WINDOW).json()["entities"]) == size
 
 
 def test_default_limit_is_25(client, tokens) -> None:
-    ingest(client, tokens["ingest"], [web_click(url=f"https://example.com/p{i}", timestamp=at(0)) for i in range(30)])
+    ingest(
+        client,
+        tokens["ingest"],
+        [web_click(url=f"https://example.com/p{i}", timestamp=at(0)) for i in range(30)],
+    )
     body = get(client, tokens["view"], PAGES, **WINDOW).json()
     assert len(body["entities"]) == 25 and body["pagination"]["hasMore"] is True
 
@@ -208,15 +264,34 @@ def test_walk_returns_every_page_once_even_while_ingesting(client, tokens) -> No
     # New events between pages do not shift the walk: it answers from the snapshot of its first page.
     first = get(client, tokens["view"], PAGES, limit=10, sortBy="PAGE_KEY", sortDir="ASC", **WINDOW).json()
     ingest(client, tokens["ingest"], [web_click(url="https://example.com/p00a", timestamp=at(0))])
-    rest = get(client, tokens["view"], PAGES, limit=100, sortBy="PAGE_KEY", sortDir="ASC", cursor=first["pagination"]["nextCursor"], **WINDOW).json()
+    rest = get(
+        client,
+        tokens["view"],
+        PAGES,
+        limit=100,
+        sortBy="PAGE_KEY",
+        sortDir="ASC",
+        cursor=first["pagination"]["nextCursor"],
+        **WINDOW,
+    ).json()
     assert [e["pageKey"] for e in first["entities"] + rest["entities"]] == pages
 
 
 def test_cursor_bound_to_query_and_tamper_evident(client, tokens) -> None:
-    ingest(client, tokens["ingest"], [web_click(url=f"https://example.com/p{i}", timestamp=at(0)) for i in range(5)])
+    ingest(
+        client,
+        tokens["ingest"],
+        [web_click(url=f"https://example.com/p{i}", timestamp=at(0)) for i in range(5)],
+    )
     cursor = get(client, tokens["view"], PAGES, limit=2, **WINDOW).json()["pagination"]["nextCursor"]
     assert get(client, tokens["view"], PAGES, limit=3, cursor=cursor, **WINDOW).status_code == 200
-    for changed in ({"country": "US"}, {"search": "p"}, {"sortBy": "PAGE_KEY"}, {"sortDir": "ASC"}, {"to": "2026-04-29"}):
+    for changed in (
+        {"country": "US"},
+        {"search": "p"},
+        {"sortBy": "PAGE_KEY"},
+        {"sortDir": "ASC"},
+        {"to": "2026-04-29"},
+    ):
         response = get(client, tokens["view"], PAGES, cursor=cursor, **{**WINDOW, **changed})
         assert response.status_code == 400, changed
     body, signature = cursor.split(".")
@@ -228,7 +303,14 @@ def test_cursor_bound_to_query_and_tamper_evident(client, tokens) -> None:
 
 
 def test_summary_values(client, tokens, site) -> None:
-    response = get(client, tokens["view"], SUMMARY, pageKey="HTTPS://EXAMPLE.com/a/?utm=1", breakpoint="desktop", **WINDOW)
+    response = get(
+        client,
+        tokens["view"],
+        SUMMARY,
+        pageKey="HTTPS://EXAMPLE.com/a/?utm=1",
+        breakpoint="desktop",
+        **WINDOW,
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     # desktop clicks of /a: document width 1280 -> binX = floor(x / 1280 * 100); binY = floor(y / 16)
@@ -257,16 +339,30 @@ def test_summary_values(client, tokens, site) -> None:
 
 
 def test_summary_mobile_breakpoint_and_filters(client, tokens, site) -> None:
-    body = get(client, tokens["view"], SUMMARY, pageKey="https://example.com/a", breakpoint="mobile", **WINDOW).json()
-    assert body["clickBins"] == [{"binX": 5 * i, "binY": 1, "clicks": 1} for i in range(4)]  # x = 20i of 400 px
+    body = get(
+        client, tokens["view"], SUMMARY, pageKey="https://example.com/a", breakpoint="mobile", **WINDOW
+    ).json()
+    assert body["clickBins"] == [
+        {"binX": 5 * i, "binY": 1, "clicks": 1} for i in range(4)
+    ]  # x = 20i of 400 px
     assert body["scrollDepth"] == [{"bucket": b, "sessions": 0} for b in range(0, 101, 10)]
     assert body["fold"] is None
-    filtered = get(client, tokens["view"], SUMMARY, pageKey="https://example.com/a", breakpoint="desktop", country="FR", **WINDOW).json()
+    filtered = get(
+        client,
+        tokens["view"],
+        SUMMARY,
+        pageKey="https://example.com/a",
+        breakpoint="desktop",
+        country="FR",
+        **WINDOW,
+    ).json()
     assert filtered["clickBins"] == [] and filtered["replays"] == []
 
 
 def test_summary_known_page_empty_window(client, tokens, site) -> None:
-    response = get(client, tokens["view"], SUMMARY, pageKey="https://example.com/c", breakpoint="desktop", **WINDOW)
+    response = get(
+        client, tokens["view"], SUMMARY, pageKey="https://example.com/c", breakpoint="desktop", **WINDOW
+    )
     assert response.status_code == 200
     assert response.json() == {
         "clickBins": [],
@@ -319,7 +415,18 @@ def test_openapi_describes_parameters_and_errors(client) -> None:
     spec = client.get("/openapi.json").json()
     pages = spec["paths"][PAGES]["get"]
     names = {p["name"] for p in pages["parameters"]}
-    assert {"from", "to", "limit", "cursor", "country", "region", "browserName", "search", "sortBy", "sortDir"} <= names
+    assert {
+        "from",
+        "to",
+        "limit",
+        "cursor",
+        "country",
+        "region",
+        "browserName",
+        "search",
+        "sortBy",
+        "sortDir",
+    } <= names
     assert {"400", "401", "403", "429"} <= set(pages["responses"])
     assert "422" not in pages["responses"]
     summary = spec["paths"][SUMMARY]["get"]

@@ -35,12 +35,18 @@ def test_defaults() -> None:
     settings = Settings(_env_file=None)
     assert settings.database_url == "sqlite:///data/heatmaps.db"
     assert (settings.rate_limit_query_per_minute, settings.rate_limit_ingest_per_minute) == (120, 1200)
-    assert [settings.breakpoint_for(w) for w in (767, 768, 1023, 1024)] == ["mobile", "tablet", "tablet", "desktop"]
+    assert [settings.breakpoint_for(w) for w in (767, 768, 1023, 1024)] == [
+        "mobile",
+        "tablet",
+        "tablet",
+        "desktop",
+    ]
     assert settings.replay_template().startswith("http://127.0.0.1:8501/session?sessionId={sessionId}")
 
 
 @pytest.mark.parametrize(
-    "template", ["javascript:alert(1)//{sessionId}", "ftp://x/{sessionId}", "data:text/html,{sessionId}", "/rel"]
+    "template",
+    ["javascript:alert(1)//{sessionId}", "ftp://x/{sessionId}", "data:text/html,{sessionId}", "/rel"],
 )
 def test_non_http_replay_templates_are_refused(template: str) -> None:
     with pytest.raises(ValidationError):

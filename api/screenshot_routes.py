@@ -1,0 +1,113 @@
+"""REST routes for web page backdrops and screenshot bytes (CONTRACT 6)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from api.context import AppContext
+from api.errors import ApiError
+from api.models import error_responses
+from api.security import require
+from api.web_routes import read_body
+from data_layer import screenshots
+from data_layer.auth import Permission, Principal
+from data_layer.urls import InvalidUrlError, normalize_page_key
+
+router = APIRouter(prefix="/rest/v1")
+
+
+def _page_and_breakpoint(ctx: AppContext, page_key: str, breakpoint: str) -> tuple[str, str]:
+    try:
+        key = normalize_page_key(page_key)
+    except InvalidUrlError as exc:
+        raise ApiError(400, f"pageKey {exc}") from None
+    names = ctx.settings.breakpoint_names
+    if breakpoint not in names:
+        raise ApiError(400, f"breakpoint must be one of {', '.join(names)}, got {breakpoint[:40]!r}")
+    return key, breakpoint
+
+
+@router.put(
+    "/heatmap-pages/screenshot",
+    summary="Upload the PNG backdrop of a page at a breakpoint (the newest one is used)",
+    responses=error_responses(400, 401, 403, 413, 429),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "PNG bytes, at most 10 MiB, 4000 x 40000 px and 60 megapixels.",
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def put_page_screenshot(
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Permission.MANAGE_HEATMAPS))],
+    page_key: Annotated[str, Query(alias="pageKey", description="Page URL; normalised as in the API.")],
+    breakpoint: Annotated[str, Query(description="desktop, tablet or mobile.")],
+) -> dict[str, Any]:
+    ctx: AppContext = request.app.state.ctx
+    key, name = _page_and_breakpoint(ctx, page_key, breakpoint)
+    data = await read_body(request, screenshots.MAX_BYTES)
+    try:
+        return await run_in_threadpool(
+            screenshots.save_screenshot,
+            ctx.engine,
+            ctx.settings.screenshot_dir,
+            data,
+            kind="web",
+            page_key=key,
+            breakpoint=name,
+            created_by=principal.user_id,
+        )
+    except screenshots.ScreenshotError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+@router.get(
+    "/heatmap-pages/screenshots",
+    summary="Screenshots of a page at a breakpoint, newest first",
+    responses=error_responses(400, 401, 403, 429),
+)
+def list_page_screenshots(
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Permission.VIEW_HEATMAPS))],
+    page_key: Annotated[str, Query(alias="pageKey")],
+    breakpoint: Annotated[str, Query()],
+) -> dict[str, Any]:
+    ctx: AppContext = request.app.state.ctx
+    key, name = _page_and_breakpoint(ctx, page_key, breakpoint)
+    shots = [
+        shot
+        for shot in screenshots.list_page_screenshots(ctx.engine)
+        if shot["pageKey"] == key and shot["breakpoint"] == name
+    ]
+    return {"screenshots": shots}
+
+
+@router.get(
+    "/screenshots/{screenshot_id}",
+    summary="The PNG bytes of a screenshot",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}, **error_responses(401, 403, 404, 429)},
+)
+def get_screenshot_bytes(
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Permission.VIEW_HEATMAPS))],
+    screenshot_id: Annotated[str, Path(max_length=64)],
+) -> Response:
+    ctx: AppContext = request.app.state.ctx
+    shot = screenshots.get_screenshot(ctx.engine, screenshot_id)
+    if shot is None:
+        raise ApiError(404, f"no screenshot with id {screenshot_id[:64]}")
+    try:
+        data = screenshots.read_screenshot_file(ctx.settings.screenshot_dir, shot["sha256"])
+    except FileNotFoundError:
+        raise ApiError(404, "the screenshot's file is missing from the screenshot directory") from None
+    return Response(
+        data,
+        media_type="image/png",
+        headers={"Cache-Control": "private, max-age=86400, immutable", "ETag": f'"{shot["sha256"]}"'},
+    )

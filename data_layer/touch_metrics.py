@@ -1,0 +1,78 @@
+"""Pure Polars aggregation of mobile touch events for QueryHeatmapData (CONTRACT 5).
+
+Input frames have the columns of :data:`data_layer.store.TOUCH_EVENT_SCHEMA` (only ``user_id``, ``x`` and
+``y`` are read) and are already filtered by the caller (screen, campaign, event types, user, days).
+Coordinates are content-relative, in [0, 1] (ingestion guarantees it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+GRID_SIZE = 100
+# v * 100 is rounded to this many decimals before flooring, so a coordinate sent as a decimal on a cell
+# edge lands in the cell it names: 0.29 * 100 is 28.999999999999996 in binary floating point, yet 0.29
+# belongs to cell 29. Any real error of the product is far below 1e-9.
+_EDGE_DECIMALS = 9
+# Cell centres (i + 0.5) / 100 computed by Python: Polars divides by a constant through its reciprocal,
+# which prints 0.20500000000000002 where the client expects 0.205.
+_CENTRES = [(i + 0.5) / GRID_SIZE for i in range(GRID_SIZE)]
+
+
+def _cell(column: str) -> pl.Expr:
+    """Grid cell index 0..99 of a coordinate in [0, 1]: ``min(floor(v * 100), 99)``, so 1.0 is cell 99."""
+    return (pl.col(column) * GRID_SIZE).round(_EDGE_DECIMALS).floor().clip(0, GRID_SIZE - 1).cast(pl.Int32)
+
+
+def _centre(cell: str) -> pl.Expr:
+    """Centre of a cell as a coordinate: ``(i + 0.5) / 100``."""
+    return pl.col(cell).replace_strict(list(range(GRID_SIZE)), _CENTRES, return_dtype=pl.Float64)
+
+
+def heatmap_points(events: pl.DataFrame, *, per_user: bool) -> list[dict[str, Any]]:
+    """Non-empty cells of the 100 x 100 grid with their touch counts.
+
+    ALL_USERS (``per_user=False``): ``{"x", "y", "count"}`` per cell, ordered by y then x (top row first,
+    left to right). PER_USER: ``{"x", "y", "count", "userId"}`` per user and cell, grouped per user with the
+    users in :func:`user_touch_counts` order (touch count descending, then userId ascending), each user's
+    cells ordered by y then x. ``x``/``y`` are cell centres, 0.005 to 0.995; counts are >= 1.
+    """
+    users = ["user_id"] if per_user else []
+    cells = (
+        events.lazy()
+        .select(*users, _cell("x").alias("cell_x"), _cell("y").alias("cell_y"))
+        .group_by(*users, "cell_y", "cell_x")
+        .agg(pl.len().cast(pl.Int64).alias("count"))
+    )
+    if per_user:
+        cells = cells.with_columns(pl.col("count").sum().over("user_id").alias("user_total")).sort(
+            ["user_total", "user_id", "cell_y", "cell_x"], descending=[True, False, False, False]
+        )
+    else:
+        cells = cells.sort("cell_y", "cell_x")
+    return (
+        cells.select(
+            _centre("cell_x").alias("x"),
+            _centre("cell_y").alias("y"),
+            "count",
+            *([pl.col("user_id").alias("userId")] if per_user else []),
+        )
+        .collect()
+        .to_dicts()
+    )
+
+
+def user_touch_counts(events: pl.DataFrame) -> list[dict[str, Any]]:
+    """``{"userId", "touchCount"}`` for every user in ``events``, touchCount descending then userId
+    ascending (by code point)."""
+    return (
+        events.lazy()
+        .group_by("user_id")
+        .agg(pl.len().cast(pl.Int64).alias("touchCount"))
+        .sort(["touchCount", "user_id"], descending=[True, False])
+        .select(pl.col("user_id").alias("userId"), "touchCount")
+        .collect()
+        .to_dicts()
+    )
