@@ -45,7 +45,7 @@ def load_settings() -> Settings:
         fail(f"invalid settings: {' '.join(str(exc).split())}")
 
 
-def ready_engine(settings: Settings):  # noqa: ANN201 - sqlalchemy Engine
+def ready_engine(settings: Settings):
     """The engine of a database migrated to the newest schema."""
     upgrade(settings.database_url)
     return get_engine(settings.database_url)
@@ -108,7 +108,7 @@ def _read_events(path: Path) -> Iterator[tuple[int, Any]]:
             fail(f"{path} is neither NDJSON nor a JSON document: {exc}")
         items = document.get("events") if isinstance(document, dict) else document
         if not isinstance(items, list):
-            fail(f"{path}: expected NDJSON, a JSON array of events or {{\"events\": [...]}}")
+            fail(f'{path}: expected NDJSON, a JSON array of events or {{"events": [...]}}')
         yield from enumerate(items, start=1)
         return
     with path.open("rb") as handle:
@@ -162,7 +162,9 @@ def ingest(
     for line in errors[:5]:
         err.print(line[:2000], markup=False, highlight=False)
     if rejected:
-        fail(f"{rejected} events in {len(errors)} batch(es) were rejected; nothing of those batches was stored")
+        fail(
+            f"{rejected} events in {len(errors)} batch(es) were rejected; nothing of those batches was stored"
+        )
 
 
 @keys_app.command("create")
@@ -194,7 +196,9 @@ def keys_list() -> None:
     for info in auth.list_tokens(engine):
         state = f"revoked {info.revoked_at:%Y-%m-%d %H:%M}" if info.revoked_at else "active"
         perms = ",".join(info.permissions) or "ingest only"
-        print(f"{info.id}\t{info.prefix}…\t{info.user_id}\t{perms}\t{info.created_at:%Y-%m-%d %H:%M}\t{state}")
+        print(
+            f"{info.id}\t{info.prefix}…\t{info.user_id}\t{perms}\t{info.created_at:%Y-%m-%d %H:%M}\t{state}"
+        )
 
 
 @keys_app.command("revoke")
@@ -243,7 +247,9 @@ def dashboard(
     """Serve the Streamlit dashboard."""
     settings = load_settings()
     ready_engine(settings)
-    raise typer.Exit(subprocess.call(_dashboard_command(port or settings.dashboard_port, host), cwd=PROJECT_ROOT))
+    raise typer.Exit(
+        subprocess.call(_dashboard_command(port or settings.dashboard_port, host), cwd=PROJECT_ROOT)
+    )
 
 
 @app.command()
