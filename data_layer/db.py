@@ -10,12 +10,13 @@ order: a reader that catches up ``WHERE seq > last_seen`` never skips a row comm
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url, text
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant shared by all writers of one database; the value itself means nothing.
@@ -56,7 +57,11 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         return engine
-    connect_args = {"connect_timeout": 5} if parsed.get_backend_name() == "postgresql" else {}
+    # Server-side prepared statements get generic plans that scan the whole table for the IN lists of
+    # ingestion while the table grows faster than autovacuum analyses it; plan every query afresh.
+    connect_args = (
+        {"connect_timeout": 5, "prepare_threshold": None} if parsed.get_backend_name() == "postgresql" else {}
+    )
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args)
 
 
@@ -81,3 +86,35 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             if engine.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_WRITE_LOCK_KEY})
             yield conn
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows fast inside the caller's transaction.
+
+    SQLAlchemy's per-row parameter processing dominates ingestion time, so rows go to the driver
+    directly: COPY on PostgreSQL, ``executemany`` on SQLite. Values are converted by the columns' own
+    bind processors, so they are stored exactly as SQLAlchemy would store them.
+    """
+    if not rows:
+        return
+    columns = [column for column in table.columns if column.name in rows[0]]
+    names = [column.name for column in columns]
+    dialect = conn.dialect
+    if dialect.name == "postgresql":
+        quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+        with conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row[name] for name in names])
+        return
+    processors = [column.type.bind_processor(dialect) for column in columns]
+    placeholders = ", ".join("?" for _ in names)
+    statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})"
+    values = [
+        tuple(
+            row[name] if process is None or row[name] is None else process(row[name])
+            for name, process in zip(names, processors, strict=True)
+        )
+        for row in rows
+    ]
+    conn.exec_driver_sql(statement, values)

@@ -15,11 +15,11 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 from ua_parser import parse as parse_user_agent
 
 from data_layer import metrics
-from data_layer.db import write_transaction
+from data_layer.db import bulk_insert, write_transaction
 from data_layer.event_models import TouchEventIn, WebEventIn, validate_batch
 from data_layer.schema import touch_events, web_events
 from data_layer.settings import Settings
@@ -123,23 +123,28 @@ _RAGE_SCHEMA = {
 
 def refresh_rage_flags(conn: Connection, groups: Iterable[tuple[str, str]], settings: Settings) -> int:
     """Recompute rage flags of every click of the given (session, page) pairs; returns rows changed."""
-    pairs = sorted(set(groups))
+    pairs = set(groups)
     if not pairs:
         return 0
+    # Select by session only: every database uses the (session_id, page_key) index for a plain IN list,
+    # while row-value IN lists make some planners scan the table.
+    sessions = sorted({session for session, _ in pairs})
     columns = [web_events.c[name] for name in _RAGE_COLUMNS]
     fetched: list[Sequence[Any]] = []
-    for start in range(0, len(pairs), _ID_CHUNK):
-        chunk = pairs[start : start + _ID_CHUNK]
+    for start in range(0, len(sessions), _ID_CHUNK):
         query = select(*columns).where(
-            and_(
-                web_events.c.event_type == "click",
-                tuple_(web_events.c.session_id, web_events.c.page_key).in_(chunk),
-            )
+            web_events.c.session_id.in_(sessions[start : start + _ID_CHUNK]),
+            web_events.c.event_type == "click",
         )
         fetched.extend(conn.execute(query).all())
     if not fetched:
         return 0
-    clicks = pl.DataFrame(fetched, schema=_RAGE_SCHEMA, orient="row")
+    wanted = pl.DataFrame(
+        sorted(pairs), schema={"session_id": pl.String, "page_key": pl.String}, orient="row"
+    )
+    clicks = pl.DataFrame(fetched, schema=_RAGE_SCHEMA, orient="row").join(
+        wanted, on=["session_id", "page_key"], how="semi"
+    )
     flagged = metrics.rage_flags(
         clicks.rename({"rage": "old_rage", "rage_start": "old_rage_start"}),
         min_clicks=settings.rage_min_clicks,
@@ -171,7 +176,7 @@ def store_web_events(
     with write_transaction(engine) as conn:
         fresh = _new_rows(conn, web_events, rows)
         if fresh:
-            conn.execute(insert(web_events), fresh)
+            bulk_insert(conn, web_events, fresh)
             touched = {(row["session_id"], row["page_key"]) for row in fresh if row["event_type"] == "click"}
             refresh_rage_flags(conn, touched, settings)
     return IngestResult(ingested=len(fresh), duplicates=len(rows) - len(fresh))
@@ -196,7 +201,7 @@ def store_touch_events(engine: Engine, events: Sequence[TouchEventIn], user_id: 
     with write_transaction(engine) as conn:
         fresh = _new_rows(conn, touch_events, rows)
         if fresh:
-            conn.execute(insert(touch_events), fresh)
+            bulk_insert(conn, touch_events, fresh)
     return IngestResult(ingested=len(fresh), duplicates=len(rows) - len(fresh))
 
 

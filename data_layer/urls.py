@@ -6,10 +6,13 @@ percent-encoding), which URL libraries that canonicalise paths would change.
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from urllib.parse import SplitResult, urlsplit
 
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
+_FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
 class InvalidUrlError(ValueError):
@@ -19,7 +22,7 @@ class InvalidUrlError(ValueError):
 def _split_http_url(url: str) -> SplitResult:
     if len(url) > MAX_URL_LENGTH:
         raise InvalidUrlError(f"must be at most {MAX_URL_LENGTH} characters")
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+    if _FORBIDDEN.search(url):
         raise InvalidUrlError("must not contain whitespace or control characters")
     try:
         parts = urlsplit(url)
@@ -33,11 +36,13 @@ def _split_http_url(url: str) -> SplitResult:
     return parts
 
 
+@lru_cache(maxsize=65_536)
 def normalize_page_key(url: str) -> str:
     """Origin + path of ``url``: lower-cased scheme and host, default port and credentials dropped,
     query and fragment dropped, trailing ``/`` removed except for the root path.
 
-    Idempotent: normalising a pageKey returns it unchanged. Raises :class:`InvalidUrlError`.
+    Idempotent: normalising a pageKey returns it unchanged. Raises :class:`InvalidUrlError`. Cached:
+    a site sends the same few thousand URLs over and over.
     """
     parts = _split_http_url(url)
     scheme = parts.scheme.lower()

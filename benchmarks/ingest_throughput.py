@@ -1,0 +1,133 @@
+"""Ingestion throughput: service layer (SQLite, PostgreSQL) and HTTP, batches of 500. Prints figures.
+
+.venv/bin/python -m benchmarks.ingest_throughput --events 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from benchmarks.dataset import generate
+from data_layer.db import create_db_engine
+from data_layer.ingest import ingest_web_batch
+from data_layer.migrate import upgrade
+from data_layer.settings import Settings
+
+PG_URL = os.environ.get("HEATMAPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BATCH = 500
+
+
+def batches(events: int) -> list[list[dict]]:
+    items = list(generate(events=events, days=30))
+    return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+
+
+def service_layer(url: str, work: list[list[dict]]) -> float:
+    upgrade(url)
+    engine = create_db_engine(url)
+    settings = Settings(_env_file=None, database_url=url)
+    started = time.perf_counter()
+    stored = sum(ingest_web_batch(engine, settings, batch).ingested for batch in work)
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return stored / elapsed
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(url: str, work: list[list[dict]]) -> float:
+    upgrade(url)
+    env = {**os.environ, "HEATMAPS_DATABASE_URL": url, "HEATMAPS_RATE_LIMIT_INGEST_PER_MINUTE": "1000000"}
+    token = subprocess.run(
+        [sys.executable, "-m", "heatmaps_cli.app", "keys", "create", "--user", "bench"],
+        env=env, capture_output=True, text=True, check=True,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "heatmaps_cli.app", "api", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            for _ in range(100):
+                try:
+                    client.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            headers = {"Authorization": f"Bearer {token}"}
+            started = time.perf_counter()
+            stored = 0
+            for batch in work:
+                response = client.post("/rest/v1/events", json={"events": batch}, headers=headers)
+                response.raise_for_status()
+                stored += response.json()["ingested"]
+            return stored / (time.perf_counter() - started)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def pg_schema_url() -> tuple[str, str] | None:
+    try:
+        admin = create_engine(PG_URL)
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+    except Exception as exc:
+        print(f"postgresql: skipped ({type(exc).__name__})")
+        return None
+    return f"{PG_URL}?options=-csearch_path%3D{schema}", schema
+
+
+def drop_pg_schema(schema: str) -> None:
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+    work = batches(args.events)
+    total = sum(len(b) for b in work)
+    print(f"ingestion benchmark: {total} events in {len(work)} batches of {BATCH}")
+    with tempfile.TemporaryDirectory() as tmp:
+        rate = service_layer(f"sqlite:///{Path(tmp) / 'service.db'}", work)
+        print(f"service layer -> SQLite:      {rate:10,.0f} events/s")
+        pg = pg_schema_url()
+        if pg:
+            try:
+                print(f"service layer -> PostgreSQL:  {service_layer(pg[0], work):10,.0f} events/s")
+            finally:
+                drop_pg_schema(pg[1])
+        rate = http(f"sqlite:///{Path(tmp) / 'http.db'}", work)
+        print(f"HTTP (1 client) -> SQLite:    {rate:10,.0f} events/s")
+        pg = pg_schema_url()
+        if pg:
+            try:
+                print(f"HTTP (1 client) -> PostgreSQL:{http(pg[0], work):10,.0f} events/s")
+            finally:
+                drop_pg_schema(pg[1])
+
+
+if __name__ == "__main__":
+    main()

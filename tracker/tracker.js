@@ -1,0 +1,351 @@
+/*
+ * Heatmaps web tracker (CONTRACT 3.3). Dependency-free; embed with
+ *   <script src="https://HOST/tracker.js" data-key="INGEST_TOKEN" defer></script>
+ * Optional data-endpoint="https://api.example" overrides the API base URL (default: this script's origin).
+ * Records clicks (selector, document coordinates, dead/fixed flags) and the maximum scroll depth per
+ * pageview, and posts them in batches to <endpoint>/rest/v1/events every 5 s and when the page is hidden.
+ * Never reads page text or input values. Does nothing when navigator.doNotTrack === "1".
+ * Global: window.__heatmaps.flush() sends queued events now, ignoring retry backoff, and returns a
+ * Promise settled when the sends are done (for tests and single-page apps about to tear down).
+ */
+(function () {
+  "use strict";
+  var script = document.currentScript || document.querySelector("script[data-key]");
+  var key = script && script.getAttribute("data-key");
+  if (!key || navigator.doNotTrack === "1" || window.__heatmaps || !/^https?:$/.test(location.protocol)) return;
+  var url; // <endpoint>/rest/v1/events, set below inside try (a script without src may throw)
+
+  var IDLE_MS = 30 * 60 * 1000; // new session after 30 minutes without activity
+  var DEAD_MS = 2500; // no DOM mutation this long after a click -> dead (CONTRACT 2.3)
+  var ALIVE_MS = 100; // a scroll, selection or navigation this soon after a click -> alive
+  var FLUSH_MS = 5000;
+  var MAX_BATCH = 500; // events per request (CONTRACT 3.1)
+  // Bytes per body. In-flight keepalive fetches and beacons share a 64 KiB budget, so an unload beacon
+  // must still fit beside a pending fetch.
+  var MAX_BODY = 32000;
+  var MAX_QUEUE = 1000; // oldest events are dropped beyond this, so memory stays bounded
+  var ID_RE = /^[A-Za-z0-9]{8,40}$/;
+  // Build-tool hashes (CSS modules, CSS-in-JS) and state classes would not match the element next time.
+  var UNSTABLE_CLASS = /\d{3,}|\d[a-zA-Z]+\d|^(css|sc|jsx|emotion|svelte)-|__|^_|^(is|has)-|active|hover|focus|open|selected|checked/;
+  var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+  var queue = [], pending = [], observer = null, inflight = null;
+  var counter = 0, failures = 0, retryAt = 0;
+  var sid = null, lastActivity = 0, savedActivity = 0, vid = null;
+  var pv = newPageview();
+  var encoder = new TextEncoder();
+
+  function randomId(n) {
+    var bytes = crypto.getRandomValues(new Uint8Array(n)), s = "";
+    for (var i = 0; i < n; i++) s += ALPHABET[bytes[i] % 62];
+    return s;
+  }
+
+  // Storage can be disabled or throw (privacy modes, sandboxed iframes): fall back to memory.
+  function store(area, name, value) {
+    try {
+      if (value === undefined) return window[area].getItem(name);
+      window[area].setItem(name, value);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function visitor() {
+    if (!vid) {
+      vid = store("localStorage", "hm_vid");
+      if (!ID_RE.test(vid || "")) store("localStorage", "hm_vid", (vid = randomId(16)));
+    }
+    return vid;
+  }
+
+  /** Current session id; counts as activity, rolling over to a new id after IDLE_MS without any. */
+  function session() {
+    var now = Date.now();
+    if (!sid) {
+      sid = store("sessionStorage", "hm_sid");
+      lastActivity = +store("sessionStorage", "hm_sat") || 0;
+      if (!ID_RE.test(sid || "")) sid = null;
+    }
+    if (!sid || now - lastActivity > IDLE_MS) store("sessionStorage", "hm_sid", (sid = randomId(16)));
+    lastActivity = now;
+    if (now - savedActivity > 1000) store("sessionStorage", "hm_sat", String((savedActivity = now)));
+    return sid;
+  }
+
+  function clamp(v, lo, hi) {
+    return Math.min(hi, Math.max(lo, v));
+  }
+
+  function sizes() {
+    var de = document.documentElement, body = document.body || de;
+    return {
+      viewportWidth: clamp(Math.round(innerWidth), 1, 20000),
+      viewportHeight: clamp(Math.round(innerHeight), 1, 20000),
+      documentWidth: clamp(Math.max(de.scrollWidth, body.scrollWidth), 1, 1000000),
+      documentHeight: clamp(Math.max(de.scrollHeight, body.scrollHeight), 1, 1000000),
+    };
+  }
+
+  function pageKey() {
+    return location.origin + location.pathname;
+  }
+
+  function pageUrl() {
+    var href = location.href;
+    return href.length <= 2048 ? href : pageKey().slice(0, 2048);
+  }
+
+  function newPageview() {
+    return { key: pageKey(), url: pageUrl(), depth: -1, sentDepth: -1, sentSid: null, sizes: null };
+  }
+
+  function makeEvent(type, id, s, href) {
+    var ev = { eventId: id + "." + ++counter + "." + randomId(6), type: type, timestamp: new Date().toISOString() };
+    ev.sessionId = id;
+    ev.visitorId = visitor();
+    ev.url = href;
+    for (var k in s) ev[k] = s[k];
+    return ev;
+  }
+
+  function enqueue(events) {
+    queue = queue.concat(events);
+    if (queue.length > MAX_QUEUE) queue = queue.slice(queue.length - MAX_QUEUE);
+  }
+
+  // ---- scroll depth --------------------------------------------------------------------------
+  /** The pageview's scroll event when its max depth grew (or the session changed) since the last one. */
+  function scrollEvent() {
+    if (pv.depth < 0 || (pv.depth <= pv.sentDepth && pv.sentSid === sid)) return [];
+    pv.sentDepth = pv.depth;
+    pv.sentSid = sid;
+    var ev = makeEvent("scroll", sid, pv.sizes, pv.url);
+    ev.depth = pv.depth;
+    return [ev];
+  }
+
+  /** Updates the max depth; a changed path (single-page app navigation) closes the old pageview. */
+  function measure() {
+    if (pv.key !== pageKey()) {
+      enqueue(scrollEvent());
+      pv = newPageview();
+    }
+    var s = sizes();
+    var depth = clamp(Math.round(((scrollY + innerHeight) / s.documentHeight) * 1000) / 10, 0, 100);
+    if (depth > pv.depth) {
+      pv.depth = depth;
+      pv.sizes = s;
+      pv.url = pageUrl();
+    }
+  }
+
+  // ---- clicks --------------------------------------------------------------------------------
+  function isStableId(id) {
+    return (
+      /^[A-Za-z][\w-]{0,99}$/.test(id) && !/\d{3,}/.test(id) && document.querySelectorAll("#" + CSS.escape(id)).length === 1
+    );
+  }
+
+  /** `#id`, or a `tag.class:nth-of-type(n)` path from the nearest stable-id ancestor or body. */
+  function selector(el) {
+    var parts = [];
+    for (; el && el.nodeType === 1; el = el.parentElement) {
+      if (el.id && isStableId(el.id)) {
+        parts.unshift("#" + CSS.escape(el.id));
+        break;
+      }
+      var tag = el.localName;
+      if (tag === "body" || tag === "html") {
+        parts.unshift(tag);
+        break;
+      }
+      var part = CSS.escape(tag), same = 0, index = 0;
+      var classes = Array.prototype.filter.call(el.classList, function (c) {
+        return c.length <= 40 && !UNSTABLE_CLASS.test(c);
+      });
+      for (var i = 0; i < classes.length && i < 3; i++) part += "." + CSS.escape(classes[i]);
+      for (var sib = el.parentElement && el.parentElement.firstElementChild; sib; sib = sib.nextElementSibling) {
+        if (sib.localName === tag) same++;
+        if (sib === el) index = same;
+      }
+      parts.unshift(same > 1 ? part + ":nth-of-type(" + index + ")" : part);
+    }
+    var out = parts.join(" > ");
+    while (out.length > 512 && parts.length > 1) out = (parts.shift(), parts.join(" > "));
+    return out.slice(-512);
+  }
+
+  function isFixed(el) {
+    for (; el && el.nodeType === 1 && el !== document.body; el = el.parentElement) {
+      var position = getComputedStyle(el).position;
+      if (position === "fixed" || position === "sticky") return true;
+    }
+    return false;
+  }
+
+  function settle(click, dead) {
+    var i = pending.indexOf(click);
+    if (i < 0) return;
+    pending.splice(i, 1);
+    clearTimeout(click.timer);
+    click.ev.dead = dead;
+    enqueue([click.ev]);
+    if (!pending.length && observer) observer = observer.disconnect();
+  }
+
+  /** Marks alive every pending click made at most `withinMs` ago. */
+  function alive(withinMs) {
+    var now = performance.now();
+    pending.slice().forEach(function (click) {
+      if (now - click.at <= withinMs) settle(click, false);
+    });
+  }
+
+  /** Records user clicks only: clicks dispatched by scripts (el.click()) would double-count. */
+  function onClick(e) {
+    var el = e.target && e.target.nodeType === 1 ? e.target : e.target && e.target.parentElement;
+    if (!el || !e.isTrusted) return;
+    measure();
+    var s = sizes(), fixed = isFixed(el), cx = e.clientX, cy = e.clientY;
+    if (!e.detail) {
+      // Keyboard activation (Enter/Space) has no pointer position: use the element's centre.
+      var r = el.getBoundingClientRect();
+      cx = r.left + r.width / 2;
+      cy = r.top + r.height / 2;
+    }
+    var ev = makeEvent("click", session(), s, pageUrl());
+    ev.x = clamp(Math.round(cx + scrollX), 0, s.documentWidth);
+    ev.y = clamp(Math.round(fixed ? cy : cy + scrollY), 0, s.documentHeight);
+    ev.fixed = fixed;
+    ev.selector = selector(el);
+    var click = { ev: ev, at: performance.now() };
+    click.timer = setTimeout(guard(settle.bind(null, click, true)), DEAD_MS);
+    pending.push(click);
+    if (!observer) {
+      observer = new MutationObserver(guard(alive.bind(null, Infinity)));
+      observer.observe(document, { subtree: true, attributes: true, childList: true, characterData: true });
+    }
+  }
+
+  // ---- sending -------------------------------------------------------------------------------
+  /** Removes and returns the next batch from the queue: at most MAX_BATCH events and MAX_BODY bytes. */
+  function takeBatch() {
+    var n = 0, size = 64 + key.length;
+    while (n < queue.length && n < MAX_BATCH) {
+      size += encoder.encode(JSON.stringify(queue[n])).length + 1;
+      if (n && size > MAX_BODY) break;
+      n++;
+    }
+    return queue.splice(0, n);
+  }
+
+  function retryLater(batch) {
+    queue = batch.concat(queue).slice(-MAX_QUEUE);
+    failures++;
+    retryAt = Date.now() + Math.min(60000, 1000 * Math.pow(2, failures - 1)) * (0.75 + Math.random() / 2);
+    return false;
+  }
+
+  /** Posts one batch; resolves true when done with it (stored, or rejected for good), false on retry. */
+  function post(batch) {
+    return fetch(url, {
+      method: "POST",
+      keepalive: true,
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + key },
+      body: JSON.stringify({ events: batch }),
+    }).then(
+      function (res) {
+        // Read the body: until it is consumed Chrome counts the request against the keepalive quota.
+        return res.text().then(null, function () {}).then(function () {
+          if (res.status === 429 || res.status >= 500) return retryLater(batch);
+          failures = 0; // 2xx, or a 4xx that can never succeed: the batch is done either way
+          return true;
+        });
+      },
+      function () {
+        return retryLater(batch);
+      }
+    );
+  }
+
+  /** Sends queued events. `hidden`: the page may be going away, so settle pending clicks and beacon. */
+  function flush(hidden, force) {
+    if (hidden) {
+      pending.slice().forEach(function (click) {
+        settle(click, false); // verdict unknown: not dead
+      });
+    }
+    measure();
+    enqueue(scrollEvent());
+    if (hidden) {
+      while (queue.length) {
+        var batch = takeBatch(), body = JSON.stringify({ key: key, events: batch });
+        var sent = navigator.sendBeacon && navigator.sendBeacon(url, new Blob([body], { type: "text/plain" }));
+        if (!sent) post(batch);
+      }
+      return Promise.resolve();
+    }
+    if (inflight) return inflight;
+    if (!queue.length || (!force && Date.now() < retryAt)) return Promise.resolve();
+    inflight = post(takeBatch()).then(function (done) {
+      inflight = null;
+      if (done && queue.length) return flush(false, force);
+    });
+    return inflight;
+  }
+
+  function guard(fn) {
+    return function (e) {
+      try {
+        return fn(e);
+      } catch (err) {
+        /* never break the host page */
+      }
+    };
+  }
+
+  function listen(target, type, fn, capture) {
+    target.addEventListener(type, guard(fn), { capture: !!capture, passive: true });
+  }
+
+  try {
+    url = (script.getAttribute("data-endpoint") || new URL(script.src).origin).replace(/\/+$/, "") + "/rest/v1/events";
+    session();
+    listen(document, "click", onClick, true);
+    // Capture: scroll events of inner scroll containers do not bubble, but still count as a reaction.
+    listen(
+      window,
+      "scroll",
+      function () {
+        alive(ALIVE_MS);
+        if (Date.now() - lastActivity > 1000) session();
+        measure();
+      },
+      true
+    );
+    listen(document, "selectionchange", function () {
+      var sel = document.getSelection();
+      if (sel && !sel.isCollapsed) alive(ALIVE_MS);
+    });
+    ["beforeunload", "hashchange", "popstate"].forEach(function (type) {
+      listen(window, type, alive.bind(null, ALIVE_MS));
+    });
+    listen(document, "visibilitychange", function () {
+      if (document.visibilityState === "hidden") flush(true);
+    });
+    listen(window, "pagehide", flush.bind(null, true));
+    setInterval(guard(flush.bind(null, false, false)), FLUSH_MS);
+    window.__heatmaps = {
+      flush: function () {
+        try {
+          return flush(false, true).catch(function () {});
+        } catch (err) {
+          return Promise.resolve();
+        }
+      },
+    };
+  } catch (err) {
+    /* unsupported browser: stay silent */
+  }
+})();
