@@ -14,10 +14,48 @@ from itertools import accumulate
 from typing import Any
 
 PAGES = 5_000
-COUNTRIES = (
-    "US GB DE FR CA AU NL SE ES IT BR MX IN JP KR PL CH AT BE DK NO FI IE PT CZ RO HU GR TR IL ZA AR CL CO NZ SG "
-    "HK TW PH ID"
-).split()
+COUNTRIES = [
+    "US",
+    "GB",
+    "DE",
+    "FR",
+    "CA",
+    "AU",
+    "NL",
+    "SE",
+    "ES",
+    "IT",
+    "BR",
+    "MX",
+    "IN",
+    "JP",
+    "KR",
+    "PL",
+    "CH",
+    "AT",
+    "BE",
+    "DK",
+    "NO",
+    "FI",
+    "IE",
+    "PT",
+    "CZ",
+    "RO",
+    "HU",
+    "GR",
+    "TR",
+    "IL",
+    "ZA",
+    "AR",
+    "CL",
+    "CO",
+    "NZ",
+    "SG",
+    "HK",
+    "TW",
+    "PH",
+    "ID",
+]
 REGIONS = ["North", "South", "East", "West", "Central"]
 BROWSERS = ["Chrome", "Safari", "Firefox", "Edge", "Samsung Internet", "Opera"]
 VIEWPORTS = [(390, 844), (414, 896), (820, 1180), (1280, 800), (1440, 900), (1920, 1080)]

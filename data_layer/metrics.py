@@ -1,0 +1,339 @@
+"""Pure Polars metrics over web event frames (CONTRACT 2): rage runs, page list, bins, scroll, replays.
+
+Every function takes frames shaped as ``data_layer.store.WEB_EVENT_SCHEMA`` (or the subset it names) and
+returns a frame or plain Python values; nothing here reads storage or settings, thresholds arrive as
+arguments. Polars does not keep row order through ``group_by`` or joins, so every order-dependent step
+sorts explicitly first, and every list handed back is in the contract's order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+import polars as pl
+
+RAGE_GROUP = ("session_id", "page_key", "breakpoint")
+"""Rage runs never cross these (CONTRACT 2.2)."""
+BIN_COLUMNS = 100
+"""Heatmap columns, each 1 % of the document width (CONTRACT 2.4)."""
+BIN_ROW_HEIGHT_PX = 16
+"""Heatmap rows, in document CSS pixels from the top (CONTRACT 2.4)."""
+SCROLL_BUCKETS = tuple(range(0, 101, 10))
+"""Scroll reach buckets in percent of the document height (CONTRACT 2.5)."""
+WILSON_Z = 1.96
+"""z of the 95 % Wilson score interval behind the issue score (CONTRACT 2.6)."""
+FULL_WEIGHT_CLICKS = 100
+"""From this many clicks on a page gets the full issue score weight (CONTRACT 2.6)."""
+REPLAYS_PER_BREAKPOINT = 5
+DEFAULT_BREAKPOINT_ORDER = ("desktop", "tablet", "mobile")
+
+_IS_CLICK = pl.col("event_type") == "click"
+
+
+def rage_flags(
+    clicks: pl.DataFrame,
+    *,
+    min_clicks: int = 3,
+    max_interval_ms: int = 1000,
+    max_distance_px: float = 30.0,
+) -> pl.DataFrame:
+    """``clicks`` with the Boolean columns ``rage`` and ``rage_start`` (re)computed, rows in input order.
+
+    Needs ``seq``, ``ts``, ``session_id``, ``page_key``, ``breakpoint``, ``x``, ``y``; other columns pass
+    through and existing ``rage``/``rage_start`` columns are replaced. Within one (session, page,
+    breakpoint), clicks ordered by (ts, seq) chain to the previous click when they follow it by strictly
+    less than ``max_interval_ms`` and lie strictly less than ``max_distance_px`` away (Manhattan, document
+    px). A maximal chain of at least ``min_clicks`` clicks is one rage event: all its clicks get ``rage``,
+    its first click gets ``rage_start``. A click with a null x/y/ts never chains.
+
+    Give it every click of the affected groups: flags depend on the neighbours, so a partial group can
+    yield different flags than the whole.
+    """
+    keys = list(RAGE_GROUP)
+    same_group = pl.all_horizontal(pl.col(key) == pl.col(key).shift(1) for key in keys)
+    close_in_time = (pl.col("ts") - pl.col("ts").shift(1)) < pl.duration(milliseconds=max_interval_ms)
+    distance = (pl.col("x") - pl.col("x").shift(1)).abs() + (pl.col("y") - pl.col("y").shift(1)).abs()
+    chained = (same_group & close_in_time & (distance < max_distance_px)).fill_null(False)
+    narrow = clicks.select(*keys, "ts", "seq", "x", "y")
+    # Sorting on a hash of the group first is several times faster than on three strings; the keys that
+    # follow keep a (vanishingly rare) hash collision from interleaving two groups. Only the narrow
+    # frame is permuted, and the flags are put back by the inverse permutation.
+    order = narrow.select(pl.arg_sort_by(pl.struct(keys).hash(), *keys, "ts", "seq")).to_series()
+    flags = (
+        narrow.select(pl.all().gather(order))
+        .with_columns(_chained=chained)
+        .with_columns(_run=(~pl.col("_chained")).cum_sum())
+        .with_columns(rage=pl.len().over("_run") >= min_clicks)
+        .select("rage", rage_start=pl.col("rage") & ~pl.col("_chained"))
+    )
+    inverse = order.arg_sort()
+    return clicks.with_columns(flags["rage"].gather(inverse), flags["rage_start"].gather(inverse))
+
+
+def issue_score(frustrated: pl.Expr, total: pl.Expr) -> pl.Expr:
+    """CONTRACT 2.6: ``round(100 * L * min(1, total/100), 1)``, ``L`` the 95 % Wilson lower bound.
+
+    0.0 when ``total`` is 0; always in [0, 100]. Rounds half away from zero (the contract's examples hold
+    either way; this is what people expect from "round").
+    """
+    n = total.cast(pl.Float64)
+    p = frustrated.cast(pl.Float64) / n
+    z2 = WILSON_Z * WILSON_Z
+    centre = p + z2 / (2 * n)
+    margin = WILSON_Z * (p * (1 - p) / n + z2 / (4 * n * n)).sqrt()
+    # Clipped so floating-point error at 0 or n frustrated can never take L outside [0, 1].
+    lower = ((centre - margin) / (1 + z2 / n)).clip(0.0, 1.0)
+    weight = (n / FULL_WEIGHT_CLICKS).clip(upper_bound=1.0)
+    score = (100 * lower * weight).round(1, mode="half_away_from_zero")
+    return pl.when(total > 0).then(score).otherwise(0.0)
+
+
+def page_list(events: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """One row per page with at least one click (scroll events are ignored); row order unspecified.
+
+    Columns: ``page_key`` (String), ``total_clicks``, ``rage_clicks`` (rage EVENTS, i.e. rage_start
+    count), ``dead_clicks`` (Int64), ``rage_rate``, ``dead_rate`` (Float64 in [0, 1]), ``issue_score``
+    (Float64, CONTRACT 2.6, clicks that are dead or rage counted once as frustrated) and ``breakpoints``
+    (list of struct {breakpoint: String, clicks: Int64}, breakpoints with clicks only, clicks desc then
+    name asc). One pass over the events groups them by (page, breakpoint); the second group-by only sees
+    that small result.
+    """
+    per_breakpoint = (
+        events.lazy()
+        .filter(_IS_CLICK)
+        .group_by("page_key", "breakpoint")
+        .agg(
+            clicks=pl.len().cast(pl.Int64),
+            rage_events=pl.col("rage_start").fill_null(False).sum().cast(pl.Int64),
+            dead=pl.col("dead").fill_null(False).sum().cast(pl.Int64),
+            frustrated=(pl.col("dead").fill_null(False) | pl.col("rage").fill_null(False))
+            .sum()
+            .cast(pl.Int64),
+        )
+        .with_columns(pl.col("page_key").cast(pl.String), pl.col("breakpoint").cast(pl.String))
+    )
+    return (
+        per_breakpoint.group_by("page_key")
+        .agg(
+            total_clicks=pl.col("clicks").sum(),
+            rage_clicks=pl.col("rage_events").sum(),
+            dead_clicks=pl.col("dead").sum(),
+            frustrated=pl.col("frustrated").sum(),
+            breakpoints=pl.struct("breakpoint", "clicks").sort_by(
+                ["clicks", "breakpoint"], descending=[True, False]
+            ),
+        )
+        .select(
+            "page_key",
+            "total_clicks",
+            "rage_clicks",
+            "dead_clicks",
+            rage_rate=pl.col("rage_clicks") / pl.col("total_clicks"),
+            dead_rate=pl.col("dead_clicks") / pl.col("total_clicks"),
+            issue_score=issue_score(pl.col("frustrated"), pl.col("total_clicks")),
+            breakpoints="breakpoints",
+        )
+        .collect()
+    )
+
+
+def with_bins(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` plus ``bin_x``, ``bin_y`` (Int32): the one place heatmap bins are computed (CONTRACT 2.4).
+
+    ``bin_x = min(floor(clamp(x / document_width, 0, 1) * 100), 99)``; ``bin_y = floor(y / 16)``.
+    Needs ``x``, ``y`` (document CSS px; viewport px for fixed elements) and ``document_width`` (≥ 1).
+    """
+    # x * 100 / width, not (x / width) * 100: 290 / 1000 * 100 is 28.999999999999996 in floating point.
+    x_percent = (pl.col("x") * BIN_COLUMNS / pl.col("document_width")).clip(0.0, BIN_COLUMNS)
+    return frame.with_columns(
+        bin_x=x_percent.floor().clip(upper_bound=BIN_COLUMNS - 1).cast(pl.Int32),
+        bin_y=(pl.col("y") / BIN_ROW_HEIGHT_PX).floor().cast(pl.Int32),
+    )
+
+
+def _bin_dicts(per_bin: pl.DataFrame, fields: dict[str, str]) -> list[dict[str, Any]]:
+    """Rows as contract dicts (``binX``, ``binY`` then ``fields`` renamed), ordered by binY then binX."""
+    renamed = {"bin_x": "binX", "bin_y": "binY", **fields}
+    return per_bin.sort("bin_y", "bin_x").select(list(renamed)).rename(renamed).to_dicts()
+
+
+def click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
+    """``[{"binX", "binY", "clicks"}]`` for one page and breakpoint's clicks; non-zero bins only."""
+    per_bin = with_bins(clicks).group_by("bin_x", "bin_y").agg(clicks=pl.len().cast(pl.Int64))
+    return _bin_dicts(per_bin, {"clicks": "clicks"})
+
+
+def dead_click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
+    """``[{"binX", "binY", "deadClicks", "topElement"}]`` over the dead clicks; non-zero bins only.
+
+    ``topElement`` is the most frequent non-null selector among the bin's dead clicks, ties broken by the
+    smallest selector (string order); None when none of them had a selector.
+    """
+    per_selector = (
+        with_bins(clicks.filter(pl.col("dead").fill_null(False)))
+        .group_by("bin_x", "bin_y", "selector")
+        .agg(n=pl.len().cast(pl.Int64))
+    )
+    selector = pl.col("selector")
+    per_bin = per_selector.group_by("bin_x", "bin_y").agg(
+        dead_clicks=pl.col("n").sum(),
+        top_element=selector.sort_by(
+            [selector.is_null(), pl.col("n"), selector], descending=[False, True, False]
+        ).first(),
+    )
+    return _bin_dicts(per_bin, {"dead_clicks": "deadClicks", "top_element": "topElement"})
+
+
+def rage_click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
+    """``[{"binX", "binY", "rageEvents", "totalClicks"}]``: bins where at least one rage event starts.
+
+    A rage event sits at the bin of its first click (``rage_start``); ``totalClicks`` counts every click
+    of that bin, rage or not.
+    """
+    per_bin = (
+        with_bins(clicks)
+        .group_by("bin_x", "bin_y")
+        .agg(
+            rage_events=pl.col("rage_start").fill_null(False).sum().cast(pl.Int64),
+            total_clicks=pl.len().cast(pl.Int64),
+        )
+        .filter(pl.col("rage_events") > 0)
+    )
+    return _bin_dicts(per_bin, {"rage_events": "rageEvents", "total_clicks": "totalClicks"})
+
+
+def _session_depths(scrolls: pl.DataFrame) -> pl.DataFrame:
+    """Per session with scroll data: ``depth`` (max %) and ``viewport_height`` of its deepest scroll.
+
+    Several scrolls at the same maximum depth: the latest (ts, then seq) wins, as it shows the viewport
+    the visitor ended up with.
+    """
+    return (
+        scrolls.filter(pl.col("depth").is_not_null())
+        .group_by("session_id")
+        .agg(
+            depth=pl.col("depth").max(),
+            viewport_height=pl.col("viewport_height")
+            .sort_by(["depth", "ts", "seq"], descending=[True, True, True])
+            .first(),
+        )
+    )
+
+
+def scroll_reach(scrolls: pl.DataFrame) -> list[dict[str, int]]:
+    """``[{"bucket", "sessions"}]`` for buckets 0, 10, …, 100: sessions whose max depth is ≥ bucket.
+
+    Always 11 entries and non-increasing; all zeros without scroll data. Rows without ``depth`` (clicks)
+    are ignored.
+    """
+    depths = _session_depths(scrolls)
+    counts = depths.select(
+        (pl.col("depth") >= bucket).sum().alias(str(bucket)) for bucket in SCROLL_BUCKETS
+    ).row(0)
+    return [
+        {"bucket": bucket, "sessions": int(count)}
+        for bucket, count in zip(SCROLL_BUCKETS, counts, strict=True)
+    ]
+
+
+def fold(scrolls: pl.DataFrame) -> dict[str, int] | None:
+    """``{"medianViewportHeightPx": n}``: median viewport height at each session's deepest scroll.
+
+    Mean of the two middle values for an even count, rounded half up to an integer; None without scroll
+    data. Ties at the deepest point: the session's latest such scroll (ts, then seq).
+    """
+    heights = _session_depths(scrolls)["viewport_height"]
+    if heights.len() == 0:
+        return None
+    median = float(heights.median())  # type: ignore[arg-type]
+    return {"medianViewportHeightPx": int(median + 0.5)}
+
+
+RANK_KEYS = ("rage_events", "dead_clicks", "clicks", "last_ts", "session_id")
+"""Replay ranking (CONTRACT 2.7), best first: every key descending except ``session_id``."""
+_RANK_DESCENDING = (True, True, True, True, False)
+
+
+def session_ranking(events: pl.DataFrame) -> pl.DataFrame:
+    """Per (breakpoint, session) with events in ``events``: the replay ranking keys, unordered.
+
+    Columns: ``breakpoint``, ``session_id``, ``rage_events``, ``dead_clicks``, ``clicks`` (Int64, clicks
+    only) and ``last_ts`` (latest event, click or scroll). Sort by :data:`RANK_KEYS` for the contract's
+    order. Pass one page's events; the dashboard can reuse this for "sessions behind this hotspot" by
+    passing the events of a bin.
+    """
+    click = _IS_CLICK
+    return events.group_by("breakpoint", "session_id").agg(
+        rage_events=(click & pl.col("rage_start").fill_null(False)).sum().cast(pl.Int64),
+        dead_clicks=(click & pl.col("dead").fill_null(False)).sum().cast(pl.Int64),
+        clicks=click.sum().cast(pl.Int64),
+        last_ts=pl.col("ts").max(),
+    )
+
+
+def first_events(events: pl.DataFrame, session_ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
+    """session id -> (visitor id, UTC day ``YYYY-MM-DD``) of its first event in ``events`` (by ts, seq).
+
+    Only the given sessions are looked at, so this stays cheap on a big page.
+    """
+    firsts = (
+        events.filter(pl.col("session_id").is_in(list(session_ids)))
+        .group_by("session_id")
+        .agg(
+            visitor_id=pl.col("visitor_id").sort_by(["ts", "seq"]).first(),
+            first_day=pl.col("ts").min().dt.date(),
+        )
+    )
+    return {row[0]: (row[1], row[2].isoformat()) for row in firsts.iter_rows()}
+
+
+def replay_url(template: str, session_id: str, visitor_id: str | None, day: str) -> str:
+    """``template`` with ``{sessionId}``, ``{visitorId}``, ``{date}`` replaced by URL-encoded values.
+
+    Every character outside the unreserved set is percent-encoded (``quote(value, safe="")``), so a value
+    can never introduce another placeholder, a path or a query separator. A missing visitor is empty.
+    """
+    values = {"{sessionId}": session_id, "{visitorId}": visitor_id or "", "{date}": day}
+    url = template
+    for placeholder, value in values.items():
+        url = url.replace(placeholder, quote(value, safe=""))
+    return url
+
+
+def replays(
+    events: pl.DataFrame,
+    *,
+    template: str,
+    breakpoint_order: Sequence[str] = DEFAULT_BREAKPOINT_ORDER,
+    per_breakpoint: int = REPLAYS_PER_BREAKPOINT,
+) -> list[dict[str, str]]:
+    """``[{"breakpoint", "url"}]``: curated replay links for one page (CONTRACT 2.7).
+
+    ``events`` are one page's clicks and scrolls of every breakpoint, already window- and filter-limited.
+    Per breakpoint the top ``per_breakpoint`` sessions by rage events, dead clicks, clicks (all desc),
+    latest event desc, session id asc; entries ordered by ``breakpoint_order`` then rank. Breakpoints not
+    in ``breakpoint_order`` get no entries. ``{date}`` is the UTC day of the session's first event in
+    ``events``, ``{visitorId}`` the visitor of that event.
+    """
+    order = {name: index for index, name in enumerate(breakpoint_order)}
+    best = (
+        session_ranking(events)
+        .filter(pl.col("breakpoint").is_in(list(order)))
+        .group_by("breakpoint")
+        .agg(
+            best=pl.struct(RANK_KEYS).top_k_by(
+                list(RANK_KEYS), k=per_breakpoint, reverse=[not d for d in _RANK_DESCENDING]
+            )
+        )
+        .explode("best")
+        .unnest("best")
+        .with_columns(_order=pl.col("breakpoint").replace_strict(order, return_dtype=pl.Int32))
+        .sort(["_order", *RANK_KEYS], descending=[False, *_RANK_DESCENDING])
+    )
+    firsts = first_events(events, best["session_id"].unique().to_list())
+    return [
+        {"breakpoint": breakpoint, "url": replay_url(template, session_id, *firsts[session_id])}
+        for breakpoint, session_id in best.select("breakpoint", "session_id").iter_rows()
+    ]
