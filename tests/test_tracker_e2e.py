@@ -1,0 +1,195 @@
+"""End to end: a real Chromium runs /tracker.js served by the real API, and the events land in the database.
+
+The API runs as `heatmaps api` in a subprocess on loopback with a temporary SQLite database; a second
+local server plays the customer's website (tests/fixtures/tracker_page.html, geometry documented in
+tests/test_tracker_browser.py). After the browser session, the summary endpoint must show the rage event
+and the dead click in the bins worked out by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from data_layer.auth import Permission, create_token
+from data_layer.db import create_db_engine
+from data_layer.migrate import upgrade
+from data_layer.schema import web_events
+
+CHROMIUM = Path("/usr/bin/chromium")
+REQUIRE_BROWSER = os.environ.get("HEATMAPS_TEST_REQUIRE_BROWSER") == "1"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not REQUIRE_BROWSER,
+        reason="system Chromium /usr/bin/chromium is not installed",
+    ),
+]
+REPO = Path(__file__).resolve().parents[1]
+PAGE = (REPO / "tests" / "fixtures" / "tracker_page.html").read_text()
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def live_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """`heatmaps api` on a free loopback port with a fresh SQLite database and two tokens."""
+    url = f"sqlite:///{tmp_path / 'e2e.db'}"
+    upgrade(url)
+    engine = create_db_engine(url)
+    ingest_key = create_token(engine, "website")[1]
+    view_key = create_token(engine, "pm", frozenset({Permission.VIEW_HEATMAPS}))[1]
+    port = free_port()
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("HEATMAPS_") or k.startswith("HEATMAPS_TEST_")
+    }
+    env.update(HEATMAPS_DATABASE_URL=url, HEATMAPS_SCREENSHOT_DIR=str(tmp_path / "shots"))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "heatmaps_cli.app", "api", "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(150):
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.1)
+    else:
+        server.kill()
+        pytest.fail(f"the API did not start: {server.stderr.read().decode()[-2000:]}")
+    try:
+        yield {"base": base, "engine": engine, "ingest": ingest_key, "view": view_key}
+    finally:
+        server.terminate()
+        server.wait(10)
+        engine.dispose()
+
+
+@pytest.fixture
+def website(live_api: dict[str, Any]) -> Iterator[str]:
+    """The customer's site: the fixture page embedding the API's tracker with the ingest key."""
+    tag = f'<script src="{live_api["base"]}/tracker.js" data-key="{live_api["ingest"]}" defer></script>'
+    body = PAGE.replace("SCRIPT_TAG", tag).encode()
+
+    class Site(BaseHTTPRequestHandler):
+        def log_message(self, *_args: Any) -> None:
+            return None
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/shop/landing?utm_source=test"
+    server.shutdown()
+
+
+def stored_events(engine) -> list[dict[str, Any]]:  # noqa: ANN001
+    with engine.connect() as conn:
+        return [
+            dict(r._mapping)
+            for r in conn.execute(select(web_events).order_by(web_events.c.ts, web_events.c.seq))
+        ]
+
+
+def wait_for(engine, predicate, timeout: float = 15) -> list[dict[str, Any]]:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = stored_events(engine)
+        if predicate(rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
+def test_real_browser_events_reach_the_database_and_the_summary(live_api, website) -> None:  # noqa: ANN001
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        desktop = browser.new_page(viewport={"width": 1280, "height": 800})
+        desktop.goto(website)
+        desktop.wait_for_function("window.__heatmaps !== undefined")
+        desktop.click("#grow")  # changes the DOM: alive
+        desktop.mouse.click(100, 500)  # the paragraph: dead
+        for _ in range(4):  # the first card, 4 fast clicks on one spot: a rage run (and dead)
+            desktop.mouse.click(100, 700)
+            desktop.wait_for_timeout(120)
+        desktop.evaluate("window.scrollTo(0, 1000)")
+        desktop.wait_for_timeout(200)
+        desktop.mouse.click(100, 30)  # the sticky header's button: fixed, viewport y
+        desktop.evaluate("window.scrollTo(0, 1300)")  # (1300 + 800) / 3000 = 70 %
+        desktop.wait_for_timeout(3000)  # dead-click verdicts need 2.5 s
+        desktop.close(run_before_unload=True)  # pagehide: the beacon carries the rest
+
+        phone = browser.new_page(viewport={"width": 375, "height": 667})
+        phone.goto(website)
+        phone.wait_for_function("window.__heatmaps !== undefined")
+        phone.click("#grow")
+        phone.wait_for_timeout(300)
+        phone.evaluate("window.__heatmaps.flush()")
+        phone.wait_for_timeout(500)
+        phone.close(run_before_unload=True)
+        browser.close()
+
+    engine = live_api["engine"]
+    rows = wait_for(
+        engine,
+        lambda r: sum(e["event_type"] == "click" for e in r) >= 8 and any(e["depth"] == 70 for e in r),
+    )
+    clicks = [r for r in rows if r["event_type"] == "click"]
+    page_key = website.split("?")[0]
+    assert {r["page_key"] for r in rows} == {page_key}
+    desktop_clicks = [r for r in clicks if r["breakpoint"] == "desktop"]
+    assert [(r["x"], r["y"], r["dead"], r["fixed"]) for r in desktop_clicks] == [
+        (100, 80, False, False),
+        (100, 500, True, False),
+        (100, 700, True, False),
+        (100, 700, True, False),
+        (100, 700, True, False),
+        (100, 700, True, False),
+        (100, 30, False, True),
+    ]
+    assert [(r["rage"], r["rage_start"]) for r in desktop_clicks[2:6]] == [(True, True)] + [(True, False)] * 3
+    assert desktop_clicks[0]["selector"] == "#grow"
+    assert desktop_clicks[1]["selector"] == "body > main > p.lead"
+    assert [r["breakpoint"] for r in clicks if r["viewport_width"] == 375] == ["mobile"]
+    assert max(r["depth"] for r in rows if r["breakpoint"] == "desktop" and r["depth"] is not None) == 70
+    assert all(r["browser"] == "Chrome" or r["browser"] == "HeadlessChrome" for r in rows)
+
+    day = desktop_clicks[0]["day"].isoformat()
+    summary = httpx.get(
+        f"{live_api['base']}/rest/v1/heatmap-pages/summary",
+        params={"pageKey": website, "breakpoint": "desktop", "from": day, "to": day},
+        headers={"Authorization": f"Bearer {live_api['view']}"},
+    ).json()
+    # document width 1280: x=100 -> binX 7; y=500 -> binY 31; y=700 -> binY 43
+    assert summary["rageClicks"] == [{"binX": 7, "binY": 43, "rageEvents": 1, "totalClicks": 4}]
+    dead = {(b["binX"], b["binY"]): b for b in summary["deadClicks"]}
+    assert dead[(7, 31)]["deadClicks"] == 1
+    assert dead[(7, 31)]["topElement"] == desktop_clicks[1]["selector"]
+    assert dead[(7, 43)]["deadClicks"] == 4
+    assert summary["scrollDepth"][7] == {"bucket": 70, "sessions": 1}
+    assert summary["scrollDepth"][8] == {"bucket": 80, "sessions": 0}
+    assert summary["fold"] == {"medianViewportHeightPx": 800}
