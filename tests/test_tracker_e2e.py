@@ -27,6 +27,7 @@ from data_layer.auth import Permission, create_token
 from data_layer.db import create_db_engine
 from data_layer.migrate import upgrade
 from data_layer.schema import web_events
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER = os.environ.get("HEATMAPS_TEST_REQUIRE_BROWSER") == "1"
@@ -39,8 +40,6 @@ pytestmark = [
 ]
 REPO = Path(__file__).resolve().parents[1]
 PAGE = (REPO / "tests" / "fixtures" / "tracker_page.html").read_text()
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]  # fmt: skip
 
 
 def free_port() -> int:
@@ -94,7 +93,7 @@ def website(live_api: dict[str, Any]) -> Iterator[str]:
         def log_message(self, *_args: Any) -> None:
             return None
 
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
@@ -107,7 +106,7 @@ def website(live_api: dict[str, Any]) -> Iterator[str]:
     server.shutdown()
 
 
-def stored_events(engine) -> list[dict[str, Any]]:  # noqa: ANN001
+def stored_events(engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return [
             dict(r._mapping)
@@ -115,7 +114,7 @@ def stored_events(engine) -> list[dict[str, Any]]:  # noqa: ANN001
         ]
 
 
-def wait_for(engine, predicate, timeout: float = 15) -> list[dict[str, Any]]:  # noqa: ANN001
+def wait_for(engine, predicate, timeout: float = 15) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while True:
         rows = stored_events(engine)
@@ -124,7 +123,7 @@ def wait_for(engine, predicate, timeout: float = 15) -> list[dict[str, Any]]:  #
         time.sleep(0.2)
 
 
-def test_real_browser_events_reach_the_database_and_the_summary(live_api, website) -> None:  # noqa: ANN001
+def test_real_browser_events_reach_the_database_and_the_summary(live_api, website) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
