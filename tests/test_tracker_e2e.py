@@ -29,15 +29,7 @@ from data_layer.migrate import upgrade
 from data_layer.schema import web_events
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
-REQUIRE_BROWSER = os.environ.get("HEATMAPS_TEST_REQUIRE_BROWSER") == "1"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and not REQUIRE_BROWSER,
-        reason="system Chromium /usr/bin/chromium is not installed",
-    ),
-]
+pytestmark = needs_chromium
 REPO = Path(__file__).resolve().parents[1]
 PAGE = (REPO / "tests" / "fixtures" / "tracker_page.html").read_text()
 
