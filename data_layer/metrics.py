@@ -90,6 +90,10 @@ def issue_score(frustrated: pl.Expr, total: pl.Expr) -> pl.Expr:
     return pl.when(total > 0).then(score).otherwise(0.0)
 
 
+# The only columns page_list reads; stores can skip the rest.
+PAGE_LIST_COLUMNS = ("event_type", "page_key", "breakpoint", "dead", "rage", "rage_start")
+
+
 def page_list(events: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     """One row per page with at least one click (scroll events are ignored); row order unspecified.
 

@@ -192,7 +192,12 @@ class HeatmapService:
     ) -> pl.DataFrame:
         """Every matching page's metrics in the contract's order (the dashboard shows it whole)."""
         events = self.store.web_events(
-            window.from_day, window.to_day, filters, clicks_only=True, as_of_seq=as_of_seq
+            window.from_day,
+            window.to_day,
+            filters,
+            clicks_only=True,
+            as_of_seq=as_of_seq,
+            columns=metrics.PAGE_LIST_COLUMNS,
         )
         pages = metrics.page_list(events)
         if search:

@@ -87,9 +87,9 @@ class SqlStore:
         self.engine = engine
 
     def _web_select(
-        self, from_day: date, to_day: date, filters: WebFilters, as_of_seq: int | None
+        self, from_day: date, to_day: date, filters: WebFilters, as_of_seq: int | None, names: Sequence[str]
     ) -> Select[Any]:
-        columns = [web_events.c[name] for name in WEB_EVENT_SCHEMA]
+        columns = [web_events.c[name] for name in names]
         conditions = [web_events.c.day >= from_day, web_events.c.day <= to_day]
         if filters.country:
             conditions.append(web_events.c.country == filters.country.upper())
@@ -110,19 +110,22 @@ class SqlStore:
         page_key: str | None = None,
         clicks_only: bool = False,
         as_of_seq: int | None = None,
+        columns: Sequence[str] | None = None,
     ) -> pl.DataFrame:
         """Web events with ``from_day <= day <= to_day`` matching the filters, in arrival order.
 
-        ``as_of_seq`` ignores events stored after that sequence number (a stable snapshot).
+        ``as_of_seq`` ignores events stored after that sequence number (a stable snapshot); ``columns``
+        limits the frame to the columns a caller needs (all of :data:`WEB_EVENT_SCHEMA` by default).
         """
-        query = self._web_select(from_day, to_day, filters, as_of_seq)
+        names = list(columns) if columns is not None else list(WEB_EVENT_SCHEMA)
+        query = self._web_select(from_day, to_day, filters, as_of_seq, names)
         if page_key is not None:
             query = query.where(web_events.c.page_key == page_key)
         if clicks_only:
             query = query.where(web_events.c.event_type == "click")
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(web_events.c.seq)).all()
-        return _frame(rows, WEB_EVENT_SCHEMA)
+        return _frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in names})
 
     def last_seq(self) -> int:
         """The newest web event's sequence number (0 when empty): the snapshot for paging."""

@@ -1,0 +1,113 @@
+"""Latency of the pages list and the page summary (service layer and HTTP). Prints figures.
+
+    .venv/bin/python -m benchmarks.query_latency --events 1000000 --db /tmp/bench.db
+
+The database is filled once (benchmark data set, 30 days) and reused on later runs with the same --db.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from benchmarks.dataset import generate
+from data_layer.auth import Permission, create_token, secret_key
+from data_layer.db import create_db_engine
+from data_layer.ingest import ingest_web_batch
+from data_layer.migrate import upgrade
+from data_layer.schema import web_events
+from data_layer.service import HeatmapService
+from data_layer.settings import Settings
+from data_layer.store import SqlStore
+
+RUNS = 5
+
+
+def median_ms(action: Callable[[], object], runs: int = RUNS) -> float:
+    action()  # warm-up
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def fill(engine, settings: Settings, events: int) -> None:  # noqa: ANN001
+    with engine.connect() as conn:
+        present = conn.scalar(select(func.count()).select_from(web_events))
+    if present:
+        print(f"reusing {present:,} stored events")
+        return
+    started = time.perf_counter()
+    batch: list[dict] = []
+    for event in generate(events=events, days=30):
+        batch.append(event)
+        if len(batch) == 500:
+            ingest_web_batch(engine, settings, batch)
+            batch = []
+    if batch:
+        ingest_web_batch(engine, settings, batch)
+    print(f"loaded {events:,} events in {time.perf_counter() - started:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, default=Path("benchmarks/out/query_latency.db"))
+    args = parser.parse_args()
+    url = f"sqlite:///{args.db}"
+    upgrade(url)
+    settings = Settings(_env_file=None, database_url=url, rate_limit_query_per_minute=1_000_000)
+    engine = create_db_engine(url)
+    fill(engine, settings, args.events)
+    service = HeatmapService(SqlStore(engine), settings, secret_key(engine, "bench"))
+    with engine.connect() as conn:
+        last = conn.scalar(select(func.max(web_events.c.day)))
+    window = {"from_": (last - timedelta(days=29)).isoformat(), "to": last.isoformat()}
+    ranked = service.list_pages(limit=100, **window)["entities"]
+    top, mid = ranked[0]["pageKey"], ranked[len(ranked) // 2]["pageKey"]
+
+    cases: dict[str, Callable[[], object]] = {
+        "pages list, 30 days, CLICKS": lambda: service.list_pages(**window),
+        "pages list, 30 days, ISSUE_SCORE": lambda: service.list_pages(sort_by="ISSUE_SCORE", **window),
+        "pages list, country=US": lambda: service.list_pages(country="US", **window),
+        "pages list, US + Chrome": lambda: service.list_pages(country="US", browser_name="Chrome", **window),
+        "summary, top page": lambda: service.page_summary(page_key=top, breakpoint="desktop", **window),
+        "summary, mid-tail page": lambda: service.page_summary(page_key=mid, breakpoint="desktop", **window),
+    }
+    print(f"service layer, median of {RUNS} runs (SQL store):")
+    for name, action in cases.items():
+        print(f"  {name:36s} {median_ms(action):9.1f} ms")
+
+    from api.app import create_app
+
+    app = create_app(settings)
+    token = create_token(engine, "bench", frozenset({Permission.VIEW_HEATMAPS}))[1]
+    headers = {"Authorization": f"Bearer {token}"}
+    params = {"from": window["from_"], "to": window["to"]}
+    with TestClient(app) as client:
+        http_cases = {
+            "GET /heatmap-pages": lambda: client.get(
+                "/rest/v1/heatmap-pages", params=params, headers=headers
+            ),
+            "GET /heatmap-pages/summary (top)": lambda: client.get(
+                "/rest/v1/heatmap-pages/summary",
+                params={**params, "pageKey": top, "breakpoint": "desktop"},
+                headers=headers,
+            ),
+        }
+        print("HTTP (in-process client):")
+        for name, action in http_cases.items():
+            print(f"  {name:36s} {median_ms(action):9.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
