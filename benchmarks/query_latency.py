@@ -40,7 +40,7 @@ def median_ms(action: Callable[[], object], runs: int = RUNS) -> float:
     return statistics.median(timings)
 
 
-def fill(engine, settings: Settings, events: int) -> None:  # noqa: ANN001
+def fill(engine, settings: Settings, events: int) -> None:
     with engine.connect() as conn:
         present = conn.scalar(select(func.count()).select_from(web_events))
     if present:
