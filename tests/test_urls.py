@@ -1,0 +1,69 @@
+"""pageKey normalisation (CONTRACT 3.2)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from data_layer.urls import InvalidUrlError, normalize_page_key
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("HTTPS://Example.com:443/Pricing/?a=1#x", "https://example.com/Pricing"),
+        ("http://example.com:80/", "http://example.com/"),
+        ("http://example.com", "http://example.com/"),
+        ("https://example.com:8443/a/b/", "https://example.com:8443/a/b"),
+        ("http://example.com:443/x", "http://example.com:443/x"),
+        ("https://user:pw@Shop.Example.com/cart?id=7", "https://shop.example.com/cart"),
+        ("https://example.com/caf%C3%A9/Menu", "https://example.com/caf%C3%A9/Menu"),
+        ("https://example.com/a//", "https://example.com/a"),
+        ("https://example.com/#/route", "https://example.com/"),
+        ("https://[2001:DB8::1]:8080/x", "https://[2001:db8::1]:8080/x"),
+        ("https://example.com/search;params", "https://example.com/search;params"),
+    ],
+)
+def test_normalisation(url: str, key: str) -> None:
+    assert normalize_page_key(url) == key
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/",
+        "//example.com/x",
+        "/relative",
+        "https://",
+        "mailto:a@b.c",
+        "https://exa mple.com/",
+        "https://example.com:99999/",
+        "javascript:alert(1)",
+        "https://example.com/" + "a" * 2048,
+        "",
+    ],
+)
+def test_invalid_urls(url: str) -> None:
+    with pytest.raises(InvalidUrlError):
+        normalize_page_key(url)
+
+
+@given(
+    scheme=st.sampled_from(["http", "https", "HTTP", "Https"]),
+    host=st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\.[A-Za-z]{2,6}){1,2}", fullmatch=True),
+    port=st.one_of(st.none(), st.integers(1, 65535)),
+    path=st.lists(st.from_regex(r"[A-Za-z0-9%._~-]{0,8}", fullmatch=True), max_size=4).map("/".join),
+    trailing=st.booleans(),
+    query=st.one_of(st.none(), st.from_regex(r"[a-z]=[0-9]{1,3}", fullmatch=True)),
+)
+def test_normalisation_is_idempotent(
+    scheme: str, host: str, port: int | None, path: str, trailing: bool, query: str | None
+) -> None:
+    port_part = f":{port}" if port else ""
+    query_part = f"?{query}" if query else ""
+    url = f"{scheme}://{host}{port_part}/{path}{'/' if trailing else ''}{query_part}"
+    key = normalize_page_key(url)
+    assert normalize_page_key(key) == key
+    assert "?" not in key and "#" not in key
+    assert key == key.split("://")[0].lower() + "://" + key.split("://", 1)[1]
