@@ -14,14 +14,14 @@ from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
-from data_layer.store import SqlStore
+from data_layer.replica import ReplicaStore
 
 
 @dataclass
 class AppContext:
     settings: Settings
     engine: Engine
-    store: SqlStore
+    store: ReplicaStore
     limiter: MovingWindowRateLimiter = field(default_factory=lambda: MovingWindowRateLimiter(MemoryStorage()))
     _service: HeatmapService | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -29,7 +29,7 @@ class AppContext:
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
         engine = create_db_engine(settings.database_url)
-        return cls(settings=settings, engine=engine, store=SqlStore(engine))
+        return cls(settings=settings, engine=engine, store=ReplicaStore(engine, settings.replica_dir))
 
     @property
     def service(self) -> HeatmapService:

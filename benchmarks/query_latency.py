@@ -22,6 +22,7 @@ from data_layer.auth import Permission, create_token, secret_key
 from data_layer.db import create_db_engine
 from data_layer.ingest import ingest_web_batch
 from data_layer.migrate import upgrade
+from data_layer.replica import ReplicaStore
 from data_layer.schema import web_events
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
@@ -68,7 +69,17 @@ def main() -> None:
     settings = Settings(_env_file=None, database_url=url, rate_limit_query_per_minute=1_000_000)
     engine = create_db_engine(url)
     fill(engine, settings, args.events)
-    service = HeatmapService(SqlStore(engine), settings, secret_key(engine, "bench"))
+    key = secret_key(engine, "bench")
+    replica_dir = args.db.parent / "replica"
+    started = time.perf_counter()
+    replica = ReplicaStore(engine, replica_dir)
+    replica.refresh()
+    print(f"replica first build (or file load + catch-up): {time.perf_counter() - started:.2f} s")
+    started = time.perf_counter()
+    restarted = HeatmapService(ReplicaStore(engine, replica_dir), settings, key)
+    restarted.list_pages(from_="2000-01-01", to="2000-01-02")
+    print(f"restart to first answer:                      {time.perf_counter() - started:.2f} s")
+    service = HeatmapService(SqlStore(engine), settings, key)
     with engine.connect() as conn:
         last = conn.scalar(select(func.max(web_events.c.day)))
     window = {"from_": (last - timedelta(days=29)).isoformat(), "to": last.isoformat()}
@@ -83,13 +94,20 @@ def main() -> None:
         "summary, top page": lambda: service.page_summary(page_key=top, breakpoint="desktop", **window),
         "summary, mid-tail page": lambda: service.page_summary(page_key=mid, breakpoint="desktop", **window),
     }
-    print(f"service layer, median of {RUNS} runs (SQL store):")
+    import resource
+
+    print(f"peak RSS so far: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"service layer, median of {RUNS} runs:{'SQL store':>24s}{'replica':>12s}")
     for name, action in cases.items():
-        print(f"  {name:36s} {median_ms(action):9.1f} ms")
+        direct = median_ms(action)
+        service.store, kept = replica, service.store
+        via_replica = median_ms(action)
+        service.store = kept
+        print(f"  {name:36s} {direct:9.1f} ms {via_replica:9.1f} ms")
 
     from api.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings.model_copy(update={"replica_dir": replica_dir}))
     token = create_token(engine, "bench", frozenset({Permission.VIEW_HEATMAPS}))[1]
     headers = {"Authorization": f"Bearer {token}"}
     params = {"from": window["from_"], "to": window["to"]}
@@ -104,7 +122,7 @@ def main() -> None:
                 headers=headers,
             ),
         }
-        print("HTTP (in-process client):")
+        print("HTTP (in-process client, replica):")
         for name, action in http_cases.items():
             print(f"  {name:36s} {median_ms(action):9.1f} ms")
 

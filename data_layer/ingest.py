@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 from ua_parser import parse as parse_user_agent
 
 from data_layer import metrics
@@ -122,7 +122,10 @@ _RAGE_SCHEMA = {
 
 
 def refresh_rage_flags(conn: Connection, groups: Iterable[tuple[str, str]], settings: Settings) -> int:
-    """Recompute rage flags of every click of the given (session, page) pairs; returns rows changed."""
+    """Recompute rage flags of every click of the given (session, page) pairs; returns rows changed.
+
+    Changed rows get ``flags_rev`` = the newest sequence number, so incremental readers find them.
+    """
     pairs = set(groups)
     if not pairs:
         return 0
@@ -159,10 +162,11 @@ def refresh_rage_flags(conn: Connection, groups: Iterable[tuple[str, str]], sett
         pl.col("rage_start").alias("b_rage_start"),
     )
     if changed.height:
+        revision = conn.scalar(select(func.max(web_events.c.seq)))
         statement = (
             update(web_events)
             .where(web_events.c.seq == bindparam("b_seq"))
-            .values(rage=bindparam("b_rage"), rage_start=bindparam("b_rage_start"))
+            .values(rage=bindparam("b_rage"), rage_start=bindparam("b_rage_start"), flags_rev=revision)
         )
         conn.execute(statement, changed.to_dicts())
     return changed.height

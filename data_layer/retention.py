@@ -9,6 +9,7 @@ from sqlalchemy import Engine, delete, select
 
 from data_layer.db import write_transaction
 from data_layer.ingest import refresh_rage_flags
+from data_layer.replica import bump_generation
 from data_layer.schema import touch_events, web_events
 from data_layer.settings import Settings
 
@@ -33,6 +34,8 @@ def purge_older_than(
     with write_transaction(engine) as conn:
         web = conn.execute(delete(web_events).where(web_events.c.day < cutoff)).rowcount
         touch = conn.execute(delete(touch_events).where(touch_events.c.day < cutoff)).rowcount
+        if web or touch:
+            bump_generation(conn)
         if web:
             boundary = select(web_events.c.session_id, web_events.c.page_key).where(
                 web_events.c.day == cutoff, web_events.c.event_type == "click"
@@ -48,4 +51,6 @@ def forget_visitor(engine: Engine, visitor_id: str) -> DeletionResult:
     with write_transaction(engine) as conn:
         web = conn.execute(delete(web_events).where(web_events.c.visitor_id == visitor_id)).rowcount
         touch = conn.execute(delete(touch_events).where(touch_events.c.user_id == visitor_id)).rowcount
+        if web or touch:
+            bump_generation(conn)
     return DeletionResult(web, touch)

@@ -61,7 +61,11 @@ web_events = Table(
     # Derived by the server at ingestion (CONTRACT 2.2): part of a rage run / first click of one.
     Column("rage", Boolean, nullable=False, default=False),
     Column("rage_start", Boolean, nullable=False, default=False),
+    # The newest sequence number when these flags last changed after insertion (a late click can extend
+    # an older run): readers that copied the row earlier re-read rows with flags_rev above their mark.
+    Column("flags_rev", SequenceNumber, nullable=True),
     Index("ix_web_events_day_page", "day", "page_key"),
+    Index("ix_web_events_flags_rev", "flags_rev"),
     Index("ix_web_events_session_page", "session_id", "page_key"),
     Index("ix_web_events_visitor", "visitor_id"),
     Index("ix_web_events_page_key", "page_key"),

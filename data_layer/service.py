@@ -17,7 +17,7 @@ from data_layer import metrics, touch_metrics
 from data_layer.cursors import CursorState, InvalidCursorError, decode_cursor, encode_cursor, query_digest
 from data_layer.errors import BadRequest, NotFound
 from data_layer.settings import Settings
-from data_layer.store import SqlStore, TouchFilters, WebFilters
+from data_layer.store import EventStore, TouchFilters, WebFilters
 from data_layer.urls import InvalidUrlError, normalize_page_key
 
 MAX_WINDOW_DAYS = 60
@@ -123,7 +123,7 @@ def page_entity(row: dict[str, Any]) -> dict[str, Any]:
 class HeatmapService:
     """The two web query operations over a store; stateless apart from its collaborators."""
 
-    def __init__(self, store: SqlStore, settings: Settings, secret: bytes) -> None:
+    def __init__(self, store: EventStore, settings: Settings, secret: bytes) -> None:
         self.store = store
         self.settings = settings
         self.secret = secret
@@ -276,7 +276,7 @@ def _optional_day(name: str, value: Any) -> date | None:
     return parse_day(name, value)
 
 
-def query_touch_heatmap(store: SqlStore, request: dict[str, Any]) -> dict[str, Any]:
+def query_touch_heatmap(store: EventStore, request: dict[str, Any]) -> dict[str, Any]:
     """QueryHeatmapData (CONTRACT 5) from a proto3-JSON request (camelCase or snake_case names)."""
 
     def field(camel: str, snake: str) -> Any:

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     screenshot_dir: Path = Field(
         Path("data/screenshots"), description="Directory where screenshot PNG files are stored by sha256."
     )
+    replica_dir: Path = Field(
+        Path("data/replica"),
+        description="Directory of the columnar replica files (Arrow IPC); safe to delete, rebuilt from SQL.",
+    )
     api_host: str = Field("127.0.0.1", description="Address `heatmaps api` and `heatmaps serve` bind to.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port of the REST API.")
     dashboard_port: int = Field(8501, ge=1, le=65535, description="Port of the Streamlit dashboard.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 from sqlalchemy import Engine, Select, and_, exists, func, select
@@ -74,6 +74,28 @@ class TouchFilters:
     user_id: str | None = None
     from_day: date | None = None
     to_day: date | None = None
+
+
+class EventStore(Protocol):
+    """What the service needs from a store: SQL directly (:class:`SqlStore`) or the replica."""
+
+    def web_events(
+        self,
+        from_day: date,
+        to_day: date,
+        filters: WebFilters = ...,
+        *,
+        page_key: str | None = None,
+        clicks_only: bool = False,
+        as_of_seq: int | None = None,
+        columns: Sequence[str] | None = None,
+    ) -> pl.DataFrame: ...
+
+    def last_seq(self) -> int: ...
+
+    def page_exists(self, page_key: str) -> bool: ...
+
+    def touch_events(self, filters: TouchFilters) -> pl.DataFrame: ...
 
 
 def _frame(rows: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:

@@ -1,0 +1,132 @@
+"""The columnar replica answers exactly like straightforward SQL reads, through refreshes, late events,
+compactions, erasure and restarts (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from benchmarks.dataset import generate
+from data_layer import replica as replica_module
+from data_layer.ingest import ingest_web_batch
+from data_layer.replica import ReplicaStore
+from data_layer.retention import forget_visitor
+from data_layer.service import HeatmapService
+from data_layer.store import SqlStore
+from tests.factories import web_click
+
+END = datetime(2026, 11, 1, tzinfo=UTC)
+WINDOW = {"from_": "2026-10-20", "to": "2026-10-31"}
+
+
+def load(engine, settings, events: list[dict[str, Any]]) -> None:
+    for start in range(0, len(events), 500):
+        ingest_web_batch(engine, settings, events[start : start + 500])
+
+
+def answers(service: HeatmapService) -> dict[str, Any]:
+    """Every kind of answer: all sorts, filters, and summaries of several pages and breakpoints."""
+    result: dict[str, Any] = {}
+    for sort in ("CLICKS", "RAGE_CLICKS", "DEAD_RATE", "ISSUE_SCORE", "PAGE_KEY"):
+        result[sort] = service.list_pages(limit=100, sort_by=sort, **WINDOW)["entities"]
+    result["us"] = service.list_pages(limit=100, country="us", **WINDOW)["entities"]
+    result["chrome-region"] = service.list_pages(
+        limit=100, browser_name="CHROME", region="us-north", **WINDOW
+    )["entities"]
+    result["search"] = service.list_pages(limit=100, search="/p/1", **WINDOW)["entities"]
+    for entity in result["CLICKS"][:4]:
+        for breakpoint in ("desktop", "tablet", "mobile"):
+            key = f"{entity['pageKey']} {breakpoint}"
+            result[key] = service.page_summary(page_key=entity["pageKey"], breakpoint=breakpoint, **WINDOW)
+    return result
+
+
+@pytest.fixture
+def small_compactions(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(replica_module, "COMPACT_MIN_TAIL", 700)
+    monkeypatch.setattr(replica_module, "COMPACT_TAIL_SHARE", 0.0)
+
+
+def test_replica_matches_sql_through_refreshes_late_events_and_erasure(
+    engine,
+    settings,
+    tmp_path,
+    small_compactions,
+) -> None:
+    events = list(generate(events=4000, days=10, seed=3, end=END))
+    load(engine, settings, events[:2500])
+    sql = HeatmapService(SqlStore(engine), settings, b"k")
+    store = ReplicaStore(engine, tmp_path / "replica")
+    replica = HeatmapService(store, settings, b"k")
+    assert answers(replica) == answers(sql)
+    assert store.refresh().base.height > 0, "the first load was compacted"
+
+    load(engine, settings, events[2500:])  # incremental: only the tail is copied
+    assert answers(replica) == answers(sql)
+
+    # A late click extends a run whose clicks already sit in the compacted base: their flags change.
+    top_page = answers(sql)["CLICKS"][0]["pageKey"]
+    base_rows = store.refresh().base
+    victim = base_rows.filter(base_rows["page_key"].cast(str) == top_page).row(0, named=True)
+    ts = victim["ts"].replace(tzinfo=UTC)
+    common = {
+        "sessionId": victim["session_id"],
+        "visitorId": victim["visitor_id"],
+        "url": top_page,
+        "viewportWidth": victim["viewport_width"],
+        "documentWidth": victim["document_width"],
+        "documentHeight": victim["document_height"],
+    }
+    late = [
+        web_click(
+            **common, x=victim["x"], y=victim["y"], timestamp=(ts + timedelta(milliseconds=ms)).isoformat()
+        )
+        for ms in (300, 600)
+    ]
+    load(engine, settings, late)
+    refreshed = store.refresh()
+    assert refreshed.tail.height == 2
+    flags = refreshed.base.filter(refreshed.base["seq"] == victim["seq"]).select("rage", "rage_start").row(0)
+    assert flags == (True, True), "the older click became the start of a rage run"
+    assert answers(replica) == answers(sql)
+
+    forget_visitor(engine, events[0]["visitorId"])  # deletions force a rebuild
+    assert answers(replica) == answers(sql)
+
+
+def test_restart_loads_the_file_and_catches_up_only_the_tail(
+    engine, settings, tmp_path, small_compactions
+) -> None:
+    events = list(generate(events=2000, days=5, seed=5, end=END))
+    load(engine, settings, events[:1500])
+    first = ReplicaStore(engine, tmp_path / "replica")
+    first.refresh()
+    load(engine, settings, events[1500:])
+
+    restarted = ReplicaStore(engine, tmp_path / "replica")
+    fetched_from: list[int] = []
+    original = restarted._rows_after
+
+    def spy(conn, after: int, upto: int):
+        fetched_from.append(after)
+        return original(conn, after, upto)
+
+    restarted._rows_after = spy  # type: ignore[method-assign]
+    sql = HeatmapService(SqlStore(engine), settings, b"k")
+    assert answers(HeatmapService(restarted, settings, b"k")) == answers(sql)
+    assert fetched_from and min(fetched_from) > 0, "the restart read the file, not every row"
+
+
+def test_damaged_or_deleted_files_lose_nothing(engine, settings, tmp_path, small_compactions) -> None:
+    load(engine, settings, list(generate(events=1500, days=5, seed=9, end=END)))
+    directory = tmp_path / "replica"
+    ReplicaStore(engine, directory).refresh()
+    for path in directory.glob("*.arrow"):
+        path.write_bytes(b"garbage")
+    sql = answers(HeatmapService(SqlStore(engine), settings, b"k"))
+    assert answers(HeatmapService(ReplicaStore(engine, directory), settings, b"k")) == sql
+    for path in directory.iterdir():
+        path.unlink()
+    assert answers(HeatmapService(ReplicaStore(engine, directory), settings, b"k")) == sql
