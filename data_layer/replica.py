@@ -24,7 +24,6 @@ import json
 import os
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -299,19 +298,3 @@ class ReplicaStore:
 
     def touch_events(self, filters: TouchFilters) -> pl.DataFrame:
         return self.sql.touch_events(filters)
-
-
-def refresh_in_background(store: ReplicaStore, interval: float = 2.0) -> threading.Thread:
-    """Keep ``store`` warm so the first query after a burst of ingestion does not pay the catch-up."""
-
-    def loop() -> None:
-        while True:
-            try:
-                store.refresh()
-            except Exception:  # the database may be down; queries will report it
-                time.sleep(interval * 2)
-            time.sleep(interval)
-
-    thread = threading.Thread(target=loop, name="replica-refresh", daemon=True)
-    thread.start()
-    return thread
