@@ -41,7 +41,7 @@ def median_ms(action: Callable[[], object], runs: int = RUNS) -> float:
     return statistics.median(timings)
 
 
-def fill(engine, settings: Settings, events: int) -> None:
+def fill(engine, settings: Settings, events: int, days: int = 30) -> None:
     with engine.connect() as conn:
         present = conn.scalar(select(func.count()).select_from(web_events))
     if present:
@@ -49,7 +49,7 @@ def fill(engine, settings: Settings, events: int) -> None:
         return
     started = time.perf_counter()
     batch: list[dict] = []
-    for event in generate(events=events, days=30):
+    for event in generate(events=events, days=days):
         batch.append(event)
         if len(batch) == 500:
             ingest_web_batch(engine, settings, batch)

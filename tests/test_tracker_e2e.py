@@ -9,7 +9,6 @@ and the dead click in the bins worked out by hand.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -28,16 +27,11 @@ from data_layer.db import create_db_engine
 from data_layer.migrate import upgrade
 from data_layer.schema import web_events
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.live import free_port, wait_ok
 
 pytestmark = needs_chromium
 REPO = Path(__file__).resolve().parents[1]
 PAGE = (REPO / "tests" / "fixtures" / "tracker_page.html").read_text()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -58,13 +52,7 @@ def live_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
         cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    else:
+    if not wait_ok(f"{base}/healthz", timeout=30):
         server.kill()
         pytest.fail(f"the API did not start: {server.stderr.read().decode()[-2000:]}")
     try:
