@@ -1,0 +1,33 @@
+"""`heatmaps demo` loads a realistic site through the ingestion path, idempotently."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from data_layer.demo_loader import load_demo
+from data_layer.schema import screenshots, touch_events, web_events
+
+END = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def counts(engine) -> tuple[int, int, int]:
+    with engine.connect() as conn:
+        return tuple(
+            conn.scalar(select(func.count()).select_from(t)) for t in (web_events, touch_events, screenshots)
+        )
+
+
+def test_demo_loads_once_and_is_idempotent(engine, settings) -> None:
+    first = load_demo(engine, settings, events=3000, days=7, seed=11, end=END)
+    assert "3000 web events stored (0 already present)" in first
+    web, touches, shots = counts(engine)
+    assert (web, touches) == (3000, 300)
+    assert shots > 0
+    second = load_demo(engine, settings, events=3000, days=7, seed=11, end=END)
+    assert "0 web events stored (3000 already present)" in second and "0 screenshots added" in second
+    assert counts(engine) == (web, touches, shots)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(web_events).where(web_events.c.rage)) > 0
+        assert conn.scalar(select(func.count()).select_from(web_events).where(web_events.c.dead)) > 0
