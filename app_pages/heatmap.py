@@ -1,0 +1,275 @@
+"""Heatmap: one page and breakpoint, its clicks over the newest screenshot, scroll reach and replays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard import context, empty, filters, loaders
+from dashboard.context import Backend
+from dashboard.export import overlay_png
+from dashboard.figures import Canvas, page_heatmap, scroll_reach
+from dashboard.filters import Filters
+from dashboard.formatting import count, escape_markdown, is_web_link, replay_session_id, shorten
+from dashboard.heatmap_view import LAYERS, NOMINAL_WIDTH_PX, hover_text, layer_grid, page_height
+from data_layer.explore import HotspotLayer
+
+PANEL_HEIGHT_PX = 720
+BREAKPOINTS = ("desktop", "tablet", "mobile")
+
+
+def _breakpoint_split(pages: pl.DataFrame, page_key: str) -> dict[str, int]:
+    row = pages.filter(pl.col("page_key") == page_key)
+    if row.is_empty():
+        return {}
+    return {item["breakpoint"]: item["clicks"] for item in row["breakpoints"][0]}
+
+
+def _replay_links(replays: list[dict[str, str]]) -> None:
+    """The summary's replay links, one column per breakpoint, in the summary's order."""
+    columns = st.columns(len(BREAKPOINTS))
+    for column, name in zip(columns, BREAKPOINTS, strict=True):
+        entries = [item for item in replays if item["breakpoint"] == name]
+        column.markdown(f"**{name.capitalize()}**")
+        if not entries:
+            column.caption("No sessions in this breakpoint.")
+        for rank, item in enumerate(entries, start=1):
+            session = replay_session_id(item["url"]) or f"session {rank}"
+            if not is_web_link(item["url"]):
+                column.caption(
+                    f"{rank}. {escape_markdown(shorten(session, 32))}: the replay URL template is not http(s)"
+                )
+                continue
+            column.link_button(
+                f"{rank}. {escape_markdown(shorten(session, 32))}",
+                item["url"],
+                icon=":material/play_circle:",
+                width="stretch",
+            )
+
+
+HOTSPOT_COLUMNS = {
+    "session_id": st.column_config.TextColumn("Session"),
+    "visitor_id": st.column_config.TextColumn("Visitor"),
+    "clicks": st.column_config.NumberColumn("Clicks here"),
+    "dead_clicks": st.column_config.NumberColumn("Dead here"),
+    "rage_events": st.column_config.NumberColumn("Rage events here"),
+    "last_ts": st.column_config.DatetimeColumn("Last event (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "replay_url": st.column_config.LinkColumn("Replay", display_text="Open replay ↗"),
+}
+
+
+@st.fragment
+def heatmap_panel(
+    backend: Backend, chosen: Filters, page_key: str, breakpoint: str, summary: dict[str, Any]
+) -> None:
+    """Layer and opacity controls, the figure, scroll reach, the sessions behind a hotspot, the PNG export.
+
+    A fragment: its controls and the hotspot selection rerun only this panel.
+    """
+    version = loaders.data_version(backend)
+    geometry_args = (backend, backend.key, version, page_key, breakpoint, *chosen.dimension_args)
+    geometry = loaders.page_geometry(*geometry_args)
+    shot = loaders.latest_page_screenshot(backend, backend.key, version, page_key, breakpoint)
+    image = loaders.display_screenshot(backend, backend.key, shot["sha256"]) if shot else None
+    document_width = geometry.document_width or (shot["width"] if shot else NOMINAL_WIDTH_PX[breakpoint])
+    columns = summary["binGeometry"]["columns"]
+    row_height = summary["binGeometry"]["rowHeightPx"]
+    fold = (summary["fold"] or {}).get("medianViewportHeightPx")
+
+    controls = st.columns([3, 2, 2], vertical_alignment="bottom")
+    layer = LAYERS[
+        controls[0].segmented_control(
+            "Layer",
+            list(LAYERS),
+            default="All clicks",
+            key="layer",
+            bind="query-params",
+            help="Dead clicks: the page did not react. Rage clicks: 3+ fast clicks on one spot "
+            "(placed at the run's first click).",
+        )
+        or "All clicks"
+    ]
+    opacity = controls[1].slider("Opacity", 0.1, 1.0, 0.65, 0.05, key="opacity")
+    cells = summary[layer.summary_key]
+    if image:
+        canvas = Canvas.for_image(image, document_width)
+        height = page_height(cells, image_height=canvas.height, document_height=geometry.document_height)
+        canvas = Canvas(canvas.width, height, image)
+    else:
+        height = page_height(cells, image_height=None, document_height=geometry.document_height)
+        canvas = Canvas(document_width, height)
+    grid = layer_grid(cells, layer, height=height, columns=columns, row_height=row_height)
+    figure = page_heatmap(
+        grid,
+        cells,
+        [hover_text(layer, cell) for cell in cells],
+        canvas=canvas,
+        value_label=layer.unit,
+        opacity=opacity,
+        fold_px=fold,
+        columns=columns,
+        row_height=row_height,
+    )
+
+    chart, reach = st.columns([3, 1])
+    with chart:
+        if not cells:
+            st.info(f"No {layer.unit} on this page and breakpoint for these filters.")
+        with st.container(height=PANEL_HEIGHT_PX, border=True):
+            event = st.plotly_chart(
+                figure,
+                width="content",
+                key="heatmap_chart",
+                on_select="rerun",
+                selection_mode=("points", "box"),
+                config={"displayModeBar": False, "scrollZoom": False},
+            )
+        source = (
+            f"screenshot of {shot['createdAt'][:10]} ({shot['width']}x{shot['height']} px)"
+            if shot
+            else "no screenshot: a neutral outline of the typical page size"
+        )
+        st.caption(
+            f"Backdrop: {source}. Each cell is 1 % of the page width x {row_height} px. "
+            "Click a hotspot (or drag a box) to list the sessions behind it."
+        )
+    with reach:
+        sessions = summary["scrollDepth"][0]["sessions"]
+        if sessions:
+            fold_percent = (
+                100 * fold / geometry.document_height if fold and geometry.document_height else None
+            )
+            st.plotly_chart(
+                scroll_reach(summary["scrollDepth"], fold_percent=fold_percent, height=420),
+                key="reach_chart",
+                config={"displayModeBar": False},
+            )
+            st.caption(
+                f"{count(sessions)} sessions with scroll data. The dashed line is the fold: {fold} px, the "
+                "median viewport height at the deepest scroll."
+            )
+        else:
+            st.info("No scroll data for this page and breakpoint: the scroll-depth chart and fold need it.")
+
+    picked = sorted(
+        {
+            (int(point["customdata"][0]), int(point["customdata"][1]))
+            for point in (event.get("selection") or {}).get("points", [])
+            if point.get("customdata")
+        }
+    )
+    if picked:
+        _hotspot_sessions(backend, chosen, page_key, breakpoint, tuple(picked), layer.name)
+
+    st.download_button(
+        "Download PNG",
+        data=lambda: overlay_png(
+            cells,
+            layer.value_key,
+            document_width_px=int(document_width),
+            document_height_px=int(height),
+            backdrop_png=loaders.screenshot_bytes(backend, shot["sha256"]) if shot else None,
+            opacity=opacity,
+            columns=columns,
+            row_height_px=row_height,
+        ),
+        file_name=f"heatmap-{breakpoint}-{layer.name}.png",
+        mime="image/png",
+        icon=":material/download:",
+        help="The whole page with this layer, at the screenshot's resolution.",
+    )
+
+
+def _hotspot_sessions(
+    backend: Backend,
+    chosen: Filters,
+    page_key: str,
+    breakpoint: str,
+    bins: tuple[tuple[int, int], ...],
+    layer: HotspotLayer,
+) -> None:
+    version = loaders.data_version(backend)
+    with context.explained_errors():
+        sessions = loaders.hotspot_sessions(
+            backend, backend.key, version, page_key, breakpoint, *chosen.dimension_args, bins, layer
+        )
+    spots = "this spot" if len(bins) == 1 else f"these {len(bins)} spots"
+    st.subheader(f"Sessions that clicked {spots}")
+    if sessions.is_empty():
+        st.info("No session matches this layer in the selected spots.")
+        return
+    links = [url if is_web_link(url) else None for url in sessions["replay_url"].to_list()]
+    safe = sessions.with_columns(pl.Series("replay_url", links, dtype=pl.String))
+    st.dataframe(safe, column_config=HOTSPOT_COLUMNS, hide_index=True, width="stretch")
+    st.caption("Best replay candidates first: rage events, dead clicks, then clicks in the selected spots.")
+
+
+backend = context.page_backend()
+st.title("Heatmap")
+empty.stop_if_empty(backend, "web")
+chosen = filters.current_filters()
+version = loaders.data_version(backend)
+with context.explained_errors():
+    pages = loaders.ranked_pages(
+        backend, backend.key, version, *chosen.dimension_args, chosen.search, "CLICKS", True
+    )
+
+pickers = st.columns([4, 2], vertical_alignment="bottom")
+page_key = pickers[0].selectbox(
+    "Page",
+    pages["page_key"].to_list(),
+    key="page",
+    bind="query-params",
+    accept_new_options=True,
+    placeholder="Pick a page or paste its URL",
+    help="Pages with clicks for the sidebar filters, busiest first.",
+)
+breakpoint = (
+    pickers[1].segmented_control(
+        "Breakpoint",
+        list(BREAKPOINTS),
+        default="desktop",
+        key="bp",
+        bind="query-params",
+    )
+    or "desktop"
+)
+if not page_key:
+    st.info("No page has clicks for these filters. Widen the date range or clear a filter in the sidebar.")
+    st.stop()
+
+with context.explained_errors():
+    summary = loaders.page_summary(
+        backend, backend.key, version, page_key, breakpoint, *chosen.dimension_args
+    )
+
+split = _breakpoint_split(pages, page_key)
+clicks = sum(cell["clicks"] for cell in summary["clickBins"])
+dead = sum(cell["deadClicks"] for cell in summary["deadClicks"])
+rage = sum(cell["rageEvents"] for cell in summary["rageClicks"])
+numbers = st.columns(4)
+numbers[0].metric(f"Clicks · {breakpoint}", count(clicks), border=True)
+numbers[1].metric("Dead clicks", count(dead), border=True, help="Clicks the page did not react to.")
+numbers[2].metric("Rage events", count(rage), border=True, help="Runs of 3+ fast clicks on the same spot.")
+numbers[3].metric("Sessions with scroll data", count(summary["scrollDepth"][0]["sessions"]), border=True)
+st.caption(
+    f"{chosen.describe()} (UTC) · clicks on this page by breakpoint: "
+    + " · ".join(f"{name} {split.get(name, 0):,}" for name in BREAKPOINTS)
+)
+if clicks == 0 and any(split.values()):
+    busiest = max(split, key=split.__getitem__)
+    st.info(f"No {breakpoint} clicks on this page for these filters; most clicks are on {busiest}.")
+
+heatmap_panel(backend, chosen, page_key, breakpoint, summary)
+
+st.subheader("Replays")
+if summary["replays"]:
+    st.caption(
+        "Up to 5 sessions per breakpoint, the most frustrated first (rage events, dead clicks, clicks)."
+    )
+    _replay_links(summary["replays"])
+else:
+    st.info("No sessions on this page for these filters.")

@@ -1,0 +1,114 @@
+"""Pages: every page with clicks in the window, ranked, with rage/dead rates and the issue score."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+import streamlit as st
+
+from dashboard import context, empty, filters, loaders
+from dashboard.formatting import count, percent
+from dashboard.tables import PAGE_TABLE_COLUMNS, page_table
+
+SORT_LABELS = {
+    "ISSUE_SCORE": "Issue score",
+    "CLICKS": "Clicks",
+    "RAGE_CLICKS": "Rage events",
+    "DEAD_CLICKS": "Dead clicks",
+    "RAGE_RATE": "Rage rate",
+    "DEAD_RATE": "Dead rate",
+    "PAGE_KEY": "Page URL",
+}
+PAGE_SIZES = (25, 50, 100)
+
+backend = context.page_backend()
+st.title("Pages")
+empty.stop_if_empty(backend, "web")
+chosen = filters.current_filters()
+st.caption(
+    f"Showing {chosen.describe()} (UTC). **Rage event**: 3 or more clicks in a row, each under 1 s and "
+    "30 px from the previous. **Dead click**: the page did not react (no change, scroll or navigation). "
+    "**Issue score** (0-100): the share of frustrated clicks we are 95 % sure of, weighted up to full "
+    "weight at 100 clicks."
+)
+
+controls = st.columns([2, 2, 1, 2], vertical_alignment="bottom")
+sort_key = controls[0].selectbox(
+    "Sort by", list(SORT_LABELS), format_func=SORT_LABELS.__getitem__, key="sort", bind="query-params"
+)
+direction = controls[1].segmented_control(
+    "Order",
+    ["desc", "asc"],
+    default="desc",
+    key="dir",
+    bind="query-params",
+    format_func=lambda value: "Highest first" if value == "desc" else "Lowest first",
+)
+size = controls[2].selectbox("Rows", PAGE_SIZES, key="size", bind="query-params")
+
+with context.explained_errors():
+    ranked = loaders.ranked_pages(
+        backend,
+        backend.key,
+        loaders.data_version(backend),
+        *chosen.dimension_args,
+        chosen.search,
+        sort_key,
+        direction != "asc",
+    )
+
+totals = ranked.select(
+    pl.col("total_clicks").sum(), pl.col("rage_clicks").sum(), pl.col("dead_clicks").sum()
+).row(0)
+clicks, rage_events, dead_clicks = (int(value or 0) for value in totals)
+metrics = st.columns(4)
+metrics[0].metric("Clicks", count(clicks), border=True)
+metrics[1].metric(
+    "Rage events",
+    count(rage_events),
+    border=True,
+    help="Runs of 3+ fast clicks on the same spot; rate = rage events per click.",
+)
+metrics[2].metric("Dead clicks", count(dead_clicks), border=True, help="Clicks the page did not react to.")
+metrics[3].metric("Pages", count(ranked.height), border=True, help="Pages with at least one click.")
+if clicks:
+    st.caption(
+        f"Across these pages: {percent(rage_events / clicks)} rage rate, {percent(dead_clicks / clicks)} "
+        "dead-click rate."
+    )
+
+if ranked.is_empty():
+    st.info("No page has clicks for these filters. Widen the date range or clear a filter in the sidebar.")
+    st.stop()
+
+page_count = max(1, math.ceil(ranked.height / size))
+table_slot = st.container()
+footer = st.columns([3, 2], vertical_alignment="center")
+with footer[0]:
+    number = min(st.pagination(page_count, key="p", bind="query-params"), page_count)
+chunk = ranked.slice((number - 1) * size, size)
+start = (number - 1) * size + 1
+footer[1].caption(
+    f"Pages {start:,}-{start + chunk.height - 1:,} of {ranked.height:,}. Select a row to open its heatmap."
+)
+table = page_table(chunk)
+with table_slot:
+    event = st.dataframe(
+        table,
+        column_config=PAGE_TABLE_COLUMNS,
+        hide_index=True,
+        on_select="rerun",
+        selection_mode="single-row",
+        key="pages_table",
+        width="stretch",
+        height=min(38 + 35 * table.height, 38 + 35 * 25),
+    )
+
+if event.selection.rows:
+    row = chunk.row(event.selection.rows[0], named=True)
+    top_breakpoint = row["breakpoints"][0]["breakpoint"] if row["breakpoints"] else "desktop"
+    st.switch_page(
+        "app_pages/heatmap.py",
+        query_params={"page": row["page_key"], "bp": top_breakpoint},
+    )

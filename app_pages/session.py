@@ -1,0 +1,236 @@
+"""Session replay: one session's clicks and scrolls on a page, in time order (opened by replay links).
+
+The replay URL carries ``sessionId``, ``visitorId`` and ``date`` (the UTC day of the session's first event
+on the page); it names no page, so the page picker defaults to the page with most of the session's events.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import polars as pl
+import streamlit as st
+
+from dashboard import context, empty, loaders
+from dashboard.context import Backend
+from dashboard.figures import Canvas, ReplayMark, scroll_timeline, session_replay
+from dashboard.formatting import count, escape_markdown, escape_plotly
+from dashboard.heatmap_view import NOMINAL_WIDTH_PX
+from dashboard.replay import breakpoints_by_events, cluster_clicks, describe_step, session_pages, timeline
+from data_layer.service import parse_day
+
+PLAY_INTERVAL_S = 0.8
+PLAYING_KEY = "_replay_playing"
+EVENT_COLUMNS = {
+    "step": st.column_config.NumberColumn("Step", width="small"),
+    "seconds": st.column_config.NumberColumn("Time (s)", format="%.1f", width="small"),
+    "what": st.column_config.TextColumn("Event"),
+    "selector": st.column_config.TextColumn("Element", width="large"),
+    "position": st.column_config.TextColumn("Position (px)"),
+}
+
+
+def _ask_for_session() -> None:
+    st.info(
+        "Open a replay from the **Heatmap** page (replay links and the sessions behind a hotspot lead "
+        "here), or enter a session id and the day it happened."
+    )
+    with st.form("open_session"):
+        session_id = st.text_input("Session id")
+        day = st.date_input("Day (UTC)", value=None, format="YYYY-MM-DD")
+        if st.form_submit_button("Open replay") and session_id and day:
+            st.query_params.update({"sessionId": session_id.strip(), "date": day.isoformat()})
+            st.rerun()
+    st.stop()
+
+
+def _canvas(backend: Backend, page_key: str, breakpoint: str, steps: pl.DataFrame) -> Canvas:
+    version = loaders.data_version(backend)
+    width = float(steps["document_width"].median() or NOMINAL_WIDTH_PX.get(breakpoint, 1280))
+    shot = loaders.latest_page_screenshot(backend, backend.key, version, page_key, breakpoint)
+    image = loaders.display_screenshot(backend, backend.key, shot["sha256"]) if shot else None
+    if image is not None:
+        return Canvas.for_image(image, width)
+    lowest = float(steps["y"].max() or 0) + 100
+    return Canvas(width, max(float(steps["document_height"].max() or 0), lowest))
+
+
+def _marks(steps: pl.DataFrame, upto: int) -> list[ReplayMark]:
+    """The clicks up to step ``upto``, those on the same spot merged into one numbered marker."""
+    clicks = steps.filter(
+        (pl.col("event_type") == "click") & (pl.col("step") <= upto) & pl.col("x").is_not_null()
+    ).to_dicts()
+    return [
+        ReplayMark(
+            numbers=tuple(int(click["click_number"]) for click in group),
+            x=float(group[0]["x"]),
+            y=float(group[0]["y"]),
+            dead=any(click["dead"] for click in group),
+            rage=any(click["rage"] for click in group),
+            text="<br>".join(
+                f"<b>{escape_plotly(describe_step(click))}</b> at {click['seconds']:.1f} s · "
+                + escape_plotly(click["selector"] or "no selector recorded")
+                for click in group
+            ),
+        )
+        for group in cluster_clicks(clicks)
+    ]
+
+
+def _seen_to(row: dict[str, Any]) -> float:
+    """Deepest page px the visitor had seen at this step: the reported depth, at least the first screen."""
+    depth_px = float(row["deepest"]) / 100 * float(row["document_height"])
+    return max(depth_px, float(row["viewport_height"]))
+
+
+def _view(canvas: Canvas, row: dict[str, Any], screen: float) -> tuple[float, float]:
+    """One screen of the page at the current step: centred on its click, or ending at the deepest point
+    seen after a scroll (where the visitor's viewport was)."""
+    if row["event_type"] == "click" and row["y"] is not None:
+        top = float(row["y"]) - screen / 2
+    else:
+        top = _seen_to(row) - screen
+    top = min(max(0.0, top), max(0.0, canvas.height - screen))
+    return top, min(canvas.height, top + screen)
+
+
+def _start_playing(step_key: str, total: int) -> None:
+    """Play from the first step (from the current one when paused midway)."""
+    if int(st.session_state.get(step_key, total)) >= total:
+        st.session_state[step_key] = 1
+    st.session_state[PLAYING_KEY] = True
+
+
+def _stop_playing() -> None:
+    st.session_state[PLAYING_KEY] = False
+
+
+def replay_panel(
+    backend: Backend, page_key: str, breakpoint: str, steps: pl.DataFrame, step_key: str
+) -> None:
+    """Step slider (advanced by Play), the numbered clicks on the page, scroll depth over time.
+
+    Run as a fragment, every 0.8 s while playing; at the last step playing stops with a full rerun,
+    which drops the timer.
+    """
+    total = steps.height
+    if st.session_state.get(PLAYING_KEY):
+        current = int(st.session_state.get(step_key, total))
+        if current >= total:
+            st.session_state[PLAYING_KEY] = False
+            st.rerun(scope="app")
+        st.session_state[step_key] = current + 1
+    step = st.slider(
+        "Step", 1, total, total, key=step_key, help="Drag to go through the session event by event."
+    )
+    row = steps.row(step - 1, named=True)
+    st.markdown(
+        f"**Step {step} of {total}** · {row['seconds']:.1f} s · {escape_markdown(describe_step(row))}"
+    )
+    canvas = _canvas(backend, page_key, breakpoint, steps)
+    screen = float(steps["viewport_height"].median() or 900) * 1.2
+    whole = st.toggle("Whole page", key="replay_whole", help="Off: follow the visitor one screen at a time.")
+    view = (0.0, canvas.height) if whole else _view(canvas, row, min(screen, canvas.height))
+    figure = session_replay(
+        _marks(steps, step), canvas=canvas, current=row["click_number"], seen_to=_seen_to(row), view=view
+    )
+    with st.container(height=720 if whole else "content", border=whole):
+        st.plotly_chart(figure, width="content", config={"displayModeBar": False}, key="replay_chart")
+    st.caption(
+        "Numbers are clicks in time order (clicks on one spot share a marker, e.g. 4-7). :red[Red]: part "
+        "of a rage event. Grey: dead click. Blue: other clicks. Below the dashed line: the part of the page "
+        "the visitor had not seen yet."
+    )
+    scrolls = steps.filter(pl.col("event_type") == "scroll")
+    clicks = steps.filter(pl.col("event_type") == "click")
+    st.plotly_chart(
+        scroll_timeline(
+            [0.0, *scrolls["seconds"].to_list(), float(steps["seconds"].max())],
+            [0.0, *scrolls["deepest"].to_list(), float(steps["deepest"].max())],
+            clicks["seconds"].to_list(),
+            current=float(row["seconds"]),
+        ),
+        config={"displayModeBar": False},
+        key="scroll_timeline",
+    )
+
+
+backend = context.page_backend()
+st.title("Session replay")
+empty.stop_if_empty(backend, "web")
+params = st.query_params
+session_id = params.get("sessionId", "").strip()
+if not session_id:
+    _ask_for_session()
+with context.explained_errors():
+    day: date = parse_day("date", params.get("date") or None)
+visitor_id = params.get("visitorId", "").strip() or None
+version = loaders.data_version(backend)
+with context.explained_errors():
+    events = loaders.session_events(backend, backend.key, version, session_id, day, visitor_id)
+st.caption(
+    f"Session **{escape_markdown(session_id)}**"
+    + (f" · visitor **{escape_markdown(visitor_id)}**" if visitor_id else "")
+    + f" · from {day:%Y-%m-%d} (UTC)"
+)
+if events.is_empty():
+    st.info(
+        f"No events of this session on {day:%Y-%m-%d} or the day after. The data may have been purged "
+        "(retention) or erased, or the link comes from another installation."
+    )
+    st.stop()
+
+pages = session_pages(events)
+pickers = st.columns([4, 2], vertical_alignment="bottom")
+page_key = pickers[0].selectbox(
+    "Page",
+    pages["page_key"].to_list(),
+    key="pageKey",
+    bind="query-params",
+    help="Pages this session visited, the one with most events first.",
+)
+on_page = events.filter(pl.col("page_key") == page_key)
+breakpoints = breakpoints_by_events(on_page)
+breakpoint = breakpoints[0]
+if len(breakpoints) > 1:
+    breakpoint = pickers[1].segmented_control("Breakpoint", breakpoints, default=breakpoints[0], key="sbp")
+    breakpoint = breakpoint or breakpoints[0]
+else:
+    pickers[1].caption(f"Breakpoint: **{breakpoint}**")
+visited = " · ".join(f"{escape_markdown(key)} ({n})" for key, n in pages.select("page_key", "events").rows())
+st.caption(f"Events per page in this session: {visited}")
+steps = timeline(on_page.filter(pl.col("breakpoint") == breakpoint))
+# One slider per page view: its range differs, and going back to a page keeps its position.
+step_key = f"step:{page_key}:{breakpoint}"
+
+clicks = steps.filter(pl.col("event_type") == "click")
+numbers = st.columns(5)
+numbers[0].metric("Clicks", count(clicks.height), border=True)
+numbers[1].metric("Rage events", count(clicks["rage_run"].drop_nulls().n_unique()), border=True)
+numbers[2].metric("Dead clicks", count(int(clicks["dead"].sum())), border=True)
+numbers[3].metric("Deepest scroll", f"{float(steps['deepest'].max() or 0):.0f} %", border=True)
+numbers[4].metric("Duration", f"{float(steps['seconds'].max() or 0):.0f} s", border=True)
+
+controls = st.columns([1, 1, 6])
+controls[0].button(
+    "Play", icon=":material/play_arrow:", on_click=_start_playing, args=(step_key, steps.height)
+)
+controls[1].button("Pause", icon=":material/pause:", on_click=_stop_playing)
+playing = bool(st.session_state.get(PLAYING_KEY))
+st.fragment(replay_panel, run_every=PLAY_INTERVAL_S if playing else None)(
+    backend, page_key, breakpoint, steps, step_key
+)
+
+with st.expander("All events of this page view", expanded=False):
+    table = steps.select(
+        "step",
+        "seconds",
+        pl.Series("what", [describe_step(row) for row in steps.iter_rows(named=True)], dtype=pl.String),
+        pl.col("selector").fill_null(""),
+        pl.when(pl.col("event_type") == "click")
+        .then(pl.format("{}, {}", pl.col("x").round(0), pl.col("y").round(0)))
+        .otherwise(pl.lit(""))
+        .alias("position"),
+    )
+    st.dataframe(table, column_config=EVENT_COLUMNS, hide_index=True, width="stretch")

@@ -1,0 +1,89 @@
+"""PNG export of a heatmap overlay with Pillow (no browser, no Kaleido): pure bytes in, bytes out.
+
+The grid is painted at one pixel per bin, coloured with :mod:`dashboard.palette`, resized with NEAREST
+so every bin becomes a crisp rectangle, and alpha-composited over the screenshot (or over a neutral page
+outline when there is none).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from io import BytesIO
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from dashboard.palette import OUTLINE_FILL, OUTLINE_LINE, colours_at
+
+MAX_OUTLINE_HEIGHT_PX = 40_000
+
+
+def bin_grid(bins: Sequence[Mapping[str, Any]], value_key: str, *, columns: int, rows: int) -> np.ndarray:
+    """A ``rows x columns`` float grid of ``bins[i][value_key]`` at (binY, binX); NaN where no bin.
+
+    Bins outside the grid (below the last row) are dropped.
+    """
+    grid = np.full((rows, columns), np.nan)
+    for item in bins:
+        x, y = int(item["binX"]), int(item["binY"])
+        if 0 <= x < columns and 0 <= y < rows:
+            grid[y, x] = float(item[value_key])
+    return grid
+
+
+def grid_rgba(grid: np.ndarray, opacity: float) -> np.ndarray:
+    """RGBA (uint8) of a value grid: colour by value / max, alpha ``opacity`` on bins, 0 on NaN."""
+    filled = ~np.isnan(grid)
+    peak = np.nanmax(grid) if filled.any() else 0.0
+    positions = np.where(filled, grid, 0.0) / peak if peak > 0 else np.zeros(grid.shape)
+    rgba = np.zeros((*grid.shape, 4), dtype=np.uint8)
+    rgba[..., :3] = colours_at(positions)
+    rgba[..., 3] = np.where(filled, round(255 * min(max(opacity, 0.0), 1.0)), 0).astype(np.uint8)
+    return rgba
+
+
+def _outline(width: int, height: int) -> Image.Image:
+    """A neutral page: light fill with a thin border, for pages without a screenshot."""
+    page = Image.new("RGBA", (width, height), OUTLINE_FILL)
+    ImageDraw.Draw(page).rectangle([0, 0, width - 1, height - 1], outline=OUTLINE_LINE, width=2)
+    return page
+
+
+def overlay_png(
+    bins: Sequence[Mapping[str, Any]],
+    value_key: str,
+    *,
+    document_width_px: int,
+    document_height_px: int,
+    backdrop_png: bytes | None = None,
+    opacity: float = 0.6,
+    columns: int = 100,
+    row_height_px: int = 16,
+) -> bytes:
+    """The heatmap of ``bins`` over the backdrop, as PNG bytes.
+
+    Geometry (CONTRACT 2.4): column ``i`` spans ``W * i / columns`` to ``W * (i + 1) / columns`` of the
+    image width ``W``; row ``j`` spans ``j * row_height_px`` to ``(j + 1) * row_height_px`` CSS px, scaled by
+    ``W / document_width_px`` (so a 2x screenshot gets 2x rows). Without a backdrop the canvas is a page
+    outline of ``document_width_px x document_height_px`` (height capped at 40,000 px). Bins below the
+    canvas are cut off.
+    """
+    if backdrop_png is not None:
+        with Image.open(BytesIO(backdrop_png)) as image:
+            canvas = image.convert("RGBA")
+    else:
+        canvas = _outline(max(1, document_width_px), max(1, min(document_height_px, MAX_OUTLINE_HEIGHT_PX)))
+    width, height = canvas.size
+    scale = width / max(1, document_width_px)
+    rows = max(1, math.ceil(height / (row_height_px * scale)))
+    grid = bin_grid(bins, value_key, columns=columns, rows=rows)
+    layer = Image.fromarray(grid_rgba(grid, opacity))
+    layer = layer.resize((width, round(rows * row_height_px * scale)), Image.Resampling.NEAREST)
+    overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+    overlay.paste(layer.crop((0, 0, width, min(height, layer.height))), (0, 0))
+    composed = Image.alpha_composite(canvas, overlay)
+    out = BytesIO()
+    composed.save(out, format="PNG", optimize=False)
+    return out.getvalue()

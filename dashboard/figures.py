@@ -1,0 +1,432 @@
+"""Plotly figure builders: plain data in, figure out (no Streamlit, no storage).
+
+Coordinates are CSS pixels of the page (web) or pixels of the screen screenshot (mobile), with y growing
+downwards like the page. A screenshot is placed with ``go.Image`` scaled so its width spans the
+document width; bins and taps are drawn over it with ``go.Heatmap`` (NaN = no data, transparent).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dashboard.images import DisplayImage
+from dashboard.palette import FOLD_COLOUR, OUTLINE_FILL, OUTLINE_LINE, plotly_colorscale
+
+FIGURE_HEIGHT_PX = 760
+MAX_FIGURE_WIDTH_PX = 720
+MIN_FIGURE_WIDTH_PX = 360
+COLORBAR_MARGIN_PX = 56
+PHONE_WIDTH_PX = 360
+HOVER_LABEL = {"bgcolor": "white", "font": {"size": 12}}
+RAGE_COLOUR = "#d62728"
+DEAD_COLOUR = "#6b7280"
+CLICK_COLOUR = "#1f77b4"
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """The drawing area in page coordinates (CSS px) and the screenshot covering it, if any."""
+
+    width: float
+    height: float
+    image: DisplayImage | None = None
+
+    @classmethod
+    def for_image(cls, image: DisplayImage, document_width: float) -> Canvas:
+        """A screenshot scaled to ``document_width`` CSS px wide, keeping its aspect ratio."""
+        scale = document_width / image.width
+        return cls(document_width, image.height * scale, image)
+
+
+def _backdrop(figure: go.Figure, canvas: Canvas) -> None:
+    if canvas.image is not None:
+        scale = canvas.width / canvas.image.width
+        figure.add_trace(
+            go.Image(source=canvas.image.uri, x0=0, y0=0, dx=scale, dy=scale, hoverinfo="skip", name="page")
+        )
+    else:
+        figure.add_shape(
+            type="rect",
+            x0=0,
+            y0=0,
+            x1=canvas.width,
+            y1=canvas.height,
+            fillcolor=OUTLINE_FILL,
+            line={"color": OUTLINE_LINE, "width": 2},
+            layer="below",
+        )
+        figure.add_annotation(
+            x=canvas.width / 2,
+            y=24,
+            text="No screenshot for this page yet: upload one on Screenshots",
+            showarrow=False,
+            font={"color": "#6b7280", "size": 13},
+            yanchor="top",
+        )
+
+
+def _page_layout(
+    figure: go.Figure,
+    canvas: Canvas,
+    width: int,
+    top_margin: int = 0,
+    view: tuple[float, float] | None = None,
+) -> None:
+    """Axes in page px, y downwards, pixels square: the figure is sized to the aspect of the ``view``.
+
+    ``view`` is the visible (top, bottom) in page px, the whole canvas by default.
+    """
+    top, bottom = view or (0.0, canvas.height)
+    figure.update_layout(
+        width=width,
+        height=round(width * (bottom - top) / canvas.width) + top_margin,
+        margin={"l": 0, "r": 0, "t": top_margin, "b": 0},
+        plot_bgcolor="white",
+        showlegend=False,
+        hoverlabel=HOVER_LABEL,
+        dragmode=False,
+        clickmode="event+select",
+    )
+    figure.update_xaxes(visible=False, range=[0, canvas.width], fixedrange=True)
+    figure.update_yaxes(visible=False, range=[bottom, top], fixedrange=True)
+
+
+def nice_step(raw: float) -> int:
+    """The smallest whole 1, 2 or 5 x 10^k at least ``raw`` (at least 1): readable tick spacing."""
+    if raw <= 1:
+        return 1
+    magnitude = 10 ** math.floor(math.log10(raw))
+    return next(int(f * magnitude) for f in (1, 2, 5, 10) if f * magnitude >= raw)
+
+
+def _colorbar(label: str, peak: float) -> dict[str, Any]:
+    """A slim horizontal colour bar in the figure's top margin, whole-number ticks (counts)."""
+    return {
+        "title": {"text": label, "side": "top"},
+        "tick0": 0,
+        "dtick": nice_step(peak / 4),
+        "tickformat": ",d",
+        "orientation": "h",
+        "thickness": 10,
+        "len": 0.6,
+        "x": 0.5,
+        "y": 1.0,
+        "yanchor": "top",
+        "yref": "container",
+        "ypad": 4,
+    }
+
+
+def figure_width(document_width: float) -> int:
+    """Display width (px) of a page figure: 720 px, narrower for narrow (mobile) pages."""
+    return int(min(MAX_FIGURE_WIDTH_PX, max(MIN_FIGURE_WIDTH_PX, document_width)))
+
+
+def _fold(figure: go.Figure, canvas: Canvas, fold_px: int | None) -> None:
+    if not fold_px:
+        return
+    figure.add_shape(
+        type="line",
+        x0=0,
+        x1=canvas.width,
+        y0=fold_px,
+        y1=fold_px,
+        line={"color": FOLD_COLOUR, "width": 2, "dash": "dash"},
+    )
+    figure.add_annotation(
+        x=canvas.width,
+        y=fold_px,
+        xanchor="right",
+        yanchor="bottom",
+        showarrow=False,
+        text=f"average fold · {fold_px} px",
+        font={"color": FOLD_COLOUR, "size": 12},
+        bgcolor="rgba(255,255,255,0.8)",
+    )
+
+
+def bin_centres(
+    cells: Sequence[Mapping[str, Any]], canvas_width: float, columns: int, row_height: float
+) -> tuple[list[float], list[float]]:
+    """Centres (CSS px) of bins: x = W * (binX + 0.5) / columns, y = (binY + 0.5) * row height."""
+    xs = [canvas_width * (int(cell["binX"]) + 0.5) / columns for cell in cells]
+    ys = [(int(cell["binY"]) + 0.5) * row_height for cell in cells]
+    return xs, ys
+
+
+def page_heatmap(
+    grid: np.ndarray,
+    cells: Sequence[Mapping[str, Any]],
+    hover_texts: Sequence[str],
+    *,
+    canvas: Canvas,
+    value_label: str,
+    opacity: float,
+    fold_px: int | None,
+    columns: int = 100,
+    row_height: float = 16,
+) -> go.Figure:
+    """Bins over the page: ``grid`` (rows x columns, NaN where empty) drawn over the canvas.
+
+    ``cells`` are the non-empty bins (dicts with ``binX``, ``binY``) in the order of ``hover_texts``;
+    they become an invisible scatter of bin centres carrying ``customdata = [binX, binY]`` so clicking
+    or box-selecting a hotspot reports which bins were chosen (heatmap traces emit no selections).
+    The figure shows the whole page at :func:`figure_width` (callers put it in a scrolling container
+    for tall pages); the fold line is drawn at ``fold_px``; the colour bar sits above the page.
+    """
+    figure = go.Figure()
+    _backdrop(figure, canvas)
+    finite = grid[~np.isnan(grid)]
+    peak = float(finite.max()) if finite.size else 1.0
+    figure.add_trace(
+        go.Heatmap(
+            z=grid,
+            x0=canvas.width / columns / 2,
+            dx=canvas.width / columns,
+            y0=row_height / 2,
+            dy=row_height,
+            zmin=0,
+            zmax=peak,
+            colorscale=plotly_colorscale(),
+            opacity=opacity,
+            hoverinfo="skip",
+            hoverongaps=False,
+            showscale=True,
+            name=value_label,
+            colorbar=_colorbar(value_label, peak),
+        )
+    )
+    xs, ys = bin_centres(cells, canvas.width, columns, row_height)
+    figure.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="markers",
+            name="hotspots",
+            marker={"size": 10, "symbol": "square", "color": "rgba(0,0,0,0)"},
+            customdata=[[int(cell["binX"]), int(cell["binY"])] for cell in cells],
+            text=list(hover_texts),
+            hovertemplate="%{text}<extra></extra>",
+            selected={"marker": {"color": "rgba(0,0,0,0.35)"}},
+            unselected={"marker": {"opacity": 0}},
+        )
+    )
+    _fold(figure, canvas, fold_px)
+    _page_layout(figure, canvas, figure_width(canvas.width), COLORBAR_MARGIN_PX)
+    figure.update_layout(dragmode="select")
+    return figure
+
+
+def scroll_reach(
+    reach: Sequence[Mapping[str, int]], *, fold_percent: float | None, height: int = FIGURE_HEIGHT_PX
+) -> go.Figure:
+    """Share of sessions reaching each 10 % of the page, drawn top-down beside the heatmap.
+
+    ``reach`` is the summary's ``scrollDepth`` (bucket 0 = every session with scroll data, so 100 %);
+    the dashed line marks the fold at ``fold_percent`` of the page.
+    """
+    total = reach[0]["sessions"] if reach else 0
+    buckets = [item["bucket"] for item in reach]
+    shares = [100 * item["sessions"] / total if total else 0.0 for item in reach]
+    figure = go.Figure(
+        go.Bar(
+            x=shares,
+            y=buckets,
+            orientation="h",
+            marker={"color": CLICK_COLOUR},
+            text=[f"{share:.0f} %" for share in shares],
+            textposition="auto",
+            customdata=[item["sessions"] for item in reach],
+            hovertemplate="%{customdata:,} sessions (%{x:.1f} %) reached %{y} % of the page<extra></extra>",
+        )
+    )
+    if fold_percent is not None:
+        figure.add_hline(y=fold_percent, line={"color": FOLD_COLOUR, "dash": "dash", "width": 2})
+    figure.update_layout(
+        height=height,
+        margin={"l": 0, "r": 10, "t": 30, "b": 0},
+        showlegend=False,
+        bargap=0.15,
+        title={"text": "Sessions reaching each depth", "font": {"size": 14}},
+    )
+    figure.update_xaxes(range=[0, 105], ticksuffix=" %", title=None, fixedrange=True)
+    figure.update_yaxes(
+        autorange="reversed",
+        tickvals=buckets,
+        ticktext=[f"{bucket} %" for bucket in buckets],
+        title="depth of the page",
+        fixedrange=True,
+    )
+    return figure
+
+
+@dataclass(frozen=True)
+class ReplayMark:
+    """Clicks of a replay drawn as one marker (clicks on the same spot share one), page CSS px.
+
+    ``numbers`` are the clicks' positions in time order (from 1); ``text`` is the hover, one line each.
+    """
+
+    numbers: tuple[int, ...]
+    x: float
+    y: float
+    dead: bool
+    rage: bool
+    text: str
+
+    @property
+    def label(self) -> str:
+        """``"4-7"`` for consecutive numbers, ``"2, 9"`` otherwise."""
+        runs: list[list[int]] = []
+        for number in self.numbers:
+            if runs and number == runs[-1][-1] + 1:
+                runs[-1].append(number)
+            else:
+                runs.append([number])
+        return ", ".join(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}" for run in runs)
+
+
+def session_replay(
+    marks: Sequence[ReplayMark],
+    *,
+    canvas: Canvas,
+    current: int | None,
+    seen_to: float | None,
+    view: tuple[float, float],
+) -> go.Figure:
+    """Clicks numbered on the page; rage clicks red, dead clicks grey, others blue; the current one ringed.
+
+    ``seen_to`` is the deepest point (page px) the visitor had seen at the current step: the page below
+    it is greyed out. ``view`` is the (top, bottom) part of the page the figure shows.
+    """
+    figure = go.Figure()
+    _backdrop(figure, canvas)
+    if seen_to is not None and seen_to < canvas.height:
+        figure.add_shape(
+            type="rect",
+            x0=0,
+            x1=canvas.width,
+            y0=seen_to,
+            y1=canvas.height,
+            fillcolor="rgba(17,24,39,0.18)",
+            line={"width": 0},
+        )
+        figure.add_shape(
+            type="line",
+            x0=0,
+            x1=canvas.width,
+            y0=seen_to,
+            y1=seen_to,
+            line={"color": FOLD_COLOUR, "width": 2, "dash": "dash"},
+        )
+    colours = [RAGE_COLOUR if m.rage else DEAD_COLOUR if m.dead else CLICK_COLOUR for m in marks]
+    figure.add_trace(
+        go.Scatter(
+            x=[m.x for m in marks],
+            y=[m.y for m in marks],
+            mode="markers+text",
+            text=[m.label for m in marks],
+            textfont={"color": "white", "size": 11},
+            marker={
+                "size": [22 if len(m.label) <= 2 else 14 + 5 * len(m.label) for m in marks],
+                "color": colours,
+                "line": {"color": "white", "width": 1.5},
+            },
+            hovertext=[m.text for m in marks],
+            hovertemplate="%{hovertext}<extra></extra>",
+        )
+    )
+    focus = next((m for m in marks if current in m.numbers), None)
+    if focus is not None:
+        figure.add_trace(
+            go.Scatter(
+                x=[focus.x],
+                y=[focus.y],
+                mode="markers",
+                hoverinfo="skip",
+                marker={"size": 38, "color": "rgba(0,0,0,0)", "line": {"color": "#111827", "width": 3}},
+            )
+        )
+    _page_layout(figure, canvas, figure_width(canvas.width), view=view)
+    figure.update_layout(clickmode="none")
+    return figure
+
+
+def scroll_timeline(
+    seconds: Sequence[float], depths: Sequence[float], clicks: Sequence[float], *, current: float | None
+) -> go.Figure:
+    """Deepest scroll point over time (step line) with the clicks as ticks and the current moment."""
+    figure = go.Figure(
+        go.Scatter(
+            x=list(seconds),
+            y=list(depths),
+            mode="lines+markers",
+            line={"shape": "hv", "color": CLICK_COLOUR},
+            name="scroll depth",
+            hovertemplate="%{x:.1f} s: %{y:.0f} % of the page<extra></extra>",
+        )
+    )
+    if clicks:
+        figure.add_trace(
+            go.Scatter(
+                x=list(clicks),
+                y=[0] * len(clicks),
+                mode="markers",
+                name="clicks",
+                marker={"symbol": "line-ns-open", "size": 14, "color": DEAD_COLOUR},
+                hovertemplate="click at %{x:.1f} s<extra></extra>",
+            )
+        )
+    if current is not None:
+        figure.add_vline(x=current, line={"color": "#111827", "width": 2})
+    figure.update_layout(
+        height=220,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        showlegend=False,
+        xaxis={"title": "seconds since the first event", "fixedrange": True},
+        yaxis={"title": "depth", "range": [-5, 105], "ticksuffix": " %", "fixedrange": True},
+    )
+    return figure
+
+
+def touch_heatmap(
+    points: Sequence[Mapping[str, Any]], *, canvas: Canvas, opacity: float, grid_size: int = 100
+) -> go.Figure:
+    """Taps over a screen: ``points`` are QueryHeatmapData cells (x, y in (0, 1), count), summed per cell.
+
+    Cell ``i`` spans ``W * i / 100`` to ``W * (i + 1) / 100`` of the canvas (``x``, ``y`` relative to the
+    screen's content, as the app sends them).
+    """
+    grid = np.full((grid_size, grid_size), np.nan)
+    for point in points:
+        column = min(grid_size - 1, int(float(point["x"]) * grid_size))
+        row = min(grid_size - 1, int(float(point["y"]) * grid_size))
+        grid[row, column] = np.nansum([grid[row, column], float(point["count"])])
+    finite = grid[~np.isnan(grid)]
+    peak = float(finite.max()) if finite.size else 1.0
+    figure = go.Figure()
+    _backdrop(figure, canvas)
+    figure.add_trace(
+        go.Heatmap(
+            z=grid,
+            x0=canvas.width / grid_size / 2,
+            dx=canvas.width / grid_size,
+            y0=canvas.height / grid_size / 2,
+            dy=canvas.height / grid_size,
+            zmin=0,
+            zmax=peak,
+            colorscale=plotly_colorscale(),
+            opacity=opacity,
+            hoverongaps=False,
+            hovertemplate="%{z:,} touches<extra></extra>",
+            colorbar=_colorbar("touches", peak),
+        )
+    )
+    _page_layout(figure, canvas, PHONE_WIDTH_PX, COLORBAR_MARGIN_PX)
+    return figure

@@ -1,0 +1,55 @@
+"""Small pure helpers that turn values into text for the dashboard (no Streamlit import)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` shown literally inside Streamlit Markdown (page keys, selectors, user ids).
+
+    Every Markdown or HTML-significant character is backslash-escaped, so user-controlled strings can
+    neither format text nor create links or tags.
+    """
+    return "".join(f"\\{char}" if char in _MARKDOWN_SPECIAL else char for char in text)
+
+
+def escape_plotly(text: str) -> str:
+    """``text`` shown literally in Plotly hover labels, which interpret a few HTML tags and entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def percent(value: float, digits: int = 1) -> str:
+    """0.1234 -> ``"12.3 %"``."""
+    return f"{value * 100:.{digits}f} %"
+
+
+def count(value: int) -> str:
+    """12345 -> ``"12,345"``."""
+    return f"{value:,}"
+
+
+def replay_session_id(url: str) -> str | None:
+    """The ``sessionId`` query parameter of a replay URL, when the template carries one."""
+    values = parse_qs(urlsplit(url).query).get("sessionId")
+    return values[0] if values else None
+
+
+def is_web_link(url: str) -> bool:
+    """Whether ``url`` is an absolute http(s) link, the only kind the dashboard renders as a link.
+
+    Replay URLs come from a configurable template; a misconfigured one (e.g. a ``javascript:`` dashboard
+    URL) must not become a clickable link.
+    """
+    parts = urlsplit(url)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def shorten(text: str, keep: int = 60) -> str:
+    """``text`` cut in the middle to at most ``keep`` characters (ids and URLs stay recognisable)."""
+    if len(text) <= keep:
+        return text
+    head = (keep - 1) // 2
+    return f"{text[:head]}…{text[-(keep - 1 - head) :]}"

@@ -1,0 +1,237 @@
+"""Cached reads for the pages: every number comes from :mod:`data_layer.service` (or ``explore`` for pickers).
+
+Each loader takes the shared backend as ``_backend`` (not hashed) plus hashable parameters, including
+the database identity and a data version: the version changes whenever events or screenshots are stored
+or deleted, so a cached answer is never stale, and the TTL only bounds how long unused entries live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import polars as pl
+import streamlit as st
+from sqlalchemy import func, select
+
+from dashboard.context import Backend
+from dashboard.images import DisplayImage, display_image, thumbnail_uri
+from data_layer import explore, screenshots
+from data_layer.schema import screenshots as screenshots_table
+from data_layer.schema import touch_events
+from data_layer.service import Window, parse_filters, query_touch_heatmap
+from data_layer.store import WebFilters
+
+TTL_SECONDS = 30
+VERSION_KEY = "_heatmaps_data_version"
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """Changes whenever stored data changes: (web seq, deletion generation), touch seq, screenshots."""
+
+    web: tuple[int, str]
+    touch: int
+    screenshots: tuple[int, str]
+
+
+def read_data_version(backend: Backend) -> DataVersion:
+    """A few indexed queries; the replica catches up with new web events on the way."""
+    snapshot = backend.store.refresh()
+    with backend.engine.connect() as conn:
+        touch = conn.scalar(select(func.coalesce(func.max(touch_events.c.seq), 0)))
+        shots, newest = conn.execute(
+            select(func.count(), func.max(screenshots_table.c.created_at)).select_from(screenshots_table)
+        ).one()
+    return DataVersion((snapshot.last_seq, snapshot.generation), int(touch or 0), (int(shots), str(newest)))
+
+
+def remember_data_version(backend: Backend) -> DataVersion:
+    """Read the version once per run (entry point) and keep it for the page's loaders."""
+    version = read_data_version(backend)
+    st.session_state[VERSION_KEY] = version
+    return version
+
+
+def data_version(backend: Backend) -> DataVersion:
+    """The version read by the entry point this run (read now when a page runs on its own)."""
+    version = st.session_state.get(VERSION_KEY)
+    return version if isinstance(version, DataVersion) else remember_data_version(backend)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=16, show_spinner=False)
+def day_ranges(
+    _backend: Backend, db: str, version: DataVersion
+) -> tuple[explore.DayRange | None, explore.DayRange | None]:
+    """(web, touch) day ranges holding data; None for a kind without events."""
+    return explore.web_day_range(_backend.engine), explore.touch_day_range(_backend.engine)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=16, show_spinner=False)
+def dimensions(_backend: Backend, db: str, generation: str, first: date, last: date) -> pl.DataFrame:
+    """Distinct (country, region, browser) over the days with data: the sidebar's choices.
+
+    Keyed by the days and the deletion generation, not by every new event: the choices rarely change,
+    and a new country shows up within the TTL.
+    """
+    return explore.dimension_values(_backend.store, explore.DayRange(first, last))
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner="Ranking pages…")
+def ranked_pages(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    window: Window,
+    country: str | None,
+    region: str | None,
+    browser: str | None,
+    search: str | None,
+    sort_key: str,
+    descending: bool,
+) -> pl.DataFrame:
+    """The whole page list (service.ranked_pages) for a window, filters, search and sort."""
+    service = _backend.service
+    filters = service_filters(country, region, browser)
+    return service.ranked_pages(window, filters, search or None, sort_key, descending)
+
+
+def service_filters(country: str | None, region: str | None, browser: str | None) -> WebFilters:
+    """The service's own parsing of filter values (empty means no filter)."""
+    return parse_filters(country, region, browser)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner="Computing the heatmap…")
+def page_summary(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    page_key: str,
+    breakpoint: str,
+    window: Window,
+    country: str | None,
+    region: str | None,
+    browser: str | None,
+) -> dict[str, Any]:
+    """The REST summary body (service.page_summary) for one page and breakpoint."""
+    return _backend.service.page_summary(
+        page_key=page_key,
+        breakpoint=breakpoint,
+        from_=window.from_day.isoformat(),
+        to=window.to_day.isoformat(),
+        country=country,
+        region=region,
+        browser_name=browser,
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
+def page_geometry(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    page_key: str,
+    breakpoint: str,
+    window: Window,
+    country: str | None,
+    region: str | None,
+    browser: str | None,
+) -> explore.PageGeometry:
+    """Median document and viewport size of the page's visits (layout of the figure)."""
+    filters = service_filters(country, region, browser)
+    return explore.page_geometry(_backend.store, page_key, breakpoint, window, filters)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner="Finding sessions…")
+def hotspot_sessions(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    page_key: str,
+    breakpoint: str,
+    window: Window,
+    country: str | None,
+    region: str | None,
+    browser: str | None,
+    bins: tuple[tuple[int, int], ...],
+    layer: explore.HotspotLayer,
+) -> pl.DataFrame:
+    """Sessions behind the selected bins, with replay links (explore.hotspot_sessions)."""
+    return explore.hotspot_sessions(
+        _backend.store,
+        page_key=page_key,
+        breakpoint=breakpoint,
+        window=window,
+        filters=service_filters(country, region, browser),
+        bins=list(bins),
+        layer=layer,
+        replay_template=_backend.settings.replay_template(),
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
+def session_events(
+    _backend: Backend, db: str, version: DataVersion, session_id: str, day: date, visitor_id: str | None
+) -> pl.DataFrame:
+    """One session's events around ``day`` (explore.session_events)."""
+    return explore.session_events(_backend.engine, session_id, day, visitor_id)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner="Computing the tap heatmap…")
+def touch_heatmap(
+    _backend: Backend, db: str, version: DataVersion, request: tuple[tuple[str, Any], ...]
+) -> dict[str, Any]:
+    """QueryHeatmapData (service.query_touch_heatmap) for a request given as sorted (name, value) pairs."""
+    body = {name: list(value) if isinstance(value, tuple) else value for name, value in request}
+    return query_touch_heatmap(_backend.store, body)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=8, show_spinner=False)
+def touch_screens(_backend: Backend, db: str, version: DataVersion) -> list[str]:
+    return explore.touch_screens(_backend.engine)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
+def touch_campaigns(_backend: Backend, db: str, version: DataVersion, screen_name: str) -> list[str]:
+    return explore.touch_campaigns(_backend.engine, screen_name)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
+def latest_page_screenshot(
+    _backend: Backend, db: str, version: DataVersion, page_key: str, breakpoint: str
+) -> dict[str, Any] | None:
+    return screenshots.latest_page_screenshot(_backend.engine, page_key, breakpoint)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
+def screen_screenshots(
+    _backend: Backend, db: str, version: DataVersion, screen_name: str
+) -> list[dict[str, Any]]:
+    return screenshots.list_screen_screenshots(_backend.engine, screen_name)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=8, show_spinner=False)
+def page_screenshots(_backend: Backend, db: str, version: DataVersion) -> list[dict[str, Any]]:
+    return screenshots.list_page_screenshots(_backend.engine)
+
+
+def screenshot_bytes(backend: Backend, sha256: str) -> bytes | None:
+    """The stored PNG, or None when its file is missing (e.g. the screenshot directory was wiped)."""
+    try:
+        return screenshots.read_screenshot_file(backend.settings.screenshot_dir, sha256)
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def display_screenshot(_backend: Backend, db: str, sha256: str) -> DisplayImage | None:
+    """A screenshot as a display-sized JPEG data URI; content-addressed, so cached without a TTL."""
+    png = screenshot_bytes(_backend, sha256)
+    return display_image(png) if png is not None else None
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def screenshot_thumbnail(_backend: Backend, db: str, sha256: str) -> str | None:
+    png = screenshot_bytes(_backend, sha256)
+    return thumbnail_uri(png) if png is not None else None

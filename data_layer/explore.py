@@ -1,0 +1,212 @@
+"""Read queries only the dashboard needs: filter choices, data bounds, one session's events, hotspots.
+
+Nothing here computes a metric of its own: counts shown to users come from :mod:`data_layer.service`;
+these helpers feed pickers, page geometry and drill-downs, reusing :mod:`data_layer.metrics` for bins,
+session ranking and replay links so a hotspot's sessions agree with the summary's bins and replays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+import polars as pl
+from sqlalchemy import Engine, func, select
+
+from data_layer import metrics
+from data_layer.schema import screenshots, touch_events, web_events
+from data_layer.service import Window
+from data_layer.store import WEB_EVENT_SCHEMA, EventStore, WebFilters
+
+HotspotLayer = Literal["clicks", "dead", "rage"]
+HOTSPOT_SESSION_LIMIT = 50
+DIMENSION_COLUMNS = ("country", "region", "browser")
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """First and last UTC day holding events (both inclusive)."""
+
+    first: date
+    last: date
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    """Typical page size seen by visitors of one page and breakpoint, in CSS px (medians over events).
+
+    Used to lay the bins out when no screenshot is known and to scale a screenshot to CSS px; ``None``
+    fields mean no event carried the value.
+    """
+
+    document_width: int | None
+    document_height: int | None
+    viewport_height: int | None
+
+
+def _day_range(engine: Engine, day_column: Any) -> DayRange | None:
+    with engine.connect() as conn:
+        first, last = conn.execute(select(func.min(day_column), func.max(day_column))).one()
+    if first is None or last is None:
+        return None
+    return DayRange(_as_date(first), _as_date(last))
+
+
+def _as_date(value: Any) -> date:
+    """SQLite may hand back ``YYYY-MM-DD`` text for aggregates over a Date column."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def web_day_range(engine: Engine) -> DayRange | None:
+    """Days spanned by the stored web events; None when there are none (an index lookup each end)."""
+    return _day_range(engine, web_events.c.day)
+
+
+def touch_day_range(engine: Engine) -> DayRange | None:
+    """Days spanned by the stored mobile touch events; None when there are none."""
+    return _day_range(engine, touch_events.c.day)
+
+
+def has_any_events(engine: Engine) -> bool:
+    """Whether any web or touch event is stored (the dashboard's empty state depends on it)."""
+    return web_day_range(engine) is not None or touch_day_range(engine) is not None
+
+
+def dimension_values(store: EventStore, days: DayRange) -> pl.DataFrame:
+    """Distinct (country, region, browser) combinations over ``days``, as Strings, sorted, nulls kept.
+
+    The store's frame is read with only these three columns, so the replica answers from memory.
+    """
+    frame = store.web_events(days.first, days.last, columns=list(DIMENSION_COLUMNS))
+    return (
+        frame.lazy()
+        .select(pl.col(name).cast(pl.String) for name in DIMENSION_COLUMNS)
+        .unique()
+        .sort(list(DIMENSION_COLUMNS), nulls_last=True)
+        .collect()
+    )
+
+
+def page_geometry(
+    store: EventStore, page_key: str, breakpoint: str, window: Window, filters: WebFilters
+) -> PageGeometry:
+    """Median document width and height and viewport height of a page's events in one breakpoint."""
+    frame = store.web_events(window.from_day, window.to_day, filters, page_key=page_key).filter(
+        pl.col("breakpoint") == breakpoint
+    )
+    if frame.is_empty():
+        return PageGeometry(None, None, None)
+    row = frame.select(
+        pl.col("document_width").median().round(0),
+        pl.col("document_height").median().round(0),
+        pl.col("viewport_height").median().round(0),
+    ).row(0)
+    width, height, viewport = (int(value) if value is not None else None for value in row)
+    return PageGeometry(width, height, viewport)
+
+
+def hotspot_sessions(
+    store: EventStore,
+    *,
+    page_key: str,
+    breakpoint: str,
+    window: Window,
+    filters: WebFilters,
+    bins: list[tuple[int, int]],
+    layer: HotspotLayer,
+    replay_template: str,
+    limit: int = HOTSPOT_SESSION_LIMIT,
+) -> pl.DataFrame:
+    """Sessions whose clicks fall in the given ``(binX, binY)`` bins, best replay candidates first.
+
+    ``layer`` picks the clicks that count: all clicks, dead clicks, or the first clicks of rage events
+    (where the summary places a rage event). Ranking and links follow the summary's replays (CONTRACT
+    2.7): rage events, dead clicks, clicks (desc), latest event (desc), session id; the link's date is the
+    session's first event on the page in the window. Columns: ``session_id``, ``visitor_id``, ``clicks``,
+    ``dead_clicks``, ``rage_events`` (within the bins), ``last_ts``, ``replay_url``; at most ``limit``.
+    """
+    events = store.web_events(window.from_day, window.to_day, filters, page_key=page_key)
+    wanted = pl.DataFrame(
+        {"bin_x": [b[0] for b in bins], "bin_y": [b[1] for b in bins]},
+        schema={"bin_x": pl.Int32, "bin_y": pl.Int32},
+    )
+    clicks = metrics.with_bins(
+        events.filter((pl.col("event_type") == "click") & (pl.col("breakpoint") == breakpoint))
+    ).join(wanted, on=["bin_x", "bin_y"], how="semi")
+    if layer == "dead":
+        clicks = clicks.filter(pl.col("dead"))
+    elif layer == "rage":
+        clicks = clicks.filter(pl.col("rage_start"))
+    ranked = (
+        metrics.session_ranking(clicks)
+        .sort(list(metrics.RANK_KEYS), descending=[True, True, True, True, False])
+        .head(limit)
+    )
+    firsts = metrics.first_events(events, ranked["session_id"].to_list())
+    links = [
+        {
+            "session_id": session_id,
+            "visitor_id": firsts[session_id][0],
+            "replay_url": metrics.replay_url(replay_template, session_id, *firsts[session_id]),
+        }
+        for session_id in ranked["session_id"].to_list()
+    ]
+    link_frame = pl.DataFrame(
+        links, schema={"session_id": pl.String, "visitor_id": pl.String, "replay_url": pl.String}
+    )
+    return ranked.join(link_frame, on="session_id", how="left", maintain_order="left").select(
+        "session_id", "visitor_id", "clicks", "dead_clicks", "rage_events", "last_ts", "replay_url"
+    )
+
+
+def session_events(engine: Engine, session_id: str, day: date, visitor_id: str | None = None) -> pl.DataFrame:
+    """One session's web events from ``day`` to the next day (a visit may cross midnight), by time.
+
+    Frame shaped as :data:`data_layer.store.WEB_EVENT_SCHEMA`, ordered by (ts, seq). ``visitor_id``,
+    when given, must match too (a session id reused by another visitor is not mixed in). Read from SQL
+    through the (session_id, page_key) index: a few rows, whatever the table's size.
+    """
+    columns = [web_events.c[name] for name in WEB_EVENT_SCHEMA]
+    conditions = [
+        web_events.c.session_id == session_id,
+        web_events.c.day >= day,
+        web_events.c.day <= day + timedelta(days=1),
+    ]
+    if visitor_id:
+        conditions.append(web_events.c.visitor_id == visitor_id)
+    query = select(*columns).where(*conditions).order_by(web_events.c.ts, web_events.c.seq)
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return pl.DataFrame([tuple(row) for row in rows], schema=WEB_EVENT_SCHEMA, orient="row")
+
+
+def touch_screens(engine: Engine) -> list[str]:
+    """Every mobile screen with touch events or a screenshot: most touches first, then by name."""
+    touched = (
+        select(touch_events.c.screen_name, func.count().label("touches"))
+        .group_by(touch_events.c.screen_name)
+        .subquery()
+    )
+    with engine.connect() as conn:
+        counts = {
+            str(name): int(n) for name, n in conn.execute(select(touched.c.screen_name, touched.c.touches))
+        }
+        shot_names = conn.scalars(
+            select(screenshots.c.screen_name)
+            .where(screenshots.c.kind == "mobile", screenshots.c.screen_name.is_not(None))
+            .distinct()
+        ).all()
+    names = set(counts) | {str(name) for name in shot_names}
+    return sorted(names, key=lambda name: (-counts.get(name, 0), name))
+
+
+def touch_campaigns(engine: Engine, screen_name: str) -> list[str]:
+    """Campaign ids seen on one screen, sorted (events without a campaign are not listed)."""
+    query = (
+        select(touch_events.c.campaign_id)
+        .where(touch_events.c.screen_name == screen_name, touch_events.c.campaign_id.is_not(None))
+        .distinct()
+    )
+    with engine.connect() as conn:
+        return sorted(str(value) for value in conn.scalars(query))

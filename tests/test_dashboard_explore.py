@@ -1,0 +1,159 @@
+"""data_layer.explore, the dashboard's own read queries, on SQLite and PostgreSQL with hand-built events.
+
+Geometry used below (document 1280 px wide): x=100 -> binX floor(100 * 100 / 1280) = 7, x=95 -> 7,
+x=600 -> 46; y=200 -> binY floor(200 / 16) = 12, y=195 -> 12, y=600 -> 37.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+
+import polars as pl
+import pytest
+from PIL import Image
+from sqlalchemy import Engine
+
+from data_layer import explore
+from data_layer.ingest import ingest_touch_batch, ingest_web_batch
+from data_layer.screenshots import save_screenshot
+from data_layer.service import Window
+from data_layer.settings import Settings
+from data_layer.store import SqlStore, WebFilters
+from tests.factories import touch, web_click, web_scroll
+
+DAY = date(2026, 4, 10)
+WINDOW = Window(DAY, DAY)
+TEMPLATE = "http://127.0.0.1:8501/session?sessionId={sessionId}&visitorId={visitorId}&date={date}"
+
+
+@pytest.fixture
+def site(engine: Engine, settings: Settings) -> SqlStore:
+    """A rage-clicks (3 fast clicks) at bin (7, 12); B dead-clicks the same bin; C clicks elsewhere."""
+    c_click = {"sessionId": "C", "visitorId": "vC", "timestamp": "2026-04-10T12:00:00Z"}
+    events = [
+        web_click(sessionId="A", visitorId="vA", timestamp="2026-04-10T10:00:00.000Z", x=100, y=200),
+        web_click(sessionId="A", visitorId="vA", timestamp="2026-04-10T10:00:00.200Z", x=101, y=201),
+        web_click(sessionId="A", visitorId="vA", timestamp="2026-04-10T10:00:00.400Z", x=102, y=202),
+        web_click(
+            sessionId="B", visitorId="vB", timestamp="2026-04-10T11:00:00Z", x=95, y=195, dead=True,
+            selector="div.card", country="DE", region="BE", browserName="Firefox",
+        ),
+        web_click(**c_click, x=600, y=600, country="US"),
+        web_scroll(**{**c_click, "timestamp": "2026-04-10T12:00:05Z"}, depth=80, viewportHeight=900),
+        web_click(
+            sessionId="A", visitorId="vA", timestamp="2026-04-11T00:10:00Z", x=10, y=10,
+            url="https://example.com/next", documentWidth=1000, documentHeight=3000,
+        ),
+        web_click(sessionId="A", visitorId="vA", timestamp="2026-04-13T09:00:00Z", x=10, y=10),
+    ]  # fmt: skip
+    ingest_web_batch(engine, settings, events)
+    return SqlStore(engine)
+
+
+def test_hotspot_sessions_rank_like_replays_and_link_to_them(site: SqlStore) -> None:
+    sessions = explore.hotspot_sessions(
+        site,
+        page_key="https://example.com/pricing",
+        breakpoint="desktop",
+        window=WINDOW,
+        filters=WebFilters(),
+        bins=[(7, 12)],
+        layer="clicks",
+        replay_template=TEMPLATE,
+    )
+    expected = pl.DataFrame(
+        {
+            "session_id": ["A", "B"],
+            "visitor_id": ["vA", "vB"],
+            "clicks": [3, 1],
+            "dead_clicks": [0, 1],
+            "rage_events": [1, 0],
+            "last_ts": [datetime(2026, 4, 10, 10, 0, 0, 400_000), datetime(2026, 4, 10, 11, 0, 0)],
+            "replay_url": [
+                "http://127.0.0.1:8501/session?sessionId=A&visitorId=vA&date=2026-04-10",
+                "http://127.0.0.1:8501/session?sessionId=B&visitorId=vB&date=2026-04-10",
+            ],
+        },
+        schema_overrides={"last_ts": pl.Datetime("us")},
+    )
+    assert sessions.to_dicts() == expected.to_dicts()
+
+
+@pytest.mark.parametrize(("layer", "sessions"), [("dead", ["B"]), ("rage", ["A"]), ("clicks", ["A", "B"])])
+def test_hotspot_layers_count_their_own_clicks(
+    site: SqlStore, layer: explore.HotspotLayer, sessions: list[str]
+) -> None:
+    found = explore.hotspot_sessions(
+        site, page_key="https://example.com/pricing", breakpoint="desktop", window=WINDOW,
+        filters=WebFilters(), bins=[(7, 12)], layer=layer,
+        replay_template=TEMPLATE,
+    )  # fmt: skip
+    assert found["session_id"].to_list() == sessions
+
+
+def test_hotspot_sessions_honour_filters_and_other_bins(site: SqlStore) -> None:
+    found = explore.hotspot_sessions(
+        site, page_key="https://example.com/pricing", breakpoint="desktop", window=WINDOW,
+        filters=WebFilters(country="de"), bins=[(7, 12), (46, 37)], layer="clicks", replay_template=TEMPLATE,
+    )  # fmt: skip
+    assert found["session_id"].to_list() == ["B"]
+    nobody = explore.hotspot_sessions(
+        site, page_key="https://example.com/pricing", breakpoint="mobile", window=WINDOW,
+        filters=WebFilters(), bins=[(7, 12)], layer="clicks", replay_template=TEMPLATE,
+    )  # fmt: skip
+    assert nobody.is_empty()
+
+
+def test_session_events_cover_the_day_and_the_next_in_time_order(site: SqlStore, engine: Engine) -> None:
+    events = explore.session_events(engine, "A", DAY)
+    assert events.select("page_key", "x").rows() == [
+        ("https://example.com/pricing", 100.0),
+        ("https://example.com/pricing", 101.0),
+        ("https://example.com/pricing", 102.0),
+        ("https://example.com/next", 10.0),
+    ]  # 2026-04-13 is outside the day and the next
+    assert events["rage"].to_list() == [True, True, True, False]
+    assert explore.session_events(engine, "A", DAY, visitor_id="someone-else").is_empty()
+    assert explore.session_events(engine, "nobody", DAY).is_empty()
+
+
+def test_page_geometry_is_the_median_of_the_visits(site: SqlStore) -> None:
+    geometry = explore.page_geometry(site, "https://example.com/pricing", "desktop", WINDOW, WebFilters())
+    assert geometry == explore.PageGeometry(document_width=1280, document_height=4000, viewport_height=800)
+    missing = explore.page_geometry(site, "https://example.com/pricing", "tablet", WINDOW, WebFilters())
+    assert missing == explore.PageGeometry(None, None, None)
+
+
+def test_day_ranges_and_dimension_values(site: SqlStore, engine: Engine) -> None:
+    assert explore.web_day_range(engine) == explore.DayRange(date(2026, 4, 10), date(2026, 4, 13))
+    assert explore.touch_day_range(engine) is None
+    assert explore.has_any_events(engine)
+    dims = explore.dimension_values(site, explore.DayRange(date(2026, 4, 10), date(2026, 4, 13)))
+    assert dims.rows() == [("DE", "BE", "Firefox"), ("US", None, None), (None, None, None)]
+
+
+def test_empty_database_has_no_ranges(engine: Engine) -> None:
+    assert explore.web_day_range(engine) is None
+    assert not explore.has_any_events(engine)
+    assert explore.touch_screens(engine) == []
+
+
+def test_touch_screens_busiest_first_and_campaigns(engine: Engine, settings: Settings) -> None:
+    ingest_touch_batch(
+        engine,
+        [
+            touch(screenName="cart", campaignId="spring"),
+            touch(screenName="cart", campaignId="autumn"),
+            touch(screenName="cart"),
+            touch(screenName="home_feed"),
+        ],
+        "u1",
+    )
+    png = io.BytesIO()
+    Image.new("RGB", (4, 8)).save(png, "PNG")
+    save_screenshot(engine, settings.screenshot_dir, png.getvalue(), kind="mobile", screen_name="about")
+    assert explore.touch_screens(engine) == ["cart", "home_feed", "about"]
+    assert explore.touch_campaigns(engine, "cart") == ["autumn", "spring"]
+    assert explore.touch_campaigns(engine, "home_feed") == []
+    assert explore.touch_day_range(engine) == explore.DayRange(DAY, DAY)
