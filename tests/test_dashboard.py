@@ -26,7 +26,13 @@ from data_layer.settings import Settings
 from data_layer.store import WebFilters
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
-PAGES = ("app_pages/pages.py", "app_pages/heatmap.py", "app_pages/session.py", "app_pages/mobile.py", "app_pages/screenshots.py")
+PAGES = (
+    "app_pages/pages.py",
+    "app_pages/heatmap.py",
+    "app_pages/session.py",
+    "app_pages/mobile.py",
+    "app_pages/screenshots.py",
+)
 END = datetime(2026, 11, 1, 18, 0, tzinfo=UTC)
 WINDOW = Window(date(2026, 10, 3), date(2026, 11, 1))  # the default: 30 days ending at the newest day
 TOKEN_KEY = "_heatmaps_token"
