@@ -11,13 +11,14 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from benchmarks.dataset import generate
+from data_layer import demo
 from data_layer.auth import Permission, create_token, secret_key
 from data_layer.db import create_db_engine
 from data_layer.ingest import ingest_web_batch
@@ -41,7 +42,7 @@ def median_ms(action: Callable[[], object], runs: int = RUNS) -> float:
     return statistics.median(timings)
 
 
-def fill(engine, settings: Settings, events: int, days: int = 30) -> None:
+def fill(engine, settings: Settings, events: int, days: int = 30, *, demo_site: bool = False) -> None:
     with engine.connect() as conn:
         present = conn.scalar(select(func.count()).select_from(web_events))
     if present:
@@ -49,7 +50,12 @@ def fill(engine, settings: Settings, events: int, days: int = 30) -> None:
         return
     started = time.perf_counter()
     batch: list[dict] = []
-    for event in generate(events=events, days=days):
+    source = (
+        demo.generate_web_events(events=events, days=days, seed=7, end=datetime.now(UTC))
+        if demo_site
+        else generate(events=events, days=days)
+    )
+    for event in source:
         batch.append(event)
         if len(batch) == 500:
             ingest_web_batch(engine, settings, batch)
@@ -63,12 +69,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--db", type=Path, default=Path("benchmarks/out/query_latency.db"))
+    parser.add_argument("--demo", action="store_true", help="use the demo site instead of the benchmark set")
     args = parser.parse_args()
     url = f"sqlite:///{args.db}"
     upgrade(url)
     settings = Settings(_env_file=None, database_url=url, rate_limit_query_per_minute=1_000_000)
     engine = create_db_engine(url)
-    fill(engine, settings, args.events)
+    fill(engine, settings, args.events, demo_site=args.demo)
     key = secret_key(engine, "bench")
     replica_dir = args.db.parent / "replica"
     started = time.perf_counter()
