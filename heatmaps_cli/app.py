@@ -265,6 +265,14 @@ def serve() -> None:
     out.print(f"API:       {settings.api_url}  (OpenAPI at {settings.api_url}/docs)")
     out.print(f"Dashboard: {settings.dashboard_url}")
     out.print("Press Ctrl-C to stop.")
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C and a service manager's SIGTERM both stop the pair, even when the shell that started this
+    # process made it ignore SIGINT (as non-interactive shells do for background jobs).
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     try:
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
