@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_REPLAY_URL_TEMPLATE = (
@@ -88,12 +88,13 @@ class Settings(BaseSettings):
         description="Public base URL of the API, shown in the tracker snippet of the dashboard.",
     )
 
-    @field_validator("replay_url_template")
+    @field_validator("replay_url_template", "dashboard_url", "api_url")
     @classmethod
-    def _replay_template_is_http(cls, value: str) -> str:
+    def _http_url(cls, value: str, info: ValidationInfo) -> str:
+        """Links the dashboard renders must never run script (``javascript:``, ``data:``)."""
         scheme = urlsplit(value.replace("{dashboard_url}", "http://x")).scheme.lower()
         if scheme not in ("http", "https"):
-            raise ValueError("replay_url_template must be an http(s) URL")
+            raise ValueError(f"{info.field_name} must be an http(s) URL")
         return value
 
     @model_validator(mode="after")

@@ -28,7 +28,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 app = typer.Typer(help="Self-hosted heatmap analytics.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # reasons stay on one line in logs and pipes
 out = Console()
 
 
