@@ -77,8 +77,8 @@ def query_heatmap_data(ctx: AppContext, _principal: Principal, request: dict[str
 
 def _screen_name(request: dict[str, Any]) -> str:
     name = _string(request, "screenName", "screen_name")
-    if not isinstance(name, str) or not 1 <= len(name) <= 200:
-        raise BadRequest("screen_name is required: 1 to 200 characters")
+    if not isinstance(name, str) or not 1 <= len(name) <= 200 or "\x00" in name:
+        raise BadRequest("screen_name is required: 1 to 200 characters, no NUL")
     return name
 
 
@@ -210,26 +210,31 @@ _TOUCH_EVENT = {
         "eventType": {"type": "string", "enum": ["TAP", "SCROLL", "ACTION_CLICK"]},
     },
 }
+_OPTIONAL_DAY = {
+    "anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}, {"type": "null"}],
+    "description": "UTC day YYYY-MM-DD; absent, empty or null = unbounded",
+}
 REQUEST_SCHEMAS: dict[str, dict[str, Any]] = {
     "IngestTouchEvents": {
         "type": "object",
         "required": ["events"],
         "properties": {"events": {"type": "array", "minItems": 1, "maxItems": 500, "items": _TOUCH_EVENT}},
     },
+    # proto3 JSON: null (and "" for strings) means the field's default, i.e. unset.
     "QueryHeatmapData": {
         "type": "object",
         "required": ["screenName"],
         "properties": {
             "screenName": {"type": "string"},
-            "campaignId": {"type": "string"},
-            "mode": {"type": "string", "enum": ["ALL_USERS", "PER_USER"]},
-            "userId": {"type": "string", "description": "PER_USER only"},
+            "campaignId": {"type": ["string", "null"]},
+            "mode": {"enum": ["ALL_USERS", "PER_USER", None]},
+            "userId": {"type": ["string", "null"], "description": "PER_USER only"},
             "eventTypes": {
-                "type": "array",
+                "type": ["array", "null"],
                 "items": {"type": "string", "enum": ["TAP", "SCROLL", "ACTION_CLICK"]},
             },
-            "from": {"type": "string", "format": "date"},
-            "to": {"type": "string", "format": "date"},
+            "from": _OPTIONAL_DAY,
+            "to": _OPTIONAL_DAY,
         },
     },
     "ListScreenshots": {

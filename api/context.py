@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 
 from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
+from data_layer.replica import ReplicaStore
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
-from data_layer.replica import ReplicaStore
 
 
 @dataclass

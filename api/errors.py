@@ -75,12 +75,23 @@ def install_error_handlers(app: FastAPI) -> None:
         details = exc.detail if isinstance(exc.detail, str) else "request failed"
         return error_response(exc.status_code, details, getattr(exc, "headers", None))
 
+    # Database errors get their own handler: Starlette answers with the catch-all handler below but then
+    # re-raises, which makes the server print a traceback for every request of an outage.
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        return _unexpected_response(request, exc)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if database_unavailable(exc):
-            log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
-            return error_response(
-                503, "the database is unavailable; retry in a few seconds", {"Retry-After": "5"}
-            )
-        log.exception("unhandled error during %s %s", request.method, request.url.path)
-        return error_response(500, "an internal error occurred; it has been logged")
+        return _unexpected_response(request, exc)
+
+
+def _unexpected_response(request: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After while the database is unreachable; 500 (logged, no trace in the body) else."""
+    if database_unavailable(exc):
+        log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
+        return error_response(
+            503, "the database is unavailable; retry in a few seconds", {"Retry-After": "5"}
+        )
+    log.exception("unhandled error during %s %s", request.method, request.url.path)
+    return error_response(500, "an internal error occurred; it has been logged")

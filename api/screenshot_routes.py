@@ -33,7 +33,7 @@ def _page_and_breakpoint(ctx: AppContext, page_key: str, breakpoint: str) -> tup
 @router.put(
     "/heatmap-pages/screenshot",
     summary="Upload the PNG backdrop of a page at a breakpoint (the newest one is used)",
-    responses=error_responses(400, 401, 403, 413, 429),
+    responses=error_responses(400, 401, 403, 413, 429, 503),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -69,7 +69,7 @@ async def put_page_screenshot(
 @router.get(
     "/heatmap-pages/screenshots",
     summary="Screenshots of a page at a breakpoint, newest first",
-    responses=error_responses(400, 401, 403, 429),
+    responses=error_responses(400, 401, 403, 429, 503),
 )
 def list_page_screenshots(
     request: Request,
@@ -91,7 +91,7 @@ def list_page_screenshots(
     "/screenshots/{screenshot_id}",
     summary="The PNG bytes of a screenshot",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}, **error_responses(401, 403, 404, 429)},
+    responses={200: {"content": {"image/png": {}}}, **error_responses(400, 401, 403, 404, 429, 503)},
 )
 def get_screenshot_bytes(
     request: Request,

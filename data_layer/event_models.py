@@ -54,24 +54,38 @@ def _parse_timestamp(value: Any) -> datetime:
         text = f"{main}.{digits[:6].ljust(6, '0')}{rest[len(digits) :]}"
     try:
         parsed = datetime.fromisoformat(text)
+        utc = parsed.astimezone(UTC)
     except ValueError:
         raise ValueError("is not a valid date and time") from None
-    utc = parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before the first representable instant
+        raise ValueError("is outside the years 1 to 9999 in UTC") from None
     if utc > datetime.now(UTC) + MAX_FUTURE_SKEW:
         raise ValueError("must not be more than 5 minutes in the future")
     return utc.replace(tzinfo=None)
 
 
+def _no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; refusing it everywhere keeps both backends' answers the same."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters (\\u0000)")
+    return value
+
+
 def _finite(value: float) -> float:
-    if not math.isfinite(value):
+    try:
+        number = float(value)  # an integer of hundreds of digits does not fit a float
+    except OverflowError:
+        raise ValueError("must be a finite number") from None
+    if not math.isfinite(number):
         raise ValueError("must be a finite number")
-    return float(value)
+    return number
 
 
+NoNul = AfterValidator(_no_nul)
 Timestamp = Annotated[datetime, BeforeValidator(_parse_timestamp)]
 Number = Annotated[StrictInt | StrictFloat, AfterValidator(_finite)]
 EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_PATTERN)]
-Text128 = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Text128 = Annotated[str, StringConstraints(min_length=1, max_length=128), NoNul]
 
 
 class WebEventIn(BaseModel):
@@ -91,16 +105,18 @@ class WebEventIn(BaseModel):
     document_height: StrictInt = Field(alias="documentHeight", ge=1, le=1_000_000)
     x: Number | None = None
     y: Number | None = None
-    selector: Annotated[str, StringConstraints(max_length=512)] | None = None
+    selector: Annotated[str, StringConstraints(max_length=512), NoNul] | None = None
     dead: StrictBool | None = None
     fixed: StrictBool | None = None
     depth: Number | None = None
     country: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")] | None = None
-    region: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
-    browser_name: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+    region: Annotated[str, StringConstraints(min_length=1, max_length=100), NoNul] | None = None
+    browser_name: Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul] | None = Field(
         None, alias="browserName"
     )
-    user_agent: Annotated[str, StringConstraints(max_length=1024)] | None = Field(None, alias="userAgent")
+    user_agent: Annotated[str, StringConstraints(max_length=1024), NoNul] | None = Field(
+        None, alias="userAgent"
+    )
 
     @model_validator(mode="after")
     def _type_rules(self) -> WebEventIn:
@@ -151,11 +167,15 @@ class TouchEventIn(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     event_id: EventId | None = Field(None, alias="eventId")
-    screen_name: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(alias="screenName")
+    screen_name: Annotated[str, StringConstraints(min_length=1, max_length=200), NoNul] = Field(
+        alias="screenName"
+    )
     x: Annotated[Number, AfterValidator(_unit)]
     y: Annotated[Number, AfterValidator(_unit)]
     timestamp: Timestamp
-    campaign_id: Annotated[str, StringConstraints(max_length=128)] | None = Field(None, alias="campaignId")
+    campaign_id: Annotated[str, StringConstraints(max_length=128), NoNul] | None = Field(
+        None, alias="campaignId"
+    )
     event_type: Annotated[TouchEventType, BeforeValidator(_touch_event_type)] = Field(alias="eventType")
 
     @model_validator(mode="before")

@@ -36,6 +36,7 @@ from data_layer.schema import app_meta, web_events
 from data_layer.store import WEB_EVENT_SCHEMA, SqlStore, TouchFilters, WebFilters
 
 FORMAT_VERSION = 1
+FILE_PREFIX = "web_events-"  # every file a replica writes starts with it (retention deletes them)
 GENERATION_KEY = "web_events_generation"
 CATEGORICAL_COLUMNS = (
     "event_type",
@@ -129,7 +130,7 @@ class ReplicaStore:
         if self.directory is None:
             return None
         identity = hashlib.sha256(self.engine.url.render_as_string(hide_password=True).encode()).hexdigest()
-        return self.directory / f"web_events-{identity[:16]}.arrow"
+        return self.directory / f"{FILE_PREFIX}{identity[:16]}.arrow"
 
     def _load_file(self, generation: str) -> Snapshot | None:
         path = self._file()

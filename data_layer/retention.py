@@ -1,23 +1,49 @@
-"""Retention and erasure: deleting old events and every trace of one visitor."""
+"""Retention and erasure: deleting old events and every trace of one visitor.
+
+Besides the SQL rows, a deletion reaches the derived data: rage flags of the clicks left behind are
+recomputed (a run may lose some of its clicks), every replica is told to rebuild (the generation in
+``app_meta``), and the replica files on disk are removed, since they still hold the deleted rows until
+the next compaction rewrites them. The database itself may keep deleted bytes in free pages until it is
+vacuumed (docs/reliability.md).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 
 from data_layer.db import write_transaction
 from data_layer.ingest import refresh_rage_flags
-from data_layer.replica import bump_generation
+from data_layer.replica import FILE_PREFIX, bump_generation
 from data_layer.schema import touch_events, web_events
-from data_layer.settings import Settings
+from data_layer.settings import Settings, get_settings
 
 
 @dataclass(frozen=True)
 class DeletionResult:
     web_events: int
     touch_events: int
+
+
+def discard_replica_files(replica_dir: Path) -> None:
+    """Remove the replica files in ``replica_dir``: they are only a cache and would keep deleted rows."""
+    if replica_dir.is_dir():
+        for path in replica_dir.glob(f"{FILE_PREFIX}*"):
+            path.unlink(missing_ok=True)
+
+
+def _after_deletion(
+    conn: Connection, result: DeletionResult, pairs: Iterable[tuple[str, str]], settings: Settings
+) -> None:
+    """Inside the deleting transaction: recompute the rage flags of ``pairs``, tell replicas to rebuild."""
+    if result.web_events or result.touch_events:
+        bump_generation(conn)
+    if result.web_events:
+        refresh_rage_flags(conn, pairs, settings)
 
 
 def purge_older_than(
@@ -34,23 +60,37 @@ def purge_older_than(
     with write_transaction(engine) as conn:
         web = conn.execute(delete(web_events).where(web_events.c.day < cutoff)).rowcount
         touch = conn.execute(delete(touch_events).where(touch_events.c.day < cutoff)).rowcount
-        if web or touch:
-            bump_generation(conn)
-        if web:
-            boundary = select(web_events.c.session_id, web_events.c.page_key).where(
-                web_events.c.day == cutoff, web_events.c.event_type == "click"
-            )
-            refresh_rage_flags(conn, [(s, p) for s, p in conn.execute(boundary.distinct())], settings)
-    return DeletionResult(web, touch)
+        result = DeletionResult(web, touch)
+        boundary = select(web_events.c.session_id, web_events.c.page_key).where(
+            web_events.c.day == cutoff, web_events.c.event_type == "click"
+        )
+        pairs = [(s, p) for s, p in conn.execute(boundary.distinct())] if web else []
+        _after_deletion(conn, result, pairs, settings)
+    if web or touch:
+        discard_replica_files(settings.replica_dir)
+    return result
 
 
-def forget_visitor(engine: Engine, visitor_id: str) -> DeletionResult:
-    """Erase a person: their web events (by visitorId) and touch events (by user id)."""
+def forget_visitor(engine: Engine, visitor_id: str, settings: Settings | None = None) -> DeletionResult:
+    """Erase a person: their web events (by visitorId) and touch events (by user id).
+
+    A session id is the client's; when another visitor's clicks share a session and page with the
+    erased ones (a browser whose visitor id was reset mid-session), their rage flags are recomputed
+    without the erased clicks. ``settings`` defaults to the process settings (rage thresholds, replica
+    directory).
+    """
     if not visitor_id:
         raise ValueError("--visitor must not be empty")
+    settings = settings or get_settings()
     with write_transaction(engine) as conn:
+        touched = select(web_events.c.session_id, web_events.c.page_key).where(
+            web_events.c.visitor_id == visitor_id, web_events.c.event_type == "click"
+        )
+        pairs = [(s, p) for s, p in conn.execute(touched.distinct())]
         web = conn.execute(delete(web_events).where(web_events.c.visitor_id == visitor_id)).rowcount
         touch = conn.execute(delete(touch_events).where(touch_events.c.user_id == visitor_id)).rowcount
-        if web or touch:
-            bump_generation(conn)
-    return DeletionResult(web, touch)
+        result = DeletionResult(web, touch)
+        _after_deletion(conn, result, pairs, settings)
+    if web or touch:
+        discard_replica_files(settings.replica_dir)
+    return result

@@ -276,5 +276,7 @@ def latest_page_screenshot(engine: Engine, page_key: str, breakpoint: str) -> di
 
 def get_screenshot(engine: Engine, screenshot_id: str) -> dict[str, Any] | None:
     """One screenshot (mobile or web shape) by id, or None; its bytes via :func:`read_screenshot_file`."""
+    if "\x00" in screenshot_id:  # no id holds NUL, and PostgreSQL refuses it in a comparison
+        return None
     found = _query(engine, screenshots.c.id == screenshot_id, limit=1)
     return found[0] if found else None

@@ -276,23 +276,35 @@ def _optional_day(name: str, value: Any) -> date | None:
     return parse_day(name, value)
 
 
+def _optional_text(name: str, value: Any) -> str | None:
+    """A proto3 string field: absent or "" is unset; anything but a string is an error, and so is NUL
+    (stored text never holds it, and PostgreSQL cannot even compare with it)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} must be a string")
+    if "\x00" in value:
+        raise BadRequest(f"{name} must not contain NUL characters (\\u0000)")
+    return value
+
+
 def query_touch_heatmap(store: EventStore, request: dict[str, Any]) -> dict[str, Any]:
     """QueryHeatmapData (CONTRACT 5) from a proto3-JSON request (camelCase or snake_case names)."""
 
     def field(camel: str, snake: str) -> Any:
         return request.get(camel, request.get(snake))
 
-    screen_name = field("screenName", "screen_name")
-    if not isinstance(screen_name, str) or not screen_name:
+    screen_name = _optional_text("screen_name", field("screenName", "screen_name"))
+    if screen_name is None:
         raise BadRequest("screen_name is required")
     mode = _enum_name("mode", field("mode", "mode"), HEATMAP_MODES, zero="HEATMAP_MODE_UNSPECIFIED")
     per_user = mode == "PER_USER"
-    user_id = field("userId", "user_id") or None
+    user_id = _optional_text("user_id", field("userId", "user_id"))
     if user_id is not None and not per_user:
         raise BadRequest("user_id is only allowed with mode PER_USER")
-    if user_id is not None and not isinstance(user_id, str):
-        raise BadRequest("user_id must be a string")
-    raw_types = field("eventTypes", "event_types") or []
+    raw_types = field("eventTypes", "event_types")
+    if raw_types is None:
+        raw_types = []
     if not isinstance(raw_types, list):
         raise BadRequest("event_types must be a list of TAP, SCROLL, ACTION_CLICK")
     event_types: list[str] = []
@@ -305,9 +317,7 @@ def query_touch_heatmap(store: EventStore, request: dict[str, Any]) -> dict[str,
     to_day = _optional_day("to", field("to", "to_day"))
     if from_day is not None and to_day is not None:
         parse_window(from_day.isoformat(), to_day.isoformat())
-    campaign = field("campaignId", "campaign_id") or None
-    if campaign is not None and not isinstance(campaign, str):
-        raise BadRequest("campaign_id must be a string")
+    campaign = _optional_text("campaign_id", field("campaignId", "campaign_id"))
     events = store.touch_events(
         TouchFilters(
             screen_name=screen_name,

@@ -54,4 +54,7 @@ def normalize_page_key(url: str) -> str:
     path = parts.path or "/"
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
-    return f"{scheme}://{netloc}{path}"
+    key = f"{scheme}://{netloc}{path}"
+    if len(key) > MAX_URL_LENGTH:  # lower-casing can lengthen a host: "İ".lower() is two characters
+        raise InvalidUrlError(f"must give a pageKey of at most {MAX_URL_LENGTH} characters")
+    return key

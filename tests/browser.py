@@ -23,6 +23,7 @@ REQUIRE_BROWSER = os.environ.get("HEATMAPS_TEST_REQUIRE_BROWSER") == "1"
 needs_chromium = [
     pytest.mark.browser,
     pytest.mark.skipif(
-        not CHROMIUM.exists() and not REQUIRE_BROWSER, reason="system Chromium /usr/bin/chromium is not installed"
+        not CHROMIUM.exists() and not REQUIRE_BROWSER,
+        reason="system Chromium /usr/bin/chromium is not installed",
     ),
 ]

@@ -1,0 +1,518 @@
+"""Load script: N ingest clients and M query clients against a live ``heatmaps api`` on loopback.
+
+Not a test: it prints figures (docs/reliability.md records them). For a fixed time, every writer thread
+posts batches of web events with unique ``eventId``s and resends a batch until it is acknowledged (on a
+transport error, 429 or 503 it waits and sends the same batch again); every reader thread alternates
+between the pages list and the summary of a random page. At the end it prints throughput, latency
+percentiles, errors by status, and the exactly-once check: every acknowledged event stored once, no
+event stored twice, no batch stored in part, and the API's page list counting every click once.
+
+    .venv/bin/python -m benchmarks.load --database sqlite --writers 4 --readers 2 --seconds 30
+    .venv/bin/python -m benchmarks.load --database postgresql --servers 2
+
+The server (or servers, sharing one database) run as subprocesses on free loopback ports with a fresh
+scratch database, so the script never touches real data. Rate limits are raised for the run: the point
+is to load the storage, not the limiter. The reliability tests reuse :class:`ApiServer`,
+:func:`scratch_database`, :func:`run_load` and :func:`check_exactly_once` with small numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, select, text
+
+from data_layer.auth import Permission, create_token
+from data_layer.db import create_db_engine
+from data_layer.migrate import upgrade
+from data_layer.schema import web_events
+
+REPO = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("HEATMAPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PAGES = 40
+SORTS = ("CLICKS", "RAGE_CLICKS", "DEAD_RATE", "ISSUE_SCORE", "PAGE_KEY")
+RETRY_STATUSES = {429, 503}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def load_day() -> date:
+    """The UTC day every generated event falls on: yesterday, so no timestamp is in the future."""
+    return datetime.now(UTC).date() - timedelta(days=1)
+
+
+@contextmanager
+def scratch_database(kind: str, directory: Path) -> Iterator[str]:
+    """URL of a fresh, migrated database: a SQLite file in ``directory`` or a new PostgreSQL schema
+    (dropped afterwards) on ``HEATMAPS_TEST_PG_URL``."""
+    if kind == "sqlite":
+        url = f"sqlite:///{directory / 'load.db'}"
+        upgrade(url)
+        yield url
+        return
+    schema = f"load_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_tokens(database_url: str) -> tuple[str, str]:
+    """(ingest-only token, VIEW_HEATMAPS token) created directly in the database."""
+    engine = create_db_engine(database_url)
+    try:
+        ingest = create_token(engine, "load-writer")[1]
+        view = create_token(engine, "load-reader", frozenset({Permission.VIEW_HEATMAPS}))[1]
+    finally:
+        engine.dispose()
+    return ingest, view
+
+
+class ApiServer:
+    """``heatmaps api`` as a subprocess on a loopback port; its output goes to ``log_path`` (appended
+    across restarts, so a test can read everything the server ever printed)."""
+
+    def __init__(self, database_url: str, workdir: Path, *, port: int | None = None, **settings: str) -> None:
+        self.port = port or free_port()
+        self.log_path = workdir / f"api-{self.port}.log"
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("HEATMAPS_") or k.startswith("HEATMAPS_TEST_")
+        }
+        self.env.update(
+            HEATMAPS_DATABASE_URL=database_url,
+            HEATMAPS_SECRET_KEY="load-secret",
+            HEATMAPS_SCREENSHOT_DIR=str(workdir / "screenshots"),
+            HEATMAPS_REPLICA_DIR=str(workdir / "replica"),
+            HEATMAPS_RATE_LIMIT_QUERY_PER_MINUTE="1000000",
+            HEATMAPS_RATE_LIMIT_INGEST_PER_MINUTE="1000000",
+        )
+        self.env.update({f"HEATMAPS_{name.upper()}": value for name, value in settings.items()})
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> ApiServer:
+        """Start and wait until /healthz answers 200; raises RuntimeError with the log tail if not."""
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "heatmaps_cli.app", "api", "--port", str(self.port)],
+                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"the API did not start on port {self.port}:\n{self.log_text()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown handlers, no flushing; what a power cut does to the process."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self) -> ApiServer:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def make_batch(tag: str, size: int, rng: random.Random, day: date) -> list[dict[str, Any]]:
+    """``size`` valid web events (about 85 % clicks) with ids ``{tag}-{i}`` on one of :data:`PAGES` pages."""
+    session = f"s-{tag}"
+    events = []
+    for i in range(size):
+        moment = datetime(day.year, day.month, day.day, 12, tzinfo=UTC) + timedelta(milliseconds=i * 700)
+        event: dict[str, Any] = {
+            "eventId": f"{tag}-{i}",
+            "timestamp": moment.isoformat().replace("+00:00", "Z"),
+            "sessionId": session,
+            "visitorId": f"v-{tag}",
+            "url": f"https://load.example/p{rng.randrange(PAGES)}",
+            "viewportWidth": rng.choice((375, 800, 1280)),
+            "viewportHeight": 800,
+            "documentWidth": 1280,
+            "documentHeight": 4000,
+            "browserName": rng.choice(("Chrome", "Firefox", "Safari")),
+            "country": rng.choice(("US", "DE", "FR")),
+        }
+        if rng.random() < 0.85:
+            event.update(
+                type="click", x=rng.uniform(0, 1280), y=rng.uniform(0, 4000), dead=rng.random() < 0.1
+            )
+        else:
+            event.update(type="scroll", depth=rng.uniform(0, 100))
+        events.append(event)
+    return events
+
+
+@dataclass
+class ClientLog:
+    """What one client thread saw: latencies (s) of answered requests, statuses, and for writers the
+    batches sent (acknowledged or not) and the ``ingested`` counts the server reported."""
+
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    acknowledged: list[list[dict[str, Any]]] = field(default_factory=list)
+    unacknowledged: list[list[dict[str, Any]]] = field(default_factory=list)
+    ingested: int = 0
+    resends: int = 0
+
+
+def _request(
+    client: httpx.Client, log: ClientLog, method: str, url: str, **kwargs: Any
+) -> httpx.Response | None:
+    started = time.perf_counter()
+    try:
+        response = client.request(method, url, **kwargs)
+    except httpx.TransportError as exc:
+        log.statuses[type(exc).__name__] += 1
+        return None
+    log.latencies.append(time.perf_counter() - started)
+    log.statuses[str(response.status_code)] += 1
+    return response
+
+
+def send_batch(client: httpx.Client, log: ClientLog, batch: list[dict[str, Any]], give_up_at: float) -> bool:
+    """POST ``batch`` until a 200 answers (same batch each time, so a resend is a no-op); False when
+    ``give_up_at`` (monotonic) passes first. Any other status is a bug: the batch is recorded and dropped."""
+    attempt = 0
+    while time.monotonic() < give_up_at:
+        response = _request(client, log, "POST", "/rest/v1/events", json={"events": batch})
+        if response is not None and response.status_code == 200:
+            log.acknowledged.append(batch)
+            log.ingested += response.json()["ingested"]
+            log.resends += attempt > 0
+            return True
+        if response is not None and response.status_code not in RETRY_STATUSES:
+            break
+        attempt += 1
+        time.sleep(min(1.0, 0.05 * 2**attempt))
+    log.unacknowledged.append(batch)
+    return False
+
+
+def writer(
+    base: str | list[str], token: str, name: str, stop_at: float, batch_size: int, log: ClientLog
+) -> None:
+    """Post batches until ``stop_at``; with several bases, each batch goes to the next server."""
+    bases = [base] if isinstance(base, str) else base
+    rng = random.Random(name)
+    day = load_day()
+    clients = [
+        httpx.Client(base_url=b, headers={"Authorization": f"Bearer {token}"}, timeout=30) for b in bases
+    ]
+    try:
+        number = 0
+        while time.monotonic() < stop_at:
+            batch = make_batch(f"{name}-{number}", batch_size, rng, day)
+            send_batch(clients[number % len(clients)], log, batch, give_up_at=stop_at + 30)
+            number += 1
+    finally:
+        for client in clients:
+            client.close()
+
+
+def reader(base: str | list[str], token: str, name: str, stop_at: float, log: ClientLog) -> None:
+    """Alternate the pages list (random sort) and a random page's summary until ``stop_at`` (a summary
+    answers 404 while no event of its page is stored yet: that is not an error)."""
+    bases = [base] if isinstance(base, str) else base
+    rng = random.Random(name)
+    day = load_day().isoformat()
+    clients = [
+        httpx.Client(base_url=b, headers={"Authorization": f"Bearer {token}"}, timeout=30) for b in bases
+    ]
+    try:
+        number = 0
+        while time.monotonic() < stop_at:
+            client = clients[number % len(clients)]
+            if number % 2 == 0:
+                params = {"from": day, "to": day, "sortBy": rng.choice(SORTS), "limit": "25"}
+                _request(client, log, "GET", "/rest/v1/heatmap-pages", params=params)
+            else:
+                params = {
+                    "from": day,
+                    "to": day,
+                    "pageKey": f"https://load.example/p{rng.randrange(PAGES)}",
+                    "breakpoint": rng.choice(("desktop", "tablet", "mobile")),
+                }
+                _request(client, log, "GET", "/rest/v1/heatmap-pages/summary", params=params)
+            number += 1
+    finally:
+        for client in clients:
+            client.close()
+
+
+@dataclass
+class LoadReport:
+    seconds: float
+    writers: list[ClientLog]
+    readers: list[ClientLog]
+
+    @property
+    def batches(self) -> list[list[dict[str, Any]]]:
+        return [batch for log in self.writers for batch in log.acknowledged]
+
+    @property
+    def lost_batches(self) -> list[list[dict[str, Any]]]:
+        return [batch for log in self.writers for batch in log.unacknowledged]
+
+    def errors(self) -> int:
+        """Answers that are neither 200 nor a summary's 404: 5xx, 429, other 4xx, transport errors."""
+        writes = sum(n for w in self.writers for status, n in w.statuses.items() if status != "200")
+        reads = sum(
+            n for r in self.readers for status, n in r.statuses.items() if status not in ("200", "404")
+        )
+        return writes + reads
+
+    def summary(self) -> dict[str, Any]:
+        """The printed figures, as numbers (latencies in ms)."""
+        events = sum(len(batch) for batch in self.batches)
+        return {
+            "seconds": round(self.seconds, 1),
+            "events_acknowledged": events,
+            "events_per_s": round(events / self.seconds),
+            "ingest_requests_per_s": round(sum(len(w.latencies) for w in self.writers) / self.seconds, 1),
+            "queries_per_s": round(sum(len(r.latencies) for r in self.readers) / self.seconds, 1),
+            "ingest_ms": percentiles([t for w in self.writers for t in w.latencies]),
+            "query_ms": percentiles([t for r in self.readers for t in r.latencies]),
+            "ingest_statuses": dict(sum((w.statuses for w in self.writers), Counter())),
+            "query_statuses": dict(sum((r.statuses for r in self.readers), Counter())),
+            "errors": self.errors(),
+            "resent_batches": sum(w.resends for w in self.writers),
+            "unacknowledged_batches": len(self.lost_batches),
+        }
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50/p95/p99 in milliseconds (nearest rank); zeros without samples."""
+    if not samples:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0}
+    ordered = sorted(samples)
+
+    def rank(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, max(0, int(q * len(ordered) + 0.5) - 1))] * 1000, 1)
+
+    return {"p50": rank(0.50), "p95": rank(0.95), "p99": rank(0.99)}
+
+
+def run_load(
+    bases: str | list[str],
+    ingest_token: str,
+    view_token: str,
+    *,
+    writers: int,
+    readers: int,
+    seconds: float,
+    batch_size: int = 100,
+) -> LoadReport:
+    """Run the writer and reader threads for ``seconds`` and return what they saw (writers then finish
+    the batch in hand, resending for up to 30 s more if a server is down)."""
+    stop_at = time.monotonic() + seconds
+    writer_logs = [ClientLog() for _ in range(writers)]
+    reader_logs = [ClientLog() for _ in range(readers)]
+    threads = [
+        threading.Thread(target=writer, args=(bases, ingest_token, f"w{i}", stop_at, batch_size, log))
+        for i, log in enumerate(writer_logs)
+    ] + [
+        threading.Thread(target=reader, args=(bases, view_token, f"r{i}", stop_at, log))
+        for i, log in enumerate(reader_logs)
+    ]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return LoadReport(time.monotonic() - started, writer_logs, reader_logs)
+
+
+@dataclass(frozen=True)
+class ExactlyOnce:
+    """The final check. ``ok`` needs: every acknowledged event stored exactly once, nothing else
+    stored, each unacknowledged batch stored whole or not at all, and the page list's click total equal
+    to the stored clicks."""
+
+    sent: int
+    stored: int
+    missing: int
+    duplicated: int
+    unexpected: int
+    partial_batches: int
+    clicks_stored: int
+    clicks_counted_by_api: int | None
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.missing == 0
+            and self.duplicated == 0
+            and self.unexpected == 0
+            and self.partial_batches == 0
+            and self.clicks_counted_by_api in (None, self.clicks_stored)
+        )
+
+
+def stored_event_ids(database_url: str) -> Counter[str]:
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return Counter(conn.scalars(select(web_events.c.event_id)))
+    finally:
+        engine.dispose()
+
+
+def api_click_total(base: str, view_token: str, day: date) -> int:
+    """Sum of totalClicks over the whole pages list of ``day``, walked with cursors."""
+    total, cursor = 0, None
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {view_token}"}, timeout=30) as client:
+        while True:
+            params = {"from": day.isoformat(), "to": day.isoformat(), "limit": "100"}
+            if cursor:
+                params["cursor"] = cursor
+            body = client.get("/rest/v1/heatmap-pages", params=params).raise_for_status().json()
+            total += sum(entity["totalClicks"] for entity in body["entities"])
+            if not body["pagination"]["hasMore"]:
+                return total
+            cursor = body["pagination"]["nextCursor"]
+
+
+def check_exactly_once(
+    database_url: str,
+    acknowledged: list[list[dict[str, Any]]],
+    unacknowledged: list[list[dict[str, Any]]] = (),  # type: ignore[assignment]
+    *,
+    api: tuple[str, str] | None = None,
+) -> ExactlyOnce:
+    """Compare the database (and, with ``api=(base, view_token)``, the page list) with what was sent."""
+    stored = stored_event_ids(database_url)
+    expected = {event["eventId"] for batch in acknowledged for event in batch}
+    maybe = [{event["eventId"] for event in batch} for batch in unacknowledged]
+    allowed = expected.union(*maybe)
+    partial = sum(1 for ids in maybe if 0 < sum(1 for i in ids if i in stored) < len(ids))
+    click_ids = {
+        e["eventId"] for batch in [*acknowledged, *unacknowledged] for e in batch if e["type"] == "click"
+    }
+    clicks_stored = sum(1 for event_id in stored if event_id in click_ids)
+    return ExactlyOnce(
+        sent=len(expected),
+        stored=sum(stored.values()),
+        missing=sum(1 for event_id in expected if event_id not in stored),
+        duplicated=sum(count - 1 for count in stored.values()),
+        unexpected=sum(1 for event_id in stored if event_id not in allowed),
+        partial_batches=partial,
+        clicks_stored=clicks_stored,
+        clicks_counted_by_api=api_click_total(api[0], api[1], load_day()) if api else None,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--writers", type=int, default=4, help="ingest client threads")
+    parser.add_argument("--readers", type=int, default=2, help="query client threads")
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--batch", type=int, default=100, help="events per ingest request (1-500)")
+    parser.add_argument("--servers", type=int, default=1, help="API processes sharing the database")
+    args = parser.parse_args(argv)
+    with (
+        tempfile.TemporaryDirectory(prefix="heatmaps-load-") as tmp,
+        scratch_database(args.database, Path(tmp)) as url,
+    ):
+        ingest_token, view_token = make_tokens(url)
+        servers = [ApiServer(url, Path(tmp)) for _ in range(args.servers)]
+        try:
+            for server in servers:
+                server.start()
+            bases = [server.base for server in servers]
+            report = run_load(
+                bases,
+                ingest_token,
+                view_token,
+                writers=args.writers,
+                readers=args.readers,
+                seconds=args.seconds,
+                batch_size=args.batch,
+            )
+            verdict = check_exactly_once(url, report.batches, report.lost_batches, api=(bases[0], view_token))
+            tracebacks = sum(server.log_text().count("Traceback") for server in servers)
+        finally:
+            for server in servers:
+                server.stop()
+    figures = report.summary()
+    print(
+        f"database={args.database} servers={args.servers} writers={args.writers} readers={args.readers} "
+        f"batch={args.batch} seconds={figures['seconds']}"
+    )
+    print(
+        f"ingest: {figures['events_per_s']} events/s ({figures['ingest_requests_per_s']} requests/s), "
+        f"latency ms {figures['ingest_ms']}, statuses {figures['ingest_statuses']}, "
+        f"resent batches {figures['resent_batches']}, unacknowledged {figures['unacknowledged_batches']}, "
+        f"errors (all clients) {figures['errors']}"
+    )
+    print(
+        f"query:  {figures['queries_per_s']} requests/s, latency ms {figures['query_ms']}, "
+        f"statuses {figures['query_statuses']}"
+    )
+    print(
+        f"exactly-once: sent {verdict.sent}, stored {verdict.stored}, missing {verdict.missing}, "
+        f"duplicated {verdict.duplicated}, unexpected {verdict.unexpected}, partial batches "
+        f"{verdict.partial_batches}, clicks stored {verdict.clicks_stored} = counted by API "
+        f"{verdict.clicks_counted_by_api}: {'OK' if verdict.ok else 'FAILED'}; server tracebacks {tracebacks}"
+    )
+    return 0 if verdict.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
