@@ -29,7 +29,7 @@ from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
 from data_layer.ingest import ingest_touch_batch, ingest_web_batch
 from data_layer.migrate import upgrade
-from data_layer.replica import ReplicaStore
+from data_layer.replica import CATEGORICAL_COLUMNS, ReplicaStore
 from data_layer.schema import touch_events, web_events
 from data_layer.service import HeatmapService, query_touch_heatmap
 from data_layer.settings import Settings
@@ -168,24 +168,9 @@ def main() -> None:
 
     parquet = db.parent / f"events-{args.events}.parquet"
     if not parquet.exists():
-        store.refresh()
         snap = store.refresh()
-        pl.concat([snap.base, snap.tail]).cast(
-            {
-                c: pl.String
-                for c in (
-                    "event_type",
-                    "page_key",
-                    "breakpoint",
-                    "session_id",
-                    "visitor_id",
-                    "selector",
-                    "country",
-                    "region",
-                    "browser",
-                )
-            }
-        ).write_parquet(parquet)
+        strings = {column: pl.String for column in CATEGORICAL_COLUMNS}
+        pl.concat([snap.base, snap.tail]).cast(strings).write_parquet(parquet)
     con = duckdb.connect()
     con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{parquet}')")
     from_day, to_day = w60["from_"], w60["to"]
