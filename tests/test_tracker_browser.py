@@ -29,11 +29,9 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="system Chromium /usr/bin/chromium is not installed"),
-]
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+
+pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,14 +43,6 @@ EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 CLIENT_ID = re.compile(r"[A-Za-z0-9]{16}")
 VOLATILE = ("eventId", "timestamp", "sessionId", "visitorId")
 DEAD_AFTER_S = 2.5
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OpenPage = Callable[..., Any]  # open_page(width=1280, height=800, init_script=None) -> playwright Page
 DNT_INIT = "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'});"
 
