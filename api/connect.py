@@ -197,17 +197,21 @@ async def _call(method: str, request: Request) -> JSONResponse:
     return JSONResponse(body)
 
 
+# proto3 JSON: enums by name or number, 64-bit and other integers as numbers or decimal strings, and
+# null (or "" for strings) for a field at its default, i.e. unset. The schemas admit exactly that.
+_EVENT_TYPES = ["TAP", "SCROLL", "ACTION_CLICK", 1, 2, 3]
+_PIXELS = {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "^0*[1-9][0-9]*$"}]}
 _TOUCH_EVENT = {
     "type": "object",
     "required": ["screenName", "x", "y", "timestamp", "eventType"],
     "properties": {
-        "eventId": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$"},
+        "eventId": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9._:-]{1,64}$"},
         "screenName": {"type": "string", "minLength": 1, "maxLength": 200},
         "x": {"type": "number", "minimum": 0, "maximum": 1},
         "y": {"type": "number", "minimum": 0, "maximum": 1},
         "timestamp": {"type": "string", "format": "date-time"},
-        "campaignId": {"type": "string", "maxLength": 128},
-        "eventType": {"type": "string", "enum": ["TAP", "SCROLL", "ACTION_CLICK"]},
+        "campaignId": {"type": ["string", "null"], "maxLength": 128},
+        "eventType": {"enum": _EVENT_TYPES},
     },
 }
 _OPTIONAL_DAY = {
@@ -220,18 +224,17 @@ REQUEST_SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["events"],
         "properties": {"events": {"type": "array", "minItems": 1, "maxItems": 500, "items": _TOUCH_EVENT}},
     },
-    # proto3 JSON: null (and "" for strings) means the field's default, i.e. unset.
     "QueryHeatmapData": {
         "type": "object",
         "required": ["screenName"],
         "properties": {
             "screenName": {"type": "string"},
             "campaignId": {"type": ["string", "null"]},
-            "mode": {"enum": ["ALL_USERS", "PER_USER", None]},
+            "mode": {"enum": ["HEATMAP_MODE_UNSPECIFIED", "ALL_USERS", "PER_USER", 0, 1, 2, None]},
             "userId": {"type": ["string", "null"], "description": "PER_USER only"},
             "eventTypes": {
                 "type": ["array", "null"],
-                "items": {"type": "string", "enum": ["TAP", "SCROLL", "ACTION_CLICK"]},
+                "items": {"enum": _EVENT_TYPES},
             },
             "from": _OPTIONAL_DAY,
             "to": _OPTIONAL_DAY,
@@ -248,8 +251,8 @@ REQUEST_SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {
             "screenName": {"type": "string", "minLength": 1, "maxLength": 200},
             "imageData": {"type": "string", "format": "byte", "description": "PNG, base64"},
-            "width": {"type": "integer", "minimum": 1},
-            "height": {"type": "integer", "minimum": 1},
+            "width": _PIXELS,
+            "height": _PIXELS,
         },
     },
 }

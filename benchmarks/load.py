@@ -201,13 +201,15 @@ def make_batch(tag: str, size: int, rng: random.Random, day: date) -> list[dict[
 @dataclass
 class ClientLog:
     """What one client thread saw: latencies (s) of answered requests, statuses, and for writers the
-    batches sent (acknowledged or not) and the ``ingested`` counts the server reported."""
+    batches sent (acknowledged or not) and the ``ingested``/``duplicates`` counts the server reported
+    (a batch stored just before its answer was lost comes back as duplicates when resent)."""
 
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[str] = field(default_factory=Counter)
     acknowledged: list[list[dict[str, Any]]] = field(default_factory=list)
     unacknowledged: list[list[dict[str, Any]]] = field(default_factory=list)
     ingested: int = 0
+    duplicates: int = 0
     resends: int = 0
 
 
@@ -233,7 +235,9 @@ def send_batch(client: httpx.Client, log: ClientLog, batch: list[dict[str, Any]]
         response = _request(client, log, "POST", "/rest/v1/events", json={"events": batch})
         if response is not None and response.status_code == 200:
             log.acknowledged.append(batch)
-            log.ingested += response.json()["ingested"]
+            answer = response.json()
+            log.ingested += answer["ingested"]
+            log.duplicates += answer["duplicates"]
             log.resends += attempt > 0
             return True
         if response is not None and response.status_code not in RETRY_STATUSES:
