@@ -33,7 +33,7 @@ import polars as pl
 from sqlalchemy import Connection, Engine, func, select
 
 from data_layer.schema import app_meta, web_events
-from data_layer.store import WEB_EVENT_SCHEMA, SqlStore, TouchFilters, WebFilters
+from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA, SqlStore, TouchFilters, WebFilters
 
 FORMAT_VERSION = 1
 FILE_PREFIX = "web_events-"  # every file a replica writes starts with it (retention deletes them)
@@ -286,6 +286,23 @@ class ReplicaStore:
 
     def last_seq(self) -> int:
         return self.refresh().last_seq
+
+    def clicks_before_late_sessions(self, as_of_seq: int) -> pl.DataFrame:
+        """As :meth:`SqlStore.clicks_before_late_sessions`; nothing to scan while no event came later."""
+        snap = self.refresh()
+        schema = {name: WEB_EVENT_SCHEMA[name] for name in RAGE_INPUT_COLUMNS}
+        if as_of_seq >= snap.last_seq:
+            return pl.DataFrame(schema=schema)
+        events = pl.concat([snap.base, snap.tail]).lazy().filter(pl.col("event_type") == "click")
+        late = events.filter(pl.col("seq") > as_of_seq).select("session_id").unique().collect()
+        return (
+            events.filter(
+                pl.col("seq") <= as_of_seq, pl.col("session_id").is_in(late["session_id"].implode())
+            )
+            .select(list(schema))
+            .cast(schema)
+            .collect()
+        )
 
     def page_exists(self, page_key: str) -> bool:
         snap = self.refresh()

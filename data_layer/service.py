@@ -197,14 +197,34 @@ class HeatmapService:
             filters,
             clicks_only=True,
             as_of_seq=as_of_seq,
-            columns=metrics.PAGE_LIST_COLUMNS,
+            columns=(*metrics.PAGE_LIST_COLUMNS, "seq"),
         )
+        if as_of_seq is not None:
+            events = self._rage_flags_as_of(events, as_of_seq)
         pages = metrics.page_list(events)
         if search:
             pages = pages.filter(
                 pl.col("page_key").str.to_lowercase().str.contains(search.lower(), literal=True)
             )
         return sort_pages(pages, sort_key, descending)
+
+    def _rage_flags_as_of(self, events: pl.DataFrame, as_of_seq: int) -> pl.DataFrame:
+        """``events`` with the rage flags they had at ``as_of_seq``.
+
+        Stored flags are the latest: a click arriving after a cursor's snapshot can complete (or extend)
+        a run of clicks inside it, and a walk whose pages moved between two requests would repeat or skip
+        pages. Only sessions clicked since the snapshot are recomputed, from their clicks up to it.
+        """
+        earlier = self.store.clicks_before_late_sessions(as_of_seq)
+        if earlier.is_empty():
+            return events
+        flags = metrics.rage_flags(
+            earlier,
+            min_clicks=self.settings.rage_min_clicks,
+            max_interval_ms=self.settings.rage_max_interval_ms,
+            max_distance_px=self.settings.rage_max_distance_px,
+        ).select("seq", "rage", "rage_start")
+        return events.update(flags, on="seq", how="left")
 
     def page_summary(
         self,

@@ -43,6 +43,9 @@ WEB_EVENT_SCHEMA: dict[str, Any] = {
     "rage_start": pl.Boolean,
 }
 
+RAGE_INPUT_COLUMNS = ("seq", "ts", "session_id", "page_key", "breakpoint", "x", "y")
+"""What :func:`data_layer.metrics.rage_flags` reads."""
+
 TOUCH_EVENT_SCHEMA: dict[str, Any] = {
     "seq": pl.Int64,
     "event_id": pl.String,
@@ -92,6 +95,8 @@ class EventStore(Protocol):
     ) -> pl.DataFrame: ...
 
     def last_seq(self) -> int: ...
+
+    def clicks_before_late_sessions(self, as_of_seq: int) -> pl.DataFrame: ...
 
     def page_exists(self, page_key: str) -> bool: ...
 
@@ -153,6 +158,22 @@ class SqlStore:
         """The newest web event's sequence number (0 when empty): the snapshot for paging."""
         with self.engine.connect() as conn:
             return int(conn.scalar(select(func.coalesce(func.max(web_events.c.seq), 0))) or 0)
+
+    def clicks_before_late_sessions(self, as_of_seq: int) -> pl.DataFrame:
+        """The clicks up to ``as_of_seq`` of every session that got a click after it (columns
+        :data:`RAGE_INPUT_COLUMNS`): what a snapshot needs to recompute the rage flags a later click
+        changed."""
+        late = select(web_events.c.session_id).where(
+            web_events.c.seq > as_of_seq, web_events.c.event_type == "click"
+        )
+        query = select(*(web_events.c[name] for name in RAGE_INPUT_COLUMNS)).where(
+            web_events.c.seq <= as_of_seq,
+            web_events.c.event_type == "click",
+            web_events.c.session_id.in_(late.scalar_subquery()),
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return _frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in RAGE_INPUT_COLUMNS})
 
     def page_exists(self, page_key: str) -> bool:
         with self.engine.connect() as conn:

@@ -89,11 +89,6 @@ def test_stable_sorts_walk_every_page_once_while_clicks_arrive(
         existing += fresh
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stored rage flags of clicks inside a walk's snapshot change when a later click completes a "
-    "run, so RAGE_CLICKS/RAGE_RATE/ISSUE_SCORE can repeat or skip a page (docs/reliability.md)",
-)
 def test_a_late_click_completing_a_rage_run_does_not_move_a_walk(client, tokens) -> None:
     pages = [f"https://example.com/p{i}" for i in range(4)]
     ingest(client, tokens["ingest"], [web_click(url=page, sessionId=page) for page in pages])

@@ -85,7 +85,12 @@ def test_replica_matches_sql_through_refreshes_late_events_and_erasure(
         )
         for ms in (300, 600)
     ]
+    before_late = store.last_seq()
     load(engine, settings, late)
+    earlier = store.clicks_before_late_sessions(before_late).sort("seq")
+    assert victim["seq"] in earlier["seq"].to_list()
+    assert earlier["seq"].max() <= before_late
+    assert earlier.equals(SqlStore(engine).clicks_before_late_sessions(before_late).sort("seq"))
     refreshed = store.refresh()
     assert refreshed.tail.height == 2
     flags = refreshed.base.filter(refreshed.base["seq"] == victim["seq"]).select("rage", "rage_start").row(0)

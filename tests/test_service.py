@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from data_layer.service import SORT_COLUMNS, HeatmapService
 from data_layer.settings import Settings
-from data_layer.store import WEB_EVENT_SCHEMA, WebFilters
+from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA, WebFilters
 
 
 class FrameStore:
@@ -23,6 +23,10 @@ class FrameStore:
 
     def last_seq(self) -> int:
         return self.frame.height
+
+    def clicks_before_late_sessions(self, as_of_seq: int) -> pl.DataFrame:
+        """Nothing arrives after a snapshot of a fixed frame."""
+        return self.frame.filter(pl.lit(False)).select(RAGE_INPUT_COLUMNS)
 
     def web_events(
         self, from_day: date, to_day: date, filters: WebFilters | None = None, **options: Any
