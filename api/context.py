@@ -28,7 +28,7 @@ class AppContext:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
-        engine = create_db_engine(settings.database_url)
+        engine = create_db_engine(settings.database_url, settings)
         return cls(settings=settings, engine=engine, store=ReplicaStore(engine, settings.replica_dir))
 
     @property

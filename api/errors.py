@@ -53,7 +53,9 @@ def _validation_details(exc: RequestValidationError) -> str:
 
 
 def database_unavailable(exc: Exception) -> bool:
-    """True for errors meaning the database cannot be reached (as opposed to a bug)."""
+    """True for errors meaning the database cannot serve now (as opposed to a bug): unreachable, the
+    connection lost or timed out by the kernel (keepalives, tcp_user_timeout), or a statement cancelled by
+    PostgreSQL's statement_timeout (``QueryCanceled`` is an ``OperationalError``)."""
     return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 

@@ -16,11 +16,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url, text
+from sqlalchemy import URL, Connection, Engine, Table, create_engine, event, make_url, text
+
+from data_layer.settings import Settings, get_settings
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant shared by all writers of one database; the value itself means nothing.
 _PG_WRITE_LOCK_KEY = 0x4EA7_3A95
+# Unanswered keepalive probes before Linux drops a silent connection (tcp_user_timeout caps it as well).
+_PG_KEEPALIVES_COUNT = 3
 
 _write_locks: dict[str, threading.Lock] = {}
 _write_locks_guard = threading.Lock()
@@ -48,8 +52,36 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def create_db_engine(url: str) -> Engine:
-    """A new engine for ``url``; SQLite files get their directory created."""
+def _postgres_connect_args(url: URL, settings: Settings) -> dict[str, Any]:
+    """libpq options that bound every wait on the server, so no request hangs on a lost database.
+
+    ``connect_timeout`` bounds connecting; keepalives and ``tcp_user_timeout`` make the kernel drop a
+    connection whose peer went silent (a partition: no reset ever arrives), which fails the statement
+    waiting on it; ``statement_timeout`` makes the server cancel a statement stuck on locks or load.
+    Every failure surfaces as an ``OperationalError``, which the API answers with 503.
+    """
+    options = f"-c statement_timeout={settings.database_statement_timeout_ms}"
+    if isinstance(url_options := url.query.get("options"), str):
+        options = f"{options} {url_options}"  # connect_args replace the URL's options; its own -c win
+    return {
+        "connect_timeout": settings.database_connect_timeout_s,
+        "keepalives": 1,
+        "keepalives_idle": settings.database_keepalives_idle_s,
+        "keepalives_interval": settings.database_keepalives_interval_s,
+        "keepalives_count": _PG_KEEPALIVES_COUNT,
+        "tcp_user_timeout": settings.database_tcp_user_timeout_ms,
+        "options": options,
+        # Server-side prepared statements get generic plans that scan the whole table for the IN lists of
+        # ingestion while the table grows faster than autovacuum analyses it; plan every query afresh.
+        "prepare_threshold": None,
+    }
+
+
+def create_db_engine(url: str, settings: Settings | None = None) -> Engine:
+    """A new engine for ``url``; SQLite files get their directory created.
+
+    PostgreSQL connections take their timeouts from ``settings`` (default: the process settings).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -57,10 +89,10 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         _configure_sqlite(engine)
         return engine
-    # Server-side prepared statements get generic plans that scan the whole table for the IN lists of
-    # ingestion while the table grows faster than autovacuum analyses it; plan every query afresh.
     connect_args = (
-        {"connect_timeout": 5, "prepare_threshold": None} if parsed.get_backend_name() == "postgresql" else {}
+        _postgres_connect_args(parsed, settings or get_settings())
+        if parsed.get_backend_name() == "postgresql"
+        else {}
     )
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args)
 

@@ -27,6 +27,35 @@ class Settings(BaseSettings):
         "sqlite:///data/heatmaps.db",
         description="SQLAlchemy URL of the system of record: sqlite:///path or postgresql+psycopg://...",
     )
+    database_connect_timeout_s: int = Field(
+        5,
+        ge=1,
+        description="PostgreSQL: seconds to wait for a connection before the database counts as down.",
+    )
+    database_keepalives_idle_s: int = Field(
+        10,
+        ge=1,
+        description="PostgreSQL: seconds a connection may stay silent before TCP keepalives probe it.",
+    )
+    database_keepalives_interval_s: int = Field(
+        5, ge=1, description="PostgreSQL: seconds between TCP keepalive probes of a silent connection."
+    )
+    database_tcp_user_timeout_ms: int = Field(
+        20_000,
+        ge=0,
+        description=(
+            "PostgreSQL: ms sent data (or keepalive probes) may stay unacknowledged before the connection is "
+            "dropped, so a network partition fails the request (503) instead of hanging it; 0 = OS default."
+        ),
+    )
+    database_statement_timeout_ms: int = Field(
+        30_000,
+        ge=0,
+        description=(
+            "PostgreSQL: longest a single SQL statement may run before the server cancels it (the API then "
+            "answers 503); 0 = no limit. Applies to the CLI and migrations too."
+        ),
+    )
     secret_key: str | None = Field(
         None,
         description="Key that signs pagination cursors; generated and stored in the database when unset.",

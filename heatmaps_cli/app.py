@@ -13,9 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from alembic.util import CommandError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
+from api.errors import database_unavailable
 from data_layer import auth
 from data_layer.db import get_engine
 from data_layer.event_models import MAX_BATCH_EVENTS, BatchValidationError
@@ -45,10 +49,32 @@ def load_settings() -> Settings:
         fail(f"invalid settings: {' '.join(str(exc).split())}")
 
 
+def one_line(exc: BaseException) -> str:
+    """The reason of ``exc`` on one line: the driver's message, without SQL or help links."""
+    reason = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    return " ".join(str(reason).split()) or type(reason).__name__
+
+
+def shown_url(url: str) -> str:
+    """``url`` fit for a message: password hidden, nothing shown when it does not parse."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "HEATMAPS_DATABASE_URL"
+
+
 def ready_engine(settings: Settings):
-    """The engine of a database migrated to the newest schema."""
-    upgrade(settings.database_url)
-    return get_engine(settings.database_url)
+    """The engine of a database migrated to the newest schema.
+
+    A database that cannot be reached, opened or migrated stops every command here with exit 2 and a
+    one-line reason: the API and the dashboard refuse to start rather than serve 503s on a database
+    they never verified (docs/reliability.md); a service manager's restart policy retries.
+    """
+    try:
+        upgrade(settings.database_url)
+        return get_engine(settings.database_url)
+    except (SQLAlchemyError, OSError, CommandError) as exc:
+        fail(f"cannot open the database {shown_url(settings.database_url)}: {one_line(exc)}")
 
 
 def progress() -> Progress:
@@ -315,7 +341,14 @@ def forget(visitor: Annotated[str, typer.Option("--visitor", help="visitorId (or
 
 
 def main() -> None:
-    app()
+    """The console script: a database lost in the middle of a command ends it like bad input, exit 2."""
+    try:
+        app()
+    except DBAPIError as exc:
+        if not database_unavailable(exc):
+            raise
+        err.print(f"error: the database became unavailable: {one_line(exc)}", markup=False, highlight=False)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
