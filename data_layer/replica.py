@@ -1,20 +1,26 @@
 """A columnar, in-memory replica of the web events, kept fresh from SQL (the source of truth).
 
-Reading raw rows out of SQL for every query cannot answer at the speed of thought; Polars over a compact
-in-memory frame can. The replica holds:
+Reading raw rows out of SQL for every query cannot answer at the speed of thought; Polars over compact
+in-memory frames can. The replica holds:
 
-- ``base``: compacted events, compactly typed (categoricals for strings), sorted by (page_key, seq),
-  with each page's row range, so one page's summary slices its rows instead of scanning all;
+- ``runs``: compacted events in a few immutable frames, each compactly typed (categoricals for strings),
+  sorted by (page_key, seq) and carrying each page's row range, so one page's summary slices its rows
+  out of every run instead of scanning all;
 - ``tail``: events stored since the last compaction, in arrival order.
+
+Compaction sorts only the tail into a new run and merges small neighbouring runs (log-structured), so
+no step ever copies all events at once: memory stays near the size of the data even while a 10 M-event
+replica is built or compacted.
 
 Freshness: before answering, the replica asks SQL for the newest sequence number (one indexed query) and
 copies what is new: rows with ``seq`` above its mark, and the rage flags of older rows whose ``flags_rev``
 says they changed since (a late click can extend an older run). Deletions (purge, forget) bump the data
 generation in ``app_meta``; a replica seeing a new generation rebuilds from SQL.
 
-Persistence: after a compaction the base is written as an Arrow IPC file next to the data (atomically, so
-several reader processes can share the directory); a restarted reader loads it and only catches up the
-tail. Deleting the files loses nothing.
+Persistence: every run is written once as an Arrow IPC file next to the data, and a small JSON file lists
+the runs with the mark their rage flags are current at; files are replaced atomically, so several reader
+processes can share the directory. A restarted reader loads the runs and only catches up the tail (and
+the flags changed since the oldest run's mark). Deleting the files loses nothing.
 """
 
 from __future__ import annotations
@@ -24,8 +30,11 @@ import json
 import os
 import tempfile
 import threading
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +44,7 @@ from sqlalchemy import Connection, Engine, func, select
 from data_layer.schema import app_meta, web_events
 from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA, SqlStore, TouchFilters, WebFilters
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FILE_PREFIX = "web_events-"  # every file a replica writes starts with it (retention deletes them)
 GENERATION_KEY = "web_events_generation"
 CATEGORICAL_COLUMNS = (
@@ -55,8 +64,13 @@ COMPACT_SCHEMA: dict[str, Any] = {
 }
 COMPACT_MIN_TAIL = 50_000
 COMPACT_TAIL_SHARE = 0.05
-_FETCH_CHUNK = 200_000
-_SESSION_CHUNK = 500
+RUN_ROWS = 1_000_000
+"""A build from SQL turns every this many fetched rows into a run (bounding what is held unsorted)."""
+MAX_RUN_ROWS = 2_000_000
+"""Neighbouring runs are merged while the result stays this small: merges copy at most this much."""
+MAX_RUNS = 24
+_FETCH_CHUNK = 100_000
+_LOAD_ATTEMPTS = 3
 
 
 def bump_generation(conn: Connection) -> None:
@@ -74,41 +88,111 @@ def _compact(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.cast(COMPACT_SCHEMA)  # type: ignore[arg-type]
 
 
-def _page_ranges(base: pl.DataFrame) -> dict[str, tuple[int, int]]:
-    """page_key -> (first row, row count) of a frame sorted by page_key."""
-    if base.is_empty():
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=COMPACT_SCHEMA)
+
+
+def _page_ranges(frame: pl.DataFrame) -> dict[str, tuple[int, int]]:
+    """page_key -> (first row, row count) of a frame whose rows of one page are contiguous."""
+    if frame.is_empty():
         return {}
-    runs = (
-        base.select(pl.col("page_key").cast(pl.String))
-        .with_row_index("row")
-        .group_by("page_key")
-        .agg(pl.col("row").min().alias("start"), pl.len().alias("length"))
-    )
-    return {key: (int(start), int(length)) for key, start, length in runs.iter_rows()}
+    runs = frame.select(pl.col("page_key").rle()).unnest("page_key")
+    lengths = runs.get_column("len").to_list()
+    starts = accumulate(lengths[:-1], initial=0)
+    keys = runs.get_column("value").cast(pl.String).to_list()
+    return {key: (start, length) for key, start, length in zip(keys, starts, lengths, strict=True)}
+
+
+@dataclass(frozen=True)
+class Run:
+    """Compacted events sorted by (page_key, seq), with each page's row range.
+
+    ``file`` names the Arrow file holding it (None until written) and ``saved_mark`` the sequence number
+    its rage flags were current at when written; the frame in memory is always current.
+    """
+
+    frame: pl.DataFrame
+    ranges: dict[str, tuple[int, int]]
+    file: str | None = None
+    saved_mark: int = 0
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame) -> Run:
+        ordered = frame.sort("page_key", "seq")
+        return cls(ordered, _page_ranges(ordered))
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+
+def _with_run(runs: tuple[Run, ...], run: Run) -> tuple[Run, ...]:
+    """``runs`` plus ``run``, neighbours merged while the newer is not much smaller than the older (so
+    there are few runs) and a merge stays under :data:`MAX_RUN_ROWS` (so a merge copies little)."""
+    merged = [*runs, run]
+    while len(merged) >= 2:
+        older, newer = merged[-2], merged[-1]
+        fits = older.height + newer.height <= MAX_RUN_ROWS and older.height <= 2 * newer.height
+        if not (fits or len(merged) > MAX_RUNS):
+            break
+        merged[-2:] = [Run.of(pl.concat([older.frame, newer.frame]))]
+    return tuple(merged)
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """An immutable view of the replica; queries read one without holding any lock."""
+    """An immutable view of the replica; queries read one without holding any lock.
 
-    base: pl.DataFrame
-    ranges: dict[str, tuple[int, int]]
+    ``flags_mark``: the rage flags of rows up to ``last_seq`` are current as of this sequence number
+    (below ``last_seq`` right after loading files written earlier).
+    """
+
+    runs: tuple[Run, ...]
     tail: pl.DataFrame
     last_seq: int
     generation: str
+    flags_mark: int = 0
     # Derived values memoised per snapshot (distinct filter values); never part of its identity.
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def frames(self) -> list[pl.DataFrame]:
+        return [run.frame for run in self.runs] + [self.tail]
+
+    @property
+    def base(self) -> pl.DataFrame:
+        """Every compacted event (one frame, chunked per run: no copy)."""
+        return pl.concat([run.frame for run in self.runs]) if self.runs else _empty()
+
+    def page_frames(self, page_key: str) -> list[pl.DataFrame]:
+        """One page's rows: a slice of each run holding it, and its tail rows."""
+        slices = [run.frame.slice(*run.ranges[page_key]) for run in self.runs if page_key in run.ranges]
+        return [*slices, self.tail.filter(pl.col("page_key") == page_key)]
 
     def distinct(self, column: str) -> list[str]:
         """The distinct non-null values of a string column (few: countries, regions, browsers)."""
         if column not in self.memo:
-            values = pl.concat([self.base.get_column(column), self.tail.get_column(column)])
+            values = pl.concat([frame.get_column(column) for frame in self.frames])
             self.memo[column] = values.unique().drop_nulls().cast(pl.String).to_list()
         return self.memo[column]
 
 
-def _empty() -> pl.DataFrame:
-    return pl.DataFrame(schema=COMPACT_SCHEMA)
+def _new_snapshot(generation: str) -> Snapshot:
+    return Snapshot((), _empty(), 0, generation)
+
+
+def _patch(frame: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with the rage flags in ``changes`` (seq, rage, rage_start); other columns are shared."""
+    if changes.is_empty() or frame.is_empty():
+        return frame
+    hit = frame.get_column("seq").is_in(changes.get_column("seq").implode())
+    if not hit.any():
+        return frame
+    lookup = frame.select("seq").join(changes, on="seq", how="left", maintain_order="left")
+    return frame.with_columns(
+        pl.coalesce(lookup.get_column("rage"), pl.col("rage")).alias("rage"),
+        pl.coalesce(lookup.get_column("rage_start"), pl.col("rage_start")).alias("rage_start"),
+    )
 
 
 @dataclass
@@ -117,56 +201,111 @@ class ReplicaStore:
 
     engine: Engine
     directory: Path | None = None
-    _snapshot: Snapshot = field(default_factory=lambda: Snapshot(_empty(), {}, _empty(), 0, ""))
+    _snapshot: Snapshot = field(default_factory=lambda: _new_snapshot(""))
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loaded: bool = False
 
     def __post_init__(self) -> None:
         self.sql = SqlStore(self.engine)
-
-    # -- keeping fresh ---------------------------------------------------------------------------------
-
-    def _file(self) -> Path | None:
-        if self.directory is None:
-            return None
         identity = hashlib.sha256(self.engine.url.render_as_string(hide_password=True).encode()).hexdigest()
-        return self.directory / f"{FILE_PREFIX}{identity[:16]}.arrow"
+        self._identity = f"{FILE_PREFIX}{identity[:16]}"
+
+    # -- files ---------------------------------------------------------------------------------------------
+
+    def _meta_path(self) -> Path | None:
+        return None if self.directory is None else self.directory / f"{self._identity}.json"
+
+    def _own_run_files(self) -> list[Path]:
+        return [] if self.directory is None else list(self.directory.glob(f"{self._identity}-*.arrow"))
+
+    def _discard_files(self) -> None:
+        for path in self._own_run_files():
+            path.unlink(missing_ok=True)
+        meta = self._meta_path()
+        if meta is not None:
+            meta.unlink(missing_ok=True)
 
     def _load_file(self, generation: str) -> Snapshot | None:
-        path = self._file()
-        if path is None or not path.exists():
-            return None
-        try:
-            meta = json.loads(path.with_suffix(".json").read_text())
-            if meta.get("format") != FORMAT_VERSION or meta.get("generation") != generation:
-                return None
-            base = pl.read_ipc(path)
-            if base.schema != _empty().schema:
-                return None
-        except (OSError, ValueError, pl.exceptions.PolarsError):
-            return None  # a damaged or foreign file: rebuild from SQL
-        return Snapshot(base, _page_ranges(base), _empty(), int(meta["last_seq"]), generation)
+        """The runs written for ``generation``; None (rebuild from SQL) when absent, foreign or damaged.
 
-    def _save_file(self, snapshot: Snapshot) -> None:
-        path = self._file()
-        if path is None:
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
+        A writer in another process may replace the files while they are read: the listing is read
+        again a few times before giving up. Files of an older generation still hold deleted rows
+        (purge, forget) and are removed.
+        """
+        meta_path = self._meta_path()
+        if meta_path is None:
+            return None
+        for _ in range(_LOAD_ATTEMPTS):
+            try:
+                meta = json.loads(meta_path.read_text())
+            except (OSError, ValueError):
+                return None
+            if meta.get("format") != FORMAT_VERSION or meta.get("generation") != generation:
+                if str(meta.get("generation", "")).isdigit() and int(meta["generation"]) < int(generation):
+                    self._discard_files()
+                return None
+            try:
+                runs = tuple(self._read_run(entry) for entry in meta["runs"])
+            except FileNotFoundError:
+                continue  # replaced by another process since the listing was read
+            except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
+                return None
+            marks = [run.saved_mark for run in runs]
+            last = int(meta["last_seq"])
+            return Snapshot(runs, _empty(), last, generation, min(marks, default=last))
+        return None
+
+    def _read_run(self, entry: dict[str, Any]) -> Run:
+        assert self.directory is not None
+        frame = pl.read_ipc(self.directory / entry["file"])
+        if frame.schema != _empty().schema:
+            raise ValueError("a replica file of another layout")
+        return Run(frame, _page_ranges(frame), entry["file"], int(entry["mark"]))
+
+    def _write_atomically(self, path: Path, write: Any) -> None:
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
             temp = Path(handle.name)
         try:
-            snapshot.base.write_ipc(temp, compression="lz4")
+            write(temp)
             os.replace(temp, path)
         finally:
             temp.unlink(missing_ok=True)
-        meta = {"format": FORMAT_VERSION, "generation": snapshot.generation, "last_seq": snapshot.last_seq}
-        meta_temp = path.with_suffix(".json.tmp")
-        meta_temp.write_text(json.dumps(meta))
-        os.replace(meta_temp, path.with_suffix(".json"))
 
-    def _rows_after(self, conn: Connection, after: int, upto: int) -> pl.DataFrame:
+    def _saved(self, snap: Snapshot) -> Snapshot:
+        """``snap`` with every run on disk and listed; files no longer listed are removed."""
+        meta_path = self._meta_path()
+        if meta_path is None:
+            return snap
+        assert self.directory is not None
+        self.directory.mkdir(parents=True, exist_ok=True)
+        runs = []
+        for run in snap.runs:
+            if run.file is None or not (self.directory / run.file).exists():
+                name = f"{self._identity}-{uuid.uuid4().hex[:12]}.arrow"
+                self._write_atomically(
+                    self.directory / name,
+                    lambda temp, frame=run.frame: frame.write_ipc(temp, compression="lz4"),
+                )
+                run = replace(run, file=name, saved_mark=snap.last_seq)
+            runs.append(run)
+        meta = {
+            "format": FORMAT_VERSION,
+            "generation": snap.generation,
+            "last_seq": snap.last_seq,
+            "runs": [{"file": run.file, "mark": run.saved_mark} for run in runs],
+        }
+        self._write_atomically(meta_path, lambda temp: temp.write_text(json.dumps(meta)))
+        listed = {run.file for run in runs}
+        for path in self._own_run_files():
+            if path.name not in listed:
+                path.unlink(missing_ok=True)
+        return replace(snap, runs=tuple(runs))
+
+    # -- keeping fresh ---------------------------------------------------------------------------------
+
+    def _rows_after(self, conn: Connection, after: int, upto: int) -> Iterator[pl.DataFrame]:
+        """Compact frames of the rows with ``after < seq <= upto``, in chunks, in arrival order."""
         columns = [web_events.c[name] for name in WEB_EVENT_SCHEMA]
-        parts = [_empty()]
         start = after
         while start < upto:
             stop = min(upto, start + _FETCH_CHUNK)
@@ -176,30 +315,18 @@ class ReplicaStore:
                 .order_by(web_events.c.seq)
             ).all()
             if rows:
-                parts.append(
-                    _compact(pl.DataFrame([tuple(r) for r in rows], schema=WEB_EVENT_SCHEMA, orient="row"))
-                )
+                yield _compact(pl.DataFrame([tuple(r) for r in rows], schema=WEB_EVENT_SCHEMA, orient="row"))
             start = stop
-        return pl.concat(parts)
 
-    def _flag_changes(self, conn: Connection, mark: int) -> pl.DataFrame:
-        """(seq, rage, rage_start) of rows at or below ``mark`` whose flags changed after it."""
+    def _flag_changes(self, conn: Connection, since: int, upto: int) -> pl.DataFrame:
+        """(seq, rage, rage_start) of rows up to ``upto`` whose flags changed after ``since``."""
         rows = conn.execute(
             select(web_events.c.seq, web_events.c.rage, web_events.c.rage_start).where(
-                web_events.c.flags_rev > mark, web_events.c.seq <= mark
+                web_events.c.flags_rev > since, web_events.c.seq <= upto
             )
         ).all()
         schema = {"seq": pl.Int64, "rage": pl.Boolean, "rage_start": pl.Boolean}
         return pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
-
-    @staticmethod
-    def _patch(frame: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
-        if changes.is_empty() or frame.is_empty():
-            return frame
-        hit = frame.select(pl.col("seq").is_in(changes["seq"].implode()).any()).item()
-        if not hit:
-            return frame
-        return frame.update(changes, on="seq", how="left")
 
     def _head(self, conn: Connection) -> tuple[int, str]:
         last = conn.scalar(select(func.coalesce(func.max(web_events.c.seq), 0)))
@@ -216,30 +343,44 @@ class ReplicaStore:
                 last, generation = self._head(conn)
                 snap = self._snapshot
                 if not self._loaded or generation != snap.generation:
-                    snap = self._load_file(generation) or Snapshot(_empty(), {}, _empty(), 0, generation)
+                    snap = self._load_file(generation) or _new_snapshot(generation)
                     self._loaded = True
                 if last < snap.last_seq:  # rows vanished without a generation bump: start over
-                    snap = Snapshot(_empty(), {}, _empty(), 0, generation)
-                if last == snap.last_seq:
+                    snap = _new_snapshot(generation)
+                if last == snap.last_seq and snap.flags_mark == last:
                     self._snapshot = snap
                     return snap
-                mark = snap.last_seq
-                new_rows = self._rows_after(conn, mark, last)
-                changes = self._flag_changes(conn, mark) if mark else None
-            base, tail = snap.base, snap.tail
-            if changes is not None and not changes.is_empty():
-                base, tail = self._patch(base, changes), self._patch(tail, changes)
-            fresh = Snapshot(base, snap.ranges, pl.concat([tail, new_rows]), last, generation)
-            if fresh.tail.height >= max(COMPACT_MIN_TAIL, int(base.height * COMPACT_TAIL_SHARE)):
-                fresh = self._compacted(fresh)
-            self._snapshot = fresh
-            return fresh
+                if snap.runs or snap.tail.height:
+                    changes = self._flag_changes(conn, snap.flags_mark, snap.last_seq)
+                    snap = replace(
+                        snap,
+                        runs=tuple(replace(run, frame=_patch(run.frame, changes)) for run in snap.runs),
+                        tail=_patch(snap.tail, changes),
+                    )
+                snap = self._caught_up(snap, self._rows_after(conn, snap.last_seq, last), last)
+            self._snapshot = snap
+            return snap
 
-    def _compacted(self, snap: Snapshot) -> Snapshot:
-        base = pl.concat([snap.base, snap.tail]).sort(["page_key", "seq"])
-        compacted = Snapshot(base, _page_ranges(base), _empty(), snap.last_seq, snap.generation)
-        self._save_file(compacted)
-        return compacted
+    def _caught_up(self, snap: Snapshot, chunks: Iterator[pl.DataFrame], last: int) -> Snapshot:
+        """``snap`` plus the new rows; a big catch-up (a first build) is turned into runs as it goes, so
+        no more than :data:`RUN_ROWS` rows are ever held unsorted."""
+        runs, pending, pending_rows, compacted = snap.runs, [snap.tail], snap.tail.height, False
+        for chunk in chunks:
+            pending.append(chunk)
+            pending_rows += chunk.height
+            if pending_rows >= RUN_ROWS:
+                runs, pending, pending_rows, compacted = (
+                    _with_run(runs, Run.of(pl.concat(pending))),
+                    [],
+                    0,
+                    True,
+                )
+        tail = pl.concat([_empty(), *pending])
+        compacted_rows = sum(run.height for run in runs)
+        if tail.height >= max(COMPACT_MIN_TAIL, int(compacted_rows * COMPACT_TAIL_SHARE)):
+            runs, tail, compacted = _with_run(runs, Run.of(tail)), _empty(), True
+        fresh = Snapshot(runs, tail, last, snap.generation, flags_mark=last)
+        return self._saved(fresh) if compacted else fresh
 
     # -- the store interface -----------------------------------------------------------------------------
 
@@ -257,11 +398,7 @@ class ReplicaStore:
         """As :meth:`SqlStore.web_events`. With ``columns`` given, string columns may stay Categorical
         (metrics accept both); without, the frame has exactly :data:`WEB_EVENT_SCHEMA`."""
         snap = self.refresh()
-        if page_key is not None:
-            start, length = snap.ranges.get(page_key, (0, 0))
-            parts = [snap.base.slice(start, length), snap.tail.filter(pl.col("page_key") == page_key)]
-        else:
-            parts = [snap.base, snap.tail]
+        parts = snap.page_frames(page_key) if page_key is not None else snap.frames
         conditions = [pl.col("day").is_between(from_day, to_day)]
         if clicks_only:
             conditions.append(pl.col("event_type") == "click")
@@ -293,7 +430,7 @@ class ReplicaStore:
         schema = {name: WEB_EVENT_SCHEMA[name] for name in RAGE_INPUT_COLUMNS}
         if as_of_seq >= snap.last_seq:
             return pl.DataFrame(schema=schema)
-        events = pl.concat([snap.base, snap.tail]).lazy().filter(pl.col("event_type") == "click")
+        events = pl.concat(snap.frames).lazy().filter(pl.col("event_type") == "click")
         late = events.filter(pl.col("seq") > as_of_seq).select("session_id").unique().collect()
         return (
             events.filter(
@@ -306,12 +443,10 @@ class ReplicaStore:
 
     def page_exists(self, page_key: str) -> bool:
         snap = self.refresh()
-        if page_key in snap.ranges:
+        if any(page_key in run.ranges for run in snap.runs):
             return True
-        return (
-            bool(snap.tail.select((pl.col("page_key") == page_key).any()).item())
-            if snap.tail.height
-            else False
+        return bool(snap.tail.height) and bool(
+            snap.tail.select((pl.col("page_key") == page_key).any()).item()
         )
 
     def touch_events(self, filters: TouchFilters) -> pl.DataFrame:
