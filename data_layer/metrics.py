@@ -92,6 +92,23 @@ def issue_score(frustrated: pl.Expr, total: pl.Expr) -> pl.Expr:
 
 # The only columns page_list reads; stores can skip the rest.
 PAGE_LIST_COLUMNS = ("event_type", "page_key", "breakpoint", "dead", "rage", "rage_start")
+# The only columns a page summary reads (bins, dead and rage bins, scroll reach, fold, replays).
+SUMMARY_COLUMNS = (
+    "seq",
+    "event_type",
+    "ts",
+    "breakpoint",
+    "session_id",
+    "visitor_id",
+    "viewport_height",
+    "document_width",
+    "x",
+    "y",
+    "selector",
+    "dead",
+    "depth",
+    "rage_start",
+)
 
 
 def page_list(events: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
@@ -158,15 +175,52 @@ def with_bins(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _bin_dicts(per_bin: pl.DataFrame, fields: dict[str, str]) -> list[dict[str, Any]]:
-    """Rows as contract dicts (``binX``, ``binY`` then ``fields`` renamed), ordered by binY then binX."""
+    """Rows as contract dicts (``binX``, ``binY`` then ``fields`` renamed), ordered by binY then binX.
+
+    Built from column lists: a big page has tens of thousands of bins, and ``to_dicts`` is several
+    times slower.
+    """
     renamed = {"bin_x": "binX", "bin_y": "binY", **fields}
-    return per_bin.sort("bin_y", "bin_x").select(list(renamed)).rename(renamed).to_dicts()
+    ordered = per_bin.sort("bin_y", "bin_x")
+    names = list(renamed.values())
+    columns = [ordered.get_column(column).to_list() for column in renamed]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _per_bin_counts(clicks: pl.DataFrame) -> pl.DataFrame:
+    """Per non-empty bin: ``clicks`` and ``rage_events`` (rage events start at their first click)."""
+    return (
+        with_bins(clicks)
+        .group_by("bin_x", "bin_y")
+        .agg(
+            clicks=pl.len().cast(pl.Int64),
+            rage_events=pl.col("rage_start").fill_null(False).sum().cast(pl.Int64),
+        )
+    )
 
 
 def click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
     """``[{"binX", "binY", "clicks"}]`` for one page and breakpoint's clicks; non-zero bins only."""
-    per_bin = with_bins(clicks).group_by("bin_x", "bin_y").agg(clicks=pl.len().cast(pl.Int64))
-    return _bin_dicts(per_bin, {"clicks": "clicks"})
+    return click_and_rage_bins(clicks)[0]
+
+
+def rage_click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
+    """``[{"binX", "binY", "rageEvents", "totalClicks"}]``: bins where at least one rage event starts.
+
+    A rage event sits at the bin of its first click (``rage_start``); ``totalClicks`` counts every click
+    of that bin, rage or not.
+    """
+    return click_and_rage_bins(clicks)[1]
+
+
+def click_and_rage_bins(clicks: pl.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """:func:`click_bins` and :func:`rage_click_bins` from one pass over the clicks (a summary needs both)."""
+    per_bin = _per_bin_counts(clicks)
+    rage = per_bin.filter(pl.col("rage_events") > 0)
+    return (
+        _bin_dicts(per_bin, {"clicks": "clicks"}),
+        _bin_dicts(rage, {"rage_events": "rageEvents", "clicks": "totalClicks"}),
+    )
 
 
 def dead_click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
@@ -177,6 +231,7 @@ def dead_click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
     """
     per_selector = (
         with_bins(clicks.filter(pl.col("dead").fill_null(False)))
+        .with_columns(pl.col("selector").cast(pl.String))
         .group_by("bin_x", "bin_y", "selector")
         .agg(n=pl.len().cast(pl.Int64))
     )
@@ -188,24 +243,6 @@ def dead_click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
         ).first(),
     )
     return _bin_dicts(per_bin, {"dead_clicks": "deadClicks", "top_element": "topElement"})
-
-
-def rage_click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
-    """``[{"binX", "binY", "rageEvents", "totalClicks"}]``: bins where at least one rage event starts.
-
-    A rage event sits at the bin of its first click (``rage_start``); ``totalClicks`` counts every click
-    of that bin, rage or not.
-    """
-    per_bin = (
-        with_bins(clicks)
-        .group_by("bin_x", "bin_y")
-        .agg(
-            rage_events=pl.col("rage_start").fill_null(False).sum().cast(pl.Int64),
-            total_clicks=pl.len().cast(pl.Int64),
-        )
-        .filter(pl.col("rage_events") > 0)
-    )
-    return _bin_dicts(per_bin, {"rage_events": "rageEvents", "total_clicks": "totalClicks"})
 
 
 def _session_depths(scrolls: pl.DataFrame) -> pl.DataFrame:
@@ -269,11 +306,16 @@ def session_ranking(events: pl.DataFrame) -> pl.DataFrame:
     passing the events of a bin.
     """
     click = _IS_CLICK
-    return events.group_by("breakpoint", "session_id").agg(
-        rage_events=(click & pl.col("rage_start").fill_null(False)).sum().cast(pl.Int64),
-        dead_clicks=(click & pl.col("dead").fill_null(False)).sum().cast(pl.Int64),
-        clicks=click.sum().cast(pl.Int64),
-        last_ts=pl.col("ts").max(),
+    return (
+        events.group_by("breakpoint", "session_id")
+        .agg(
+            rage_events=(click & pl.col("rage_start").fill_null(False)).sum().cast(pl.Int64),
+            dead_clicks=(click & pl.col("dead").fill_null(False)).sum().cast(pl.Int64),
+            clicks=click.sum().cast(pl.Int64),
+            last_ts=pl.col("ts").max(),
+        )
+        # Grouped as categoricals where the store keeps them (fast); ranked as strings (string order).
+        .with_columns(pl.col("breakpoint").cast(pl.String), pl.col("session_id").cast(pl.String))
     )
 
 

@@ -251,7 +251,9 @@ class HeatmapService:
         filters = parse_filters(country, region, browser_name)
         if not self.store.page_exists(key):
             raise NotFound(f"no events were ever recorded for pageKey {key}")
-        events = self.store.web_events(window.from_day, window.to_day, filters, page_key=key)
+        events = self.store.web_events(
+            window.from_day, window.to_day, filters, page_key=key, columns=metrics.SUMMARY_COLUMNS
+        )
         return summarize_page(events, breakpoint, self.settings.replay_template())
 
 
@@ -260,10 +262,11 @@ def summarize_page(events: pl.DataFrame, breakpoint: str, replay_template: str) 
     here = events.filter(pl.col("breakpoint") == breakpoint)
     clicks = here.filter(pl.col("event_type") == "click")
     scrolls = here.filter(pl.col("event_type") == "scroll")
+    click_bins, rage_bins = metrics.click_and_rage_bins(clicks)
     return {
-        "clickBins": metrics.click_bins(clicks),
+        "clickBins": click_bins,
         "deadClicks": metrics.dead_click_bins(clicks),
-        "rageClicks": metrics.rage_click_bins(clicks),
+        "rageClicks": rage_bins,
         "scrollDepth": metrics.scroll_reach(scrolls),
         "replays": metrics.replays(events, template=replay_template),
         "binGeometry": dict(BIN_GEOMETRY),
