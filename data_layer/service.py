@@ -263,14 +263,15 @@ def summarize_page(events: pl.DataFrame, breakpoint: str, replay_template: str) 
     clicks = here.filter(pl.col("event_type") == "click")
     scrolls = here.filter(pl.col("event_type") == "scroll")
     click_bins, rage_bins = metrics.click_and_rage_bins(clicks)
+    reach, fold = metrics.scroll_reach_and_fold(scrolls)
     return {
         "clickBins": click_bins,
         "deadClicks": metrics.dead_click_bins(clicks),
         "rageClicks": rage_bins,
-        "scrollDepth": metrics.scroll_reach(scrolls),
+        "scrollDepth": reach,
         "replays": metrics.replays(events, template=replay_template),
         "binGeometry": dict(BIN_GEOMETRY),
-        "fold": metrics.fold(scrolls),
+        "fold": fold,
     }
 
 
