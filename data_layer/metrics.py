@@ -111,20 +111,19 @@ SUMMARY_COLUMNS = (
 )
 
 
-def page_list(events: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-    """One row per page with at least one click (scroll events are ignored); row order unspecified.
+def click_counts(
+    events: pl.LazyFrame | pl.DataFrame, keys: Sequence[str] = ("page_key", "breakpoint")
+) -> pl.LazyFrame:
+    """Per ``keys``: ``clicks``, ``rage_events`` (rage_start count), ``dead`` and ``frustrated`` (dead or
+    rage, counted once), all Int64, over the clicks of ``events`` (scrolls are ignored).
 
-    Columns: ``page_key`` (String), ``total_clicks``, ``rage_clicks`` (rage EVENTS, i.e. rage_start
-    count), ``dead_clicks`` (Int64), ``rage_rate``, ``dead_rate`` (Float64 in [0, 1]), ``issue_score``
-    (Float64, CONTRACT 2.6, clicks that are dead or rage counted once as frustrated) and ``breakpoints``
-    (list of struct {breakpoint: String, clicks: Int64}, breakpoints with clicks only, clicks desc then
-    name asc). One pass over the events groups them by (page, breakpoint); the second group-by only sees
-    that small result.
+    Counts add up: the counts of parts of the events, summed per key, are the counts of the whole. That
+    lets a store keep them per day and answer a window by summing instead of rescanning every click.
     """
-    per_breakpoint = (
+    return (
         events.lazy()
         .filter(_IS_CLICK)
-        .group_by("page_key", "breakpoint")
+        .group_by(*keys)
         .agg(
             clicks=pl.len().cast(pl.Int64),
             rage_events=pl.col("rage_start").fill_null(False).sum().cast(pl.Int64),
@@ -133,6 +132,29 @@ def page_list(events: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
             .sum()
             .cast(pl.Int64),
         )
+    )
+
+
+def page_list(events: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """One row per page with at least one click (scroll events are ignored); row order unspecified.
+
+    Columns: ``page_key`` (String), ``total_clicks``, ``rage_clicks`` (rage EVENTS, i.e. rage_start
+    count), ``dead_clicks`` (Int64), ``rage_rate``, ``dead_rate`` (Float64 in [0, 1]), ``issue_score``
+    (Float64, CONTRACT 2.6, clicks that are dead or rage counted once as frustrated) and ``breakpoints``
+    (list of struct {breakpoint: String, clicks: Int64}, breakpoints with clicks only, clicks desc then
+    name asc).
+    """
+    return pages_from_counts(click_counts(events))
+
+
+def pages_from_counts(counts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """:func:`page_list` from :func:`click_counts` rows (page_key, breakpoint and the counts; several
+    rows per page and breakpoint are summed, other columns ignored)."""
+    per_breakpoint = (
+        counts.lazy()
+        .group_by("page_key", "breakpoint")
+        .agg(pl.col("clicks", "rage_events", "dead", "frustrated").sum())
+        .filter(pl.col("clicks") > 0)
         .with_columns(pl.col("page_key").cast(pl.String), pl.col("breakpoint").cast(pl.String))
     )
     return (

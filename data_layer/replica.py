@@ -41,6 +41,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, Engine, func, select
 
+from data_layer import metrics
 from data_layer.schema import app_meta, web_events
 from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA, SqlStore, TouchFilters, WebFilters
 
@@ -70,6 +71,7 @@ MAX_RUN_ROWS = 2_000_000
 """Neighbouring runs are merged while the result stays this small: merges copy at most this much."""
 MAX_RUNS = 24
 _FETCH_CHUNK = 100_000
+_DAILY_KEYS = ("day", "page_key", "breakpoint")
 _LOAD_ATTEMPTS = 3
 
 
@@ -105,7 +107,9 @@ def _page_ranges(frame: pl.DataFrame) -> dict[str, tuple[int, int]]:
 
 @dataclass(frozen=True)
 class Run:
-    """Compacted events sorted by (page_key, seq), with each page's row range.
+    """Compacted events sorted by (page_key, seq), with each page's row range and its click counts per
+    (day, page, breakpoint), so an unfiltered pages list sums a few counts per page and day instead of
+    scanning every click.
 
     ``file`` names the Arrow file holding it (None until written) and ``saved_mark`` the sequence number
     its rage flags were current at when written; the frame in memory is always current.
@@ -113,13 +117,28 @@ class Run:
 
     frame: pl.DataFrame
     ranges: dict[str, tuple[int, int]]
+    daily: pl.DataFrame
+    max_seq: int
     file: str | None = None
     saved_mark: int = 0
 
     @classmethod
     def of(cls, frame: pl.DataFrame) -> Run:
-        ordered = frame.sort("page_key", "seq")
-        return cls(ordered, _page_ranges(ordered))
+        return cls.indexed(frame.sort("page_key", "seq"))
+
+    @classmethod
+    def indexed(cls, ordered: pl.DataFrame, file: str | None = None, saved_mark: int = 0) -> Run:
+        """A run over ``ordered`` (already sorted by page_key, seq)."""
+        daily = metrics.click_counts(ordered, keys=_DAILY_KEYS).collect()
+        max_seq = int(ordered.get_column("seq").max() or 0)  # type: ignore[arg-type]
+        return cls(ordered, _page_ranges(ordered), daily, max_seq, file, saved_mark)
+
+    def patched(self, changes: pl.DataFrame) -> Run:
+        """This run with the rage flags in ``changes`` (its counts follow)."""
+        frame = _patch(self.frame, changes)
+        if frame is self.frame:
+            return self
+        return replace(self, frame=frame, daily=metrics.click_counts(frame, keys=_DAILY_KEYS).collect())
 
     @property
     def height(self) -> int:
@@ -260,7 +279,7 @@ class ReplicaStore:
         frame = pl.read_ipc(self.directory / entry["file"])
         if frame.schema != _empty().schema:
             raise ValueError("a replica file of another layout")
-        return Run(frame, _page_ranges(frame), entry["file"], int(entry["mark"]))
+        return Run.indexed(frame, entry["file"], int(entry["mark"]))
 
     def _write_atomically(self, path: Path, write: Any) -> None:
         with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as handle:
@@ -354,7 +373,7 @@ class ReplicaStore:
                     changes = self._flag_changes(conn, snap.flags_mark, snap.last_seq)
                     snap = replace(
                         snap,
-                        runs=tuple(replace(run, frame=_patch(run.frame, changes)) for run in snap.runs),
+                        runs=tuple(run.patched(changes) for run in snap.runs),
                         tail=_patch(snap.tail, changes),
                     )
                 snap = self._caught_up(snap, self._rows_after(conn, snap.last_seq, last), last)
@@ -420,6 +439,31 @@ class ReplicaStore:
                 matching = [v for v in snap.distinct(column) if v.lower() == wanted.lower()]
                 conditions.append(pl.col(column).is_in(matching) if matching else pl.lit(False))
         return conditions
+
+    def click_counts(
+        self,
+        from_day: date,
+        to_day: date,
+        filters: WebFilters = WebFilters(),  # noqa: B008 - frozen, immutable default
+        *,
+        as_of_seq: int | None = None,
+    ) -> pl.DataFrame:
+        """As :meth:`SqlStore.click_counts`: from the runs' daily counts where they answer exactly (no
+        dimension filter, no event of the run after ``as_of_seq``), from the events elsewhere."""
+        snap = self.refresh()
+        dimensions = self._dimension_conditions(snap, filters)
+        in_window = pl.col("day").is_between(from_day, to_day)
+        counted, scanned = [], [snap.tail]
+        for run in snap.runs:
+            if not dimensions and (as_of_seq is None or run.max_seq <= as_of_seq):
+                counted.append(run.daily.lazy().filter(in_window).drop("day"))
+            else:
+                scanned.append(run.frame)
+        conditions = [in_window, *dimensions]
+        if as_of_seq is not None:
+            conditions.append(pl.col("seq") <= as_of_seq)
+        events = pl.concat(scanned).lazy().filter(*conditions)
+        return pl.concat([*counted, metrics.click_counts(events)]).collect()
 
     def last_seq(self) -> int:
         return self.refresh().last_seq

@@ -191,33 +191,33 @@ class HeatmapService:
         as_of_seq: int | None = None,
     ) -> pl.DataFrame:
         """Every matching page's metrics in the contract's order (the dashboard shows it whole)."""
-        events = self.store.web_events(
-            window.from_day,
-            window.to_day,
-            filters,
-            clicks_only=True,
-            as_of_seq=as_of_seq,
-            columns=(*metrics.PAGE_LIST_COLUMNS, "seq"),
-        )
-        if as_of_seq is not None:
-            events = self._rage_flags_as_of(events, as_of_seq)
-        pages = metrics.page_list(events)
+        earlier = self.store.clicks_before_late_sessions(as_of_seq) if as_of_seq is not None else None
+        if earlier is None or earlier.is_empty():
+            counts = self.store.click_counts(window.from_day, window.to_day, filters, as_of_seq=as_of_seq)
+            pages = metrics.pages_from_counts(counts)
+        else:
+            events = self.store.web_events(
+                window.from_day,
+                window.to_day,
+                filters,
+                clicks_only=True,
+                as_of_seq=as_of_seq,
+                columns=(*metrics.PAGE_LIST_COLUMNS, "seq"),
+            )
+            pages = metrics.page_list(self._rage_flags_as_of(events, earlier))
         if search:
             pages = pages.filter(
                 pl.col("page_key").str.to_lowercase().str.contains(search.lower(), literal=True)
             )
         return sort_pages(pages, sort_key, descending)
 
-    def _rage_flags_as_of(self, events: pl.DataFrame, as_of_seq: int) -> pl.DataFrame:
-        """``events`` with the rage flags they had at ``as_of_seq``.
+    def _rage_flags_as_of(self, events: pl.DataFrame, earlier: pl.DataFrame) -> pl.DataFrame:
+        """``events`` with the rage flags they had at a cursor's snapshot.
 
         Stored flags are the latest: a click arriving after a cursor's snapshot can complete (or extend)
         a run of clicks inside it, and a walk whose pages moved between two requests would repeat or skip
-        pages. Only sessions clicked since the snapshot are recomputed, from their clicks up to it.
+        pages. ``earlier``: the clicks up to the snapshot of the sessions clicked since, recomputed here.
         """
-        earlier = self.store.clicks_before_late_sessions(as_of_seq)
-        if earlier.is_empty():
-            return events
         flags = metrics.rage_flags(
             earlier,
             min_clicks=self.settings.rage_min_clicks,

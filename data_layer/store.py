@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import polars as pl
 from sqlalchemy import Engine, Select, and_, exists, func, select
 
+from data_layer import metrics
 from data_layer.schema import touch_events, web_events
 
 WEB_EVENT_SCHEMA: dict[str, Any] = {
@@ -94,6 +95,10 @@ class EventStore(Protocol):
         columns: Sequence[str] | None = None,
     ) -> pl.DataFrame: ...
 
+    def click_counts(
+        self, from_day: date, to_day: date, filters: WebFilters = ..., *, as_of_seq: int | None = None
+    ) -> pl.DataFrame: ...
+
     def last_seq(self) -> int: ...
 
     def clicks_before_late_sessions(self, as_of_seq: int) -> pl.DataFrame: ...
@@ -153,6 +158,26 @@ class SqlStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(web_events.c.seq)).all()
         return _frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in names})
+
+    def click_counts(
+        self,
+        from_day: date,
+        to_day: date,
+        filters: WebFilters = WebFilters(),
+        *,
+        as_of_seq: int | None = None,
+    ) -> pl.DataFrame:
+        """:func:`data_layer.metrics.click_counts` per (page_key, breakpoint) of the window's clicks, as
+        :meth:`web_events` filters them; a page and breakpoint may come in several rows (to be summed)."""
+        clicks = self.web_events(
+            from_day,
+            to_day,
+            filters,
+            clicks_only=True,
+            as_of_seq=as_of_seq,
+            columns=metrics.PAGE_LIST_COLUMNS,
+        )
+        return metrics.click_counts(clicks).collect()
 
     def last_seq(self) -> int:
         """The newest web event's sequence number (0 when empty): the snapshot for paging."""

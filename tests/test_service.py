@@ -10,6 +10,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from data_layer import metrics
 from data_layer.service import SORT_COLUMNS, HeatmapService
 from data_layer.settings import Settings
 from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA, WebFilters
@@ -23,6 +24,11 @@ class FrameStore:
 
     def last_seq(self) -> int:
         return self.frame.height
+
+    def click_counts(
+        self, from_day: date, to_day: date, filters: WebFilters | None = None, **options: Any
+    ) -> pl.DataFrame:
+        return metrics.click_counts(self.web_events(from_day, to_day, filters, **options)).collect()
 
     def clicks_before_late_sessions(self, as_of_seq: int) -> pl.DataFrame:
         """Nothing arrives after a snapshot of a fixed frame."""
