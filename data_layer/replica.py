@@ -45,7 +45,7 @@ from data_layer import metrics
 from data_layer.schema import app_meta, web_events
 from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA, SqlStore, TouchFilters, WebFilters
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 FILE_PREFIX = "web_events-"  # every file a replica writes starts with it (retention deletes them)
 GENERATION_KEY = "web_events_generation"
 CATEGORICAL_COLUMNS = (
@@ -59,8 +59,16 @@ CATEGORICAL_COLUMNS = (
     "region",
     "browser",
 )
+SMALL_INTEGER_COLUMNS = ("viewport_width", "viewport_height")
+"""At most 20,000 px (ingestion validates it): two bytes are enough."""
 COMPACT_SCHEMA: dict[str, Any] = {
-    name: (pl.Categorical if name in CATEGORICAL_COLUMNS else dtype)
+    name: (
+        pl.Categorical
+        if name in CATEGORICAL_COLUMNS
+        else pl.Int16
+        if name in SMALL_INTEGER_COLUMNS
+        else dtype
+    )
     for name, dtype in WEB_EVENT_SCHEMA.items()
 }
 COMPACT_MIN_TAIL = 50_000
@@ -87,7 +95,9 @@ def bump_generation(conn: Connection) -> None:
 
 
 def _compact(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.cast(COMPACT_SCHEMA)  # type: ignore[arg-type]
+    # Clipped so a row stored before today's validation can never make the replica fail to load.
+    small = pl.col(SMALL_INTEGER_COLUMNS).clip(upper_bound=32_767)
+    return frame.with_columns(small).cast(COMPACT_SCHEMA)  # type: ignore[arg-type]
 
 
 def _empty() -> pl.DataFrame:
