@@ -7,7 +7,8 @@ Generates the benchmark data set (benchmarks/dataset.py) into a SQLite database 
 layer (reused across runs with the same --db), then measures: the pages list (windows, sorts, filters)
 and page summaries through the replica, the mobile query, freshness lag, restart-to-first-answer, peak
 RSS, and the same pages list and summary computed by DuckDB over a Parquet export of the raw events (what
-an analyst would do by hand), with the ratio ours / DuckDB.
+an analyst would do by hand), with the ratio ours / DuckDB, and finally the dashboard's Pages and Heatmap
+views rendered in headless Chromium (benchmarks/dashboard_render.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import duckdb
 import polars as pl
 from sqlalchemy import func, select
 
+from benchmarks.dashboard_render import measure as measure_dashboard
 from benchmarks.query_latency import fill, median_ms
 from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
@@ -283,6 +285,11 @@ def main() -> None:
     ]
     same_scroll = list(duck_scroll[0][:11]) == [b["sessions"] for b in summary["scrollDepth"]]
     print(f"  top-page summary agrees with ours: bins {same_bins}, dead {same_dead}, scroll {same_scroll}")
+
+    con.close()
+    print("dashboard in headless Chromium (navigation to fully rendered; warm = median of 5):")
+    for name, seconds in measure_dashboard(db, runs=5, replica_dir=replica_dir).items():
+        print(f"  {name:32s} {seconds * 1000:9.1f} ms")
 
 
 def _bins_agree(duck_bins: list[tuple], summary: dict) -> bool:

@@ -177,6 +177,8 @@ def page_heatmap(
     ``cells`` are the non-empty bins (dicts with ``binX``, ``binY``) in the order of ``hover_texts``;
     they become an invisible scatter of bin centres carrying ``customdata = [binX, binY]`` so clicking
     or box-selecting a hotspot reports which bins were chosen (heatmap traces emit no selections).
+    Its markers are never drawn (``maxdisplayed``): Plotly hovers and selects from the data, while
+    drawing thousands of SVG markers took seconds in the browser; a box selection keeps its outline.
     The figure shows the whole page at :func:`figure_width` (callers put it in a scrolling container
     for tall pages); the fold line is drawn at ``fold_px``; the colour bar sits above the page.
     """
@@ -209,12 +211,10 @@ def page_heatmap(
             y=ys,
             mode="markers",
             name="hotspots",
-            marker={"size": 10, "symbol": "square", "color": "rgba(0,0,0,0)"},
+            marker={"size": 10, "symbol": "square", "color": "rgba(0,0,0,0)", "maxdisplayed": 1},
             customdata=[[int(cell["binX"]), int(cell["binY"])] for cell in cells],
             text=list(hover_texts),
             hovertemplate="%{text}<extra></extra>",
-            selected={"marker": {"color": "rgba(0,0,0,0.35)"}},
-            unselected={"marker": {"opacity": 0}},
         )
     )
     _fold(figure, canvas, fold_px)

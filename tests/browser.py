@@ -7,16 +7,10 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Without the background-networking flags Chromium keeps dialling out, which this sandbox refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from benchmarks.dashboard_render import CHROMIUM as CHROMIUM_PATH
+from benchmarks.dashboard_render import CHROMIUM_ARGS as CHROMIUM_ARGS  # shared with the benchmark
+
+CHROMIUM = Path(CHROMIUM_PATH)
 REQUIRE_BROWSER = os.environ.get("HEATMAPS_TEST_REQUIRE_BROWSER") == "1"
 
 # Skip without Chromium on a user's machine; in CI (HEATMAPS_TEST_REQUIRE_BROWSER=1) run and fail instead.
