@@ -131,6 +131,13 @@ DUCKDB_SUMMARY = [
 
 
 def rss_mib() -> float:
+    """Peak resident memory of this process (MiB). Linux's VmHWM, not ``ru_maxrss``: a spawned process
+    inherits its parent's ``ru_maxrss`` across fork and exec, which would report the parent's peak."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

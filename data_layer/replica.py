@@ -32,6 +32,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from itertools import accumulate
@@ -274,7 +275,9 @@ class ReplicaStore:
                     self._discard_files()
                 return None
             try:
-                runs = tuple(self._read_run(entry) for entry in meta["runs"])
+                # Reading and decompressing release the GIL: one thread per core reads the runs.
+                with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+                    runs = tuple(pool.map(self._read_run, meta["runs"]))
             except FileNotFoundError:
                 continue  # replaced by another process since the listing was read
             except (OSError, ValueError, KeyError, TypeError, pl.exceptions.PolarsError):
@@ -313,7 +316,7 @@ class ReplicaStore:
                 name = f"{self._identity}-{uuid.uuid4().hex[:12]}.arrow"
                 self._write_atomically(
                     self.directory / name,
-                    lambda temp, frame=run.frame: frame.write_ipc(temp, compression="lz4"),
+                    lambda temp, frame=run.frame: frame.write_ipc(temp, compression="zstd"),
                 )
                 run = replace(run, file=name, saved_mark=snap.last_seq)
             runs.append(run)
