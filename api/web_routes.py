@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic_core import from_json
 from starlette.concurrency import run_in_threadpool
 
 from api.context import AppContext
@@ -15,7 +16,7 @@ from api.models import IngestResponse, PageListResponse, SummaryResponse, error_
 from api.security import bearer_token, require, rest_principal
 from data_layer.auth import Permission, Principal
 from data_layer.event_models import BatchValidationError
-from data_layer.ingest import RequestContext, ingest_web_batch
+from data_layer.ingest import IngestResult, RequestContext, ingest_web_batch
 
 MAX_INGEST_BODY = 1024 * 1024
 
@@ -45,6 +46,12 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def parse_json_body(body: bytes) -> Any:
+    # pydantic-core's parser takes the bytes as they are and is several times faster; anything it
+    # refuses goes through the standard library again, whose answers (and error messages) are the API's.
+    try:
+        return from_json(body)
+    except ValueError:
+        pass
     try:
         return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -100,7 +107,7 @@ def _normalised_region(value: str | None) -> str | None:
         }
     },
 )
-async def ingest_events(request: Request) -> dict[str, int]:
+async def ingest_events(request: Request) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     header_token = bearer_token(request)
@@ -115,7 +122,15 @@ async def ingest_events(request: Request) -> dict[str, int]:
     token = header_token
     if token is None and isinstance(payload.get("key"), str):
         token = payload["key"]
-    await run_in_threadpool(rest_principal, request, None, "ingest", token or "")
+    # One trip to the thread pool for the token check and the write: each trip costs a thread switch.
+    result = await run_in_threadpool(_authorised_ingest, request, ctx, token or "", payload)
+    return fast_json({"ingested": result.ingested, "duplicates": result.duplicates})
+
+
+def _authorised_ingest(
+    request: Request, ctx: AppContext, token: str, payload: dict[str, Any]
+) -> IngestResult:
+    rest_principal(request, None, "ingest", token)
     if "events" not in payload:
         raise ApiError(400, 'events: is required, e.g. {"events": [{"type": "click", ...}]}')
     context = request_context(request, ctx)
@@ -123,12 +138,9 @@ async def ingest_events(request: Request) -> dict[str, int]:
         context.user_agent, _normalised_country(context.country), _normalised_region(context.region)
     )
     try:
-        result = await run_in_threadpool(
-            ingest_web_batch, ctx.engine, ctx.settings, payload["events"], context
-        )
+        return ingest_web_batch(ctx.engine, ctx.settings, payload["events"], context)
     except BatchValidationError as exc:
         raise ApiError(400, exc.details) from None
-    return {"ingested": result.ingested, "duplicates": result.duplicates}
 
 
 @router.get(

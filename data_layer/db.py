@@ -10,9 +10,10 @@ order: a reader that catches up ``WHERE seq > last_seen`` never skips a row comm
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -131,22 +132,38 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         return
     columns = [column for column in table.columns if column.name in rows[0]]
     names = [column.name for column in columns]
+    get = itemgetter(*names)  # builds each row's tuple in C
+    values = [(value,) for value in map(get, rows)] if len(names) == 1 else list(map(get, rows))
     dialect = conn.dialect
     if dialect.name == "postgresql":
         quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor, cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[name] for name in names])
+        with cursor:
+            # Binary COPY spares formatting every value as text here and parsing it on the server
+            # (several times faster); it needs the columns' types, as the server reports them for a
+            # query planned to read nothing ("LIMIT 0" can still set up a scan of the whole table).
+            cursor.execute(f"SELECT {quoted} FROM {table.name} WHERE false")
+            types = [column.type_code for column in cursor.description]
+            with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
+                for row in values:
+                    copy.write_row(row)
         return
     processors = [column.type.bind_processor(dialect) for column in columns]
+    if any(processors):
+        by_column = list(zip(*values, strict=True))
+        for index, process in enumerate(processors):
+            if process is not None:
+                by_column[index] = _processed(by_column[index], process)
+        values = list(zip(*by_column, strict=True))
     placeholders = ", ".join("?" for _ in names)
     statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})"
-    values = [
-        tuple(
-            row[name] if process is None or row[name] is None else process(row[name])
-            for name, process in zip(names, processors, strict=True)
-        )
-        for row in rows
-    ]
     conn.exec_driver_sql(statement, values)
+
+
+def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
+    """``values`` through a bind processor, None kept as is. Each distinct value is converted once (the
+    processors are Python functions; a flag column repeats two values); equal values convert alike."""
+    converted = {value: process(value) for value in set(values) if value is not None}
+    converted[None] = None
+    return [converted[value] for value in values]

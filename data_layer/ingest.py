@@ -9,7 +9,7 @@ touched, so a run that spans batches or arrives out of order is flagged exactly 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -20,9 +20,10 @@ from ua_parser import parse as parse_user_agent
 
 from data_layer import metrics
 from data_layer.db import bulk_insert, write_transaction
-from data_layer.event_models import TouchEventIn, WebEventIn, validate_batch
+from data_layer.event_models import TouchEventIn, validate_batch, validate_web_batch
 from data_layer.schema import touch_events, web_events
 from data_layer.settings import Settings
+from data_layer.urls import normalize_page_key
 
 _ID_CHUNK = 500
 
@@ -49,46 +50,63 @@ def browser_from_user_agent(user_agent: str) -> str | None:
     return parsed.family if parsed and parsed.family != "Other" else None
 
 
-def web_event_row(event: WebEventIn, settings: Settings, context: RequestContext) -> dict[str, Any]:
-    """The stored form of one validated web event."""
-    is_click = event.type == "click"
-    browser = event.browser_name
+def web_event_row(event: Mapping[str, Any], settings: Settings, context: RequestContext) -> dict[str, Any]:
+    """The stored form of one validated web event (fields by WebEventIn field name, as validated)."""
+    get = event.get  # optional fields may be absent
+    is_click = event["type"] == "click"
+    browser = get("browser_name")
     if browser is None:
-        agent = event.user_agent or context.user_agent
+        agent = get("user_agent") or context.user_agent
         browser = browser_from_user_agent(agent) if agent else None
-    country = event.country or context.country
+    country = get("country") or context.country
+    timestamp = event["timestamp"]
     return {
-        "event_id": event.event_id,
-        "event_type": event.type,
-        "ts": event.timestamp,
-        "day": event.timestamp.date(),
-        "page_key": event.page_key,
-        "breakpoint": settings.breakpoint_for(event.viewport_width),
-        "session_id": event.session_id,
-        "visitor_id": event.visitor_id,
-        "viewport_width": event.viewport_width,
-        "viewport_height": event.viewport_height,
-        "document_width": event.document_width,
-        "document_height": event.document_height,
-        "x": event.x if is_click else None,
-        "y": event.y if is_click else None,
-        "selector": event.selector if is_click else None,
-        "dead": bool(event.dead) if is_click else False,
-        "fixed": bool(event.fixed) if is_click else False,
-        "depth": None if is_click else event.depth,
+        "event_id": get("event_id"),
+        "event_type": event["type"],
+        "ts": timestamp,
+        "day": timestamp.date(),
+        "page_key": normalize_page_key(event["url"]),
+        "breakpoint": settings.breakpoint_for(event["viewport_width"]),
+        "session_id": event["session_id"],
+        "visitor_id": event["visitor_id"],
+        "viewport_width": event["viewport_width"],
+        "viewport_height": event["viewport_height"],
+        "document_width": event["document_width"],
+        "document_height": event["document_height"],
+        "x": get("x") if is_click else None,
+        "y": get("y") if is_click else None,
+        "selector": get("selector") if is_click else None,
+        "dead": bool(get("dead")) if is_click else False,
+        "fixed": bool(get("fixed")) if is_click else False,
+        "depth": None if is_click else get("depth"),
         "country": country.upper() if country else None,
-        "region": event.region or context.region,
+        "region": get("region") or context.region,
         "browser": browser,
         "rage": False,
         "rage_start": False,
     }
 
 
+def _prefer_indexes(conn: Connection) -> None:
+    """Let this transaction's look-ups (ids, sessions) use their indexes on PostgreSQL.
+
+    While the table grows faster than autovacuum analyses it, the planner prices a scan of the whole
+    table from statistics of a much smaller one and chooses it over the index, so every batch would
+    read every row: ingestion slows down as the table grows.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+
+
 def _known_event_ids(conn: Connection, table: Any, event_ids: Sequence[str]) -> set[str]:
+    """The ids among ``event_ids`` already stored. Plain driver SQL: SQLAlchemy's handling of each
+    value of a 500-value IN list costs more than the index lookups themselves."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     known: set[str] = set()
     for start in range(0, len(event_ids), _ID_CHUNK):
-        chunk = event_ids[start : start + _ID_CHUNK]
-        known.update(conn.scalars(select(table.c.event_id).where(table.c.event_id.in_(chunk))))
+        chunk = tuple(event_ids[start : start + _ID_CHUNK])
+        query = f"SELECT event_id FROM {table.name} WHERE event_id IN ({', '.join([mark] * len(chunk))})"
+        known.update(row[0] for row in conn.exec_driver_sql(query, chunk))
     return known
 
 
@@ -108,6 +126,7 @@ def _new_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[
 
 
 _RAGE_COLUMNS = ("seq", "ts", "session_id", "page_key", "breakpoint", "x", "y", "rage", "rage_start")
+# The stored flags are read as old_*: rage_flags adds the recomputed ones beside them.
 _RAGE_SCHEMA = {
     "seq": pl.Int64,
     "ts": pl.Datetime("us"),
@@ -116,9 +135,13 @@ _RAGE_SCHEMA = {
     "breakpoint": pl.String,
     "x": pl.Float64,
     "y": pl.Float64,
-    "rage": pl.Boolean,
-    "rage_start": pl.Boolean,
+    "old_rage": pl.Boolean,
+    "old_rage_start": pl.Boolean,
 }
+_SESSION_CLICKS = select(*(web_events.c[name] for name in _RAGE_COLUMNS)).where(
+    web_events.c.session_id.in_(bindparam("sessions", expanding=True)),
+    web_events.c.event_type == "click",
+)
 
 
 def refresh_rage_flags(conn: Connection, groups: Iterable[tuple[str, str]], settings: Settings) -> int:
@@ -130,26 +153,17 @@ def refresh_rage_flags(conn: Connection, groups: Iterable[tuple[str, str]], sett
     if not pairs:
         return 0
     # Select by session only: every database uses the (session_id, page_key) index for a plain IN list,
-    # while row-value IN lists make some planners scan the table.
+    # while row-value IN lists make some planners scan the table. Other pages' clicks are dropped here.
     sessions = sorted({session for session, _ in pairs})
-    columns = [web_events.c[name] for name in _RAGE_COLUMNS]
     fetched: list[Sequence[Any]] = []
     for start in range(0, len(sessions), _ID_CHUNK):
-        query = select(*columns).where(
-            web_events.c.session_id.in_(sessions[start : start + _ID_CHUNK]),
-            web_events.c.event_type == "click",
-        )
-        fetched.extend(conn.execute(query).all())
+        rows = conn.execute(_SESSION_CLICKS, {"sessions": sessions[start : start + _ID_CHUNK]}).all()
+        fetched.extend(row for row in rows if (row[2], row[3]) in pairs)  # (session_id, page_key)
     if not fetched:
         return 0
-    wanted = pl.DataFrame(
-        sorted(pairs), schema={"session_id": pl.String, "page_key": pl.String}, orient="row"
-    )
-    clicks = pl.DataFrame(fetched, schema=_RAGE_SCHEMA, orient="row").join(
-        wanted, on=["session_id", "page_key"], how="semi"
-    )
+    clicks = pl.DataFrame(fetched, schema=_RAGE_SCHEMA, orient="row")
     flagged = metrics.rage_flags(
-        clicks.rename({"rage": "old_rage", "rage_start": "old_rage_start"}),
+        clicks,
         min_clicks=settings.rage_min_clicks,
         max_interval_ms=settings.rage_max_interval_ms,
         max_distance_px=settings.rage_max_distance_px,
@@ -173,11 +187,12 @@ def refresh_rage_flags(conn: Connection, groups: Iterable[tuple[str, str]], sett
 
 
 def store_web_events(
-    engine: Engine, events: Sequence[WebEventIn], settings: Settings, context: RequestContext
+    engine: Engine, events: Sequence[Mapping[str, Any]], settings: Settings, context: RequestContext
 ) -> IngestResult:
     """Write one validated batch atomically; duplicates by eventId are skipped and counted."""
     rows = [web_event_row(event, settings, context) for event in events]
     with write_transaction(engine) as conn:
+        _prefer_indexes(conn)
         fresh = _new_rows(conn, web_events, rows)
         if fresh:
             bulk_insert(conn, web_events, fresh)
@@ -203,6 +218,7 @@ def store_touch_events(engine: Engine, events: Sequence[TouchEventIn], user_id: 
         for event in events
     ]
     with write_transaction(engine) as conn:
+        _prefer_indexes(conn)
         fresh = _new_rows(conn, touch_events, rows)
         if fresh:
             bulk_insert(conn, touch_events, fresh)
@@ -216,7 +232,7 @@ def ingest_web_batch(
     context: RequestContext = RequestContext(),
 ) -> IngestResult:
     """Validate a raw batch whole (raising BatchValidationError) and store it: the API's and CLI's path."""
-    return store_web_events(engine, validate_batch(raw_events, WebEventIn), settings, context)
+    return store_web_events(engine, validate_web_batch(raw_events), settings, context)
 
 
 def ingest_touch_batch(engine: Engine, raw_events: Any, user_id: str) -> IngestResult:

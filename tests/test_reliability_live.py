@@ -50,7 +50,7 @@ from benchmarks.load import (
     stored_event_ids,
 )
 from data_layer.db import bulk_insert, create_db_engine, write_transaction
-from data_layer.event_models import WebEventIn
+from data_layer.event_models import validate_web_batch
 from data_layer.ingest import RequestContext, web_event_row
 from data_layer.schema import web_events
 from data_layer.settings import Settings
@@ -446,7 +446,7 @@ def test_write_losing_its_connection_is_an_outage_and_stores_nothing(
     database_url: str, proxy: TcpProxy, settings: Settings
 ) -> None:
     engine = create_db_engine(through(proxy, database_url))
-    event = WebEventIn.model_validate(make_batch("lost", 1, random.Random(1), load_day())[0])
+    event = validate_web_batch(make_batch("lost", 1, random.Random(1), load_day()))[0]
     row = web_event_row(event, settings, RequestContext())
     try:
         with pytest.raises(OperationalError) as raised, write_transaction(engine) as conn:
