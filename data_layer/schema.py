@@ -84,7 +84,10 @@ touch_events = Table(
     Column("day", Date, nullable=False),
     Column("campaign_id", String(128), nullable=True),
     Column("event_type", String(16), nullable=False),  # 'TAP' | 'SCROLL' | 'ACTION_CLICK'
-    Index("ix_touch_events_screen_day", "screen_name", "day"),
+    # Covers QueryHeatmapData (store.SqlStore.touch_events): its filters, then the columns it reads.
+    Index(
+        "ix_touch_events_screen_query", "screen_name", "day", "event_type", "campaign_id", "user_id", "x", "y"
+    ),
     Index("ix_touch_events_user", "user_id"),
 )
 

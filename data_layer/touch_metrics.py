@@ -1,7 +1,7 @@
 """Pure Polars aggregation of mobile touch events for QueryHeatmapData (CONTRACT 5).
 
-Input frames have the columns of :data:`data_layer.store.TOUCH_EVENT_SCHEMA` (only ``user_id``, ``x`` and
-``y`` are read) and are already filtered by the caller (screen, campaign, event types, user, days).
+Input frames have the columns of :data:`data_layer.store.TOUCH_EVENT_SCHEMA` (``user_id``, ``x``, ``y``),
+in any order, and are already filtered by the caller (screen, campaign, event types, user, days).
 Coordinates are content-relative, in [0, 1] (ingestion guarantees it).
 """
 
@@ -52,16 +52,13 @@ def heatmap_points(events: pl.DataFrame, *, per_user: bool) -> list[dict[str, An
         )
     else:
         cells = cells.sort("cell_y", "cell_x")
-    return (
-        cells.select(
-            _centre("cell_x").alias("x"),
-            _centre("cell_y").alias("y"),
-            "count",
-            *([pl.col("user_id").alias("userId")] if per_user else []),
-        )
-        .collect()
-        .to_dicts()
-    )
+    points = cells.select(_centre("cell_x"), _centre("cell_y"), "count", *users).collect()
+    # Dict displays over column lists, not DataFrame.to_dicts(): a 40 k-cell PER_USER answer is built in
+    # less than half the time.
+    columns = [series.to_list() for series in points.get_columns()]
+    if per_user:
+        return [{"x": x, "y": y, "count": n, "userId": user} for x, y, n, user in zip(*columns, strict=True)]
+    return [{"x": x, "y": y, "count": n} for x, y, n in zip(*columns, strict=True)]
 
 
 def user_touch_counts(events: pl.DataFrame) -> list[dict[str, Any]]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,16 +9,10 @@ from hypothesis import strategies as st
 from data_layer.store import TOUCH_EVENT_SCHEMA
 from data_layer.touch_metrics import heatmap_points, user_touch_counts
 
-T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC).replace(tzinfo=None)
-
 
 def _touches(points: list[tuple[str, float, float]]) -> pl.DataFrame:
-    """A touch frame shaped like the store's, one row per (user_id, x, y); other columns defaulted."""
-    rows = [
-        (seq, None, user, "Home", x, y, T0, T0.date(), None, "TAP")
-        for seq, (user, x, y) in enumerate(points, start=1)
-    ]
-    return pl.DataFrame(rows, schema=TOUCH_EVENT_SCHEMA, orient="row")
+    """A touch frame shaped like the store's, one row per (user_id, x, y)."""
+    return pl.DataFrame(points, schema=TOUCH_EVENT_SCHEMA, orient="row")
 
 
 def test_all_users_cells_ordered_by_y_then_x() -> None:
