@@ -10,10 +10,10 @@ import streamlit as st
 from dashboard import context, empty, filters, loaders
 from dashboard.context import Backend
 from dashboard.export import overlay_png
-from dashboard.figures import Canvas, page_heatmap, scroll_reach
+from dashboard.figures import Canvas, bin_at, page_heatmap, scroll_reach
 from dashboard.filters import Filters
 from dashboard.formatting import count, escape_markdown, is_web_link, replay_session_id, shorten
-from dashboard.heatmap_view import LAYERS, NOMINAL_WIDTH_PX, hover_text, layer_grid, page_height
+from dashboard.heatmap_view import LAYERS, NOMINAL_WIDTH_PX, hotspot_hover, layer_grid, page_height
 from data_layer.explore import HotspotLayer
 
 PANEL_HEIGHT_PX = 720
@@ -105,7 +105,7 @@ def heatmap_panel(
     figure = page_heatmap(
         grid,
         cells,
-        [hover_text(layer, cell) for cell in cells],
+        hotspot_hover(layer, cells),
         canvas=canvas,
         value_label=layer.unit,
         opacity=opacity,
@@ -156,9 +156,9 @@ def heatmap_panel(
 
     picked = sorted(
         {
-            (int(point["customdata"][0]), int(point["customdata"][1]))
+            bin_at(point["x"], point["y"], canvas.width, columns, row_height)
             for point in (event.get("selection") or {}).get("points", [])
-            if point.get("customdata")
+            if "x" in point and "y" in point
         }
     )
     if picked:

@@ -35,16 +35,38 @@ LAYERS = {
 }
 
 
-def hover_text(layer: Layer, cell: Mapping[str, Any]) -> str:
-    """What a hotspot says on hover; user-controlled selectors are escaped for Plotly."""
-    value = int(cell[layer.value_key])
+@dataclass(frozen=True)
+class Hover:
+    """What the layer's hotspots say on hover: a Plotly hovertemplate, each cell's count and text.
+
+    Counts go to the figure as a typed array (``customdata``), so the default layer (all clicks,
+    thousands of cells) sends no per-cell strings; ``texts`` (None there) carry what a template cannot
+    format: a dead click's top element, a rage spot's total clicks.
+    """
+
+    template: str
+    counts: np.ndarray
+    texts: list[str] | None = None
+
+
+def hotspot_hover(layer: Layer, cells: Sequence[Mapping[str, Any]]) -> Hover:
+    """The layer's hover for ``cells`` (in their order); user-controlled selectors are escaped for Plotly."""
+    counts = np.array([int(cell[layer.value_key]) for cell in cells], dtype=np.int32)
     if layer.name == "dead":
-        top = cell.get("topElement")
-        element = escape_plotly(top) if top else "no selector recorded"
-        return f"<b>{value:,} dead clicks</b><br>top element: {element}"
+        texts = [
+            escape_plotly(top) if (top := cell.get("topElement")) else "no selector recorded"
+            for cell in cells
+        ]
+        return Hover(
+            "<b>%{customdata:,} dead clicks</b><br>top element: %{text}<extra></extra>", counts, texts
+        )
     if layer.name == "rage":
-        return f"<b>{value:,} rage events</b> start here<br>{int(cell['totalClicks']):,} clicks in this spot"
-    return f"<b>{value:,} clicks</b>"
+        texts = [f"{int(cell['totalClicks']):,}" for cell in cells]
+        template = (
+            "<b>%{customdata:,} rage events</b> start here<br>%{text} clicks in this spot<extra></extra>"
+        )
+        return Hover(template, counts, texts)
+    return Hover("<b>%{customdata:,} clicks</b><extra></extra>", counts)
 
 
 def page_height(

@@ -6,6 +6,7 @@ service's for the same query. SQLite only: the dashboard reads through the same 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -272,7 +273,13 @@ def test_selecting_a_hotspot_lists_the_sessions_behind_its_clicks(demo: HeatmapS
     summary = demo.page_summary(page_key=page_key, breakpoint="desktop", from_="2026-10-03", to="2026-11-01")
     hottest = max(summary["clickBins"], key=lambda cell: (cell["clicks"], -cell["binY"], -cell["binX"]))
     at = run_page(PAGES[1], {"page": page_key})
-    point = {"customdata": [hottest["binX"], hottest["binY"]]}
+    # Plotly reports a selected hotspot by its position on the page (CSS px): the bin's centre.
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    page_width, bins = spec["layout"]["xaxis"]["range"][1], summary["binGeometry"]
+    point = {
+        "x": page_width * (hottest["binX"] + 0.5) / bins["columns"],
+        "y": (hottest["binY"] + 0.5) * bins["rowHeightPx"],
+    }
     at.session_state["heatmap_chart"] = {
         "selection": {"points": [point], "point_indices": [0], "box": [], "lasso": []}
     }
