@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,10 +35,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-import httpx
 from playwright.sync_api import BrowserContext, sync_playwright
 from sqlalchemy import func, select
 
+from benchmarks.loopback import free_port, wait_ok
 from data_layer.db import create_db_engine
 from data_layer.schema import web_events
 
@@ -75,12 +74,6 @@ RENDERED_JS = """
 """
 PAGES_READY = ['[data-testid="stMetric"]', '[data-testid="stDataFrame"] canvas']
 HEATMAP_READY = ['[data-testid="stMetric"]', ".js-plotly-plot .heatmaplayer image"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def busiest_window(db_path: Path, days: int) -> tuple[date, date]:
@@ -131,23 +124,11 @@ def dashboard_server(db_path: Path, replica_dir: Path, log_path: Path) -> Iterat
             command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
     try:
-        if not wait_healthy(f"{base}/_stcore/health", server):
+        if not wait_ok(f"{base}/_stcore/health", START_TIMEOUT_S, alive=lambda: server.poll() is None):
             raise RuntimeError(f"the dashboard did not start: {log_path.read_text()[-2000:]}")
         yield base
     finally:
         stop(server)
-
-
-def wait_healthy(url: str, server: subprocess.Popen[bytes]) -> bool:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return True
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    return False
 
 
 def stop(server: subprocess.Popen[bytes]) -> None:

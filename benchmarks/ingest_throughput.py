@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from benchmarks.dataset import generate
+from benchmarks.loopback import free_port, wait_ok
 from data_layer.db import create_db_engine
 from data_layer.ingest import ingest_web_batch
 from data_layer.migrate import upgrade
@@ -59,12 +59,6 @@ def service_layer(url: str, work: list[list[dict]]) -> float:
     return stored / elapsed
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def http(url: str, work: list[list[dict]]) -> float:
     upgrade(url)
     env = {**os.environ, "HEATMAPS_DATABASE_URL": url, "HEATMAPS_RATE_LIMIT_INGEST_PER_MINUTE": "1000000"}
@@ -72,7 +66,7 @@ def http(url: str, work: list[list[dict]]) -> float:
         [sys.executable, "-m", "heatmaps_cli.app", "keys", "create", "--user", "bench"],
         env=env, capture_output=True, text=True, check=True,
     ).stdout.strip().splitlines()[-1]  # fmt: skip
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "heatmaps_cli.app", "api", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -81,12 +75,8 @@ def http(url: str, work: list[list[dict]]) -> float:
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            for _ in range(100):
-                try:
-                    client.get("/healthz")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
+            if not wait_ok(f"http://127.0.0.1:{port}/healthz", 30, alive=lambda: server.poll() is None):
+                raise RuntimeError("the API did not start")
             started = time.perf_counter()
             stored = 0
             for body in bodies:

@@ -22,7 +22,6 @@ import argparse
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, select, text
 
+from benchmarks.loopback import free_port, wait_ok
 from data_layer.auth import Permission, create_token
 from data_layer.db import create_db_engine
 from data_layer.migrate import upgrade
@@ -50,12 +50,6 @@ PG_URL = os.environ.get("HEATMAPS_TEST_PG_URL", "postgresql+psycopg://postgres@1
 PAGES = 40
 SORTS = ("CLICKS", "RAGE_CLICKS", "DEAD_RATE", "ISSUE_SCORE", "PAGE_KEY")
 RETRY_STATUSES = {429, 503}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def load_day() -> date:
@@ -132,16 +126,9 @@ class ApiServer:
                 [sys.executable, "-m", "heatmaps_cli.app", "api", "--port", str(self.port)],
                 cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+        process = self.process
+        if wait_ok(f"{self.base}/healthz", timeout, alive=lambda: process.poll() is None):
+            return self
         self.kill()
         raise RuntimeError(f"the API did not start on port {self.port}:\n{self.log_text()[-3000:]}")
 

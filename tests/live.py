@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import os
-import socket
-import time
 
-import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from benchmarks.loopback import free_port as free_port
+from benchmarks.loopback import wait_ok as wait_ok
 
 
 def product_env(**settings: str) -> dict[str, str]:
@@ -22,16 +15,3 @@ def product_env(**settings: str) -> dict[str, str]:
     }
     env.update({f"HEATMAPS_{name.upper()}": value for name, value in settings.items()})
     return env
-
-
-def wait_ok(url: str, timeout: float = 60) -> bool:
-    """True once ``url`` answers 200 (polling), False after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return True
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    return False
