@@ -23,6 +23,7 @@ from data_layer.db import bulk_insert, write_transaction
 from data_layer.event_models import TouchEventIn, validate_batch, validate_web_batch
 from data_layer.schema import touch_events, web_events
 from data_layer.settings import Settings
+from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA
 from data_layer.urls import normalize_page_key
 
 _ID_CHUNK = 500
@@ -125,16 +126,10 @@ def _new_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[
     return fresh
 
 
-_RAGE_COLUMNS = ("seq", "ts", "session_id", "page_key", "breakpoint", "x", "y", "rage", "rage_start")
+_RAGE_COLUMNS = (*RAGE_INPUT_COLUMNS, "rage", "rage_start")
 # The stored flags are read as old_*: rage_flags adds the recomputed ones beside them.
 _RAGE_SCHEMA = {
-    "seq": pl.Int64,
-    "ts": pl.Datetime("us"),
-    "session_id": pl.String,
-    "page_key": pl.String,
-    "breakpoint": pl.String,
-    "x": pl.Float64,
-    "y": pl.Float64,
+    **{name: WEB_EVENT_SCHEMA[name] for name in RAGE_INPUT_COLUMNS},
     "old_rage": pl.Boolean,
     "old_rage_start": pl.Boolean,
 }
