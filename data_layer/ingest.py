@@ -157,12 +157,7 @@ def refresh_rage_flags(conn: Connection, groups: Iterable[tuple[str, str]], sett
     if not fetched:
         return 0
     clicks = pl.DataFrame(fetched, schema=_RAGE_SCHEMA, orient="row")
-    flagged = metrics.rage_flags(
-        clicks,
-        min_clicks=settings.rage_min_clicks,
-        max_interval_ms=settings.rage_max_interval_ms,
-        max_distance_px=settings.rage_max_distance_px,
-    )
+    flagged = metrics.rage_flags(clicks, **settings.rage_thresholds())
     changed = flagged.filter(
         (pl.col("rage") != pl.col("old_rage")) | (pl.col("rage_start") != pl.col("old_rage_start"))
     ).select(

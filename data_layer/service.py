@@ -219,12 +219,8 @@ class HeatmapService:
         a run of clicks inside it, and a walk whose pages moved between two requests would repeat or skip
         pages. ``earlier``: the clicks up to the snapshot of the sessions clicked since, recomputed here.
         """
-        flags = metrics.rage_flags(
-            earlier,
-            min_clicks=self.settings.rage_min_clicks,
-            max_interval_ms=self.settings.rage_max_interval_ms,
-            max_distance_px=self.settings.rage_max_distance_px,
-        ).select("seq", "rage", "rage_start")
+        flags = metrics.rage_flags(earlier, **self.settings.rage_thresholds())
+        flags = flags.select("seq", "rage", "rage_start")
         return events.update(flags, on="seq", how="left")
 
     def page_summary(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -143,6 +143,15 @@ class Settings(BaseSettings):
         if viewport_width >= self.breakpoint_tablet_min_px:
             return "tablet"
         return "mobile"
+
+    def rage_thresholds(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`data_layer.metrics.rage_flags`: one reading of the chain rule for
+        ingestion and for cursor snapshots alike."""
+        return {
+            "min_clicks": self.rage_min_clicks,
+            "max_interval_ms": self.rage_max_interval_ms,
+            "max_distance_px": self.rage_max_distance_px,
+        }
 
     def replay_template(self) -> str:
         """The replay template with the dashboard URL filled in; placeholders left for the caller."""
