@@ -12,12 +12,25 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
+from datetime import date, datetime
+from functools import lru_cache, partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import URL, Connection, Engine, Table, create_engine, event, make_url, text
+from sqlalchemy import (
+    URL,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    make_url,
+    text,
+)
 
 from data_layer.settings import Settings, get_settings
 
@@ -149,7 +162,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
                 for row in values:
                     copy.write_row(row)
         return
-    processors = [column.type.bind_processor(dialect) for column in columns]
+    processors = [column.type.bind_processor(dialect) or _sqlite_adapter(column) for column in columns]
     if any(processors):
         by_column = list(zip(*values, strict=True))
         for index, process in enumerate(processors):
@@ -159,6 +172,17 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     placeholders = ", ".join("?" for _ in names)
     statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})"
     conn.exec_driver_sql(statement, values)
+
+
+def _sqlite_adapter(column: Column[Any]) -> Callable[[Any], Any] | None:
+    """What the sqlite3 driver's default adapters would do to the column's values (dates and times as
+    ISO text), done here in bulk: through the driver each value costs a Python call of its own."""
+    python_type = column.type.python_type if isinstance(column.type, Date | DateTime) else None
+    if python_type is datetime:
+        return partial(datetime.isoformat, sep=" ")
+    if python_type is date:
+        return date.isoformat
+    return None
 
 
 def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:

@@ -46,8 +46,12 @@ class PageGeometry:
 
 
 def _day_range(engine: Engine, day_column: Any) -> DayRange | None:
+    # One subquery per end: SQLite answers a lone min() or max() from one end of the index, but scans
+    # the whole index for both in one SELECT.
+    first_day = select(func.min(day_column)).scalar_subquery()
+    last_day = select(func.max(day_column)).scalar_subquery()
     with engine.connect() as conn:
-        first, last = conn.execute(select(func.min(day_column), func.max(day_column))).one()
+        first, last = conn.execute(select(first_day, last_day)).one()
     if first is None or last is None:
         return None
     return DayRange(_as_date(first), _as_date(last))

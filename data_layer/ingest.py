@@ -137,36 +137,78 @@ _SESSION_CLICKS = select(*(web_events.c[name] for name in _RAGE_COLUMNS)).where(
     web_events.c.session_id.in_(bindparam("sessions", expanding=True)),
     web_events.c.event_type == "click",
 )
+# Stands in for the sequence numbers of rows not inserted yet: above every stored one and increasing in
+# batch order, as the numbers they will get, so clicks at the same instant order as they will when stored.
+_PENDING_SEQ = 1 << 62
 
 
-def refresh_rage_flags(conn: Connection, groups: Iterable[tuple[str, str]], settings: Settings) -> int:
-    """Recompute rage flags of every click of the given (session, page) pairs; returns rows changed.
+def _stored_clicks(conn: Connection, pairs: set[tuple[str, str]]) -> list[tuple[Any, ...]]:
+    """The stored clicks of the given (session, page) pairs, as :data:`_RAGE_COLUMNS` tuples.
 
-    Changed rows get ``flags_rev`` = the newest sequence number, so incremental readers find them.
+    Selected by session only: every database uses the (session_id, page_key) index for a plain IN list,
+    while row-value IN lists make some planners scan the table. Other pages' clicks are dropped here.
+    """
+    sessions = sorted({session for session, _ in pairs})
+    fetched: list[tuple[Any, ...]] = []
+    for start in range(0, len(sessions), _ID_CHUNK):
+        rows = conn.execute(_SESSION_CLICKS, {"sessions": sessions[start : start + _ID_CHUNK]}).all()
+        fetched.extend(tuple(row) for row in rows if (row[2], row[3]) in pairs)  # (session_id, page_key)
+    return fetched
+
+
+def refresh_rage_flags(
+    conn: Connection,
+    groups: Iterable[tuple[str, str]],
+    settings: Settings,
+    pending: Sequence[dict[str, Any]] = (),
+) -> int:
+    """Recompute rage flags of every click of the given (session, page) pairs; returns stored rows changed.
+
+    ``pending`` are rows about to be inserted in this transaction, after this call: their clicks join
+    their pairs' runs and get their flags set in place, so they are stored already flagged and only the
+    rarely changed older rows need an update. Those get ``flags_rev`` above every sequence number an
+    incremental reader can have seen without this transaction, so readers find them.
     """
     pairs = set(groups)
     if not pairs:
         return 0
-    # Select by session only: every database uses the (session_id, page_key) index for a plain IN list,
-    # while row-value IN lists make some planners scan the table. Other pages' clicks are dropped here.
-    sessions = sorted({session for session, _ in pairs})
-    fetched: list[Sequence[Any]] = []
-    for start in range(0, len(sessions), _ID_CHUNK):
-        rows = conn.execute(_SESSION_CLICKS, {"sessions": sessions[start : start + _ID_CHUNK]}).all()
-        fetched.extend(row for row in rows if (row[2], row[3]) in pairs)  # (session_id, page_key)
-    if not fetched:
+    fetched = _stored_clicks(conn, pairs)
+    new = [row for row in pending if row["event_type"] == "click"]
+    if not fetched and not new:
         return 0
-    clicks = pl.DataFrame(fetched, schema=_RAGE_SCHEMA, orient="row")
+    stand_ins = [
+        (
+            _PENDING_SEQ + index,
+            row["ts"],
+            row["session_id"],
+            row["page_key"],
+            row["breakpoint"],
+            row["x"],
+            row["y"],
+        )
+        for index, row in enumerate(new)
+    ]
+    clicks = pl.DataFrame(
+        fetched + [(*stand_in, False, False) for stand_in in stand_ins], schema=_RAGE_SCHEMA, orient="row"
+    )
     flagged = metrics.rage_flags(clicks, **settings.rage_thresholds())
-    changed = flagged.filter(
-        (pl.col("rage") != pl.col("old_rage")) | (pl.col("rage_start") != pl.col("old_rage_start"))
-    ).select(
-        pl.col("seq").alias("b_seq"),
-        pl.col("rage").alias("b_rage"),
-        pl.col("rage_start").alias("b_rage_start"),
+    if new:
+        tail = flagged.slice(len(fetched)).select("rage", "rage_start")
+        for row, (rage, rage_start) in zip(new, tail.iter_rows(), strict=True):
+            row["rage"], row["rage_start"] = rage, rage_start
+    changed = (
+        flagged.head(len(fetched))
+        .filter((pl.col("rage") != pl.col("old_rage")) | (pl.col("rage_start") != pl.col("old_rage_start")))
+        .select(
+            pl.col("seq").alias("b_seq"),
+            pl.col("rage").alias("b_rage"),
+            pl.col("rage_start").alias("b_rage_start"),
+        )
     )
     if changed.height:
-        revision = conn.scalar(select(func.max(web_events.c.seq)))
+        # The newest stored number, or one above it when rows follow: a reader that saw this
+        # transaction's rows has a mark at least that high and read these flags with them.
+        revision = (conn.scalar(select(func.max(web_events.c.seq))) or 0) + (1 if pending else 0)
         statement = (
             update(web_events)
             .where(web_events.c.seq == bindparam("b_seq"))
@@ -185,9 +227,9 @@ def store_web_events(
         _prefer_indexes(conn)
         fresh = _new_rows(conn, web_events, rows)
         if fresh:
-            bulk_insert(conn, web_events, fresh)
             touched = {(row["session_id"], row["page_key"]) for row in fresh if row["event_type"] == "click"}
-            refresh_rage_flags(conn, touched, settings)
+            refresh_rage_flags(conn, touched, settings, pending=fresh)
+            bulk_insert(conn, web_events, fresh)
     return IngestResult(ingested=len(fresh), duplicates=len(rows) - len(fresh))
 
 
