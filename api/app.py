@@ -9,7 +9,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.connect import router as connect_router
 from api.context import AppContext
@@ -28,17 +29,31 @@ CORS_HEADERS = {
 }
 
 
-class IngestCors(BaseHTTPMiddleware):
-    """CORS for the ingestion endpoint only: any origin may post events with an ingest key."""
+class IngestCors:
+    """CORS for the ingestion endpoint only: any origin may post events with an ingest key.
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        if request.url.path != INGEST_PATH:
-            return await call_next(request)
-        if request.method == "OPTIONS":
-            return Response(status_code=204, headers=CORS_HEADERS)
-        response = await call_next(request)
-        response.headers.update(CORS_HEADERS)
-        return response
+    Plain ASGI rather than Starlette's ``BaseHTTPMiddleware``: that one relays every request body and
+    response through an extra task and queue, which cost more than the rest of the HTTP layer together
+    on a 500-event batch.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != INGEST_PATH:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            await Response(status_code=204, headers=CORS_HEADERS)(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(CORS_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cors)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
