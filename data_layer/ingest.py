@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
-import polars as pl
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 from ua_parser import parse as parse_user_agent
 
@@ -23,7 +23,7 @@ from data_layer.db import bulk_insert, write_transaction
 from data_layer.event_models import TouchEventIn, validate_batch, validate_web_batch
 from data_layer.schema import touch_events, web_events
 from data_layer.settings import Settings
-from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA
+from data_layer.store import RAGE_INPUT_COLUMNS
 from data_layer.urls import normalize_page_key
 
 _ID_CHUNK = 500
@@ -127,12 +127,6 @@ def _new_rows(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> list[
 
 
 _RAGE_COLUMNS = (*RAGE_INPUT_COLUMNS, "rage", "rage_start")
-# The stored flags are read as old_*: rage_flags adds the recomputed ones beside them.
-_RAGE_SCHEMA = {
-    **{name: WEB_EVENT_SCHEMA[name] for name in RAGE_INPUT_COLUMNS},
-    "old_rage": pl.Boolean,
-    "old_rage_start": pl.Boolean,
-}
 _SESSION_CLICKS = select(*(web_events.c[name] for name in _RAGE_COLUMNS)).where(
     web_events.c.session_id.in_(bindparam("sessions", expanding=True)),
     web_events.c.event_type == "click",
@@ -174,38 +168,17 @@ def refresh_rage_flags(
         return 0
     fetched = _stored_clicks(conn, pairs)
     new = [row for row in pending if row["event_type"] == "click"]
-    if not fetched and not new:
-        return 0
-    stand_ins = [
-        (
-            _PENDING_SEQ + index,
-            row["ts"],
-            row["session_id"],
-            row["page_key"],
-            row["breakpoint"],
-            row["x"],
-            row["y"],
-        )
-        for index, row in enumerate(new)
+    after_seq = itemgetter(*RAGE_INPUT_COLUMNS[1:])  # a row's values in the order _SESSION_CLICKS reads
+    stand_ins = [(_PENDING_SEQ + index, *after_seq(row)) for index, row in enumerate(new)]
+    flags = metrics.rage_flags_of_rows(fetched + stand_ins, **settings.rage_thresholds())
+    for row, (rage, rage_start) in zip(new, flags[len(fetched) :], strict=True):
+        row["rage"], row["rage_start"] = rage, rage_start
+    changed = [
+        {"b_seq": stored[0], "b_rage": rage, "b_rage_start": rage_start}
+        for stored, (rage, rage_start) in zip(fetched, flags, strict=False)
+        if (rage, rage_start) != (stored[-2], stored[-1])  # the stored (rage, rage_start)
     ]
-    clicks = pl.DataFrame(
-        fetched + [(*stand_in, False, False) for stand_in in stand_ins], schema=_RAGE_SCHEMA, orient="row"
-    )
-    flagged = metrics.rage_flags(clicks, **settings.rage_thresholds())
-    if new:
-        tail = flagged.slice(len(fetched)).select("rage", "rage_start")
-        for row, (rage, rage_start) in zip(new, tail.iter_rows(), strict=True):
-            row["rage"], row["rage_start"] = rage, rage_start
-    changed = (
-        flagged.head(len(fetched))
-        .filter((pl.col("rage") != pl.col("old_rage")) | (pl.col("rage_start") != pl.col("old_rage_start")))
-        .select(
-            pl.col("seq").alias("b_seq"),
-            pl.col("rage").alias("b_rage"),
-            pl.col("rage_start").alias("b_rage_start"),
-        )
-    )
-    if changed.height:
+    if changed:
         # The newest stored number, or one above it when rows follow: a reader that saw this
         # transaction's rows has a mark at least that high and read these flags with them.
         revision = (conn.scalar(select(func.max(web_events.c.seq))) or 0) + (1 if pending else 0)
@@ -214,8 +187,8 @@ def refresh_rage_flags(
             .where(web_events.c.seq == bindparam("b_seq"))
             .values(rage=bindparam("b_rage"), rage_start=bindparam("b_rage_start"), flags_rev=revision)
         )
-        conn.execute(statement, changed.to_dicts())
-    return changed.height
+        conn.execute(statement, changed)
+    return len(changed)
 
 
 def store_web_events(

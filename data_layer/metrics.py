@@ -9,6 +9,7 @@ sorts explicitly first, and every list handed back is in the contract's order.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -70,6 +71,49 @@ def rage_flags(
     )
     inverse = order.arg_sort()
     return clicks.with_columns(flags["rage"].gather(inverse), flags["rage_start"].gather(inverse))
+
+
+def rage_flags_of_rows(
+    clicks: Sequence[Sequence[Any]],
+    *,
+    min_clicks: int = 3,
+    max_interval_ms: int = 1000,
+    max_distance_px: float = 30.0,
+) -> list[tuple[bool, bool]]:
+    """:func:`rage_flags` over rows that start with (seq, ts, session_id, page_key, breakpoint, x, y):
+    ``(rage, rage_start)`` of each row, in input order; ``ts`` must be set.
+
+    The same rule in plain Python for the few hundred clicks an ingested batch touches, where building a
+    frame costs more than the whole rule does here (tests hold the two to the same answers).
+    """
+    window = timedelta(milliseconds=max_interval_ms)
+    order = sorted(range(len(clicks)), key=lambda i: (*clicks[i][2:5], clicks[i][1], clicks[i][0]))
+    flags = [(False, False)] * len(clicks)
+    run: list[int] = []
+
+    def close_run() -> None:
+        if len(run) >= min_clicks:
+            flags[run[0]] = (True, True)
+            for index in run[1:]:
+                flags[index] = (True, False)
+
+    previous: Sequence[Any] | None = None
+    for index in order:
+        _, ts, session_id, page_key, breakpoint, x, y = clicks[index][:7]
+        chained = (
+            previous is not None
+            and (previous[2], previous[3], previous[4]) == (session_id, page_key, breakpoint)
+            and ts - previous[1] < window
+            and None not in (x, y, previous[5], previous[6])
+            and abs(x - previous[5]) + abs(y - previous[6]) < max_distance_px
+        )
+        if not chained:
+            close_run()
+            run = []
+        run.append(index)
+        previous = clicks[index]
+    close_run()
+    return flags
 
 
 def issue_score(frustrated: pl.Expr, total: pl.Expr) -> pl.Expr:

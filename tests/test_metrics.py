@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from data_layer import metrics
-from data_layer.store import WEB_EVENT_SCHEMA
+from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA
 
 T0 = datetime(2024, 3, 1, 12, 0, 0)
 PAGE = "https://example.com/pricing"
@@ -744,6 +744,30 @@ def test_rage_flags_match_a_plain_loop(specs: list[tuple[str, str, str, int, flo
     frame = _spec_frame(specs)
     flagged = {seq: (rage, start) for seq, rage, start in _flags(frame)}
     assert flagged == _reference_rage(frame)
+
+
+@settings(max_examples=200, deadline=None)
+@given(specs=_click_specs, min_clicks=st.integers(2, 4), seed=st.integers(0, 2**32 - 1))
+def test_rage_flags_of_rows_match_rage_flags(
+    specs: list[tuple[str, str, str, int, float, float]], min_clicks: int, seed: int
+) -> None:
+    """Ingestion's plain-Python rule gives the frame version's flags, row for row, in any row order."""
+    frame = _spec_frame(specs).sample(fraction=1.0, shuffle=True, seed=seed)
+    rows = frame.select(*RAGE_INPUT_COLUMNS).rows()
+    expected = metrics.rage_flags(frame, min_clicks=min_clicks).select("rage", "rage_start").rows()
+    assert metrics.rage_flags_of_rows(rows, min_clicks=min_clicks) == expected
+
+
+def test_rage_flags_of_rows_never_chain_a_click_without_coordinates() -> None:
+    start = datetime(2026, 4, 1, 12)
+    rows = [
+        (seq, start + timedelta(milliseconds=100 * seq), "s", PAGE_A, "desktop", x, 5.0)
+        for seq, x in enumerate([1.0, 2.0, None, 3.0, 4.0, 5.0])
+    ]
+    frame = pl.DataFrame(rows, schema=[*RAGE_INPUT_COLUMNS], orient="row")
+    flags = metrics.rage_flags_of_rows(rows)
+    assert flags == metrics.rage_flags(frame).select("rage", "rage_start").rows()
+    assert flags == [(False, False)] * 3 + [(True, True), (True, False), (True, False)]
 
 
 @settings(max_examples=100, deadline=None)
