@@ -10,10 +10,11 @@ import streamlit as st
 from dashboard import context, empty, filters, loaders
 from dashboard.context import Backend
 from dashboard.export import overlay_png
-from dashboard.figures import Canvas, bin_at, page_heatmap, scroll_reach
+from dashboard.figures import bin_at
 from dashboard.filters import Filters
 from dashboard.formatting import count, escape_markdown, is_web_link, replay_session_id, shorten
-from dashboard.heatmap_view import LAYERS, NOMINAL_WIDTH_PX, hotspot_hover, layer_grid, page_height
+from dashboard.heatmap_view import LAYERS
+from dashboard.reach import reach_html
 from data_layer.explore import HotspotLayer
 
 PANEL_HEIGHT_PX = 720
@@ -70,11 +71,9 @@ def heatmap_panel(
     A fragment: its controls and the hotspot selection rerun only this panel.
     """
     version = loaders.data_version(backend)
-    geometry_args = (backend, backend.key, version, page_key, breakpoint, *chosen.dimension_args)
-    geometry = loaders.page_geometry(*geometry_args)
+    view_args = (backend, backend.key, version, page_key, breakpoint, *chosen.dimension_args)
+    geometry = loaders.page_geometry(*view_args)
     shot = loaders.latest_page_screenshot(backend, backend.key, version, page_key, breakpoint)
-    image = loaders.display_screenshot(backend, backend.key, shot["sha256"]) if shot else None
-    document_width = geometry.document_width or (shot["width"] if shot else NOMINAL_WIDTH_PX[breakpoint])
     columns = summary["binGeometry"]["columns"]
     row_height = summary["binGeometry"]["rowHeightPx"]
     fold = (summary["fold"] or {}).get("medianViewportHeightPx")
@@ -94,25 +93,8 @@ def heatmap_panel(
     ]
     opacity = controls[1].slider("Opacity", 0.1, 1.0, 0.65, 0.05, key="opacity")
     cells = summary[layer.summary_key]
-    if image:
-        canvas = Canvas.for_image(image, document_width)
-        height = page_height(cells, image_height=canvas.height, document_height=geometry.document_height)
-        canvas = Canvas(canvas.width, height, image)
-    else:
-        height = page_height(cells, image_height=None, document_height=geometry.document_height)
-        canvas = Canvas(document_width, height)
-    grid = layer_grid(cells, layer, height=height, columns=columns, row_height=row_height)
-    figure = page_heatmap(
-        grid,
-        cells,
-        hotspot_hover(layer, cells),
-        canvas=canvas,
-        value_label=layer.unit,
-        opacity=opacity,
-        fold_px=fold,
-        columns=columns,
-        row_height=row_height,
-    )
+    overlay = loaders.heatmap_overlay(*view_args, layer.label, opacity)
+    canvas = overlay.canvas
 
     chart, reach = st.columns([3, 1])
     with chart:
@@ -120,7 +102,7 @@ def heatmap_panel(
             st.info(f"No {layer.unit} on this page and breakpoint for these filters.")
         with st.container(height=PANEL_HEIGHT_PX, border=True):
             event = st.plotly_chart(
-                figure,
+                overlay.figure,
                 width="content",
                 key="heatmap_chart",
                 on_select="rerun",
@@ -142,11 +124,7 @@ def heatmap_panel(
             fold_percent = (
                 100 * fold / geometry.document_height if fold and geometry.document_height else None
             )
-            st.plotly_chart(
-                scroll_reach(summary["scrollDepth"], fold_percent=fold_percent, height=420),
-                key="reach_chart",
-                config={"displayModeBar": False},
-            )
+            st.html(reach_html(summary["scrollDepth"], fold_percent=fold_percent))
             st.caption(
                 f"{count(sessions)} sessions with scroll data. The dashed line is the fold: {fold} px, the "
                 "median viewport height at the deepest scroll."
@@ -169,8 +147,8 @@ def heatmap_panel(
         data=lambda: overlay_png(
             cells,
             layer.value_key,
-            document_width_px=int(document_width),
-            document_height_px=int(height),
+            document_width_px=int(canvas.width),
+            document_height_px=int(canvas.height),
             backdrop_png=loaders.screenshot_bytes(backend, shot["sha256"]) if shot else None,
             opacity=opacity,
             columns=columns,

@@ -15,11 +15,10 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.heatmap_view import Hover
+from dashboard.heatmap_view import Hover, Layer, hotspot_hover, layer_grid, page_height
 from dashboard.images import DisplayImage
 from dashboard.palette import FOLD_COLOUR, OUTLINE_FILL, OUTLINE_LINE, plotly_colorscale
 
-FIGURE_HEIGHT_PX = 760
 MAX_FIGURE_WIDTH_PX = 720
 MIN_FIGURE_WIDTH_PX = 360
 COLORBAR_MARGIN_PX = 56
@@ -230,47 +229,51 @@ def page_heatmap(
     return figure
 
 
-def scroll_reach(
-    reach: Sequence[Mapping[str, int]], *, fold_percent: float | None, height: int = FIGURE_HEIGHT_PX
-) -> go.Figure:
-    """Share of sessions reaching each 10 % of the page, drawn top-down beside the heatmap.
+@dataclass(frozen=True)
+class PageOverlay:
+    """The Heatmap page's figure and the canvas it is drawn on (selections map back through it)."""
 
-    ``reach`` is the summary's ``scrollDepth`` (bucket 0 = every session with scroll data, so 100 %);
-    the dashed line marks the fold at ``fold_percent`` of the page.
+    figure: go.Figure
+    canvas: Canvas
+
+
+def page_overlay(
+    summary: Mapping[str, Any],
+    layer: Layer,
+    *,
+    image: DisplayImage | None,
+    document_width: float,
+    document_height: int | None,
+    opacity: float,
+) -> PageOverlay:
+    """One layer of a page summary over the screenshot (or the page outline): :func:`page_heatmap`.
+
+    The canvas spans the screenshot scaled to ``document_width`` (or the typical document), extended
+    down to the lowest bin; the fold is the summary's median viewport height.
     """
-    total = reach[0]["sessions"] if reach else 0
-    buckets = [item["bucket"] for item in reach]
-    shares = [100 * item["sessions"] / total if total else 0.0 for item in reach]
-    figure = go.Figure(
-        go.Bar(
-            x=shares,
-            y=buckets,
-            orientation="h",
-            marker={"color": CLICK_COLOUR},
-            text=[f"{share:.0f} %" for share in shares],
-            textposition="auto",
-            customdata=[item["sessions"] for item in reach],
-            hovertemplate="%{customdata:,} sessions (%{x:.1f} %) reached %{y} % of the page<extra></extra>",
-        )
+    cells = summary[layer.summary_key]
+    columns = summary["binGeometry"]["columns"]
+    row_height = summary["binGeometry"]["rowHeightPx"]
+    if image:
+        scaled = Canvas.for_image(image, document_width)
+        height = page_height(cells, image_height=scaled.height, document_height=document_height)
+        canvas = Canvas(scaled.width, height, image)
+    else:
+        height = page_height(cells, image_height=None, document_height=document_height)
+        canvas = Canvas(document_width, height)
+    grid = layer_grid(cells, layer, height=height, columns=columns, row_height=row_height)
+    figure = page_heatmap(
+        grid,
+        cells,
+        hotspot_hover(layer, cells),
+        canvas=canvas,
+        value_label=layer.unit,
+        opacity=opacity,
+        fold_px=(summary["fold"] or {}).get("medianViewportHeightPx"),
+        columns=columns,
+        row_height=row_height,
     )
-    if fold_percent is not None:
-        figure.add_hline(y=fold_percent, line={"color": FOLD_COLOUR, "dash": "dash", "width": 2})
-    figure.update_layout(
-        height=height,
-        margin={"l": 0, "r": 10, "t": 30, "b": 0},
-        showlegend=False,
-        bargap=0.15,
-        title={"text": "Sessions reaching each depth", "font": {"size": 14}},
-    )
-    figure.update_xaxes(range=[0, 105], ticksuffix=" %", title=None, fixedrange=True)
-    figure.update_yaxes(
-        autorange="reversed",
-        tickvals=buckets,
-        ticktext=[f"{bucket} %" for bucket in buckets],
-        title="depth of the page",
-        fixedrange=True,
-    )
-    return figure
+    return PageOverlay(figure, canvas)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Each loader takes the shared backend as ``_backend`` (not hashed) plus hashable parameters, including
 the database identity and a data version: the version changes whenever events or screenshots are stored
-or deleted, so a cached answer is never stale, and the TTL only bounds how long unused entries live.
+or deleted, so a cached answer is never stale. The TTL only frees the memory of views nobody reopens: an
+entry expires that long after it was computed, used or not, so a short one made warm page views
+recompute summaries and page lists every half minute.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import streamlit as st
 from sqlalchemy import func, select
 
 from dashboard.context import Backend
+from dashboard.figures import PageOverlay, page_overlay
+from dashboard.heatmap_view import LAYERS, NOMINAL_WIDTH_PX
 from dashboard.images import DisplayImage, display_image, thumbnail_uri
 from data_layer import explore, screenshots
 from data_layer.schema import screenshots as screenshots_table
@@ -23,7 +27,8 @@ from data_layer.schema import touch_events
 from data_layer.service import Window, parse_filters, query_touch_heatmap
 from data_layer.store import WebFilters
 
-TTL_SECONDS = 30
+TTL_SECONDS = 600
+CHOICES_TTL_SECONDS = 30  # the sidebar's choices are not keyed by every new event: see dimensions()
 VERSION_KEY = "_heatmaps_data_version"
 
 
@@ -68,7 +73,7 @@ def day_ranges(
     return explore.web_day_range(_backend.engine), explore.touch_day_range(_backend.engine)
 
 
-@st.cache_data(ttl=TTL_SECONDS, max_entries=16, show_spinner=False)
+@st.cache_data(ttl=CHOICES_TTL_SECONDS, max_entries=16, show_spinner=False)
 def dimensions(_backend: Backend, db: str, generation: str, first: date, last: date) -> pl.DataFrame:
     """Distinct (country, region, browser) over the days with data: the sidebar's choices.
 
@@ -141,6 +146,40 @@ def page_geometry(
     """Median document and viewport size of the page's visits (layout of the figure)."""
     filters = service_filters(country, region, browser)
     return explore.page_geometry(_backend.store, page_key, breakpoint, window, filters)
+
+
+@st.cache_resource(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
+def heatmap_overlay(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    page_key: str,
+    breakpoint: str,
+    window: Window,
+    country: str | None,
+    region: str | None,
+    browser: str | None,
+    layer: str,
+    opacity: float,
+) -> PageOverlay:
+    """The Heatmap page's figure for one view (``layer`` is a :data:`LAYERS` label), built once.
+
+    A resource, not data: the figure is shared as is, never pickled, so a warm view skips Plotly's
+    validation of every property (0.1-0.3 s of server time per run). Nobody mutates it: Streamlit
+    serialises a copy (``to_dict``).
+    """
+    summary = page_summary(_backend, db, version, page_key, breakpoint, window, country, region, browser)
+    geometry = page_geometry(_backend, db, version, page_key, breakpoint, window, country, region, browser)
+    shot = latest_page_screenshot(_backend, db, version, page_key, breakpoint)
+    image = display_screenshot(_backend, db, shot["sha256"]) if shot else None
+    return page_overlay(
+        summary,
+        LAYERS[layer],
+        image=image,
+        document_width=geometry.document_width or (shot["width"] if shot else NOMINAL_WIDTH_PX[breakpoint]),
+        document_height=geometry.document_height,
+        opacity=opacity,
+    )
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner="Finding sessions…")

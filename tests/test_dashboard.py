@@ -265,7 +265,8 @@ def test_heatmap_numbers_and_replays_equal_the_summary(demo: HeatmapService) -> 
     }
     links = [element.proto.url for element in at.get("link_button")]
     assert links == [item["url"] for item in summary["replays"]]
-    assert len(at.get("plotly_chart")) == 2
+    assert len(at.get("plotly_chart")) == 1  # the overlay; scroll reach is plain HTML bars
+    assert any("Sessions reaching each depth" in element.proto.body for element in at.get("html"))
 
 
 def test_selecting_a_hotspot_lists_the_sessions_behind_its_clicks(demo: HeatmapService) -> None:

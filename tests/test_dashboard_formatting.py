@@ -13,6 +13,7 @@ from dashboard.formatting import (
     replay_session_id,
     shorten,
 )
+from dashboard.reach import reach_html
 
 
 def test_markdown_escaping_neutralises_formatting_links_and_tags() -> None:
@@ -49,3 +50,14 @@ def test_replay_session_id_and_numbers() -> None:
 def test_shorten_keeps_both_ends() -> None:
     assert shorten("abcdefghij", keep=7) == "abc…hij"
     assert shorten("short", keep=7) == "short"
+
+
+def test_reach_bars_give_each_depth_its_share_and_draw_the_fold() -> None:
+    reach = [{"bucket": bucket, "sessions": sessions} for bucket, sessions in ((0, 8), (50, 6), (100, 2))]
+    html = reach_html(reach, fold_percent=25.0)
+    assert html.count("reached ") == 3
+    assert "6 sessions (75.0 %) reached 50 % of the page" in html
+    assert "width:25.0%" in html  # 2 of 8 sessions reached the bottom
+    # Rows are 30 px apart from 0 % to 100 %: the fold at 25 % lies at a quarter of 60 px, mid-row.
+    assert "top:30px;border-top:2px dashed" in html
+    assert "dashed" not in reach_html(reach, fold_percent=None)
