@@ -15,6 +15,10 @@ arrive meanwhile). Both views get the window in the URL (``dates``): the 30 days
 events. The Heatmap view is opened without a page, so it shows its default: the page with the most
 clicks in that window, desktop breakpoint.
 
+Warm, in-app is what a user switching views does: in one tab already showing Pages, a click on the
+sidebar's Heatmap link until that view is fully rendered, then on Pages, ``--runs`` times each (median):
+the page's scripts (Streamlit's, Plotly's) are loaded once per tab, not once per view.
+
 Most of a warm load is the browser's (Streamlit's and Plotly's JavaScript), so figures vary with the
 machine's load; compare runs taken on a quiet machine.
 """
@@ -35,7 +39,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from playwright.sync_api import BrowserContext, sync_playwright
+from playwright.sync_api import BrowserContext, Page, sync_playwright
 from sqlalchemy import func, select
 
 from benchmarks.loopback import free_port, wait_ok
@@ -74,6 +78,20 @@ RENDERED_JS = """
 """
 PAGES_READY = ['[data-testid="stMetric"]', '[data-testid="stDataFrame"] canvas']
 HEATMAP_READY = ['[data-testid="stMetric"]', ".js-plotly-plot .heatmaplayer image"]
+# In-app navigation keeps the previous view on screen until the new one replaces it: also wait for the
+# new view's title (and for the old view's content to be gone).
+NAVIGATED_JS = (
+    """
+([selectors, title, gone]) => {
+    const heading = document.querySelector('[data-testid="stMain"] h1');
+    if (!heading || heading.textContent.trim() !== title) return false;
+    if (document.querySelector(gone)) return false;
+    return ("""
+    + RENDERED_JS.strip()
+    + """)(selectors);
+}
+"""
+)
 
 
 def busiest_window(db_path: Path, days: int) -> tuple[date, date]:
@@ -155,6 +173,14 @@ def load_seconds(context: BrowserContext, url: str, ready: list[str]) -> float:
         page.close()
 
 
+def navigation_seconds(page: Page, link: str, ready: list[str], gone: str) -> float:
+    """Seconds from a click on the sidebar's ``link`` until that view is fully rendered in the same tab."""
+    started = time.perf_counter()
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=link).click()
+    page.wait_for_function(NAVIGATED_JS, arg=[ready, link, gone], polling=POLL_MS, timeout=RENDER_TIMEOUT_MS)
+    return time.perf_counter() - started
+
+
 def measure(
     db_path: Path,
     runs: int = 5,
@@ -166,7 +192,8 @@ def measure(
     ``replica_dir`` is the dashboard's replica directory; None means a fresh one (the cold Pages load
     then includes building the replica from SQL). ``window`` (first, last day) goes in the URL as the
     sidebar's dates; None means :func:`busiest_window` over 30 days. Keys: ``server start``,
-    ``pages cold``, ``heatmap cold``, ``pages warm``, ``heatmap warm``.
+    ``pages cold``, ``heatmap cold``, ``pages warm``, ``heatmap warm``, ``heatmap warm, in-app``,
+    ``pages warm, in-app``.
     """
     db_path = Path(db_path)
     if not db_path.exists():
@@ -195,6 +222,16 @@ def measure(
                     warm[name].append(load_seconds(context, url, ready))
             for name, times in warm.items():
                 figures[f"{name} warm"] = statistics.median(times)
+            # What a user switching views does: one tab, the scripts already loaded, the sidebar's links.
+            tab = context.new_page()
+            tab.goto(views["pages"][0], wait_until="commit")
+            tab.wait_for_function(RENDERED_JS, arg=PAGES_READY, polling=POLL_MS, timeout=RENDER_TIMEOUT_MS)
+            switches: dict[str, list[float]] = {name: [] for name in views}
+            for _ in range(runs):
+                switches["heatmap"].append(navigation_seconds(tab, "Heatmap", HEATMAP_READY, PAGES_READY[1]))
+                switches["pages"].append(navigation_seconds(tab, "Pages", PAGES_READY, HEATMAP_READY[1]))
+            for name, times in switches.items():
+                figures[f"{name} warm, in-app"] = statistics.median(times)
             browser.close()
     return figures
 
