@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import polars as pl
@@ -31,6 +31,7 @@ REPLAYS_PER_BREAKPOINT = 5
 DEFAULT_BREAKPOINT_ORDER = ("desktop", "tablet", "mobile")
 
 _IS_CLICK = pl.col("event_type") == "click"
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
 def rage_flags(
@@ -226,7 +227,7 @@ def pages_from_counts(counts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def with_bins(frame: pl.DataFrame) -> pl.DataFrame:
+def with_bins(frame: FrameT) -> FrameT:
     """``frame`` plus ``bin_x``, ``bin_y`` (Int32): the one place heatmap bins are computed (CONTRACT 2.4).
 
     ``bin_x = min(floor(clamp(x / document_width, 0, 1) * 100), 99)``; ``bin_y = floor(y / 16)``.
@@ -240,20 +241,17 @@ def with_bins(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _bin_dicts(per_bin: pl.DataFrame, fields: dict[str, str]) -> list[dict[str, Any]]:
-    """Rows as contract dicts (``binX``, ``binY`` then ``fields`` renamed), ordered by binY then binX.
+def _bin_columns(per_bin: pl.DataFrame, *columns: str) -> list[list[Any]]:
+    """``bin_x``, ``bin_y`` and ``columns`` as lists, bins ordered by binY then binX (the contract's order).
 
-    Built from column lists: a big page has tens of thousands of bins, and ``to_dicts`` is several
-    times slower.
+    The callers build each bin's dict with a dict display over these lists: a big page has tens of
+    thousands of bins, and ``to_dicts`` or ``dict(zip(...))`` per bin are several times slower.
     """
-    renamed = {"bin_x": "binX", "bin_y": "binY", **fields}
     ordered = per_bin.sort("bin_y", "bin_x")
-    names = list(renamed.values())
-    columns = [ordered.get_column(column).to_list() for column in renamed]
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    return [ordered.get_column(column).to_list() for column in ("bin_x", "bin_y", *columns)]
 
 
-def _per_bin_counts(clicks: pl.DataFrame) -> pl.DataFrame:
+def _per_bin_counts(clicks: pl.LazyFrame) -> pl.LazyFrame:
     """Per non-empty bin: ``clicks`` and ``rage_events`` (rage events start at their first click).
 
     Grouped on one integer key (row-major bin number) rather than two columns: on a page with a million
@@ -275,6 +273,20 @@ def _per_bin_counts(clicks: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _click_and_rage_dicts(per_bin: pl.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rage = per_bin.filter(pl.col("rage_events") > 0)
+    return (
+        [
+            {"binX": x, "binY": y, "clicks": n}
+            for x, y, n in zip(*_bin_columns(per_bin, "clicks"), strict=True)
+        ],
+        [
+            {"binX": x, "binY": y, "rageEvents": events, "totalClicks": n}
+            for x, y, events, n in zip(*_bin_columns(rage, "rage_events", "clicks"), strict=True)
+        ],
+    )
+
+
 def click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
     """``[{"binX", "binY", "clicks"}]`` for one page and breakpoint's clicks; non-zero bins only."""
     return click_and_rage_bins(clicks)[0]
@@ -291,12 +303,31 @@ def rage_click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
 
 def click_and_rage_bins(clicks: pl.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """:func:`click_bins` and :func:`rage_click_bins` from one pass over the clicks (a summary needs both)."""
-    per_bin = _per_bin_counts(clicks)
-    rage = per_bin.filter(pl.col("rage_events") > 0)
-    return (
-        _bin_dicts(per_bin, {"clicks": "clicks"}),
-        _bin_dicts(rage, {"rage_events": "rageEvents", "clicks": "totalClicks"}),
+    return _click_and_rage_dicts(_per_bin_counts(clicks.lazy()).collect())
+
+
+def _dead_per_bin(clicks: pl.LazyFrame) -> pl.LazyFrame:
+    """Per bin with dead clicks: ``dead_clicks`` and ``top_element`` (see :func:`dead_click_bins`)."""
+    per_selector = (
+        with_bins(clicks.filter(pl.col("dead").fill_null(False)))
+        .with_columns(pl.col("selector").cast(pl.String))
+        .group_by("bin_x", "bin_y", "selector")
+        .agg(n=pl.len().cast(pl.Int64))
     )
+    selector = pl.col("selector")
+    return per_selector.group_by("bin_x", "bin_y").agg(
+        dead_clicks=pl.col("n").sum(),
+        top_element=selector.sort_by(
+            [selector.is_null(), pl.col("n"), selector], descending=[False, True, False]
+        ).first(),
+    )
+
+
+def _dead_dicts(per_bin: pl.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {"binX": x, "binY": y, "deadClicks": n, "topElement": top}
+        for x, y, n, top in zip(*_bin_columns(per_bin, "dead_clicks", "top_element"), strict=True)
+    ]
 
 
 def dead_click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
@@ -305,23 +336,10 @@ def dead_click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
     ``topElement`` is the most frequent non-null selector among the bin's dead clicks, ties broken by the
     smallest selector (string order); None when none of them had a selector.
     """
-    per_selector = (
-        with_bins(clicks.filter(pl.col("dead").fill_null(False)))
-        .with_columns(pl.col("selector").cast(pl.String))
-        .group_by("bin_x", "bin_y", "selector")
-        .agg(n=pl.len().cast(pl.Int64))
-    )
-    selector = pl.col("selector")
-    per_bin = per_selector.group_by("bin_x", "bin_y").agg(
-        dead_clicks=pl.col("n").sum(),
-        top_element=selector.sort_by(
-            [selector.is_null(), pl.col("n"), selector], descending=[False, True, False]
-        ).first(),
-    )
-    return _bin_dicts(per_bin, {"dead_clicks": "deadClicks", "top_element": "topElement"})
+    return _dead_dicts(_dead_per_bin(clicks.lazy()).collect())
 
 
-def _session_depths(scrolls: pl.DataFrame) -> pl.DataFrame:
+def _session_depths(scrolls: pl.LazyFrame) -> pl.LazyFrame:
     """Per session with scroll data: ``depth`` (max %) and ``viewport_height`` of its deepest scroll.
 
     Several scrolls at the same maximum depth: the latest (ts, then seq) wins, as it shows the viewport
@@ -357,9 +375,7 @@ def fold(scrolls: pl.DataFrame) -> dict[str, int] | None:
     return scroll_reach_and_fold(scrolls)[1]
 
 
-def scroll_reach_and_fold(scrolls: pl.DataFrame) -> tuple[list[dict[str, int]], dict[str, int] | None]:
-    """:func:`scroll_reach` and :func:`fold` from one grouping of the scrolls by session."""
-    depths = _session_depths(scrolls)
+def _reach_and_fold(depths: pl.DataFrame) -> tuple[list[dict[str, int]], dict[str, int] | None]:
     counts = depths.select(
         (pl.col("depth") >= bucket).sum().alias(str(bucket)) for bucket in SCROLL_BUCKETS
     ).row(0)
@@ -371,6 +387,38 @@ def scroll_reach_and_fold(scrolls: pl.DataFrame) -> tuple[list[dict[str, int]], 
         return reach, None
     median = float(depths.get_column("viewport_height").median())  # type: ignore[arg-type]
     return reach, {"medianViewportHeightPx": int(median + 0.5)}
+
+
+def scroll_reach_and_fold(scrolls: pl.DataFrame) -> tuple[list[dict[str, int]], dict[str, int] | None]:
+    """:func:`scroll_reach` and :func:`fold` from one grouping of the scrolls by session."""
+    return _reach_and_fold(_session_depths(scrolls.lazy()).collect())
+
+
+def breakpoint_summary(events: pl.DataFrame, breakpoint: str) -> dict[str, Any]:
+    """The bins, dead clicks, scroll reach and fold of one breakpoint's events (a summary's body but
+    replays), as :func:`click_and_rage_bins`, :func:`dead_click_bins` and
+    :func:`scroll_reach_and_fold` give them.
+
+    One Polars query for all three, so they run in parallel and share the breakpoint's filter.
+    """
+    here = events.lazy().filter(pl.col("breakpoint") == breakpoint)
+    clicks = here.filter(_IS_CLICK)
+    per_bin, dead, depths = pl.collect_all(
+        [
+            _per_bin_counts(clicks),
+            _dead_per_bin(clicks),
+            _session_depths(here.filter(pl.col("event_type") == "scroll")),
+        ]
+    )
+    click_bins, rage_bins = _click_and_rage_dicts(per_bin)
+    reach, fold = _reach_and_fold(depths)
+    return {
+        "clickBins": click_bins,
+        "deadClicks": _dead_dicts(dead),
+        "rageClicks": rage_bins,
+        "scrollDepth": reach,
+        "fold": fold,
+    }
 
 
 RANK_KEYS = ("rage_events", "dead_clicks", "clicks", "last_ts", "session_id")
