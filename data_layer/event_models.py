@@ -239,10 +239,10 @@ def _web_batch_fast(raw_events: Any) -> list[dict[str, Any]] | None:
                 event["document_width"],
                 event["document_height"],
             )
-            for name in _NUMBER_FIELDS:  # in range by now, so an integer always fits a float
+            for name in _NUMBER_FIELDS:  # an unchecked one (x of a scroll) may not fit: OverflowError
                 if type(value := event.get(name)) is int:
                     event[name] = float(value)
-    except ValueError:  # pydantic's ValidationError is one too
+    except (ValueError, OverflowError):  # pydantic's ValidationError is a ValueError too
         return None
     if max(event["timestamp"] for event in events) > _latest_allowed():
         return None

@@ -93,7 +93,7 @@ def rage_flags_of_rows(
     run: list[int] = []
 
     def close_run() -> None:
-        if len(run) >= min_clicks:
+        if run and len(run) >= min_clicks:
             flags[run[0]] = (True, True)
             for index in run[1:]:
                 flags[index] = (True, False)

@@ -30,6 +30,7 @@ TWISTS: list[tuple[str, Any]] = [
     ("url", b"https://example.com/"), ("sessionId", b"bytes"), ("type", b"click"), ("country", "us"),
     ("browserName", None), ("userAgent", None), ("selector", None), ("dead", None), ("x", None),
     ("region", "a\x00"), ("browserName", "\x00"), ("userAgent", "\x00"), ("visitorId", "\x00"),
+    ("x", 10**400), ("y", -(10**309)), ("depth", 10**400),  # too big for a float, checked or not
 ]  # fmt: skip
 
 

@@ -284,6 +284,13 @@ def test_absurd_numbers_are_refused(client, tokens, engine) -> None:
         event = json.dumps(factory(**{field: "PLACEHOLDER"})).replace('"PLACEHOLDER"', raw)
         response = client.post(EVENTS, content=f'{{"events": [{event}]}}', headers=headers)
         assert f"events[0].{field}" in assert_rest_error(response, 400)["details"], (field, raw)
+    # Fields no range rule checks for this event type (a scroll's x and y, a click's depth): an integer too
+    # big for a float is still refused, not a 500.
+    for factory, field, raw in ((web_scroll, "x", "1" * 400), (web_scroll, "y", "-" + "1" * 400),
+                                (web_click, "depth", "1" * 400)):  # fmt: skip
+        event = json.dumps(factory(**{field: "PLACEHOLDER"})).replace('"PLACEHOLDER"', raw)
+        response = client.post(EVENTS, content=f'{{"events": [{event}]}}', headers=headers)
+        assert f"events[0].{field}" in assert_rest_error(response, 400)["details"], (field, raw)
     for raw in ("NaN", "Infinity", "-Infinity", "1e308", "1e309", "-1e308", "1" * 4000, "-1e-320"):
         touched = json.dumps(touch(x="PLACEHOLDER")).replace('"PLACEHOLDER"', raw)
         body = f'{{"events": [{touched}]}}'.encode()
