@@ -394,10 +394,14 @@ def scroll_reach_and_fold(scrolls: pl.DataFrame) -> tuple[list[dict[str, int]], 
     return _reach_and_fold(_session_depths(scrolls.lazy()).collect())
 
 
-def breakpoint_summary(events: pl.DataFrame, breakpoint: str) -> dict[str, Any]:
-    """The bins, dead clicks, scroll reach and fold of one breakpoint's events (a summary's body but
-    replays), as :func:`click_and_rage_bins`, :func:`dead_click_bins` and
-    :func:`scroll_reach_and_fold` give them.
+Bins = list[dict[str, Any]]
+BreakpointSummary = tuple[Bins, Bins, Bins, list[dict[str, int]], dict[str, int] | None]
+"""Click bins, rage bins, dead-click bins, scroll reach and fold."""
+
+
+def breakpoint_summary(events: pl.DataFrame, breakpoint: str) -> BreakpointSummary:
+    """:func:`click_and_rage_bins`, :func:`dead_click_bins` and :func:`scroll_reach_and_fold` of one
+    breakpoint's events (all of a summary's body but replays).
 
     One Polars query for all three, so they run in parallel and share the breakpoint's filter.
     """
@@ -410,15 +414,7 @@ def breakpoint_summary(events: pl.DataFrame, breakpoint: str) -> dict[str, Any]:
             _session_depths(here.filter(pl.col("event_type") == "scroll")),
         ]
     )
-    click_bins, rage_bins = _click_and_rage_dicts(per_bin)
-    reach, fold = _reach_and_fold(depths)
-    return {
-        "clickBins": click_bins,
-        "deadClicks": _dead_dicts(dead),
-        "rageClicks": rage_bins,
-        "scrollDepth": reach,
-        "fold": fold,
-    }
+    return (*_click_and_rage_dicts(per_bin), _dead_dicts(dead), *_reach_and_fold(depths))
 
 
 RANK_KEYS = ("rage_events", "dead_clicks", "clicks", "last_ts", "session_id")

@@ -255,15 +255,15 @@ class HeatmapService:
 
 def summarize_page(events: pl.DataFrame, breakpoint: str, replay_template: str) -> dict[str, Any]:
     """The summary body for one page's events (all breakpoints; replays use them all)."""
-    body = metrics.breakpoint_summary(events, breakpoint)
+    click_bins, rage_bins, dead_bins, reach, fold = metrics.breakpoint_summary(events, breakpoint)
     return {
-        "clickBins": body["clickBins"],
-        "deadClicks": body["deadClicks"],
-        "rageClicks": body["rageClicks"],
-        "scrollDepth": body["scrollDepth"],
+        "clickBins": click_bins,
+        "deadClicks": dead_bins,
+        "rageClicks": rage_bins,
+        "scrollDepth": reach,
         "replays": metrics.replays(events, template=replay_template),
         "binGeometry": dict(BIN_GEOMETRY),
-        "fold": body["fold"],
+        "fold": fold,
     }
 
 
