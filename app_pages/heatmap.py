@@ -14,6 +14,7 @@ from dashboard.figures import bin_at
 from dashboard.filters import Filters
 from dashboard.formatting import count, escape_markdown, is_web_link, replay_session_id, shorten
 from dashboard.heatmap_view import LAYERS
+from dashboard.overlay_chart import overlay_chart
 from dashboard.reach import reach_html
 from data_layer.explore import HotspotLayer
 
@@ -101,12 +102,9 @@ def heatmap_panel(
         if not cells:
             st.info(f"No {layer.unit} on this page and breakpoint for these filters.")
         with st.container(height=PANEL_HEIGHT_PX, border=True):
-            event = st.plotly_chart(
+            selected = overlay_chart(
                 overlay.figure,
-                width="content",
                 key="heatmap_chart",
-                on_select="rerun",
-                selection_mode=("points", "box"),
                 config={"displayModeBar": False, "scrollZoom": False},
             )
         source = (
@@ -132,13 +130,7 @@ def heatmap_panel(
         else:
             st.info("No scroll data for this page and breakpoint: the scroll-depth chart and fold need it.")
 
-    picked = sorted(
-        {
-            bin_at(point["x"], point["y"], canvas.width, columns, row_height)
-            for point in (event.get("selection") or {}).get("points", [])
-            if "x" in point and "y" in point
-        }
-    )
+    picked = sorted({bin_at(point["x"], point["y"], canvas.width, columns, row_height) for point in selected})
     if picked:
         _hotspot_sessions(backend, chosen, page_key, breakpoint, tuple(picked), layer.name)
 

@@ -5,8 +5,11 @@
 
 Starts the dashboard the way the product does (``heatmaps dashboard --port P``, settings in ``HEATMAPS_*``
 variables) on a free loopback port, waits for its health check, then drives the system Chromium with
-Playwright. Each load opens a fresh tab (a new Streamlit session) of one browser context and is timed
-from navigation until the view is fully rendered: Streamlit's script run is over (``stApp`` says
+Playwright. The browser has a profile of its own, as a user's browser does, so its HTTP cache and the
+compiled code of scripts it has run (V8's code cache) last from load to load; ``--private`` measures a
+private window instead, which keeps downloaded files but compiles every script again in each new tab.
+Each load opens a fresh tab (a new Streamlit session) and is timed from navigation until the view is
+fully rendered: Streamlit's script run is over (``stApp`` says
 ``notRunning``, no status widget) and the view's content is drawn (Pages: the metrics and the table's
 canvas; Heatmap: the heatmap layer and every Plotly chart). Cold is the first load of each view after the
 server started (Pages first: it includes loading the replica, or building it from SQL when the replica
@@ -39,7 +42,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 from sqlalchemy import func, select
 
 from benchmarks.loopback import free_port, wait_ok
@@ -161,6 +164,19 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         pass
 
 
+def open_browser(pw: Playwright, profile: Path, private: bool) -> BrowserContext:
+    """The system Chromium at the benchmark's window size: with a profile in ``profile``, or private."""
+    viewport = {"width": 1440, "height": 900}
+    if not private:
+        return pw.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, viewport=viewport
+        )
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    context = browser.new_context(viewport=viewport)
+    context.on("close", lambda _: browser.close())
+    return context
+
+
 def load_seconds(context: BrowserContext, url: str, ready: list[str]) -> float:
     """Seconds from navigation in a fresh tab until the view is fully rendered."""
     page = context.new_page()
@@ -186,14 +202,15 @@ def measure(
     runs: int = 5,
     replica_dir: Path | None = None,
     window: tuple[date, date] | None = None,
+    private: bool = False,
 ) -> dict[str, float]:
     """Cold and warm (median of ``runs``) render seconds of the Pages and Heatmap views, plus start-up.
 
     ``replica_dir`` is the dashboard's replica directory; None means a fresh one (the cold Pages load
     then includes building the replica from SQL). ``window`` (first, last day) goes in the URL as the
-    sidebar's dates; None means :func:`busiest_window` over 30 days. Keys: ``server start``,
-    ``pages cold``, ``heatmap cold``, ``pages warm``, ``heatmap warm``, ``heatmap warm, in-app``,
-    ``pages warm, in-app``.
+    sidebar's dates; None means :func:`busiest_window` over 30 days. ``private`` loads in a private
+    window instead of a browser profile. Keys: ``server start``, ``pages cold``, ``heatmap cold``,
+    ``pages warm``, ``heatmap warm``, ``heatmap warm, in-app``, ``pages warm, in-app``.
     """
     db_path = Path(db_path)
     if not db_path.exists():
@@ -208,8 +225,7 @@ def measure(
             sync_playwright() as pw,
         ):
             figures = {"server start": time.perf_counter() - started}
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            context = browser.new_context(viewport={"width": 1440, "height": 900})
+            context = open_browser(pw, Path(scratch) / "profile", private)
             views = {
                 "pages": (f"{base}/?{dates}", PAGES_READY),
                 "heatmap": (f"{base}/heatmap?bp=desktop&{dates}", HEATMAP_READY),
@@ -232,7 +248,7 @@ def measure(
                 switches["pages"].append(navigation_seconds(tab, "Pages", PAGES_READY, HEATMAP_READY[1]))
             for name, times in switches.items():
                 figures[f"{name} warm, in-app"] = statistics.median(times)
-            browser.close()
+            context.close()
     return figures
 
 
@@ -249,12 +265,17 @@ def main() -> None:
         help="the dashboard's replica directory (default: a fresh one)",
     )
     parser.add_argument("--days", type=int, default=DEFAULT_WINDOW_DAYS, help="days in the window shown")
+    parser.add_argument(
+        "--private", action="store_true", help="a private window instead of a browser profile"
+    )
     args = parser.parse_args()
     window = busiest_window(args.db, args.days)
     print(f"window: {window[0]} to {window[1]} (the {args.days} days with the most events)")
-    figures = measure(args.db, args.runs, args.replica_dir, window)
+    figures = measure(args.db, args.runs, args.replica_dir, window, args.private)
+    browser = "a private window" if args.private else "a browser profile"
     print(
-        f"dashboard render in headless Chromium (navigation to fully rendered), warm = median of {args.runs}:"
+        f"dashboard render in headless Chromium, {browser} (navigation to fully rendered), "
+        f"warm = median of {args.runs}:"
     )
     for name, seconds in figures.items():
         print(f"  {name:32s} {seconds * 1000:9.1f} ms")

@@ -18,6 +18,7 @@ from PIL import Image
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from dashboard.overlay_chart import chart_key
 from data_layer import screenshots
 from data_layer.auth import Permission, create_token, secret_key
 from data_layer.demo_loader import load_demo
@@ -265,7 +266,8 @@ def test_heatmap_numbers_and_replays_equal_the_summary(demo: HeatmapService) -> 
     }
     links = [element.proto.url for element in at.get("link_button")]
     assert links == [item["url"] for item in summary["replays"]]
-    assert len(at.get("plotly_chart")) == 1  # the overlay; scroll reach is plain HTML bars
+    assert [chart.proto.component_name for chart in at.get("bidi_component")] == ["heatmap_overlay"]
+    assert not at.get("plotly_chart")  # the overlay is the only figure; scroll reach is plain HTML bars
     assert any("Sessions reaching each depth" in element.proto.body for element in at.get("html"))
 
 
@@ -275,21 +277,29 @@ def test_selecting_a_hotspot_lists_the_sessions_behind_its_clicks(demo: HeatmapS
     hottest = max(summary["clickBins"], key=lambda cell: (cell["clicks"], -cell["binY"], -cell["binX"]))
     at = run_page(PAGES[1], {"page": page_key})
     # Plotly reports a selected hotspot by its position on the page (CSS px): the bin's centre.
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
-    page_width, bins = spec["layout"]["xaxis"]["range"][1], summary["binGeometry"]
+    spec = json.loads(at.get("bidi_component")[0].proto.json)["spec"]
+    page_width, bins = json.loads(spec)["layout"]["xaxis"]["range"][1], summary["binGeometry"]
     point = {
         "x": page_width * (hottest["binX"] + 0.5) / bins["columns"],
         "y": (hottest["binY"] + 0.5) * bins["rowHeightPx"],
     }
-    at.session_state["heatmap_chart"] = {
-        "selection": {"points": [point], "point_indices": [0], "box": [], "lasso": []}
-    }
+    at.session_state[chart_key("heatmap_chart", spec)] = {"selection": [point]}
     at.run()
     assert_clean(at)
     assert "Sessions that clicked this spot" in [header.value for header in at.subheader]
     sessions = at.dataframe[0].value
     assert sessions["clicks"].sum() == hottest["clicks"]  # every click of the bin belongs to a listed session
     assert all(url.startswith("http://127.0.0.1:8501/session?sessionId=") for url in sessions["replay_url"])
+
+
+def test_a_malformed_selection_from_the_browser_is_ignored(demo: HeatmapService) -> None:
+    at = run_page(PAGES[1], {"page": busiest_page(demo)})
+    spec = json.loads(at.get("bidi_component")[0].proto.json)["spec"]
+    garbage = [{"x": "1", "y": 2}, {"x": float("nan"), "y": 1.0}, {"y": 3}, "point", None, [1, 2]]
+    at.session_state[chart_key("heatmap_chart", spec)] = {"selection": garbage}
+    at.run()
+    assert_clean(at)
+    assert not [header for header in at.subheader if header.value.startswith("Sessions that clicked")]
 
 
 @pytest.mark.parametrize("layer", ["Dead clicks", "Rage clicks"])

@@ -179,6 +179,13 @@ def test_walk_through_the_dashboard(dashboard: dict[str, Any]) -> None:
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
         (ARTIFACTS / "dashboard-heatmap-export.png").write_bytes(png)
 
+        # Clicking a hotspot lists the sessions behind it (the chart reports the selection to Python).
+        page.mouse.click(**hotspot_position(page, 0))
+        page.get_by_role("heading", name="Sessions that clicked this spot").wait_for()
+        page.locator('[data-testid="stDataFrame"]').first.wait_for()
+        wait_idle(page)
+        full_page_screenshot(page, "heatmap-hotspot")
+
         # A replay link opens the Session page.
         link = page.locator('[data-testid="stLinkButton"] a').first
         assert link.get_attribute("href").startswith(f"{base}/session?sessionId=")
@@ -203,6 +210,22 @@ def test_walk_through_the_dashboard(dashboard: dict[str, Any]) -> None:
         browser.close()
 
 
+def hotspot_position(page: Any, index: int) -> dict[str, float]:
+    """Where the heatmap's ``index``-th hotspot is on screen (the chart scrolled into view)."""
+    return page.evaluate(
+        """(index) => {
+            const gd = [...document.querySelectorAll('.js-plotly-plot')]
+                .find(g => g.querySelector('.heatmaplayer'));
+            gd.scrollIntoView();
+            const layout = gd._fullLayout, trace = gd._fullData.find(t => t.name === 'hotspots');
+            const box = gd.getBoundingClientRect();
+            return {x: box.left + layout._size.l + layout.xaxis.l2p(trace.x[index]),
+                    y: box.top + layout._size.t + layout.yaxis.l2p(trace.y[index])};
+        }""",
+        index,
+    )
+
+
 def check_hostile_strings_stay_text(page: Any, base: str, last_day: date) -> None:
     """Selectors, session ids and page URLs with HTML/JS/Markdown are shown as text and never run."""
     dialogs: list[str] = []
@@ -217,18 +240,7 @@ def check_hostile_strings_stay_text(page: Any, base: str, last_day: date) -> Non
     replay = page.locator('[data-testid="stLinkButton"]').first
     assert "**s**<script>" in replay.inner_text()
     # Hover the dead-click hotspot: its label shows the selector literally.
-    point = page.evaluate(
-        """() => {
-            const gd = [...document.querySelectorAll('.js-plotly-plot')]
-                .find(g => g.querySelector('.heatmaplayer'));
-            gd.scrollIntoView();
-            const layout = gd._fullLayout, trace = gd._fullData.find(t => t.name === 'hotspots');
-            const box = gd.getBoundingClientRect();
-            return {x: box.left + layout._size.l + layout.xaxis.l2p(trace.x[0]),
-                    y: box.top + layout._size.t + layout.yaxis.l2p(trace.y[0])};
-        }"""
-    )
-    page.mouse.move(point["x"], point["y"])
+    page.mouse.move(**hotspot_position(page, 0))
     hover = page.locator(".hoverlayer .hovertext").first
     hover.wait_for()
     assert HOSTILE_SELECTOR in (hover.text_content() or "")

@@ -1,0 +1,109 @@
+"""The Heatmap view's figure, drawn by Plotly's cartesian bundle in a Streamlit component.
+
+``st.plotly_chart`` runs Streamlit's copy of Plotly with every trace type (maps, 3-D, WebGL: 4.7 MB of
+JavaScript), and parsing and running it was most of what a new browser tab spent on the Heatmap view
+(about 1 of 2.4 s at 10 M events). The overlay needs only cartesian traces (image, heatmap, scatter),
+so this component loads Plotly's official cartesian bundle (1.5 MB, the same plotly.js release as the
+``plotly`` package's, from the app's ``static/`` folder) once per tab, as a classic script the browser
+keeps compiled in its code cache, and reports point and box selections as ``st.plotly_chart`` does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import streamlit as st
+
+# In ``static/`` beside the main script, which Streamlit serves at ``app/static/`` (enableStaticServing).
+PLOTLY_BUNDLE = "plotly-cartesian-4.1.1.min.js"
+
+_JS = """
+function loadPlotly(bundle) {
+  if (!window.__heatmapsPlotly) {
+    window.__heatmapsPlotly = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = new URL(bundle, document.baseURI).href;
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => {
+        window.__heatmapsPlotly = undefined;  // a later render tries again
+        reject(new Error("Plotly could not be loaded from " + script.src));
+      };
+      document.head.appendChild(script);
+    });
+  }
+  return window.__heatmapsPlotly;
+}
+
+function pointsOf(event) {
+  return (event && event.points ? event.points : []).map((point) => ({ x: point.x, y: point.y }));
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  const chart = parentElement.querySelector(".overlay-chart");
+  const message = parentElement.querySelector(".overlay-error");
+  loadPlotly(data.bundle)
+    .then((Plotly) => {
+      message.textContent = "";
+      if (chart.__spec === data.spec) return;  // a rerun with the same figure keeps the selection
+      chart.__spec = data.spec;
+      const figure = JSON.parse(data.spec);
+      return Plotly.react(chart, figure.data, figure.layout, data.config).then(() => {
+        if (chart.__bound) return;
+        chart.__bound = true;
+        chart.on("plotly_selected", (event) => setStateValue("selection", pointsOf(event)));
+        chart.on("plotly_deselect", () => setStateValue("selection", []));
+      });
+    })
+    .catch((error) => {
+      message.textContent = String(error);
+    });
+  return () => {
+    if (window.Plotly) window.Plotly.purge(chart);
+  };
+}
+"""
+
+# Not style-isolated: Plotly puts its stylesheet (hover labels, selection outlines) in the document head.
+_overlay = st.components.v2.component(
+    "heatmap_overlay",
+    html='<div class="overlay-chart"></div><div class="overlay-error" role="alert"></div>',
+    css=".overlay-error:empty { display: none; } .overlay-error { color: #b91c1c; }",
+    js=_JS,
+    isolate_styles=False,
+)
+
+
+def overlay_chart(figure: go.Figure, *, key: str, config: Mapping[str, Any]) -> list[dict[str, float]]:
+    """Draw ``figure``; returns the points (page x, y) of the current selection, empty when none.
+
+    The figure goes as Plotly's own JSON (typed arrays stay base64), so the browser gets what
+    ``st.plotly_chart`` would send. Each figure is a chart of its own (``key`` plus a digest of the
+    figure, :func:`chart_key`), so another page, layer or filter starts without a selection.
+    """
+    spec = pio.to_json(figure, validate=False)
+    result = _overlay(
+        data={"spec": spec, "config": dict(config), "bundle": f"app/static/{PLOTLY_BUNDLE}"},
+        key=chart_key(key, spec),
+        default={"selection": []},
+        on_selection_change=lambda: None,
+        width="content",
+    )
+    return [point for point in result.selection or [] if _is_point(point)]
+
+
+def chart_key(key: str, spec: str) -> str:
+    """The component's key for the figure whose JSON is ``spec``."""
+    return f"{key}:{hashlib.blake2b(spec.encode(), digest_size=8).hexdigest()}"
+
+
+def _is_point(point: Any) -> bool:
+    """A selection point as the browser reports it: finite page x and y (anything else is ignored)."""
+    return isinstance(point, dict) and all(
+        isinstance(value := point.get(axis), int | float) and math.isfinite(value) for axis in ("x", "y")
+    )
