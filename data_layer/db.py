@@ -24,7 +24,9 @@ from sqlalchemy import (
     Connection,
     Date,
     DateTime,
+    Dialect,
     Engine,
+    Float,
     Table,
     create_engine,
     event,
@@ -162,7 +164,7 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
                 for row in values:
                     copy.write_row(row)
         return
-    processors = [column.type.bind_processor(dialect) or _sqlite_adapter(column) for column in columns]
+    processors = [_sqlite_processor(column, dialect) for column in columns]
     if any(processors):
         by_column = list(zip(*values, strict=True))
         for index, process in enumerate(processors):
@@ -174,15 +176,22 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     conn.exec_driver_sql(statement, values)
 
 
-def _sqlite_adapter(column: Column[Any]) -> Callable[[Any], Any] | None:
-    """What the sqlite3 driver's default adapters would do to the column's values (dates and times as
-    ISO text), done here in bulk: through the driver each value costs a Python call of its own."""
-    python_type = column.type.python_type if isinstance(column.type, Date | DateTime) else None
-    if python_type is datetime:
+def _sqlite_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    """How the column's values go to SQLite, applied in bulk (through the driver each value would cost
+    a Python call of its own).
+
+    Dates and times become ISO text, as the sqlite3 driver's default adapters make them. Floats go as
+    they are: a FLOAT column's affinity stores an integer as a real, so SQLAlchemy's processor changes
+    nothing stored. Booleans keep theirs (to 0 and 1): the driver binds only exact integers directly and
+    looks for an adapter for every ``bool``, which costs more than the conversion.
+    """
+    if isinstance(column.type, Float):
+        return None
+    if isinstance(column.type, DateTime):
         return partial(datetime.isoformat, sep=" ")
-    if python_type is date:
+    if isinstance(column.type, Date):
         return date.isoformat
-    return None
+    return column.type.bind_processor(dialect)
 
 
 def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
