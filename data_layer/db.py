@@ -10,11 +10,10 @@ order: a reader that catches up ``WHERE seq > last_seen`` never skips a row comm
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache, partial
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -136,19 +135,17 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert many rows fast inside the caller's transaction.
+def bulk_insert(conn: Connection, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert many rows (values of the columns ``names``, in that order) fast in the caller's transaction.
 
     SQLAlchemy's per-row parameter processing dominates ingestion time, so rows go to the driver
-    directly: COPY on PostgreSQL, ``executemany`` on SQLite. Values are converted by the columns' own
-    bind processors, so they are stored exactly as SQLAlchemy would store them.
+    directly: COPY on PostgreSQL, ``executemany`` on SQLite, where values are converted as SQLAlchemy
+    would store them (:func:`_sqlite_processor`).
     """
     if not rows:
         return
-    columns = [column for column in table.columns if column.name in rows[0]]
-    names = [column.name for column in columns]
-    get = itemgetter(*names)  # builds each row's tuple in C
-    values = [(value,) for value in map(get, rows)] if len(names) == 1 else list(map(get, rows))
+    columns = [table.c[name] for name in names]
+    values: Sequence[Sequence[Any]] = rows
     dialect = conn.dialect
     if dialect.name == "postgresql":
         quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)

@@ -51,7 +51,7 @@ from benchmarks.load import (
 )
 from data_layer.db import bulk_insert, create_db_engine, write_transaction
 from data_layer.event_models import validate_web_batch
-from data_layer.ingest import RequestContext, web_event_row
+from data_layer.ingest import WEB_ROW_COLUMNS, RequestContext, web_event_row
 from data_layer.schema import web_events
 from data_layer.settings import Settings
 
@@ -452,12 +452,12 @@ def test_write_losing_its_connection_is_an_outage_and_stores_nothing(
     try:
         with pytest.raises(OperationalError) as raised, write_transaction(engine) as conn:
             proxy.cut("reset")
-            bulk_insert(conn, web_events, [row])
+            bulk_insert(conn, web_events, WEB_ROW_COLUMNS, [row])
         assert database_unavailable(raised.value)
         proxy.restore()
         assert stored_event_ids(database_url) == Counter()
         with write_transaction(engine) as conn:  # the pool recovers without a restart
-            bulk_insert(conn, web_events, [row])
-        assert stored_event_ids(database_url) == Counter({row["event_id"]: 1})
+            bulk_insert(conn, web_events, WEB_ROW_COLUMNS, [row])
+        assert stored_event_ids(database_url) == Counter({row[0]: 1})
     finally:
         engine.dispose()
