@@ -123,6 +123,26 @@ def one_run(path: str, work: list[list[dict]], tmp: Path) -> float | None:
         drop_pg_schema(pg[1])
 
 
+def measure(events: int, runs: int = 1, paths: tuple[str, ...] = PATHS) -> dict[str, tuple[float, ...]]:
+    """Events/s of each of ``runs`` runs per path, each into a fresh database (PostgreSQL paths are left
+    out when it is unreachable)."""
+    work = batches(events)
+    rates: dict[str, tuple[float, ...]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for path in paths:
+            measured = [one_run(path, work, Path(tmp)) for _ in range(runs)]
+            if None not in measured:
+                rates[path] = tuple(rate for rate in measured if rate is not None)
+    return rates
+
+
+def report(rates: dict[str, tuple[float, ...]]) -> None:
+    """One line per path: the median events/s, with the range when there were several runs."""
+    for path, measured in rates.items():
+        spread = f"  (runs: {min(measured):,.0f} .. {max(measured):,.0f})" if len(measured) > 1 else ""
+        print(f"{LABELS[path]}{statistics.median(measured):10,.0f} events/s{spread}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -131,16 +151,9 @@ def main() -> None:
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
     parser.add_argument("--runs", type=int, default=1, help="runs per path; the median is printed")
     args = parser.parse_args()
-    work = batches(args.events)
-    total = sum(len(b) for b in work)
-    print(f"ingestion benchmark: {total} events in {len(work)} batches of {BATCH}")
-    with tempfile.TemporaryDirectory() as tmp:
-        for path in args.paths:
-            rates = [one_run(path, work, Path(tmp)) for _ in range(args.runs)]
-            if None in rates:
-                continue
-            spread = f"  (runs: {min(rates):,.0f} .. {max(rates):,.0f})" if len(rates) > 1 else ""
-            print(f"{LABELS[path]}{statistics.median(rates):10,.0f} events/s{spread}")  # type: ignore[type-var]
+    total = sum(len(batch) for batch in batches(args.events))
+    print(f"ingestion benchmark: {total} events in batches of {BATCH}")
+    report(measure(args.events, args.runs, tuple(args.paths)))
 
 
 if __name__ == "__main__":

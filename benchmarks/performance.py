@@ -6,9 +6,10 @@
 Generates the benchmark data set (benchmarks/dataset.py) into a SQLite database through the service
 layer (reused across runs with the same --db), then measures: the pages list (windows, sorts, filters)
 and page summaries through the replica, the mobile query, freshness lag, restart-to-first-answer, peak
-RSS, and the same pages list and summary computed by DuckDB over a Parquet export of the raw events (what
-an analyst would do by hand), with the ratio ours / DuckDB, and finally the dashboard's Pages and Heatmap
-views rendered in headless Chromium (benchmarks/dashboard_render.py).
+RSS, the same pages list and summary computed by DuckDB over a Parquet export of the raw events (what an
+analyst would do by hand) with the ratio ours / DuckDB, ingestion throughput (benchmarks/ingest_throughput.py:
+service layer and HTTP, SQLite and PostgreSQL), and finally the dashboard's Pages and Heatmap views
+rendered in headless Chromium (benchmarks/dashboard_render.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import polars as pl
 from sqlalchemy import func, select
 
 from benchmarks.dashboard_render import measure as measure_dashboard
+from benchmarks.ingest_throughput import measure as measure_ingestion
+from benchmarks.ingest_throughput import report as report_ingestion
 from benchmarks.query_latency import fill, median_ms
 from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
@@ -175,6 +178,9 @@ def restarted_reader(
     return first_answer, summary_ms, rss_mib()
 
 
+INGEST_EVENTS = 50_000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -294,6 +300,8 @@ def main() -> None:
     print(f"  top-page summary agrees with ours: bins {same_bins}, dead {same_dead}, scroll {same_scroll}")
 
     con.close()
+    print(f"ingestion, {INGEST_EVENTS:,} events in batches of 500 into fresh databases, median of 3:")
+    report_ingestion(measure_ingestion(INGEST_EVENTS, runs=3))
     print("dashboard in headless Chromium (navigation to fully rendered; warm = median of 5):")
     for name, seconds in measure_dashboard(db, runs=5, replica_dir=replica_dir).items():
         print(f"  {name:32s} {seconds * 1000:9.1f} ms")
