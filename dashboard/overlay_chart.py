@@ -94,7 +94,8 @@ def overlay_chart(figure: go.Figure, *, key: str, config: Mapping[str, Any]) -> 
         on_selection_change=lambda: None,
         width="content",
     )
-    return [point for point in result.selection or [] if _is_point(point)]
+    selection = result.selection
+    return [point for point in selection if _is_point(point)] if isinstance(selection, list) else []
 
 
 def chart_key(key: str, spec: str) -> str:

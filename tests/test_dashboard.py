@@ -292,10 +292,18 @@ def test_selecting_a_hotspot_lists_the_sessions_behind_its_clicks(demo: HeatmapS
     assert all(url.startswith("http://127.0.0.1:8501/session?sessionId=") for url in sessions["replay_url"])
 
 
-def test_a_malformed_selection_from_the_browser_is_ignored(demo: HeatmapService) -> None:
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        [{"x": "1", "y": 2}, {"x": float("nan"), "y": 1.0}, {"y": 3}, "point", None, [1, 2]],
+        {"points": [{"x": 1, "y": 2}]},
+        7,
+        "x",
+    ],
+)
+def test_a_malformed_selection_from_the_browser_is_ignored(demo: HeatmapService, garbage: Any) -> None:
     at = run_page(PAGES[1], {"page": busiest_page(demo)})
     spec = json.loads(at.get("bidi_component")[0].proto.json)["spec"]
-    garbage = [{"x": "1", "y": 2}, {"x": float("nan"), "y": 1.0}, {"y": 3}, "point", None, [1, 2]]
     at.session_state[chart_key("heatmap_chart", spec)] = {"selection": garbage}
     at.run()
     assert_clean(at)
