@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache, partial
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -161,21 +162,21 @@ def bulk_insert(conn: Connection, table: Table, names: Sequence[str], rows: Sequ
                 for row in values:
                     copy.write_row(row)
         return
-    processors = [_sqlite_processor(column, dialect) for column in columns]
-    if any(processors):
-        by_column = list(zip(*values, strict=True))
-        for index, process in enumerate(processors):
-            if process is not None:
-                by_column[index] = _processed(by_column[index], process)
+    converters = [_sqlite_converter(column, dialect) for column in columns]
+    if any(converters):
+        by_column: list[Sequence[Any]] = list(zip(*values, strict=True))
+        for index, convert in enumerate(converters):
+            if convert is not None:
+                by_column[index] = convert(by_column[index])
         values = list(zip(*by_column, strict=True))
     placeholders = ", ".join("?" for _ in names)
     statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})"
     conn.exec_driver_sql(statement, values)
 
 
-def _sqlite_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
-    """How the column's values go to SQLite, applied in bulk (through the driver each value would cost
-    a Python call of its own).
+def _sqlite_converter(column: Column[Any], dialect: Dialect) -> Callable[[Sequence[Any]], list[Any]] | None:
+    """How a column's values go to SQLite, converted a column at a time (through the driver each value
+    would cost a Python call of its own); None when they go as they are.
 
     Dates and times become ISO text, as the sqlite3 driver's default adapters make them. Floats go as
     they are: a FLOAT column's affinity stores an integer as a real, so SQLAlchemy's processor changes
@@ -185,13 +186,19 @@ def _sqlite_processor(column: Column[Any], dialect: Dialect) -> Callable[[Any], 
     if isinstance(column.type, Float):
         return None
     if isinstance(column.type, DateTime):
-        return partial(datetime.isoformat, sep=" ")
-    if isinstance(column.type, Date):
-        return date.isoformat
-    return column.type.bind_processor(dialect)
+        return _times_as_text
+    process = date.isoformat if isinstance(column.type, Date) else column.type.bind_processor(dialect)
+    return partial(_each_distinct, process) if process else None
 
 
-def _processed(values: Sequence[Any], process: Callable[[Any], Any]) -> list[Any]:
+def _times_as_text(values: Sequence[Any]) -> list[Any]:
+    """Times as ``datetime.isoformat(" ")`` text, None kept; nearly every time differs, so one by one."""
+    if None in values:
+        return [None if value is None else datetime.isoformat(value, " ") for value in values]
+    return list(map(datetime.isoformat, values, repeat(" ")))
+
+
+def _each_distinct(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
     """``values`` through a bind processor, None kept as is. Each distinct value is converted once (the
     processors are Python functions; a flag column repeats two values); equal values convert alike."""
     converted = {value: process(value) for value in set(values) if value is not None}
