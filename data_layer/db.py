@@ -162,13 +162,11 @@ def bulk_insert(conn: Connection, table: Table, names: Sequence[str], rows: Sequ
                 for row in values:
                     copy.write_row(row)
         return
-    converters = [_sqlite_converter(column, dialect) for column in columns]
-    if any(converters):
-        by_column: list[Sequence[Any]] = list(zip(*values, strict=True))
-        for index, convert in enumerate(converters):
-            if convert is not None:
-                by_column[index] = convert(by_column[index])
-        values = list(zip(*by_column, strict=True))
+    by_column: list[Sequence[Any]] = list(zip(*values, strict=True))
+    for index, column in enumerate(columns):
+        if (convert := _sqlite_converter(column, dialect)) is not None:
+            by_column[index] = convert(by_column[index])
+    values = list(zip(*by_column, strict=True))  # tuples: SQLAlchemy takes no other sequences
     placeholders = ", ".join("?" for _ in names)
     statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})"
     conn.exec_driver_sql(statement, values)
