@@ -130,7 +130,13 @@ def heatmap_panel(
         else:
             st.info("No scroll data for this page and breakpoint: the scroll-depth chart and fold need it.")
 
-    picked = sorted({bin_at(point["x"], point["y"], canvas.width, columns, row_height) for point in selected})
+    picked = sorted(
+        {
+            bin_at(point["x"], point["y"], canvas.width, columns, row_height)
+            for point in selected
+            if 0 <= point["x"] <= canvas.width and 0 <= point["y"] <= canvas.height
+        }
+    )
     if picked:
         _hotspot_sessions(backend, chosen, page_key, breakpoint, tuple(picked), layer.name)
 

@@ -28,11 +28,13 @@ function loadPlotly(bundle) {
     window.__heatmapsPlotly = new Promise((resolve, reject) => {
       const script = document.createElement("script");
       script.src = new URL(bundle, document.baseURI).href;
-      script.onload = () => resolve(window.Plotly);
-      script.onerror = () => {
+      const fail = () => {
         window.__heatmapsPlotly = undefined;  // a later render tries again
+        script.remove();
         reject(new Error("Plotly could not be loaded from " + script.src));
       };
+      script.onload = () => (window.Plotly ? resolve(window.Plotly) : fail());
+      script.onerror = fail;
       document.head.appendChild(script);
     });
   }
@@ -47,13 +49,15 @@ export default function (component) {
   const { data, parentElement, setStateValue } = component;
   const chart = parentElement.querySelector(".overlay-chart");
   const message = parentElement.querySelector(".overlay-error");
+  let disposed = false;
   loadPlotly(data.bundle)
     .then((Plotly) => {
-      message.textContent = "";
-      if (chart.__spec === data.spec) return;  // a rerun with the same figure keeps the selection
-      chart.__spec = data.spec;
+      // Unmounted while Plotly loaded, or a rerun with the same figure (which keeps the selection).
+      if (disposed || chart.__spec === data.spec) return;
       const figure = JSON.parse(data.spec);
       return Plotly.react(chart, figure.data, figure.layout, data.config).then(() => {
+        chart.__spec = data.spec;
+        message.textContent = "";
         if (chart.__bound) return;
         chart.__bound = true;
         chart.on("plotly_selected", (event) => setStateValue("selection", pointsOf(event)));
@@ -61,9 +65,10 @@ export default function (component) {
       });
     })
     .catch((error) => {
-      message.textContent = String(error);
+      if (!disposed) message.textContent = String(error);
     });
   return () => {
+    disposed = true;
     if (window.Plotly) window.Plotly.purge(chart);
   };
 }
@@ -104,7 +109,15 @@ def chart_key(key: str, spec: str) -> str:
 
 
 def _is_point(point: Any) -> bool:
-    """A selection point as the browser reports it: finite page x and y (anything else is ignored)."""
-    return isinstance(point, dict) and all(
-        isinstance(value := point.get(axis), int | float) and math.isfinite(value) for axis in ("x", "y")
-    )
+    """A selection point as the browser reports it: finite page x and y numbers (anything else, which
+    only a forged state value can hold, is ignored)."""
+    return isinstance(point, dict) and all(_is_finite_number(point.get(axis)) for axis in ("x", "y"))
+
+
+def _is_finite_number(value: Any) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer of hundreds of digits
+        return False

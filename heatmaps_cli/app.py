@@ -262,6 +262,9 @@ def _dashboard_command(port: int, host: str) -> list[str]:
         sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "streamlit_app.py"),
         "--server.port", str(port), "--server.address", host, "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
+        # The Heatmap view's Plotly bundle is served from static/ (also set in .streamlit/config.toml,
+        # which Streamlit reads only from the working directory).
+        "--server.enableStaticServing", "true",
     ]  # fmt: skip
 
 

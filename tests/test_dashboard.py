@@ -296,6 +296,7 @@ def test_selecting_a_hotspot_lists_the_sessions_behind_its_clicks(demo: HeatmapS
     "garbage",
     [
         [{"x": "1", "y": 2}, {"x": float("nan"), "y": 1.0}, {"y": 3}, "point", None, [1, 2]],
+        [{"x": 10**400, "y": 1}, {"x": 1e308, "y": 1}, {"x": True, "y": 1}, {"x": -5, "y": 1}],
         {"points": [{"x": 1, "y": 2}]},
         7,
         "x",
