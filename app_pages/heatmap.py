@@ -8,13 +8,13 @@ import polars as pl
 import streamlit as st
 
 from dashboard import context, empty, filters, loaders
+from dashboard.cartesian_chart import cartesian_chart
 from dashboard.context import Backend
 from dashboard.export import overlay_png
 from dashboard.figures import bin_at
 from dashboard.filters import Filters
 from dashboard.formatting import count, escape_markdown, is_web_link, replay_session_id, shorten
 from dashboard.heatmap_view import LAYERS
-from dashboard.overlay_chart import overlay_chart
 from dashboard.reach import reach_html
 from data_layer.explore import HotspotLayer
 
@@ -102,10 +102,8 @@ def heatmap_panel(
         if not cells:
             st.info(f"No {layer.unit} on this page and breakpoint for these filters.")
         with st.container(height=PANEL_HEIGHT_PX, border=True):
-            selected = overlay_chart(
-                overlay.figure,
-                key="heatmap_chart",
-                config={"displayModeBar": False, "scrollZoom": False},
+            selected = cartesian_chart(
+                overlay.figure, key="heatmap_chart", config={"scrollZoom": False}, selectable=True
             )
         source = (
             f"screenshot of {shot['createdAt'][:10]} ({shot['width']}x{shot['height']} px)"

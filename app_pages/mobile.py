@@ -12,6 +12,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import context, empty, filters, loaders
+from dashboard.cartesian_chart import cartesian_chart
 from dashboard.figures import Canvas, touch_heatmap
 from dashboard.formatting import count
 from data_layer.service import HEATMAP_MODES, TOUCH_EVENT_TYPES
@@ -115,7 +116,7 @@ touches = sum(int(point["count"]) for point in points)
 left, right = st.columns([2, 3])
 with left:
     opacity = st.slider("Opacity", 0.1, 1.0, 0.7, 0.05, key="touch_opacity")
-    st.plotly_chart(touch_heatmap(points, canvas=canvas, opacity=opacity), width="content", key="touch_chart")
+    cartesian_chart(touch_heatmap(points, canvas=canvas, opacity=opacity), key="touch_chart")
     st.caption(
         f"Backdrop: newest screenshot ({shots[0]['width']}x{shots[0]['height']} px)."
         if shots

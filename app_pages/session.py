@@ -13,6 +13,7 @@ import polars as pl
 import streamlit as st
 
 from dashboard import context, empty, loaders
+from dashboard.cartesian_chart import cartesian_chart
 from dashboard.context import Backend
 from dashboard.figures import Canvas, ReplayMark, scroll_timeline, session_replay
 from dashboard.formatting import count, escape_markdown, escape_plotly
@@ -136,7 +137,7 @@ def replay_panel(
         _marks(steps, step), canvas=canvas, current=row["click_number"], seen_to=_seen_to(row), view=view
     )
     with st.container(height=720 if whole else "content", border=whole):
-        st.plotly_chart(figure, width="content", config={"displayModeBar": False}, key="replay_chart")
+        cartesian_chart(figure, key="replay_chart")
     st.caption(
         "Numbers are clicks in time order (clicks on one spot share a marker, e.g. 4-7). :red[Red]: part "
         "of a rage event. Grey: dead click. Blue: other clicks. Below the dashed line: the part of the page "
@@ -144,15 +145,15 @@ def replay_panel(
     )
     scrolls = steps.filter(pl.col("event_type") == "scroll")
     clicks = steps.filter(pl.col("event_type") == "click")
-    st.plotly_chart(
+    cartesian_chart(
         scroll_timeline(
             [0.0, *scrolls["seconds"].to_list(), float(steps["seconds"].max())],
             [0.0, *scrolls["deepest"].to_list(), float(steps["deepest"].max())],
             clicks["seconds"].to_list(),
             current=float(row["seconds"]),
         ),
-        config={"displayModeBar": False},
         key="scroll_timeline",
+        width="stretch",
     )
 
 

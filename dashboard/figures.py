@@ -399,8 +399,15 @@ def scroll_timeline(
         height=220,
         margin={"l": 0, "r": 0, "t": 10, "b": 0},
         showlegend=False,
-        xaxis={"title": "seconds since the first event", "fixedrange": True},
-        yaxis={"title": "depth", "range": [-5, 105], "ticksuffix": " %", "fixedrange": True},
+        # The margins grow to fit the tick labels and titles (no margin of their own).
+        xaxis={"title": "seconds since the first event", "fixedrange": True, "automargin": True},
+        yaxis={
+            "title": "depth",
+            "range": [-5, 105],
+            "ticksuffix": " %",
+            "fixedrange": True,
+            "automargin": True,
+        },
     )
     return figure
 

@@ -18,7 +18,7 @@ from PIL import Image
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
-from dashboard.overlay_chart import chart_key
+from dashboard.cartesian_chart import chart_key
 from data_layer import screenshots
 from data_layer.auth import Permission, create_token, secret_key
 from data_layer.demo_loader import load_demo
@@ -266,7 +266,7 @@ def test_heatmap_numbers_and_replays_equal_the_summary(demo: HeatmapService) -> 
     }
     links = [element.proto.url for element in at.get("link_button")]
     assert links == [item["url"] for item in summary["replays"]]
-    assert [chart.proto.component_name for chart in at.get("bidi_component")] == ["heatmap_overlay"]
+    assert [chart.proto.component_name for chart in at.get("bidi_component")] == ["cartesian_chart"]
     assert not at.get("plotly_chart")  # the overlay is the only figure; scroll reach is plain HTML bars
     assert any("Sessions reaching each depth" in element.proto.body for element in at.get("html"))
 

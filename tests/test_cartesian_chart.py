@@ -1,4 +1,4 @@
-"""The Heatmap overlay's Plotly bundle (static/) and the Streamlit settings that serve it."""
+"""The dashboard's Plotly bundle (static/) and the Streamlit settings that serve it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import plotly
 
-from dashboard.overlay_chart import PLOTLY_BUNDLE
+from dashboard.cartesian_chart import PLOTLY_BUNDLE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RELEASE = re.compile(r"plotly\.js (?:\(cartesian - minified\) )?v(\d+\.\d+\.\d+)")

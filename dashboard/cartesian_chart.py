@@ -1,11 +1,12 @@
-"""The Heatmap view's figure, drawn by Plotly's cartesian bundle in a Streamlit component.
+"""Plotly figures drawn by Plotly's cartesian bundle in a Streamlit component, instead of st.plotly_chart.
 
 ``st.plotly_chart`` runs Streamlit's copy of Plotly with every trace type (maps, 3-D, WebGL: 4.7 MB of
 JavaScript), and parsing and running it was most of what a new browser tab spent on the Heatmap view
-(about 1 of 2.4 s at 10 M events). The overlay needs only cartesian traces (image, heatmap, scatter),
-so this component loads Plotly's official cartesian bundle (1.5 MB, the same plotly.js release as the
-``plotly`` package's, from the app's ``static/`` folder) once per tab, as a classic script the browser
-keeps compiled in its code cache, and reports point and box selections as ``st.plotly_chart`` does.
+(about 1 of 2.4 s at 10 M events). The dashboard's figures use only cartesian traces (image, heatmap,
+scatter), so this component loads Plotly's official cartesian bundle (1.5 MB, the same plotly.js release
+as the ``plotly`` package's, from the app's ``static/`` folder) once per tab, as a classic script the
+browser keeps compiled in its code cache, and can report point and box selections as
+``st.plotly_chart(on_select="rerun")`` does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -47,8 +48,8 @@ function pointsOf(event) {
 
 export default function (component) {
   const { data, parentElement, setStateValue } = component;
-  const chart = parentElement.querySelector(".overlay-chart");
-  const message = parentElement.querySelector(".overlay-error");
+  const chart = parentElement.querySelector(".cartesian-chart");
+  const message = parentElement.querySelector(".cartesian-chart-error");
   let disposed = false;
   loadPlotly(data.bundle)
     .then((Plotly) => {
@@ -58,7 +59,7 @@ export default function (component) {
       return Plotly.react(chart, figure.data, figure.layout, data.config).then(() => {
         chart.__spec = data.spec;
         message.textContent = "";
-        if (chart.__bound) return;
+        if (!data.selectable || chart.__bound) return;
         chart.__bound = true;
         chart.on("plotly_selected", (event) => setStateValue("selection", pointsOf(event)));
         chart.on("plotly_deselect", () => setStateValue("selection", []));
@@ -75,29 +76,44 @@ export default function (component) {
 """
 
 # Not style-isolated: Plotly puts its stylesheet (hover labels, selection outlines) in the document head.
-_overlay = st.components.v2.component(
-    "heatmap_overlay",
-    html='<div class="overlay-chart"></div><div class="overlay-error" role="alert"></div>',
-    css=".overlay-error:empty { display: none; } .overlay-error { color: #b91c1c; }",
+_chart = st.components.v2.component(
+    "cartesian_chart",
+    html='<div class="cartesian-chart"></div><div class="cartesian-chart-error" role="alert"></div>',
+    css=".cartesian-chart-error:empty { display: none; } .cartesian-chart-error { color: #b91c1c; }",
     js=_JS,
     isolate_styles=False,
 )
 
 
-def overlay_chart(figure: go.Figure, *, key: str, config: Mapping[str, Any]) -> list[dict[str, float]]:
-    """Draw ``figure``; returns the points (page x, y) of the current selection, empty when none.
+def cartesian_chart(
+    figure: go.Figure,
+    *,
+    key: str,
+    config: Mapping[str, Any] | None = None,
+    selectable: bool = False,
+    width: Literal["content", "stretch"] = "content",
+) -> list[dict[str, float]]:
+    """Draw ``figure``; with ``selectable``, returns the points (x, y) of the current selection.
 
     The figure goes as Plotly's own JSON (typed arrays stay base64), so the browser gets what
-    ``st.plotly_chart`` would send. Each figure is a chart of its own (``key`` plus a digest of the
-    figure, :func:`chart_key`), so another page, layer or filter starts without a selection.
+    ``st.plotly_chart`` would send, and a rerun with a changed figure updates the drawn one in place
+    (``Plotly.react``). A selectable figure is a chart of its own (``key`` plus a digest of the figure,
+    :func:`chart_key`), so another page, layer or filter starts without a selection. ``width="stretch"``
+    fits a figure without a width of its own to the column, resizing with the window.
     """
     spec = pio.to_json(figure, validate=False)
-    result = _overlay(
-        data={"spec": spec, "config": dict(config), "bundle": f"app/static/{PLOTLY_BUNDLE}"},
+    options = {"displayModeBar": False, **(config or {}), "responsive": width == "stretch"}
+    bundle = f"app/static/{PLOTLY_BUNDLE}"
+    data = {"spec": spec, "config": options, "bundle": bundle, "selectable": selectable}
+    if not selectable:
+        _chart(data=data, key=key, width=width)
+        return []
+    result = _chart(
+        data=data,
         key=chart_key(key, spec),
         default={"selection": []},
         on_selection_change=lambda: None,
-        width="content",
+        width=width,
     )
     selection = result.selection
     return [point for point in selection if _is_point(point)] if isinstance(selection, list) else []
