@@ -152,6 +152,8 @@ _SESSION_CLICKS = select(*(web_events.c[name] for name in _RAGE_COLUMNS)).where(
 # Stands in for the sequence numbers of rows not inserted yet: above every stored one and increasing in
 # batch order, as the numbers they will get, so clicks at the same instant order as they will when stored.
 _PENDING_SEQ = 1 << 62
+# A pending row's values in the order _SESSION_CLICKS reads them, after the sequence number.
+_AFTER_SEQ = itemgetter(*map(WEB_ROW_COLUMNS.index, RAGE_INPUT_COLUMNS[1:]))
 
 
 def _stored_clicks(conn: Connection, pairs: set[tuple[str, str]]) -> list[tuple[Any, ...]]:
@@ -177,19 +179,17 @@ def refresh_rage_flags(
     """Recompute rage flags of every click of the given (session, page) pairs; returns stored rows changed.
 
     ``pending`` are rows (:data:`WEB_ROW_COLUMNS`) about to be inserted in this transaction, after this
-    call: their clicks join
-    their pairs' runs and get their flags set in place, so they are stored already flagged and only the
-    rarely changed older rows need an update. Those get ``flags_rev`` above every sequence number an
-    incremental reader can have seen without this transaction, so readers find them.
+    call: their clicks join their pairs' runs and get their flags set in place, so they are stored
+    already flagged and only the rarely changed older rows need an update. Those get ``flags_rev``
+    above every sequence number an incremental reader can have seen without this transaction, so
+    readers find them.
     """
     pairs = set(groups)
     if not pairs:
         return 0
     fetched = _stored_clicks(conn, pairs)
     new = [row for row in pending if row[_TYPE] == "click"]
-    # A row's values in the order _SESSION_CLICKS reads them, after the sequence number.
-    after_seq = itemgetter(*map(WEB_ROW_COLUMNS.index, RAGE_INPUT_COLUMNS[1:]))
-    stand_ins = [(_PENDING_SEQ + index, *after_seq(row)) for index, row in enumerate(new)]
+    stand_ins = [(_PENDING_SEQ + index, *_AFTER_SEQ(row)) for index, row in enumerate(new)]
     flags = metrics.rage_flags_of_rows(fetched + stand_ins, **settings.rage_thresholds())
     for row, (rage, rage_start) in zip(new, flags[len(fetched) :], strict=True):
         row[_RAGE], row[_RAGE_START] = rage, rage_start
