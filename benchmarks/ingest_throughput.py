@@ -123,10 +123,11 @@ def one_run(path: str, work: list[list[dict]], tmp: Path) -> float | None:
         drop_pg_schema(pg[1])
 
 
-def measure(events: int, runs: int = 1, paths: tuple[str, ...] = PATHS) -> dict[str, tuple[float, ...]]:
-    """Events/s of each of ``runs`` runs per path, each into a fresh database (PostgreSQL paths are left
-    out when it is unreachable)."""
-    work = batches(events)
+def measure(
+    work: list[list[dict]], runs: int = 1, paths: tuple[str, ...] = PATHS
+) -> dict[str, tuple[float, ...]]:
+    """Events/s of each of ``runs`` runs per path ingesting ``work`` (:func:`batches`), each into a fresh
+    database (PostgreSQL paths are left out when it is unreachable)."""
     rates: dict[str, tuple[float, ...]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for path in paths:
@@ -151,9 +152,9 @@ def main() -> None:
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
     parser.add_argument("--runs", type=int, default=1, help="runs per path; the median is printed")
     args = parser.parse_args()
-    total = sum(len(batch) for batch in batches(args.events))
-    print(f"ingestion benchmark: {total} events in batches of {BATCH}")
-    report(measure(args.events, args.runs, tuple(args.paths)))
+    work = batches(args.events)
+    print(f"ingestion benchmark: {sum(map(len, work))} events in {len(work)} batches of {BATCH}")
+    report(measure(work, args.runs, tuple(args.paths)))
 
 
 if __name__ == "__main__":
