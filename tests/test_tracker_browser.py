@@ -268,7 +268,7 @@ def test_dom_changing_click_is_alive_and_sent_with_bearer_key(backend: Backend, 
     before = time.monotonic()
     page.mouse.click(50, 80)  # button#grow, which appends a list item
 
-    (click,) = _wait_for(_clicks(backend, 1), 2.0, page)
+    (click,) = _wait_for(_clicks(backend, 1), 5.0, page)
 
     assert _stable(click) == {
         "type": "click",
@@ -412,7 +412,7 @@ def test_viewport_size_is_reported(
     url = _load(page, backend)
     page.mouse.click(50, 80)
 
-    _wait_for(_clicks(backend, 1), 2.0, page)
+    _wait_for(_clicks(backend, 1), 5.0, page)
 
     sizes = {"viewportWidth": width, "viewportHeight": height, "documentWidth": width, "documentHeight": 3000}
     assert sorted((_stable(e) for e in backend.events()), key=lambda e: e["type"]) == [
@@ -530,16 +530,32 @@ def test_queue_is_bounded_and_batches_stay_under_the_keepalive_limit(
     _assert_clean(backend)
 
 
-def test_text_selection_or_scroll_right_after_a_click_makes_it_alive(
+def _load_with_paused_clock(page: Any, backend: Backend) -> str:
+    """Loads the test page with its clock paused (Date, performance.now and timers), so only
+    `page.clock.run_for` moves the page's time: the tracker's 100 ms reaction window cannot be
+    stretched by a busy machine, and its dead timer never fires on its own."""
+    page.clock.install(time=datetime.now(UTC) - timedelta(seconds=5))
+    url = _load(page, backend)
+    page.clock.pause_at(datetime.now(UTC))
+    return url
+
+
+def test_double_click_selecting_a_word_and_a_scroll_right_after_a_click_make_clicks_alive(
     backend: Backend, open_page: OpenPage
 ) -> None:
     page = open_page()
-    url = _load(page, backend)
-    page.mouse.dblclick(100, 500)  # two clicks on the paragraph; the second selects a word
-    page.wait_for_timeout(300)  # keep the scroll below out of the double click's 100 ms window
+    url = _load_with_paused_clock(page, backend)
+    # A double click on the paragraph, its second press 150 ms after the first click: the press selects a
+    # word before its click event fires, and the first click shares the gesture's reaction.
+    page.mouse.click(100, 500)
+    page.clock.run_for(150)
+    page.mouse.down(click_count=2)
+    page.mouse.up(click_count=2)
+    _wait_for(_clicks(backend, 2), 5.0, page)  # sent once settled: the paused clock holds the dead timer
+    page.clock.run_for(150)
     page.mouse.click(100, 780)  # second card, whose handler scrolls the page by 100 px
 
-    clicks = _wait_for(_clicks(backend, 3), 2.0, page)  # well before the 2.5 s dead timeout
+    clicks = _wait_for(_clicks(backend, 3), 5.0, page)
 
     common = {"type": "click", "url": url, "viewportWidth": 1280, "viewportHeight": 800}
     common |= {"documentWidth": 1280, "documentHeight": 3000, "x": 100, "fixed": False, "dead": False}
@@ -548,6 +564,44 @@ def test_text_selection_or_scroll_right_after_a_click_makes_it_alive(
         common | {"y": 500, "selector": "body > main > p.lead"},
         common | {"y": 780, "selector": "body > main > div.card:nth-of-type(2)"},
     ]
+    _assert_clean(backend)
+
+
+def test_drag_selecting_text_is_an_alive_click(backend: Backend, open_page: OpenPage) -> None:
+    page = open_page()
+    _load_with_paused_clock(page, backend)
+    page.mouse.move(20, 468)  # the paragraph's first line of text (document y 460-478)
+    page.mouse.down()
+    page.mouse.move(300, 468, steps=5)
+    page.clock.run_for(500)  # the selection is long done when the button is released
+    page.mouse.up()
+
+    (click,) = _wait_for(_clicks(backend, 1), 5.0, page)
+
+    assert (click["x"], click["y"], click["selector"], click["dead"]) == (
+        300,
+        468,
+        "body > main > p.lead",
+        False,
+    )
+    _assert_clean(backend)
+
+
+def test_scroll_later_than_100_ms_after_a_click_is_no_reaction(backend: Backend, open_page: OpenPage) -> None:
+    page = open_page()
+    _load_with_paused_clock(page, backend)
+    page.evaluate("() => addEventListener('scroll', () => { window.scrolled = true; }, { once: true })")
+    page.mouse.click(100, 500)  # the paragraph: no reaction of its own
+    page.clock.run_for(101)
+    page.mouse.wheel(0, 200)
+    _wait_for(lambda: page.evaluate("() => window.scrolled === true"), 5.0)
+    _flush(page)
+    assert backend.events("click") == []  # still waiting for a reaction
+
+    page.clock.run_for(int(DEAD_AFTER_S * 1000))
+
+    (click,) = _wait_for(_clicks(backend, 1), 5.0, page)
+    assert (click["y"], click["dead"]) == (500, True)
     _assert_clean(backend)
 
 
@@ -568,7 +622,7 @@ def test_long_selector_is_cut_from_the_left_at_a_path_boundary(backend: Backend,
     page.mouse.click(50, 70)
     page.evaluate("() => document.body.setAttribute('data-clicked', '1')")  # a reaction: no dead wait
 
-    (click,) = _wait_for(_clicks(backend, 1), 2.0, page)
+    (click,) = _wait_for(_clicks(backend, 1), 5.0, page)
 
     assert (click["selector"], click["y"]) == (" > ".join(["div.level"] * 42), 70)
     _assert_clean(backend)
@@ -583,7 +637,7 @@ def test_keyboard_activated_click_is_placed_at_the_element_centre(
     page.keyboard.press("Enter")  # a click event without pointer position
     page.evaluate("() => document.getElementById('grow').click()")  # scripted: not a user click
 
-    (click,) = _wait_for(_clicks(backend, 1), 2.0, page)
+    (click,) = _wait_for(_clicks(backend, 1), 5.0, page)
 
     # button#grow: 200 x 40 px at document (0, 60), centre (100, 80)
     assert (click["selector"], click["x"], click["y"], click["dead"]) == ("#grow", 100, 80, False)

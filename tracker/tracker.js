@@ -30,6 +30,9 @@
   var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
   var queue = [], pending = [], observer = null, inflight = null;
+  // The last recorded click, and whether text got selected since the last press: a press that selects
+  // (double click on a word, drag) reacts before its click event fires.
+  var lastClick = null, pressSelected = false;
   var counter = 0, failures = 0, retryAt = 0;
   var sid = null, lastActivity = 0, savedActivity = 0, vid = null;
   var pv = newPageview();
@@ -192,6 +195,8 @@
     click.ev.dead = dead;
     enqueue([click.ev]);
     if (!pending.length && observer) observer = observer.disconnect();
+    // A double or triple click is one gesture: its earlier clicks share the reaction of a later one.
+    if (!dead && click.prev) settle(click.prev, false);
   }
 
   /** Marks alive every pending click made at most `withinMs` ago. */
@@ -219,9 +224,11 @@
     ev.y = clamp(Math.round(fixed ? cy : cy + scrollY), 0, s.documentHeight);
     ev.fixed = fixed;
     ev.selector = selector(el);
-    var click = { ev: ev, at: performance.now() };
+    var click = { ev: ev, at: performance.now(), prev: e.detail > 1 ? lastClick : null };
+    lastClick = click;
     click.timer = setTimeout(guard(settle.bind(null, click, true)), DEAD_MS);
     pending.push(click);
+    if (e.detail && pressSelected) return settle(click, false);
     if (!observer) {
       observer = new MutationObserver(guard(alive.bind(null, Infinity)));
       observer.observe(document, { subtree: true, attributes: true, childList: true, characterData: true });
@@ -324,9 +331,20 @@
       },
       true
     );
+    listen(
+      document,
+      "mousedown",
+      function () {
+        pressSelected = false;
+      },
+      true
+    );
     listen(document, "selectionchange", function () {
       var sel = document.getSelection();
-      if (sel && !sel.isCollapsed) alive(ALIVE_MS);
+      if (sel && !sel.isCollapsed) {
+        pressSelected = true;
+        alive(ALIVE_MS);
+      }
     });
     ["beforeunload", "hashchange", "popstate"].forEach(function (type) {
       listen(window, type, alive.bind(null, ALIVE_MS));
