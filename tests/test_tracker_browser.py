@@ -243,6 +243,16 @@ def _load(page: Any, backend: Backend, variant: str = "default") -> str:
     return url
 
 
+def _scroll(page: Any, script: str) -> None:
+    """Runs a scrolling `script` and returns once the page has dispatched the scroll event, which a busy
+    machine could otherwise deliver later, right after the next click."""
+    page.evaluate(
+        "script => new Promise(done => { addEventListener('scroll', () => done(), { once: true });"
+        " new Function(script)(); })",
+        script,
+    )
+
+
 def _assert_clean(backend: Backend) -> None:
     """Invariants of every delivery: no page text, valid unique ids, sane timestamps, no token in URLs."""
     posts = backend.posts()
@@ -353,8 +363,7 @@ def test_sticky_header_click_after_scrolling_is_fixed_with_viewport_y(
 ) -> None:
     page = open_page()
     _load(page, backend, "endpoint")  # script from the site, data-endpoint names the collector
-    page.evaluate("() => window.scrollTo(0, 1000)")
-    page.wait_for_timeout(300)  # let the scroll event pass so it cannot count as the click's reaction
+    _scroll(page, "scrollTo(0, 1000)")  # its scroll event has passed: no reaction to the click below
     page.mouse.click(30, 30)  # header button; document y would be 1030
 
     (click,) = _wait_for(_clicks(backend, 1), 5.0, page)
@@ -379,8 +388,7 @@ def test_scroll_depth_and_hidden_page_beacon(backend: Backend, open_page: OpenPa
     page = open_page()
     url = _load(page, backend)
     _flush(page)  # first flush: depth at the fold, 800 / 3000 = 26.67 %
-    page.evaluate("() => window.scrollTo(0, 1300)")  # (1300 + 800) / 3000 = 70 %
-    page.wait_for_timeout(300)
+    _scroll(page, "scrollTo(0, 1300)")  # (1300 + 800) / 3000 = 70 %
     page.mouse.click(100, 500)  # spacer, document y 1800; no reaction, so still pending ...
     page.wait_for_timeout(300)  # ... and past the 100 ms in which the navigation would count as one
     page.goto(f"{backend.site}/blank")  # visibilitychange + pagehide: the beacon path, dead unknown -> false
@@ -590,11 +598,9 @@ def test_drag_selecting_text_is_an_alive_click(backend: Backend, open_page: Open
 def test_scroll_later_than_100_ms_after_a_click_is_no_reaction(backend: Backend, open_page: OpenPage) -> None:
     page = open_page()
     _load_with_paused_clock(page, backend)
-    page.evaluate("() => addEventListener('scroll', () => { window.scrolled = true; }, { once: true })")
     page.mouse.click(100, 500)  # the paragraph: no reaction of its own
     page.clock.run_for(101)
-    page.mouse.wheel(0, 200)
-    _wait_for(lambda: page.evaluate("() => window.scrolled === true"), 5.0)
+    _scroll(page, "scrollBy(0, 200)")
     _flush(page)
     assert backend.events("click") == []  # still waiting for a reaction
 
@@ -602,6 +608,29 @@ def test_scroll_later_than_100_ms_after_a_click_is_no_reaction(backend: Backend,
 
     (click,) = _wait_for(_clicks(backend, 1), 5.0, page)
     assert (click["y"], click["dead"]) == (500, True)
+    _assert_clean(backend)
+
+
+def test_a_reaction_to_the_fourth_click_of_a_burst_leaves_the_first_three_dead(
+    backend: Backend, open_page: OpenPage
+) -> None:
+    page = open_page()
+    _load_with_paused_clock(page, backend)
+    page.mouse.move(100, 700)  # first card: no handler, user-select: none
+    for count in range(1, 5):  # one burst, 150 ms apart: click counts 1, 2, 3, 4
+        if count > 1:
+            page.clock.run_for(150)
+        page.mouse.down(click_count=count)
+        page.mouse.up(click_count=count)
+    _scroll(page, "scrollBy(0, 100)")  # right after the fourth click; 150 ms and more after the others
+
+    (alive,) = _wait_for(_clicks(backend, 1), 5.0, page)
+    page.clock.run_for(int(DEAD_AFTER_S * 1000))
+    clicks = _wait_for(_clicks(backend, 4), 5.0, page)
+
+    assert alive["dead"] is False
+    assert alive["timestamp"] == max(c["timestamp"] for c in clicks)  # the fourth click
+    assert [c["dead"] for c in clicks if c["eventId"] != alive["eventId"]] == [True] * 3
     _assert_clean(backend)
 
 

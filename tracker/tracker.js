@@ -30,7 +30,7 @@
   var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
   var queue = [], pending = [], observer = null, inflight = null;
-  // The last recorded click, and whether text got selected since the last press: a press that selects
+  // The last pointer click, and whether text got selected since the last press: a press that selects
   // (double click on a word, drag) reacts before its click event fires.
   var lastClick = null, pressSelected = false;
   var counter = 0, failures = 0, retryAt = 0;
@@ -196,6 +196,7 @@
     enqueue([click.ev]);
     if (!pending.length && observer) observer = observer.disconnect();
     // A double or triple click is one gesture: its earlier clicks share the reaction of a later one.
+    // Longer bursts are left alone: they are what rage and dead clicks exist to catch.
     if (!dead && click.prev) settle(click.prev, false);
   }
 
@@ -224,8 +225,8 @@
     ev.y = clamp(Math.round(fixed ? cy : cy + scrollY), 0, s.documentHeight);
     ev.fixed = fixed;
     ev.selector = selector(el);
-    var click = { ev: ev, at: performance.now(), prev: e.detail > 1 ? lastClick : null };
-    lastClick = click;
+    var click = { ev: ev, at: performance.now(), prev: e.detail === 2 || e.detail === 3 ? lastClick : null };
+    if (e.detail) lastClick = click;
     click.timer = setTimeout(guard(settle.bind(null, click, true)), DEAD_MS);
     pending.push(click);
     if (e.detail && pressSelected) return settle(click, false);
@@ -331,14 +332,17 @@
       },
       true
     );
-    listen(
-      document,
-      "mousedown",
-      function () {
-        pressSelected = false;
-      },
-      true
-    );
+    // Both: a page that cancels pointerdown suppresses mousedown, and old browsers lack pointer events.
+    ["pointerdown", "mousedown"].forEach(function (type) {
+      listen(
+        window,
+        type,
+        function () {
+          pressSelected = false;
+        },
+        true
+      );
+    });
     listen(document, "selectionchange", function () {
       var sel = document.getSelection();
       if (sel && !sel.isCollapsed) {
