@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,3 +23,23 @@ needs_chromium = [
         reason="system Chromium /usr/bin/chromium is not installed",
     ),
 ]
+
+
+def open_with_paused_clock(page: Any, url: str) -> None:
+    """Opens a page with the tracker and pauses its clock (Date, performance.now, timers) once the tracker
+    is up. Only `page.clock.run_for` moves the page's time then, so a busy machine can neither stretch the
+    tracker's 100 ms reaction window nor delay its 2.5 s dead verdicts."""
+    page.clock.install(time=datetime.now(UTC) - timedelta(seconds=5))
+    page.goto(url)
+    page.wait_for_function("() => window.__heatmaps !== undefined")
+    page.clock.pause_at(datetime.now(UTC))
+
+
+def scroll_and_wait(page: Any, script: str) -> None:
+    """Runs a scrolling `script` and returns once the page has dispatched the scroll event, which a busy
+    machine could otherwise deliver later, right after the next click."""
+    page.evaluate(
+        "script => new Promise(done => { addEventListener('scroll', () => done(), { once: true });"
+        " new Function(script)(); })",
+        script,
+    )

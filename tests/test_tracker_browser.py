@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_with_paused_clock, scroll_and_wait
 
 pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
@@ -243,16 +243,6 @@ def _load(page: Any, backend: Backend, variant: str = "default") -> str:
     return url
 
 
-def _scroll(page: Any, script: str) -> None:
-    """Runs a scrolling `script` and returns once the page has dispatched the scroll event, which a busy
-    machine could otherwise deliver later, right after the next click."""
-    page.evaluate(
-        "script => new Promise(done => { addEventListener('scroll', () => done(), { once: true });"
-        " new Function(script)(); })",
-        script,
-    )
-
-
 def _assert_clean(backend: Backend) -> None:
     """Invariants of every delivery: no page text, valid unique ids, sane timestamps, no token in URLs."""
     posts = backend.posts()
@@ -363,7 +353,7 @@ def test_sticky_header_click_after_scrolling_is_fixed_with_viewport_y(
 ) -> None:
     page = open_page()
     _load(page, backend, "endpoint")  # script from the site, data-endpoint names the collector
-    _scroll(page, "scrollTo(0, 1000)")  # its scroll event has passed: no reaction to the click below
+    scroll_and_wait(page, "scrollTo(0, 1000)")  # its scroll event has passed: no reaction to the click below
     page.mouse.click(30, 30)  # header button; document y would be 1030
 
     (click,) = _wait_for(_clicks(backend, 1), 5.0, page)
@@ -388,7 +378,7 @@ def test_scroll_depth_and_hidden_page_beacon(backend: Backend, open_page: OpenPa
     page = open_page()
     url = _load(page, backend)
     _flush(page)  # first flush: depth at the fold, 800 / 3000 = 26.67 %
-    _scroll(page, "scrollTo(0, 1300)")  # (1300 + 800) / 3000 = 70 %
+    scroll_and_wait(page, "scrollTo(0, 1300)")  # (1300 + 800) / 3000 = 70 %
     page.mouse.click(100, 500)  # spacer, document y 1800; no reaction, so still pending ...
     page.wait_for_timeout(300)  # ... and past the 100 ms in which the navigation would count as one
     page.goto(f"{backend.site}/blank")  # visibilitychange + pagehide: the beacon path, dead unknown -> false
@@ -539,12 +529,8 @@ def test_queue_is_bounded_and_batches_stay_under_the_keepalive_limit(
 
 
 def _load_with_paused_clock(page: Any, backend: Backend) -> str:
-    """Loads the test page with its clock paused (Date, performance.now and timers), so only
-    `page.clock.run_for` moves the page's time: the tracker's 100 ms reaction window cannot be
-    stretched by a busy machine, and its dead timer never fires on its own."""
-    page.clock.install(time=datetime.now(UTC) - timedelta(seconds=5))
-    url = _load(page, backend)
-    page.clock.pause_at(datetime.now(UTC))
+    url = f"{backend.site}/page?script=default"
+    open_with_paused_clock(page, url)
     return url
 
 
@@ -600,7 +586,7 @@ def test_scroll_later_than_100_ms_after_a_click_is_no_reaction(backend: Backend,
     _load_with_paused_clock(page, backend)
     page.mouse.click(100, 500)  # the paragraph: no reaction of its own
     page.clock.run_for(101)
-    _scroll(page, "scrollBy(0, 200)")
+    scroll_and_wait(page, "scrollBy(0, 200)")
     _flush(page)
     assert backend.events("click") == []  # still waiting for a reaction
 
@@ -622,7 +608,7 @@ def test_a_reaction_to_the_fourth_click_of_a_burst_leaves_the_first_three_dead(
             page.clock.run_for(150)
         page.mouse.down(click_count=count)
         page.mouse.up(click_count=count)
-    _scroll(page, "scrollBy(0, 100)")  # right after the fourth click; 150 ms and more after the others
+    scroll_and_wait(page, "scrollBy(0, 100)")  # right after the fourth click, 150+ ms after the others
 
     (alive,) = _wait_for(_clicks(backend, 1), 5.0, page)
     page.clock.run_for(int(DEAD_AFTER_S * 1000))

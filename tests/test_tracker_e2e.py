@@ -26,7 +26,7 @@ from data_layer.auth import Permission, create_token
 from data_layer.db import create_db_engine
 from data_layer.migrate import upgrade
 from data_layer.schema import web_events
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_with_paused_clock, scroll_and_wait
 from tests.live import free_port, wait_ok
 
 pytestmark = needs_chromium
@@ -108,18 +108,16 @@ def test_real_browser_events_reach_the_database_and_the_summary(live_api, websit
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         desktop = browser.new_page(viewport={"width": 1280, "height": 800})
-        desktop.goto(website)
-        desktop.wait_for_function("window.__heatmaps !== undefined")
+        open_with_paused_clock(desktop, website)
         desktop.click("#grow")  # changes the DOM: alive
         desktop.mouse.click(100, 500)  # the paragraph: dead
         for _ in range(4):  # the first card, 4 fast clicks on one spot: a rage run (and dead)
             desktop.mouse.click(100, 700)
-            desktop.wait_for_timeout(120)
-        desktop.evaluate("window.scrollTo(0, 1000)")
-        desktop.wait_for_timeout(200)
-        desktop.mouse.click(100, 30)  # the sticky header's button: fixed, viewport y
-        desktop.evaluate("window.scrollTo(0, 1300)")  # (1300 + 800) / 3000 = 70 %
-        desktop.wait_for_timeout(3000)  # dead-click verdicts need 2.5 s
+            desktop.clock.run_for(120)
+        scroll_and_wait(desktop, "scrollTo(0, 1000)")
+        desktop.mouse.click(100, 30)  # the sticky header's button: fixed, viewport y; alive by ...
+        scroll_and_wait(desktop, "scrollTo(0, 1300)")  # ... this scroll; (1300 + 800) / 3000 = 70 %
+        desktop.clock.run_for(3000)  # dead-click verdicts come after 2.5 s
         desktop.close(run_before_unload=True)  # pagehide: the beacon carries the rest
 
         phone = browser.new_page(viewport={"width": 375, "height": 667})
