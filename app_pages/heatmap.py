@@ -103,7 +103,11 @@ def heatmap_panel(
             st.info(f"No {layer.unit} on this page and breakpoint for these filters.")
         with st.container(height=PANEL_HEIGHT_PX, border=True):
             selected = cartesian_chart(
-                overlay.figure, key="heatmap_chart", config={"scrollZoom": False}, selectable=True
+                overlay.figure,
+                key="heatmap_chart",
+                config={"scrollZoom": False},
+                selectable=True,
+                width="stretch",
             )
         source = (
             f"screenshot of {shot['createdAt'][:10]} ({shot['width']}x{shot['height']} px)"

@@ -116,7 +116,7 @@ touches = sum(int(point["count"]) for point in points)
 left, right = st.columns([2, 3])
 with left:
     opacity = st.slider("Opacity", 0.1, 1.0, 0.7, 0.05, key="touch_opacity")
-    cartesian_chart(touch_heatmap(points, canvas=canvas, opacity=opacity), key="touch_chart")
+    cartesian_chart(touch_heatmap(points, canvas=canvas, opacity=opacity), key="touch_chart", width="stretch")
     st.caption(
         f"Backdrop: newest screenshot ({shots[0]['width']}x{shots[0]['height']} px)."
         if shots

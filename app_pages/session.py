@@ -137,7 +137,7 @@ def replay_panel(
         _marks(steps, step), canvas=canvas, current=row["click_number"], seen_to=_seen_to(row), view=view
     )
     with st.container(height=720 if whole else "content", border=whole):
-        cartesian_chart(figure, key="replay_chart")
+        cartesian_chart(figure, key="replay_chart", width="stretch")
     st.caption(
         "Numbers are clicks in time order (clicks on one spot share a marker, e.g. 4-7). :red[Red]: part "
         "of a rage event. Grey: dead click. Blue: other clicks. Below the dashed line: the part of the page "

@@ -42,6 +42,16 @@ function loadPlotly(bundle) {
   return window.__heatmapsPlotly;
 }
 
+// A figure wider than its column (a page figure in a laptop's narrower column) is scaled down to fit,
+// its plot area keeping its aspect, so page pixels stay square and nothing is cut off at the right.
+function fitted(layout, room) {
+  if (!room || !layout.width || !layout.height || layout.width <= room) return layout;
+  const margin = layout.margin || {};
+  const [l, r, t, b] = [margin.l ?? 80, margin.r ?? 80, margin.t ?? 100, margin.b ?? 80]; // Plotly's defaults
+  const scale = (room - l - r) / (layout.width - l - r);
+  return { ...layout, width: room, height: Math.round((layout.height - t - b) * scale) + t + b };
+}
+
 function pointsOf(event) {
   return (event && event.points ? event.points : []).map((point) => ({ x: point.x, y: point.y }));
 }
@@ -56,7 +66,8 @@ export default function (component) {
       // Unmounted while Plotly loaded, or a rerun with the same figure (which keeps the selection).
       if (disposed || chart.__spec === data.spec) return;
       const figure = JSON.parse(data.spec);
-      return Plotly.react(chart, figure.data, figure.layout, data.config).then(() => {
+      const layout = data.fit ? fitted(figure.layout, chart.clientWidth) : figure.layout;
+      return Plotly.react(chart, figure.data, layout, data.config).then(() => {
         chart.__spec = data.spec;
         message.textContent = "";
         if (!data.selectable || chart.__bound) return;
@@ -99,12 +110,14 @@ def cartesian_chart(
     ``st.plotly_chart`` would send, and a rerun with a changed figure updates the drawn one in place
     (``Plotly.react``). A selectable figure is a chart of its own (``key`` plus a digest of the figure,
     :func:`chart_key`), so another page, layer or filter starts without a selection. ``width="stretch"``
-    fits a figure without a width of its own to the column, resizing with the window.
+    fits a figure without a width of its own to the column, resizing with the window, and scales a
+    figure wider than the column down to it, keeping its plot area's aspect (page pixels stay square).
     """
     spec = pio.to_json(figure, validate=False)
-    options = {"displayModeBar": False, **(config or {}), "responsive": width == "stretch"}
+    fit = width == "stretch"
+    options = {"displayModeBar": False, **(config or {}), "responsive": fit}
     bundle = f"app/static/{PLOTLY_BUNDLE}"
-    data = {"spec": spec, "config": options, "bundle": bundle, "selectable": selectable}
+    data = {"spec": spec, "config": options, "bundle": bundle, "selectable": selectable, "fit": fit}
     if not selectable:
         _chart(data=data, key=key, width=width)
         return []

@@ -172,6 +172,9 @@ def test_walk_through_the_dashboard(dashboard: dict[str, Any]) -> None:
         page.locator(".js-plotly-plot .heatmaplayer image").first.wait_for()
         page.locator(".js-plotly-plot .imagelayer image").first.wait_for()
         wait_idle(page)
+        # The 720 px page figure is scaled down to its narrower column: nothing is cut off at the right.
+        chart = page.locator(".cartesian-chart").first
+        assert chart.evaluate("c => c.clientWidth > 0 && c.scrollWidth <= c.clientWidth")
         full_page_screenshot(page, "heatmap")
         with page.expect_download() as download:
             page.get_by_role("button", name="Download PNG").click()
