@@ -52,6 +52,14 @@ function fitted(layout, room) {
   return { ...layout, width: room, height: Math.round((layout.height - t - b) * scale) + t + b };
 }
 
+// Fits the drawn figure to its column again when the column changes width (the window is resized).
+function refit(Plotly, chart) {
+  const wanted = fitted(chart.__layout, chart.clientWidth);
+  if (wanted.width && chart._fullLayout && wanted.width !== chart._fullLayout.width) {
+    Plotly.relayout(chart, { width: wanted.width, height: wanted.height });
+  }
+}
+
 function pointsOf(event) {
   return (event && event.points ? event.points : []).map((point) => ({ x: point.x, y: point.y }));
 }
@@ -69,7 +77,12 @@ export default function (component) {
       const layout = data.fit ? fitted(figure.layout, chart.clientWidth) : figure.layout;
       return Plotly.react(chart, figure.data, layout, data.config).then(() => {
         chart.__spec = data.spec;
+        chart.__layout = figure.layout;
         message.textContent = "";
+        if (data.fit && !chart.__observer) {
+          chart.__observer = new ResizeObserver(() => refit(Plotly, chart));
+          chart.__observer.observe(chart);
+        }
         if (!data.selectable || chart.__bound) return;
         chart.__bound = true;
         chart.on("plotly_selected", (event) => setStateValue("selection", pointsOf(event)));
@@ -81,6 +94,7 @@ export default function (component) {
     });
   return () => {
     disposed = true;
+    if (chart.__observer) chart.__observer = chart.__observer.disconnect();
     if (window.Plotly) window.Plotly.purge(chart);
   };
 }
@@ -111,7 +125,8 @@ def cartesian_chart(
     (``Plotly.react``). A selectable figure is a chart of its own (``key`` plus a digest of the figure,
     :func:`chart_key`), so another page, layer or filter starts without a selection. ``width="stretch"``
     fits a figure without a width of its own to the column, resizing with the window, and scales a
-    figure wider than the column down to it, keeping its plot area's aspect (page pixels stay square).
+    figure wider than the column down to it, keeping its plot area's aspect (page pixels stay square),
+    again whenever the column changes width.
     """
     spec = pio.to_json(figure, validate=False)
     fit = width == "stretch"

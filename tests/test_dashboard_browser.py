@@ -173,8 +173,12 @@ def test_walk_through_the_dashboard(dashboard: dict[str, Any]) -> None:
         page.locator(".js-plotly-plot .imagelayer image").first.wait_for()
         wait_idle(page)
         # The 720 px page figure is scaled down to its narrower column: nothing is cut off at the right.
-        chart = page.locator(".cartesian-chart").first
-        assert chart.evaluate("c => c.clientWidth > 0 && c.scrollWidth <= c.clientWidth")
+        fits = "() => { const c = document.querySelector('.cartesian-chart');"
+        fits += " return c.clientWidth > 0 && c.scrollWidth <= c.clientWidth; }"
+        assert page.evaluate(fits)
+        page.set_viewport_size({"width": 1280, "height": 900})  # and again in a narrower window
+        page.wait_for_function(fits)
+        page.set_viewport_size({"width": 1440, "height": 900})
         full_page_screenshot(page, "heatmap")
         with page.expect_download() as download:
             page.get_by_role("button", name="Download PNG").click()
