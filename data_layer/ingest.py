@@ -15,7 +15,7 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, select, update
+from sqlalchemy import ARRAY, Connection, Engine, String, any_, bindparam, func, select, update
 from ua_parser import parse as parse_user_agent
 
 from data_layer import metrics
@@ -118,7 +118,11 @@ def _prefer_indexes(conn: Connection) -> None:
 
 def _known_event_ids(conn: Connection, table: Any, event_ids: Sequence[str]) -> set[str]:
     """The ids among ``event_ids`` already stored. Plain driver SQL: SQLAlchemy's handling of each
-    value of a 500-value IN list costs more than the index lookups themselves."""
+    value of a 500-value IN list costs more than the index lookups themselves. PostgreSQL takes them
+    as one array, which it parses and plans once instead of 500 parameters."""
+    if conn.dialect.name == "postgresql":
+        query = f"SELECT event_id FROM {table.name} WHERE event_id = ANY(%s)"
+        return {row[0] for row in conn.exec_driver_sql(query, (list(event_ids),))}
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     known: set[str] = set()
     for start in range(0, len(event_ids), _ID_CHUNK):
@@ -149,6 +153,11 @@ _SESSION_CLICKS = select(*(web_events.c[name] for name in _RAGE_COLUMNS)).where(
     web_events.c.session_id.in_(bindparam("sessions", expanding=True)),
     web_events.c.event_type == "click",
 )
+# PostgreSQL takes the sessions as one array, parsed and planned once instead of one parameter each.
+_SESSION_CLICKS_ARRAY = select(*(web_events.c[name] for name in _RAGE_COLUMNS)).where(
+    web_events.c.session_id == any_(bindparam("sessions", type_=ARRAY(String))),
+    web_events.c.event_type == "click",
+)
 # Stands in for the sequence numbers of rows not inserted yet: above every stored one and increasing in
 # batch order, as the numbers they will get, so clicks at the same instant order as they will when stored.
 _PENDING_SEQ = 1 << 62
@@ -163,9 +172,13 @@ def _stored_clicks(conn: Connection, pairs: set[tuple[str, str]]) -> list[tuple[
     while row-value IN lists make some planners scan the table. Other pages' clicks are dropped here.
     """
     sessions = sorted({session for session, _ in pairs})
+    if conn.dialect.name == "postgresql":
+        statement, size = _SESSION_CLICKS_ARRAY, len(sessions)
+    else:
+        statement, size = _SESSION_CLICKS, _ID_CHUNK
     fetched: list[tuple[Any, ...]] = []
-    for start in range(0, len(sessions), _ID_CHUNK):
-        rows = conn.execute(_SESSION_CLICKS, {"sessions": sessions[start : start + _ID_CHUNK]}).all()
+    for start in range(0, len(sessions), size):
+        rows = conn.execute(statement, {"sessions": sessions[start : start + size]}).all()
         fetched.extend(tuple(row) for row in rows if (row[2], row[3]) in pairs)  # (session_id, page_key)
     return fetched
 
