@@ -23,7 +23,7 @@ import streamlit as st
 # In ``static/`` beside the main script, which Streamlit serves at ``app/static/`` (enableStaticServing).
 PLOTLY_BUNDLE = "plotly-cartesian-4.1.1.min.js"
 
-_JS = """
+COMPONENT_JS = """
 function loadPlotly(bundle) {
   if (!window.__heatmapsPlotly) {
     window.__heatmapsPlotly = new Promise((resolve, reject) => {
@@ -48,14 +48,21 @@ function fitted(layout, room) {
   if (!room || !layout.width || !layout.height || layout.width <= room) return layout;
   const margin = layout.margin || {};
   const [l, r, t, b] = [margin.l ?? 80, margin.r ?? 80, margin.t ?? 100, margin.b ?? 80]; // Plotly's defaults
+  if (room <= l + r) return layout;
   const scale = (room - l - r) / (layout.width - l - r);
   return { ...layout, width: room, height: Math.round((layout.height - t - b) * scale) + t + b };
 }
 
+// Wider by at most a scrollbar: not worth growing for. A fitted figure can be tall enough for its
+// scrolling panel to show a scrollbar, which narrows the column, shrinks the figure, hides the
+// scrollbar again: growing back by that much would go round in circles.
+const GROW_SLACK_PX = 24;
+
 // Fits the drawn figure to its column again when the column changes width (the window is resized).
 function refit(Plotly, chart) {
   const wanted = fitted(chart.__layout, chart.clientWidth);
-  if (wanted.width && chart._fullLayout && wanted.width !== chart._fullLayout.width) {
+  const drawn = chart._fullLayout && chart._fullLayout.width;
+  if (wanted.width && drawn && (wanted.width < drawn || wanted.width > drawn + GROW_SLACK_PX)) {
     Plotly.relayout(chart, { width: wanted.width, height: wanted.height });
   }
 }
@@ -105,7 +112,7 @@ _chart = st.components.v2.component(
     "cartesian_chart",
     html='<div class="cartesian-chart"></div><div class="cartesian-chart-error" role="alert"></div>',
     css=".cartesian-chart-error:empty { display: none; } .cartesian-chart-error { color: #b91c1c; }",
-    js=_JS,
+    js=COMPONENT_JS,
     isolate_styles=False,
 )
 
