@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 
 from data_layer.settings import Settings, get_settings
+from data_layer.wal_checkpoint import BACKSTOP_PAGES, request_checkpoint
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant shared by all writers of one database; the value itself means nothing.
@@ -59,6 +60,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")  # see write_transaction
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -119,6 +121,18 @@ def get_engine(url: str) -> Engine:
     return create_db_engine(url)
 
 
+def _sqlite_file(engine: Engine) -> Path | None:
+    """The database file of a SQLite engine; None for other databases and in-memory SQLite."""
+    return _database_file(engine.url.database) if is_sqlite(engine) else None
+
+
+@lru_cache(maxsize=64)
+def _database_file(name: str | None) -> Path | None:
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name).expanduser().resolve()
+
+
 def _write_lock(engine: Engine) -> threading.Lock:
     key = engine.url.render_as_string(hide_password=False)
     with _write_locks_guard:
@@ -127,13 +141,20 @@ def _write_lock(engine: Engine) -> threading.Lock:
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """The one way to write: a serialised transaction, committed on success, rolled back on error."""
+    """The one way to write: a serialised transaction, committed on success, rolled back on error.
+
+    On a SQLite file, the log is checkpointed afterwards by a thread of its own
+    (:mod:`data_layer.wal_checkpoint`), not by the committing writer.
+    """
     with _write_lock(engine), engine.connect() as conn:
         conn = conn.execution_options(heatmaps_write=True)
         with conn.begin():
             if engine.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_WRITE_LOCK_KEY})
             yield conn
+    database = _sqlite_file(engine)
+    if database is not None:
+        request_checkpoint(database)
 
 
 def bulk_insert(conn: Connection, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
