@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 
 from data_layer.settings import Settings, get_settings
-from data_layer.wal_checkpoint import BACKSTOP_PAGES, request_checkpoint
+from data_layer.wal_checkpoint import WRITER_CHECKPOINT_PAGES, request_checkpoint
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant shared by all writers of one database; the value itself means nothing.
@@ -60,7 +60,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")  # see write_transaction
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}")  # see write_transaction
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 

@@ -5,8 +5,9 @@ one in whichever connection commits past ``wal_autocheckpoint`` pages, so during
 did, and on a virtual disk that was about an eighth of its time (50 k events: 56-59 k events/s with
 automatic checkpoints, 64-66 k without). Writers ask this process's checkpoint thread instead, which
 runs passive checkpoints (they never wait for, nor block, readers and writers) on a connection of its
-own, on the other core. The writers' automatic checkpoint stays as a backstop at a higher threshold,
-for writes this thread is not asked about and for a thread that falls behind.
+own, on the other core. The log only starts over when a writer begins after a checkpoint that
+copied all of it, which under continuous writes needs the writer's own checkpoint: that stays, at a
+higher threshold, and finds little left to copy. It also covers writes this thread is not asked about.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-# The writers' own automatic checkpoint (SQLite's default is 1,000 pages).
-BACKSTOP_PAGES = 4_000
+# The writers' own automatic checkpoint (SQLite's default is 1,000 pages): it bounds the log.
+WRITER_CHECKPOINT_PAGES = 4_000
 # How long requests gather before a checkpoint: one per burst of commits, not one per commit.
 _GATHER_S = 0.2
 
@@ -62,7 +63,10 @@ def _run() -> None:
             databases = list(_pending)
             _pending.clear()
         for database in databases:
-            _checkpoint(database)
+            try:
+                _checkpoint(database)
+            except Exception:  # the thread must outlive any one database's trouble
+                log.exception("checkpoint of %s failed", database)
 
 
 def _checkpoint(database: Path) -> None:
@@ -70,5 +74,5 @@ def _checkpoint(database: Path) -> None:
     try:
         with closing(sqlite3.connect(f"{database.as_uri()}?mode=rw", uri=True, timeout=0)) as conn:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    except sqlite3.Error as exc:  # gone, or busy: the next request or the writers' backstop will do it
+    except sqlite3.Error as exc:  # gone, or busy: the next request or the writer's checkpoint will do it
         log.debug("checkpoint of %s skipped: %s", database, exc)
