@@ -149,14 +149,11 @@ def _new_rows(conn: Connection, table: Any, rows: list[list[Any]]) -> list[list[
 
 
 _RAGE_COLUMNS = (*RAGE_INPUT_COLUMNS, "rage", "rage_start")
-_SESSION_CLICKS = select(*(web_events.c[name] for name in _RAGE_COLUMNS)).where(
-    web_events.c.session_id.in_(bindparam("sessions", expanding=True)),
-    web_events.c.event_type == "click",
-)
+_CLICKS = select(*(web_events.c[name] for name in _RAGE_COLUMNS)).where(web_events.c.event_type == "click")
+_SESSION_CLICKS = _CLICKS.where(web_events.c.session_id.in_(bindparam("sessions", expanding=True)))
 # PostgreSQL takes the sessions as one array, parsed and planned once instead of one parameter each.
-_SESSION_CLICKS_ARRAY = select(*(web_events.c[name] for name in _RAGE_COLUMNS)).where(
-    web_events.c.session_id == any_(bindparam("sessions", type_=ARRAY(String))),
-    web_events.c.event_type == "click",
+_SESSION_CLICKS_ARRAY = _CLICKS.where(
+    web_events.c.session_id == any_(bindparam("sessions", type_=ARRAY(String)))
 )
 # Stands in for the sequence numbers of rows not inserted yet: above every stored one and increasing in
 # batch order, as the numbers they will get, so clicks at the same instant order as they will when stored.
