@@ -25,14 +25,18 @@ needs_chromium = [
 ]
 
 
-def open_with_paused_clock(page: Any, url: str) -> None:
-    """Opens a page with the tracker and pauses its clock (Date, performance.now, timers) once the tracker
-    is up. Only `page.clock.run_for` moves the page's time then, so a busy machine can neither stretch the
-    tracker's 100 ms reaction window nor delay its 2.5 s dead verdicts."""
-    page.clock.install(time=datetime.now(UTC) - timedelta(seconds=5))
+def open_tracked(page: Any, url: str, *, paused_clock: bool = False) -> None:
+    """Opens a page with the tracker and waits until the tracker is up.
+
+    With ``paused_clock`` the page's clock (Date, performance.now, timers) is paused from then on: only
+    `page.clock.run_for` moves its time, so a busy machine can neither stretch the tracker's 100 ms
+    reaction window nor delay its 2.5 s dead verdicts."""
+    if paused_clock:
+        page.clock.install(time=datetime.now(UTC) - timedelta(seconds=5))
     page.goto(url)
     page.wait_for_function("() => window.__heatmaps !== undefined")
-    page.clock.pause_at(datetime.now(UTC))
+    if paused_clock:
+        page.clock.pause_at(datetime.now(UTC))
 
 
 def scroll_and_wait(page: Any, script: str) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_with_paused_clock, scroll_and_wait
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_tracked, scroll_and_wait
 
 pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
@@ -236,10 +236,9 @@ def _stable(event: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if k not in VOLATILE}
 
 
-def _load(page: Any, backend: Backend, variant: str = "default") -> str:
+def _load(page: Any, backend: Backend, variant: str = "default", *, paused_clock: bool = False) -> str:
     url = f"{backend.site}/page?script={variant}"
-    page.goto(url)
-    page.wait_for_function("() => window.__heatmaps !== undefined")
+    open_tracked(page, url, paused_clock=paused_clock)
     return url
 
 
@@ -528,17 +527,11 @@ def test_queue_is_bounded_and_batches_stay_under_the_keepalive_limit(
     _assert_clean(backend)
 
 
-def _load_with_paused_clock(page: Any, backend: Backend) -> str:
-    url = f"{backend.site}/page?script=default"
-    open_with_paused_clock(page, url)
-    return url
-
-
 def test_double_click_selecting_a_word_and_a_scroll_right_after_a_click_make_clicks_alive(
     backend: Backend, open_page: OpenPage
 ) -> None:
     page = open_page()
-    url = _load_with_paused_clock(page, backend)
+    url = _load(page, backend, paused_clock=True)
     # A double click on the paragraph, its second press 150 ms after the first click: the press selects a
     # word before its click event fires, and the first click shares the gesture's reaction.
     page.mouse.click(100, 500)
@@ -563,7 +556,7 @@ def test_double_click_selecting_a_word_and_a_scroll_right_after_a_click_make_cli
 
 def test_drag_selecting_text_is_an_alive_click(backend: Backend, open_page: OpenPage) -> None:
     page = open_page()
-    _load_with_paused_clock(page, backend)
+    _load(page, backend, paused_clock=True)
     page.mouse.move(20, 468)  # the paragraph's first line of text (document y 460-478)
     page.mouse.down()
     page.mouse.move(300, 468, steps=5)
@@ -583,7 +576,7 @@ def test_drag_selecting_text_is_an_alive_click(backend: Backend, open_page: Open
 
 def test_scroll_later_than_100_ms_after_a_click_is_no_reaction(backend: Backend, open_page: OpenPage) -> None:
     page = open_page()
-    _load_with_paused_clock(page, backend)
+    _load(page, backend, paused_clock=True)
     page.mouse.click(100, 500)  # the paragraph: no reaction of its own
     page.clock.run_for(101)
     scroll_and_wait(page, "scrollBy(0, 200)")
@@ -601,7 +594,7 @@ def test_a_reaction_to_the_fourth_click_of_a_burst_leaves_the_first_three_dead(
     backend: Backend, open_page: OpenPage
 ) -> None:
     page = open_page()
-    _load_with_paused_clock(page, backend)
+    _load(page, backend, paused_clock=True)
     page.mouse.move(100, 700)  # first card: no handler, user-select: none
     for count in range(1, 5):  # one burst, 150 ms apart: click counts 1, 2, 3, 4
         if count > 1:

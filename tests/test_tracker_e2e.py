@@ -26,7 +26,7 @@ from data_layer.auth import Permission, create_token
 from data_layer.db import create_db_engine
 from data_layer.migrate import upgrade
 from data_layer.schema import web_events
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_with_paused_clock, scroll_and_wait
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_tracked, scroll_and_wait
 from tests.live import free_port, wait_ok
 
 pytestmark = needs_chromium
@@ -108,7 +108,7 @@ def test_real_browser_events_reach_the_database_and_the_summary(live_api, websit
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         desktop = browser.new_page(viewport={"width": 1280, "height": 800})
-        open_with_paused_clock(desktop, website)
+        open_tracked(desktop, website, paused_clock=True)
         desktop.click("#grow")  # changes the DOM: alive
         desktop.mouse.click(100, 500)  # the paragraph: dead
         for _ in range(4):  # the first card, 4 fast clicks on one spot: a rage run (and dead)
@@ -121,8 +121,7 @@ def test_real_browser_events_reach_the_database_and_the_summary(live_api, websit
         desktop.close(run_before_unload=True)  # pagehide: the beacon carries the rest
 
         phone = browser.new_page(viewport={"width": 375, "height": 667})
-        phone.goto(website)
-        phone.wait_for_function("window.__heatmaps !== undefined")
+        open_tracked(phone, website)
         phone.click("#grow")
         phone.wait_for_timeout(300)
         phone.evaluate("window.__heatmaps.flush()")
