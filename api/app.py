@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from sqlalchemy import text
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.capture_routes import router as capture_router
 from api.connect import router as connect_router
 from api.context import AppContext
 from api.errors import error_response, install_error_handlers
@@ -56,9 +59,21 @@ class IngestCors:
         await self.app(scope, receive, send_with_cors)
 
 
+@asynccontextmanager
+async def capture_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The API process runs queued captures in the background while it serves (CONTRACT 12)."""
+    ctx: AppContext = app.state.ctx
+    ctx.start_capture_worker()
+    try:
+        yield
+    finally:
+        ctx.stop_capture_worker()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=capture_lifespan,
         title="Heatmaps API",
         version="1.0.0",
         description=(
@@ -74,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(web_router)
     app.include_router(connect_router)
     app.include_router(screenshot_router)
+    app.include_router(capture_router)
 
     @app.get("/tracker.js", include_in_schema=False)
     def tracker_script() -> Response:

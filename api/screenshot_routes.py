@@ -19,9 +19,10 @@ from data_layer.urls import InvalidUrlError, normalize_page_key
 router = APIRouter(prefix="/rest/v1")
 
 
-def _page_and_breakpoint(ctx: AppContext, page_key: str, breakpoint: str) -> tuple[str, str]:
+def page_and_breakpoint(ctx: AppContext, page_key: str, breakpoint: str) -> tuple[str, str]:
+    """The normalised pageKey and a known breakpoint name; 400 otherwise."""
     try:
-        key = normalize_page_key(page_key)
+        key = normalize_page_key(page_key, ctx.settings.page_key_rules)
     except InvalidUrlError as exc:
         raise ApiError(400, f"pageKey {exc}") from None
     names = ctx.settings.breakpoint_names
@@ -49,7 +50,7 @@ async def put_page_screenshot(
     breakpoint: Annotated[str, Query(description="desktop, tablet or mobile.")],
 ) -> dict[str, Any]:
     ctx: AppContext = request.app.state.ctx
-    key, name = _page_and_breakpoint(ctx, page_key, breakpoint)
+    key, name = page_and_breakpoint(ctx, page_key, breakpoint)
     data = await read_body(request, screenshots.MAX_BYTES)
     try:
         return await run_in_threadpool(
@@ -78,7 +79,7 @@ def list_page_screenshots(
     breakpoint: Annotated[str, Query()],
 ) -> dict[str, Any]:
     ctx: AppContext = request.app.state.ctx
-    key, name = _page_and_breakpoint(ctx, page_key, breakpoint)
+    key, name = page_and_breakpoint(ctx, page_key, breakpoint)
     shots = [
         shot
         for shot in screenshots.list_page_screenshots(ctx.engine)

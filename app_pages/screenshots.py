@@ -39,7 +39,7 @@ def _save(backend: Backend, data: bytes, kind: str, target: str, breakpoint: str
             backend.settings.screenshot_dir,
             data,
             kind="web",
-            page_key=normalize_page_key(target),
+            page_key=normalize_page_key(target, backend.settings.page_key_rules),
             breakpoint=breakpoint,
             created_by=user,
         )

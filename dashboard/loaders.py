@@ -172,11 +172,15 @@ def heatmap_overlay(
     geometry = page_geometry(_backend, db, version, page_key, breakpoint, window, country, region, browser)
     shot = latest_page_screenshot(_backend, db, version, page_key, breakpoint)
     image = display_screenshot(_backend, db, shot["sha256"]) if shot else None
+    # A captured backdrop knows the document width it was taken at: its clicks' CSS px map onto it 1:1.
+    captured_width = shot.get("documentWidth") if shot else None
     return page_overlay(
         summary,
         LAYERS[layer],
         image=image,
-        document_width=geometry.document_width or (shot["width"] if shot else NOMINAL_WIDTH_PX[breakpoint]),
+        document_width=captured_width
+        or geometry.document_width
+        or (shot["width"] if shot else NOMINAL_WIDTH_PX[breakpoint]),
         document_height=geometry.document_height,
         opacity=opacity,
     )

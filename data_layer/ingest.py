@@ -83,7 +83,7 @@ def web_event_row(event: Mapping[str, Any], settings: Settings, context: Request
         event["type"],
         timestamp,
         timestamp.date(),
-        normalize_page_key(event["url"]),
+        normalize_page_key(event["url"], settings.page_key_rules),
         settings.breakpoint_for(event["viewport_width"]),
         event["session_id"],
         event["visitor_id"],

@@ -113,8 +113,35 @@ screenshots = Table(
     Column("sha256", String(64), nullable=False),
     Column("created_at", DateTime(timezone=False), nullable=False),
     Column("created_by", String(128), nullable=True),
+    # Web backdrops (CONTRACT 12): 'upload' or 'capture'; a capture also records the URL it ended on and
+    # the document size in CSS px, which the image may be cut short of.
+    Column("source", String(8), nullable=False, server_default="upload"),
+    Column("source_url", String(2048), nullable=True),
+    Column("document_width", Integer, nullable=True),
+    Column("document_height", Integer, nullable=True),
     Index("ix_screenshots_screen", "screen_name", "created_at"),
     Index("ix_screenshots_page", "page_key", "breakpoint", "created_at"),
+)
+
+# The capture queue (CONTRACT 12): jobs survive restarts; a worker claims one by moving it from
+# 'queued' to 'running' in a statement that checks the status, so two processes never take the same job.
+captures = Table(
+    "captures",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("page_key", String(2048), nullable=False),
+    Column("breakpoint", String(16), nullable=False),
+    Column("url", String(2048), nullable=False),  # what is opened: the pageKey, or the URL a user gave
+    Column("status", String(8), nullable=False),  # 'queued' | 'running' | 'done' | 'failed'
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime(timezone=False), nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("updated_at", DateTime(timezone=False), nullable=False),
+    Column("requested_by", String(128), nullable=True),  # a token's user, or 'auto'
+    Column("screenshot_id", String(32), nullable=True),
+    Column("error", String(500), nullable=True),
+    Index("ix_captures_due", "status", "next_attempt_at"),
+    Index("ix_captures_page", "page_key", "breakpoint", "created_at"),
 )
 
 api_tokens = Table(

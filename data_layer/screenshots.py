@@ -44,6 +44,15 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 ScreenshotKind = Literal["mobile", "web"]
 
 
+@dataclass(frozen=True)
+class CaptureOrigin:
+    """Where a captured backdrop came from: the URL the page ended on, its document size in CSS px."""
+
+    url: str
+    document_width: int
+    document_height: int
+
+
 class ScreenshotError(ValueError):
     """The upload is refused; the message says why, in words fit for the person who uploaded it."""
 
@@ -170,20 +179,26 @@ def _as_utc_naive(moment: datetime | None) -> datetime:
 
 def _entity(row: Mapping[str, Any]) -> dict[str, Any]:
     """A metadata row as the API shows it: ScreenScreenshot for mobile, pageKey + breakpoint for web."""
-    owner = (
-        {"screenName": row["screen_name"]}
-        if row["kind"] == "mobile"
-        else {"pageKey": row["page_key"], "breakpoint": row["breakpoint"]}
+    entity = {"id": row["id"]}
+    if row["kind"] == "mobile":
+        entity["screenName"] = row["screen_name"]
+    else:
+        entity.update(pageKey=row["page_key"], breakpoint=row["breakpoint"])
+    entity.update(
+        width=row["width"],
+        height=row["height"],
+        sizeBytes=row["size_bytes"],
+        sha256=row["sha256"],
+        createdAt=_rfc3339(row["created_at"]),
     )
-    return {
-        "id": row["id"],
-        **owner,
-        "width": row["width"],
-        "height": row["height"],
-        "sizeBytes": row["size_bytes"],
-        "sha256": row["sha256"],
-        "createdAt": _rfc3339(row["created_at"]),
-    }
+    if row["kind"] == "web":  # where a backdrop came from; the mobile ScreenScreenshot shape is fixed
+        entity.update(
+            source=row["source"],
+            url=row["source_url"],
+            documentWidth=row["document_width"],
+            documentHeight=row["document_height"],
+        )
+    return entity
 
 
 def _check_owner(
@@ -212,12 +227,14 @@ def save_screenshot(
     declared_height: int | None = None,
     created_by: str | None = None,
     now: datetime | None = None,
+    capture: CaptureOrigin | None = None,
 ) -> dict[str, Any]:
     """Validate (see :func:`inspect_png`), store the file and a metadata row; return the entity.
 
     ``kind="mobile"`` needs ``screen_name``; ``kind="web"`` needs ``page_key`` (already normalised by the
     caller) and ``breakpoint`` (already validated by the caller). ``created_by`` is the uploading token's
-    user id (stored, not returned). ``now`` defaults to the current time. Raises :class:`ScreenshotError`.
+    user id (stored, not returned). ``now`` defaults to the current time. ``capture`` marks a web backdrop
+    photographed by the product (source ``capture``) rather than uploaded. Raises :class:`ScreenshotError`.
     """
     _check_owner(kind, screen_name, page_key, breakpoint)
     info = inspect_png(data, declared_width=declared_width, declared_height=declared_height)
@@ -234,6 +251,10 @@ def save_screenshot(
         "sha256": info.sha256,
         "created_at": _as_utc_naive(now),
         "created_by": created_by,
+        "source": "capture" if capture else "upload",
+        "source_url": capture.url if capture else None,
+        "document_width": capture.document_width if capture else None,
+        "document_height": capture.document_height if capture else None,
     }
     with write_transaction(engine) as conn:
         conn.execute(insert(screenshots).values(**row))

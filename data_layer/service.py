@@ -237,7 +237,7 @@ class HeatmapService:
         if not page_key:
             raise BadRequest("pageKey is required, e.g. https://example.com/pricing")
         try:
-            key = normalize_page_key(page_key)
+            key = normalize_page_key(page_key, self.settings.page_key_rules)
         except InvalidUrlError as exc:
             raise BadRequest(f"pageKey {exc}") from None
         names = self.settings.breakpoint_names

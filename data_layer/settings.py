@@ -5,7 +5,7 @@ Every field carries a description: ``docs/settings.md`` lists them all and a tes
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -13,9 +13,16 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from data_layer.urls import PageKeyRules
+
 DEFAULT_REPLAY_URL_TEMPLATE = (
     "{dashboard_url}/session?sessionId={sessionId}&visitorId={visitorId}&date={date}"
 )
+
+
+def _names(value: str) -> tuple[str, ...]:
+    """A comma-separated list setting as sorted, distinct, non-empty names."""
+    return tuple(sorted({name.strip() for name in value.split(",") if name.strip()}))
 
 
 class Settings(BaseSettings):
@@ -117,6 +124,81 @@ class Settings(BaseSettings):
         description="Public base URL of the API, shown in the tracker snippet of the dashboard.",
     )
 
+    page_key_index_files: str = Field(
+        "",
+        description=(
+            "Comma-separated directory-index file names (e.g. `index.html`) folded into their directory's "
+            "pageKey, so /book/ and /book/index.html are one page; empty = the path is kept as sent."
+        ),
+    )
+    page_key_view_params: str = Field(
+        "",
+        description=(
+            "Comma-separated query parameters that define a distinct view (e.g. `search` on a page whose "
+            "search replaces its content), kept in the pageKey in sorted order; empty = query dropped."
+        ),
+    )
+    capture_origins: str = Field(
+        "",
+        description=(
+            "Comma-separated origins (scheme://host[:port]) whose pages may be photographed as backdrops; "
+            "empty = nothing is captured. Only these are ever opened (page keys come from public keys)."
+        ),
+    )
+    capture_auto: bool = Field(
+        False,
+        description=(
+            "Capture in the background every page of an allowed origin that has clicks in a breakpoint and "
+            "no backdrop there, or one older than HEATMAPS_CAPTURE_MAX_AGE_DAYS."
+        ),
+    )
+    capture_max_age_days: int = Field(
+        30, ge=1, description="Automatic capture retakes backdrops older than this many days."
+    )
+    chromium_path: str | None = Field(
+        None,
+        description=(
+            "Chromium or Chrome executable for captures; unset = /usr/bin/chromium, chromium-browser, "
+            "google-chrome on PATH, else Playwright's own browser when installed."
+        ),
+    )
+    capture_timeout_s: int = Field(
+        30, ge=5, le=600, description="Longest one capture may take, page load and network idle included."
+    )
+    capture_max_attempts: int = Field(
+        4,
+        ge=1,
+        le=20,
+        description="Tries of a capture that fails for a passing reason (timeout, 5xx, crash).",
+    )
+    capture_retry_base_s: float = Field(
+        60.0, gt=0, description="Wait before the first retry of a failed capture; doubles with each try."
+    )
+    capture_workers: int = Field(
+        1, ge=1, le=8, description="Captures run at once by the API process (each runs its own Chromium)."
+    )
+    capture_scan_interval_s: float = Field(
+        30.0, gt=0, description="How often automatic capture looks for pages that need a backdrop."
+    )
+    capture_width_desktop_px: int = Field(
+        1440, ge=320, le=4000, description="Viewport width of desktop captures."
+    )
+    capture_width_tablet_px: int = Field(
+        820, ge=320, le=4000, description="Viewport width of tablet captures."
+    )
+    capture_width_mobile_px: int = Field(
+        390, ge=240, le=4000, description="Viewport width of mobile captures."
+    )
+
+    @field_validator("capture_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        """Each entry must be a bare origin: a path, query or credentials would make the check ambiguous."""
+        from data_layer.capture.origins import parse_origins
+
+        parse_origins(value)
+        return value
+
     @field_validator("replay_url_template", "dashboard_url", "api_url")
     @classmethod
     def _http_url(cls, value: str, info: ValidationInfo) -> str:
@@ -152,6 +234,28 @@ class Settings(BaseSettings):
             "max_interval_ms": self.rage_max_interval_ms,
             "max_distance_px": self.rage_max_distance_px,
         }
+
+    @property
+    def allowed_capture_origins(self) -> tuple[str, ...]:
+        """The normalised origins of HEATMAPS_CAPTURE_ORIGINS (``scheme://host[:port]``)."""
+        from data_layer.capture.origins import parse_origins
+
+        return parse_origins(self.capture_origins)
+
+    def capture_width(self, breakpoint: str) -> int:
+        """The nominal viewport width (CSS px) a backdrop of ``breakpoint`` is photographed at."""
+        return {
+            "desktop": self.capture_width_desktop_px,
+            "tablet": self.capture_width_tablet_px,
+            "mobile": self.capture_width_mobile_px,
+        }[breakpoint]
+
+    @cached_property
+    def page_key_rules(self) -> PageKeyRules:
+        """The optional pageKey refinements (index files folded, view parameters kept)."""
+        return PageKeyRules(
+            index_files=_names(self.page_key_index_files), view_params=_names(self.page_key_view_params)
+        )
 
     def replay_template(self) -> str:
         """The replay template with the dashboard URL filled in; placeholders left for the caller."""

@@ -7,8 +7,9 @@ percent-encoding), which URL libraries that canonicalise paths would change.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit
 
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -17,6 +18,22 @@ _FORBIDDEN = re.compile(r"[\s\x00-\x1f\x7f]")
 
 class InvalidUrlError(ValueError):
     """The string is not an absolute http(s) URL."""
+
+
+@dataclass(frozen=True)
+class PageKeyRules:
+    """Opt-in refinements of CONTRACT 3.2 for sites whose URLs need them (both empty by default).
+
+    ``index_files``: last path segments (``index.html``) that name their directory, so ``/book/`` and
+    ``/book/index.html`` are one page. ``view_params``: query parameters that change what the page shows
+    (a search that replaces the content); they stay in the pageKey, sorted, so each view is its own page.
+    """
+
+    index_files: tuple[str, ...] = ()
+    view_params: tuple[str, ...] = ()
+
+
+NO_RULES = PageKeyRules()
 
 
 def _split_http_url(url: str) -> SplitResult:
@@ -36,10 +53,17 @@ def _split_http_url(url: str) -> SplitResult:
     return parts
 
 
+def _view_query(query: str, names: tuple[str, ...]) -> str:
+    """The query's view parameters, sorted, as ``?a=1&b=2``; empty when it has none."""
+    kept = sorted((name, value) for name, value in parse_qsl(query, keep_blank_values=True) if name in names)
+    return "?" + urlencode(kept) if kept else ""
+
+
 @lru_cache(maxsize=65_536)
-def normalize_page_key(url: str) -> str:
+def normalize_page_key(url: str, rules: PageKeyRules = NO_RULES) -> str:
     """Origin + path of ``url``: lower-cased scheme and host, default port and credentials dropped,
-    query and fragment dropped, trailing ``/`` removed except for the root path.
+    query and fragment dropped, trailing ``/`` removed except for the root path; ``rules`` (settings)
+    may fold index files into their directory and keep view parameters.
 
     Idempotent: normalising a pageKey returns it unchanged. Raises :class:`InvalidUrlError`. Cached:
     a site sends the same few thousand URLs over and over.
@@ -52,9 +76,20 @@ def normalize_page_key(url: str) -> str:
     port = parts.port
     netloc = host if port is None or port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
     path = parts.path or "/"
+    head, _, last = path.rpartition("/")
+    if last in rules.index_files:
+        path = head + "/"
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     key = f"{scheme}://{netloc}{path}"
+    if rules.view_params:
+        key += _view_query(parts.query, rules.view_params)
     if len(key) > MAX_URL_LENGTH:  # lower-casing can lengthen a host: "İ".lower() is two characters
         raise InvalidUrlError(f"must give a pageKey of at most {MAX_URL_LENGTH} characters")
     return key
+
+
+def origin_of(page_key: str) -> str:
+    """``scheme://host[:port]`` of a normalised pageKey (or any URL normalised first)."""
+    key = normalize_page_key(page_key)
+    return key[: key.index("/", key.index("://") + 3)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -26,7 +27,9 @@ from data_layer.event_models import MAX_BATCH_EVENTS, BatchValidationError
 from data_layer.ingest import ingest_web_batch
 from data_layer.migrate import upgrade
 from data_layer.retention import forget_visitor, purge_older_than
+from data_layer.screenshots import get_screenshot
 from data_layer.settings import Settings, get_settings
+from data_layer.urls import InvalidUrlError, normalize_page_key
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 app = typer.Typer(help="Self-hosted heatmap analytics.", no_args_is_help=True, add_completion=False)
@@ -319,6 +322,60 @@ def serve() -> None:
                 child.kill()
     codes = [child.returncode for child in children]
     raise typer.Exit(0 if all(code in (0, -2, 130, None) for code in codes) else 1)
+
+
+@app.command()
+def capture(
+    urls: Annotated[
+        list[str], typer.Argument(help="Page URLs of allowed origins (HEATMAPS_CAPTURE_ORIGINS).")
+    ],
+    breakpoint: Annotated[
+        list[str] | None,
+        typer.Option("--breakpoint", help="desktop, tablet or mobile; repeatable; default all."),
+    ] = None,
+) -> None:
+    """Photograph pages as heatmap backdrops with headless Chromium and store them; one line per capture."""
+    from data_layer.capture import jobs
+    from data_layer.capture.origins import OriginNotAllowedError, check_allowed
+    from data_layer.capture.worker import run_job
+
+    logging.getLogger("heatmaps.capture").setLevel(logging.ERROR)  # failures are reported below, once
+    settings = load_settings()
+    names = list(dict.fromkeys(breakpoint or settings.breakpoint_names))
+    unknown = [name for name in names if name not in settings.breakpoint_names]
+    if unknown:
+        fail(f"--breakpoint must be one of {', '.join(settings.breakpoint_names)}, got {unknown[0]!r}")
+    targets = []
+    for url in urls:
+        try:
+            targets.append((url, normalize_page_key(url, settings.page_key_rules)))
+        except InvalidUrlError as exc:
+            fail(f"{url[:200]}: {exc}")
+    engine = ready_engine(settings)
+    failures = []
+    for url, key in targets:
+        for name in names:
+            try:
+                check_allowed(url, settings.allowed_capture_origins)
+            except OriginNotAllowedError as exc:
+                failures.append(f"{key} ({name}): {exc}")
+                continue
+            job = jobs.enqueue(engine, key, name, url, requested_by="cli")
+            claimed = jobs.claim(engine, job.id)
+            if claimed is None:  # the API's worker is on it already
+                failures.append(f"{key} ({name}): a capture of this page is already running (id {job.id})")
+                continue
+            done = run_job(engine, settings, claimed, retries=False)
+            if done.status == "done":
+                shot = get_screenshot(engine, done.screenshot_id or "")
+                size = f"{shot['width']}x{shot['height']} px" if shot else ""
+                print(f"captured {key} ({name}): {size}, screenshot {done.screenshot_id}")
+            else:
+                failures.append(f"{key} ({name}): {done.error}")
+    for line in failures:
+        err.print(f"failed {line}", markup=False, highlight=False)
+    if failures:
+        raise typer.Exit(2)
 
 
 @app.command()

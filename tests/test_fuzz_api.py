@@ -29,7 +29,7 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.failures import Failure
 from sqlalchemy import Engine, func, select
 
-from data_layer.schema import screenshots, touch_events, web_events
+from data_layer.schema import captures, screenshots, touch_events, web_events
 from tests.conftest import bearer
 
 MAX_EXAMPLES = 25
@@ -41,6 +41,8 @@ OPERATIONS = {
     ("PUT", "/rest/v1/heatmap-pages/screenshot"),
     ("GET", "/rest/v1/heatmap-pages/screenshots"),
     ("GET", "/rest/v1/screenshots/{screenshot_id}"),
+    ("POST", "/rest/v1/heatmap-pages/capture"),
+    ("GET", "/rest/v1/captures/{capture_id}"),
     ("POST", "/heatmap.v1.HeatmapService/IngestTouchEvents"),
     ("POST", "/heatmap.v1.HeatmapService/QueryHeatmapData"),
     ("POST", "/heatmap.v1.HeatmapService/ListScreenshots"),
@@ -51,6 +53,7 @@ WRITES = {
     "/heatmap.v1.HeatmapService/IngestTouchEvents": touch_events,
     "/heatmap.v1.HeatmapService/UploadScreenshot": screenshots,
     "/rest/v1/heatmap-pages/screenshot": screenshots,
+    "/rest/v1/heatmap-pages/capture": captures,
 }
 
 

@@ -289,6 +289,10 @@ def test_page_screenshots(engine: Engine, settings: Settings) -> None:
         "sizeBytes": len(data),
         "sha256": _sha(data),
         "createdAt": "2024-03-01T12:35:00Z",
+        "source": "upload",
+        "url": None,
+        "documentWidth": None,
+        "documentHeight": None,
     }
     assert latest_page_screenshot(engine, "https://example.com/pricing", "desktop") == pricing_new
     assert latest_page_screenshot(engine, "https://example.com/pricing", "mobile") == pricing_mobile

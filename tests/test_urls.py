@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_layer.urls import InvalidUrlError, normalize_page_key
+from data_layer.urls import InvalidUrlError, PageKeyRules, normalize_page_key
 
 
 @pytest.mark.parametrize(
@@ -67,3 +67,32 @@ def test_normalisation_is_idempotent(
     assert normalize_page_key(key) == key
     assert "?" not in key and "#" not in key
     assert key == key.split("://")[0].lower() + "://" + key.split("://", 1)[1]
+
+
+def test_index_files_fold_into_their_directory_only_when_configured() -> None:
+    rules = PageKeyRules(index_files=("index.html",))
+    assert normalize_page_key("https://x.dev/book/index.html") == "https://x.dev/book/index.html"
+    assert normalize_page_key("https://x.dev/book/index.html", rules) == "https://x.dev/book"
+    assert normalize_page_key("https://x.dev/book/", rules) == "https://x.dev/book"
+    assert normalize_page_key("https://x.dev/index.html?a=1", rules) == "https://x.dev/"
+    assert normalize_page_key("https://x.dev/book/index.htm", rules) == "https://x.dev/book/index.htm"
+    assert normalize_page_key("https://x.dev/book/myindex.html", rules) == "https://x.dev/book/myindex.html"
+
+
+def test_view_parameters_stay_in_the_page_key_sorted_when_configured() -> None:
+    rules = PageKeyRules(view_params=("search", "tab"))
+    url = "https://x.dev/docs/?utm_source=a&tab=2&search=fn%20main#top"
+    assert normalize_page_key(url) == "https://x.dev/docs"
+    key = normalize_page_key(url, rules)
+    assert key == "https://x.dev/docs?search=fn+main&tab=2"
+    assert normalize_page_key(key, rules) == key  # idempotent
+    assert normalize_page_key("https://x.dev/docs?utm_source=a", rules) == "https://x.dev/docs"
+
+
+def test_settings_read_the_page_key_rules(monkeypatch) -> None:
+    from data_layer.settings import Settings
+
+    monkeypatch.setenv("HEATMAPS_PAGE_KEY_INDEX_FILES", "index.html, index.htm")
+    monkeypatch.setenv("HEATMAPS_PAGE_KEY_VIEW_PARAMS", "search")
+    rules = Settings(_env_file=None).page_key_rules
+    assert rules == PageKeyRules(index_files=("index.htm", "index.html"), view_params=("search",))

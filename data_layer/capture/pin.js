@@ -1,0 +1,27 @@
+// At scroll 0, every fixed element is pinned (absolute) to the box a visitor sees on arrival and every
+// sticky one returns to the flow (where it sits at the top of the page). Two passes: the containing block
+// of an absolute box and any transform are corrected by measuring again.
+() => {
+  window.scrollTo(0, 0);
+  const fixed = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const position = getComputedStyle(el).position;
+    if (position === 'fixed') fixed.push(el);
+    else if (position === 'sticky' || position === '-webkit-sticky')
+      el.style.setProperty('position', 'static', 'important');
+  }
+  const outer = fixed.filter(el => !fixed.some(other => other !== el && other.contains(el)));
+  const boxes = outer.map(el => el.getBoundingClientRect());
+  outer.forEach((el, i) => {
+    const box = boxes[i], s = el.style;
+    const pinned = {position: 'absolute', 'box-sizing': 'border-box', right: 'auto', bottom: 'auto', margin: '0',
+      top: box.top + 'px', left: box.left + 'px', width: box.width + 'px', height: box.height + 'px'};
+    for (const name in pinned) s.setProperty(name, pinned[name], 'important');
+  });
+  outer.forEach((el, i) => {
+    const now = el.getBoundingClientRect(), box = boxes[i], s = el.style;
+    s.setProperty('top', (parseFloat(s.top) + box.top - now.top) + 'px', 'important');
+    s.setProperty('left', (parseFloat(s.left) + box.left - now.left) + 'px', 'important');
+  });
+  return outer.length;
+}
