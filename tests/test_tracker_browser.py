@@ -8,7 +8,8 @@ failures (503, or a dropped connection).
 
 Page geometry (fixture): document 3000 px high = sticky header 60 + section 400 (button#grow at 60-100,
 input at 100-140) + paragraph 460-660 + card 660-760 + card 760-860 + spacer 860-3000. Headless Chromium
-hides scrollbars, so the document is exactly as wide as the viewport.
+hides scrollbars, so the document is exactly as wide as the viewport. Other pages under tests/fixtures/
+(/fixture/<name>) reproduce what a trial on real documentation sites found; each documents its geometry.
 
 Needs /usr/bin/chromium (never downloads a browser); skipped with a reason when it is missing.
 """
@@ -36,7 +37,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright 
 
 REPO = Path(__file__).resolve().parents[1]
 TRACKER_JS = REPO / "tracker" / "tracker.js"
-PAGE_HTML = Path(__file__).with_name("fixtures") / "tracker_page.html"
+FIXTURES = Path(__file__).with_name("fixtures")
+PAGE_HTML = FIXTURES / "tracker_page.html"
 KEY = "test-key"
 SECRETS = ("SECRET", "lorem ipsum")  # page text, input value and typed text must never be sent
 EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -140,6 +142,10 @@ class Handler(BaseHTTPRequestHandler):
         elif path == "/page":
             tag = _script_tag(query.removeprefix("script="), self.backend)
             self._send(200, PAGE_HTML.read_text().replace("SCRIPT_TAG", tag).encode(), "text/html")
+        elif path.startswith("/fixture/") and (FIXTURES / path.removeprefix("/fixture/")).is_file():
+            tag = _script_tag("default", self.backend)
+            html = (FIXTURES / path.removeprefix("/fixture/")).read_text()
+            self._send(200, html.replace("SCRIPT_TAG", tag).encode(), "text/html")
         elif path == "/blank":
             self._send(200, b"<!doctype html><title>blank</title>", "text/html")
         else:
@@ -242,11 +248,19 @@ def _load(page: Any, backend: Backend, variant: str = "default", *, paused_clock
     return url
 
 
-def _assert_clean(backend: Backend) -> None:
-    """Invariants of every delivery: no page text, valid unique ids, sane timestamps, no token in URLs."""
+def _load_fixture(page: Any, backend: Backend, name: str, *, paused_clock: bool = False) -> str:
+    """Opens tests/fixtures/<name> with the tracker (served by the collector, the default endpoint)."""
+    url = f"{backend.site}/fixture/{name}"
+    open_tracked(page, url, paused_clock=paused_clock)
+    return url
+
+
+def _assert_clean(backend: Backend, clock_ahead: timedelta = timedelta(0)) -> None:
+    """Invariants of every delivery: no page text, valid unique ids, sane timestamps, no token in URLs.
+    `clock_ahead`: how far a test ran the page's paused clock ahead of the wall clock."""
     posts = backend.posts()
     assert posts, "nothing was sent"
-    now = datetime.now(UTC)
+    now = datetime.now(UTC) + clock_ahead
     for r in posts:
         assert r.path == "/rest/v1/events"
         assert all(secret not in r.body.decode() for secret in SECRETS)
@@ -653,3 +667,27 @@ def test_keyboard_activated_click_is_placed_at_the_element_centre(
     _flush(page)
     assert len(backend.events("click")) == 1
     _assert_clean(backend)
+
+
+@pytest.mark.parametrize(("width", "height", "short"), [(1280, 800, 0), (375, 667, 1)])
+def test_a_reader_at_the_bottom_has_seen_all_of_the_scrolling_element(
+    backend: Backend, open_page: OpenPage, width: int, height: int, short: int
+) -> None:
+    """<body> 50 px taller than the scrolling element (mdBook): the page is as high as what scrolls, 3000
+    px, and its bottom (give or take a pixel of a fractional scroll position) is 100 %, not 98.4 %."""
+    page = open_page(width, height)
+    url = _load_fixture(page, backend, "tracker_tall_body.html", paused_clock=True)
+    scroll_and_wait(page, f"scrollTo(0, {3000 - height - short})")
+    page.mouse.click(100, height - 5)  # button.end at the bottom, document y 2995 - short
+    page.clock.run_for(int(DEAD_AFTER_S * 1000) + 100)
+
+    (click,) = _wait_for(_clicks(backend, 1), 5.0, page)
+
+    sizes = {"viewportWidth": width, "viewportHeight": height, "documentWidth": width, "documentHeight": 3000}
+    common = {"url": url, **sizes}
+    assert _stable(click) == {"type": "click", **common, "x": 100, "y": 2995 - short, "fixed": False} | {
+        "selector": "body > div.page > button.end",
+        "dead": True,
+    }
+    assert _stable(backend.events("scroll")[-1]) == {"type": "scroll", **common, "depth": 100.0}
+    _assert_clean(backend, clock_ahead=timedelta(seconds=DEAD_AFTER_S + 0.1))

@@ -18,6 +18,7 @@
   var IDLE_MS = 30 * 60 * 1000; // new session after 30 minutes without activity
   var DEAD_MS = 2500; // no DOM mutation this long after a click -> dead (CONTRACT 2.3)
   var ALIVE_MS = 100; // a scroll, selection or navigation this soon after a click -> alive
+  var BOTTOM_PX = 2; // this close to the end of the page counts as the end (fractional scroll, zoom)
   var FLUSH_MS = 5000;
   var MAX_BATCH = 500; // events per request (CONTRACT 3.1)
   // Bytes per body. In-flight keepalive fetches and beacons share a 64 KiB budget, so an unload beacon
@@ -80,13 +81,15 @@
     return Math.min(hi, Math.max(lo, v));
   }
 
+  /** Sizes of the viewport and of what scrolls in it: the scrolling element (<html>, or <body> in quirks
+   * mode), not <body>, which can reach past the end of the scrollable area (negative margins). */
   function sizes() {
-    var de = document.documentElement, body = document.body || de;
+    var se = document.scrollingElement || document.documentElement;
     return {
       viewportWidth: clamp(Math.round(innerWidth), 1, 20000),
       viewportHeight: clamp(Math.round(innerHeight), 1, 20000),
-      documentWidth: clamp(Math.max(de.scrollWidth, body.scrollWidth), 1, 1000000),
-      documentHeight: clamp(Math.max(de.scrollHeight, body.scrollHeight), 1, 1000000),
+      documentWidth: clamp(se.scrollWidth, 1, 1000000),
+      documentHeight: clamp(se.scrollHeight, 1, 1000000),
     };
   }
 
@@ -134,8 +137,10 @@
       enqueue(scrollEvent());
       pv = newPageview();
     }
-    var s = sizes();
-    var depth = clamp(Math.round(((scrollY + innerHeight) / s.documentHeight) * 1000) / 10, 0, 100);
+    var s = sizes(), seen = scrollY + innerHeight;
+    // At the end of the page (give or take the rounding of fractional positions) is all of it.
+    var depth = clamp(Math.round((seen / s.documentHeight) * 1000) / 10, 0, 100);
+    if (seen >= s.documentHeight - BOTTOM_PX) depth = 100;
     if (depth > pv.depth) {
       pv.depth = depth;
       pv.sizes = s;
