@@ -691,3 +691,29 @@ def test_a_reader_at_the_bottom_has_seen_all_of_the_scrolling_element(
     }
     assert _stable(backend.events("scroll")[-1]) == {"type": "scroll", **common, "depth": 100.0}
     _assert_clean(backend, clock_ahead=timedelta(seconds=DEAD_AFTER_S + 0.1))
+
+
+def test_a_click_sends_the_scroll_depth_it_proves_ahead_of_itself(
+    backend: Backend, open_page: OpenPage
+) -> None:
+    """A click proves the visitor saw that far: the replay, which orders events by time, must not draw it
+    below the depth reported so far, so the depth goes out at the click, not at the next 5 s flush."""
+    page = open_page()
+    _load(page, backend, paused_clock=True)
+    _flush(page)  # depth at the fold, 26.7 %
+    scroll_and_wait(page, "scrollTo(0, 1300)")  # 70 %, measured but not sent
+    page.clock.run_for(500)
+    page.mouse.click(100, 500)  # the spacer, document y 1800
+    page.evaluate("() => document.body.setAttribute('data-clicked', '1')")  # a reaction: alive
+    page.clock.run_for(1000)  # the next flush is later than the click
+
+    _wait_for(_clicks(backend, 1), 5.0, page)
+
+    events = backend.events()  # arrival order
+    assert [(e["type"], e.get("depth"), e.get("y")) for e in events] == [
+        ("scroll", 26.7, None),
+        ("scroll", 70.0, None),
+        ("click", None, 1800),
+    ]
+    assert events[1]["timestamp"] <= events[2]["timestamp"]
+    _assert_clean(backend, clock_ahead=timedelta(seconds=1.5))

@@ -32,6 +32,7 @@ from tests.live import free_port, wait_ok
 pytestmark = needs_chromium
 REPO = Path(__file__).resolve().parents[1]
 PAGE = (REPO / "tests" / "fixtures" / "tracker_page.html").read_text()
+TALL_BODY_PAGE = (REPO / "tests" / "fixtures" / "tracker_tall_body.html").read_text()
 
 
 @pytest.fixture
@@ -66,8 +67,19 @@ def live_api(tmp_path: Path) -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def website(live_api: dict[str, Any]) -> Iterator[str]:
     """The customer's site: the fixture page embedding the API's tracker with the ingest key."""
+    yield from _site(live_api, PAGE, "/shop/landing?utm_source=test")
+
+
+@pytest.fixture
+def docs_site(live_api: dict[str, Any]) -> Iterator[str]:
+    """A documentation page whose <body> is 50 px taller than what scrolls (mdBook's layout)."""
+    yield from _site(live_api, TALL_BODY_PAGE, "/book/ch01.html")
+
+
+def _site(live_api: dict[str, Any], page: str, path: str) -> Iterator[str]:
+    """Serves `page` embedding the API's tracker with the ingest key; yields its URL at `path`."""
     tag = f'<script src="{live_api["base"]}/tracker.js" data-key="{live_api["ingest"]}" defer></script>'
-    body = PAGE.replace("SCRIPT_TAG", tag).encode()
+    body = page.replace("SCRIPT_TAG", tag).encode()
 
     class Site(BaseHTTPRequestHandler):
         def log_message(self, *_args: Any) -> None:
@@ -82,7 +94,7 @@ def website(live_api: dict[str, Any]) -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/shop/landing?utm_source=test"
+    yield f"http://127.0.0.1:{server.server_address[1]}{path}"
     server.shutdown()
 
 
@@ -169,3 +181,46 @@ def test_real_browser_events_reach_the_database_and_the_summary(live_api, websit
     assert summary["scrollDepth"][7] == {"bucket": 70, "sessions": 1}
     assert summary["scrollDepth"][8] == {"bucket": 80, "sessions": 0}
     assert summary["fold"] == {"medianViewportHeightPx": 800}
+
+
+def test_reading_to_the_bottom_is_100_percent_and_no_click_lies_below_the_stored_depth(
+    live_api, docs_site
+) -> None:
+    """The scrolling element's height is the document's (3000 px, not <body>'s 3050), reaching its
+    bottom fills the 100 % bucket, and every stored click comes after (ts, then arrival) a scroll event at
+    least as deep: the replay never draws a click in a part of the page not yet seen."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        open_tracked(page, docs_site, paused_clock=True)
+        page.evaluate("window.__heatmaps.flush()")  # the fold: 800 / 3000 = 26.7 %
+        scroll_and_wait(page, "scrollTo(0, 1000)")  # (1000 + 800) / 3000 = 60 %
+        page.clock.run_for(500)
+        page.mouse.click(300, 700)  # document y 1700, below the 26.7 % sent so far
+        page.clock.run_for(3000)  # dead after 2.5 s, before the next 5 s flush
+        scroll_and_wait(page, "scrollTo(0, 2200)")  # the bottom
+        page.clock.run_for(500)
+        page.mouse.click(100, 790)  # button.end, document y 2990
+        page.clock.run_for(3000)
+        page.close(run_before_unload=True)  # pagehide: the beacon carries the rest
+        browser.close()
+
+    engine = live_api["engine"]
+    rows = wait_for(engine, lambda r: sum(e["event_type"] == "click" for e in r) >= 2)
+    assert {r["document_height"] for r in rows} == {3000}
+    deepest, seen = 0.0, []
+    for r in rows:  # ordered by ts, then seq
+        if r["event_type"] == "scroll":
+            deepest = max(deepest, r["depth"])
+        else:
+            seen.append((r["y"], deepest))
+    assert seen == [(1700, 60.0), (2990, 100.0)]
+
+    day = rows[0]["day"].isoformat()
+    summary = httpx.get(
+        f"{live_api['base']}/rest/v1/heatmap-pages/summary",
+        params={"pageKey": docs_site, "breakpoint": "desktop", "from": day, "to": day},
+        headers={"Authorization": f"Bearer {live_api['view']}"},
+    ).json()
+    assert summary["scrollDepth"][10] == {"bucket": 100, "sessions": 1}

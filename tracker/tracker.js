@@ -218,14 +218,16 @@
     var el = e.target && e.target.nodeType === 1 ? e.target : e.target && e.target.parentElement;
     if (!el || !e.isTrusted) return;
     measure();
-    var s = sizes(), fixed = isFixed(el), cx = e.clientX, cy = e.clientY;
+    var s = sizes(), fixed = isFixed(el), cx = e.clientX, cy = e.clientY, id = session();
     if (!e.detail) {
       // Keyboard activation (Enter/Space) has no pointer position: use the element's centre.
       var r = el.getBoundingClientRect();
       cx = r.left + r.width / 2;
       cy = r.top + r.height / 2;
     }
-    var ev = makeEvent("click", session(), s, pageUrl());
+    // A click proves the visitor saw that far: the depth goes out before the click, whatever the timer.
+    enqueue(scrollEvent());
+    var ev = makeEvent("click", id, s, pageUrl());
     ev.x = clamp(Math.round(cx + scrollX), 0, s.documentWidth);
     ev.y = clamp(Math.round(fixed ? cy : cy + scrollY), 0, s.documentHeight);
     ev.fixed = fixed;
