@@ -45,7 +45,8 @@ EVENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 CLIENT_ID = re.compile(r"[A-Za-z0-9]{16}")
 VOLATILE = ("eventId", "timestamp", "sessionId", "visitorId")
 DEAD_AFTER_S = 2.5
-OpenPage = Callable[..., Any]  # open_page(width=1280, height=800, init_script=None) -> playwright Page
+# open_page(width=1280, height=800, init_script=None, has_touch=False) -> playwright Page
+OpenPage = Callable[..., Any]
 DNT_INIT = "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'});"
 
 
@@ -202,11 +203,13 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[OpenPage]:
-    """Opens a page in a fresh context: `open_page(width, height, init_script=None)`."""
+    """Opens a page in a fresh context: `open_page(width, height, init_script=None, has_touch=False)`."""
     contexts: list[Any] = []
 
-    def open_(width: int = 1280, height: int = 800, init_script: str | None = None) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def open_(
+        width: int = 1280, height: int = 800, init_script: str | None = None, has_touch: bool = False
+    ) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": height}, has_touch=has_touch)
         if init_script:
             context.add_init_script(init_script)
         contexts.append(context)
@@ -253,6 +256,10 @@ def _load_fixture(page: Any, backend: Backend, name: str, *, paused_clock: bool 
     url = f"{backend.site}/fixture/{name}"
     open_tracked(page, url, paused_clock=paused_clock)
     return url
+
+
+def _by_time(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(events, key=lambda e: datetime.fromisoformat(e["timestamp"]))
 
 
 def _assert_clean(backend: Backend, clock_ahead: timedelta = timedelta(0)) -> None:
@@ -717,3 +724,31 @@ def test_a_click_sends_the_scroll_depth_it_proves_ahead_of_itself(
     ]
     assert events[1]["timestamp"] <= events[2]["timestamp"]
     _assert_clean(backend, clock_ahead=timedelta(seconds=1.5))
+
+
+@pytest.mark.parametrize("tap", [False, True], ids=["mouse", "touch"])
+def test_a_click_on_a_label_counts_once_not_again_on_its_control(
+    backend: Backend, open_page: OpenPage, tap: bool
+) -> None:
+    """The browser follows a click on a <label> with a click of its own on the label's control; counted
+    twice, two quick taps on a label made four clicks, a rage event."""
+    page = open_page(375, 667, has_touch=tap)
+    _load_fixture(page, backend, "tracker_labels.html", paused_clock=True)
+    act = page.tap if tap else page.click
+    for selector in ("#wrap", "#for", "#agree", "#wrap", "#wrap"):  # the last two: two quick taps
+        act(selector, position={"x": 100, "y": 30} if selector != "#agree" else None)
+        page.clock.run_for(200)
+    page.clock.run_for(int(DEAD_AFTER_S * 1000))
+
+    clicks = _wait_for(_clicks(backend, 5), 5.0, page)
+    _flush(page)
+
+    assert [c["selector"] for c in _by_time(backend.events("click"))] == [
+        "#wrap",  # the label wrapping the checkbox, not the checkbox again
+        "#for",  # the label for= a checkbox further down, not that checkbox
+        "#agree",  # the checkbox itself, clicked directly: once
+        "#wrap",
+        "#wrap",
+    ]
+    assert {(c["x"], c["y"]) for c in clicks if c["selector"] != "#agree"} == {(100, 30), (100, 90)}
+    _assert_clean(backend, clock_ahead=timedelta(seconds=1 + DEAD_AFTER_S))

@@ -34,6 +34,9 @@
   // The last pointer click, and whether text got selected since the last press: a press that selects
   // (double click on a word, drag) reacts before its click event fires.
   var lastClick = null, pressSelected = false;
+  // The control of the <label> clicked last, until the next press or key: the browser follows a click on
+  // a label with a click of its own on the control, which is the same user action.
+  var labelled = null;
   var counter = 0, failures = 0, retryAt = 0;
   var sid = null, lastActivity = 0, savedActivity = 0, vid = null;
   var pv = newPageview();
@@ -217,6 +220,10 @@
   function onClick(e) {
     var el = e.target && e.target.nodeType === 1 ? e.target : e.target && e.target.parentElement;
     if (!el || !e.isTrusted) return;
+    // The browser's own click on a label's control, following the click on the label: one user action.
+    if (labelled && el === labelled) return (labelled = null);
+    var label = el.closest && el.closest("label"), control = label && label.control;
+    labelled = control && !control.contains(el) ? control : null;
     measure();
     var s = sizes(), fixed = isFixed(el), cx = e.clientX, cy = e.clientY, id = session();
     if (!e.detail) {
@@ -340,12 +347,14 @@
       true
     );
     // Both: a page that cancels pointerdown suppresses mousedown, and old browsers lack pointer events.
-    ["pointerdown", "mousedown"].forEach(function (type) {
+    // A new press or key is a new user action, so a click after it is no label's echo.
+    ["pointerdown", "mousedown", "keydown"].forEach(function (type) {
       listen(
         window,
         type,
         function () {
-          pressSelected = false;
+          labelled = null;
+          if (type !== "keydown") pressSelected = false;
         },
         true
       );
