@@ -752,3 +752,37 @@ def test_a_click_on_a_label_counts_once_not_again_on_its_control(
     ]
     assert {(c["x"], c["y"]) for c in clicks if c["selector"] != "#agree"} == {(100, 30), (100, 90)}
     _assert_clean(backend, clock_ahead=timedelta(seconds=1 + DEAD_AFTER_S))
+
+
+def test_only_changes_a_visitor_can_tie_to_the_click_make_it_alive(
+    backend: Backend, open_page: OpenPage
+) -> None:
+    """Rewrites to the same value and changes far out of view are no reaction (a trial on documentation
+    sites found both made dead clicks alive); changes at, in or around the clicked element or in view are,
+    from the press on (the same trial found popovers that close when focus leaves them, at the press)."""
+    page = open_page()
+    _load_fixture(page, backend, "tracker_reactions.html", paused_clock=True)
+    verdicts = [  # (element clicked, dead); every click also runs the page's global no-op handler
+        ("#plain", True),  # no handler of its own
+        ("#far", True),  # its one real change is 2,000 px below the fold
+        ("#self", False),  # toggles its own class
+        ("#open", False),  # shows a menu elsewhere in view
+        ("#count", False),  # changes the text of a counter in view
+        ("#dialog", False),  # appends a dialog
+        ("#replace", False),  # replaces a panel's content
+        ("#pop", False),  # shows a popover ...
+        ("#plain", False),  # ... which a click elsewhere hides ...
+        ("#plain", True),  # ... once
+        ("#hide", False),  # hides itself
+        ("#query", False),  # shows suggestions on focus, at the press: before the click event ...
+        ("#plain", False),  # ... and hides them on blur, also at the press
+    ]
+    for selector, dead in verdicts:
+        page.click(selector)  # a reaction settles the click at once (a microtask) ...
+        if dead:
+            page.clock.run_for(int(DEAD_AFTER_S * 1000) + 100)  # ... else the dead timer, before the next
+
+    clicks = _wait_for(_clicks(backend, len(verdicts)), 5.0, page)
+
+    assert [(c["selector"], c["dead"]) for c in _by_time(clicks)] == verdicts
+    _assert_clean(backend, clock_ahead=timedelta(seconds=3 * (DEAD_AFTER_S + 0.1)))

@@ -18,6 +18,10 @@
   var IDLE_MS = 30 * 60 * 1000; // new session after 30 minutes without activity
   var DEAD_MS = 2500; // no DOM mutation this long after a click -> dead (CONTRACT 2.3)
   var ALIVE_MS = 100; // a scroll, selection or navigation this soon after a click -> alive
+  // Work per mutation callback, so pages that mutate a lot stay fast: records looked at, and boxes
+  // measured (the first measurement after a change may lay the page out).
+  var MAX_RECORDS = 500;
+  var MAX_BOXES = 12;
   var BOTTOM_PX = 2; // this close to the end of the page counts as the end (fractional scroll, zoom)
   var FLUSH_MS = 5000;
   var MAX_BATCH = 500; // events per request (CONTRACT 3.1)
@@ -34,9 +38,13 @@
   // The last pointer click, and whether text got selected since the last press: a press that selects
   // (double click on a word, drag) reacts before its click event fires.
   var lastClick = null, pressSelected = false;
+  // The last press until its click: { els, at, changed }, `changed` once the DOM reacted to it (a
+  // popover that closes when focus leaves it reacts to the press, before the click event fires).
+  var press = null;
   // The control of the <label> clicked last, until the next press or key: the browser follows a click on
   // a label with a click of its own on the control, which is the same user action.
   var labelled = null;
+  var range = null; // measures text nodes
   var counter = 0, failures = 0, retryAt = 0;
   var sid = null, lastActivity = 0, savedActivity = 0, vid = null;
   var pv = newPageview();
@@ -202,10 +210,32 @@
     clearTimeout(click.timer);
     click.ev.dead = dead;
     enqueue([click.ev]);
-    if (!pending.length && observer) observer = observer.disconnect();
+    unwatch();
     // A double or triple click is one gesture: its earlier clicks share the reaction of a later one.
     // Longer bursts are left alone: they are what rage and dead clicks exist to catch.
     if (!dead && click.prev) settle(click.prev, false);
+  }
+
+  /** Whether DOM changes are still of interest: a click waits for its verdict, or a press for a reaction. */
+  function watching() {
+    return pending.length > 0 || (press && !press.changed && performance.now() - press.at <= DEAD_MS);
+  }
+
+  function watch() {
+    if (observer) return;
+    observer = new MutationObserver(guard(onMutations));
+    observer.observe(document, {
+      subtree: true,
+      attributes: true,
+      attributeOldValue: true,
+      childList: true,
+      characterData: true,
+      characterDataOldValue: true,
+    });
+  }
+
+  function unwatch() {
+    if (observer && !watching()) observer = observer.disconnect();
   }
 
   /** Marks alive every pending click made at most `withinMs` ago. */
@@ -216,13 +246,134 @@
     });
   }
 
+  // ---- reactions: which DOM mutations answer a click ------------------------------------------
+  // A mutation answers the pending clicks (and the press before its click) when it changes something (a
+  // rewrite to the same value does not) that the visitor can tie to the click: at, inside or around the
+  // clicked element, or visible in the viewport. Changes out of view and unrelated to the clicked element
+  // (a scroll spy's classes, a fade far down the page) are not reactions. See docs/metrics.md.
+
+  /** Whether `node` is at, inside or around (an ancestor of) a click's element or its label's control. */
+  function near(node, click, around) {
+    for (var i = 0; i < click.els.length; i++) {
+      var el = click.els[i];
+      if (el === node || el.contains(node) || (around && node.contains(el))) return true;
+    }
+    return false;
+  }
+
+  /** Whether `node` has a box inside the viewport. A node without one (not rendered, or a comment) is
+   * judged by its nearest ancestor with one when `orParent`: it may just have been hidden. Each box
+   * measured spends one of `budget.n`. */
+  function inView(node, orParent, budget) {
+    for (; node && budget.n > 0; node = node.nodeType === 11 ? node.host : node.parentNode) {
+      var tag = node.localName;
+      if (tag === "style" || (tag === "link" && /stylesheet/i.test(node.rel))) return true; // restyles the page
+      if (/^(head|script|template|title|meta)$/.test(tag)) return false; // shows nothing in the page
+      var r = null;
+      if (node.nodeType === 1) r = node.getBoundingClientRect();
+      else if (node.nodeType === 3) {
+        range = range || document.createRange();
+        range.selectNodeContents(node);
+        r = range.getBoundingClientRect();
+      }
+      if (r) budget.n--;
+      if (r && (r.width || r.height)) {
+        return r.bottom >= 0 && r.right >= 0 && r.top <= innerHeight && r.left <= innerWidth;
+      }
+      if (!orParent) return false;
+    }
+    return false;
+  }
+
+  /** Shows something: an element, or text that is not only white space (comments, for one, do not). */
+  function visible(node) {
+    return node.nodeType === 1 ? node.localName !== "script" : node.nodeType === 3 && /\S/.test(node.data);
+  }
+
+  /** Settles a pending click as alive, or notes that the DOM reacted to the press. */
+  function answer(click) {
+    if (click === press) press.changed = true;
+    else settle(click, false);
+  }
+
+  /** A change at `node` answers the pending clicks (and press) it concerns (`how`: "changed", "added",
+   * "removed"). */
+  function reaction(node, how, record, budget) {
+    if (!node) return;
+    var waiting = (press && !press.changed ? pending.concat([press]) : pending.slice()).filter(function (click) {
+      // An attribute or text changed at, in or around the clicked element; nodes added or removed inside
+      // it; the clicked element itself removed.
+      var at = how === "changed" ? near(node, click, true) : near(record.target, click, false);
+      if (!at && !(how === "removed" && near(node, click, true))) return true;
+      answer(click);
+      return false;
+    });
+    if (!waiting.length) return;
+    // Nodes added must show themselves, and so must changed text unless it went blank. A removed node is
+    // judged where it was (by its nearest neighbour that may show, else its parent), and a changed
+    // element that no longer shows by its nearest ancestor that does (it may just have been hidden).
+    var where = node, orParent = how === "removed" || (node.nodeType === 1 ? how === "changed" : !/\S/.test(node.data));
+    if (how === "removed") {
+      where = neighbour(record.previousSibling, "previousSibling") || neighbour(record.nextSibling, "nextSibling");
+      where = where || record.target;
+    }
+    if (inView(where, orParent, budget)) waiting.forEach(answer);
+  }
+
+  /** The nearest element from `node` on (`step`: "previousSibling" or "nextSibling") that may show,
+   * within a few steps past white space, comments and scripts; null when there is none. */
+  function neighbour(node, step) {
+    for (var i = 0; node && i < 8; i++, node = node[step]) {
+      if (!node.isConnected) return null;
+      if (node.nodeType === 1 && !/^(script|template|style|link|meta)$/.test(node.localName)) return node;
+    }
+    return null;
+  }
+
+  /** Whether nodes put in equal the nodes taken out: content set to what it was (innerHTML, textContent). */
+  function samePut(added, removed) {
+    if (!added.length || added.length !== removed.length || added.length > 8) return false;
+    for (var i = 0; i < added.length; i++) if (!added[i].isEqualNode(removed[i])) return false;
+    return true;
+  }
+
+  /** Judges the first few nodes that show among those a childList record added or removed. */
+  function nodesReaction(nodes, how, record, budget) {
+    for (var i = 0, n = 0; i < nodes.length && n < 4 && watching(); i++) {
+      if (visible(nodes[i])) {
+        n++;
+        reaction(nodes[i], how, record, budget);
+      }
+    }
+  }
+
+  /** The MutationObserver callback: bounded work, and done as soon as no click is pending. */
+  function onMutations(records) {
+    var budget = { n: MAX_BOXES }, last = null;
+    for (var i = 0; i < records.length && i < MAX_RECORDS && watching(); i++) {
+      var r = records[i], t = r.target;
+      if (r.type === "attributes") {
+        // Compared with the current value: setting an attribute to the value it has is no change.
+        if (t === last || r.oldValue === t.getAttributeNS(r.attributeNamespace, r.attributeName)) continue;
+        reaction((last = t), "changed", r, budget);
+      } else if (r.type === "characterData") {
+        if (r.oldValue !== t.data) reaction(t, "changed", r, budget);
+      } else if (!samePut(r.addedNodes, r.removedNodes)) {
+        nodesReaction(r.addedNodes, "added", r, budget);
+        nodesReaction(r.removedNodes, "removed", r, budget);
+      }
+    }
+    unwatch();
+  }
+
   /** Records user clicks only: clicks dispatched by scripts (el.click()) would double-count. */
   function onClick(e) {
     var el = e.target && e.target.nodeType === 1 ? e.target : e.target && e.target.parentElement;
     if (!el || !e.isTrusted) return;
     // The browser's own click on a label's control, following the click on the label: one user action.
     if (labelled && el === labelled) return (labelled = null);
-    var label = el.closest && el.closest("label"), control = label && label.control;
+    var pressed = press, label = el.closest && el.closest("label"), control = label && label.control;
+    press = null;
     labelled = control && !control.contains(el) ? control : null;
     measure();
     var s = sizes(), fixed = isFixed(el), cx = e.clientX, cy = e.clientY, id = session();
@@ -240,14 +391,13 @@
     ev.fixed = fixed;
     ev.selector = selector(el);
     var click = { ev: ev, at: performance.now(), prev: e.detail === 2 || e.detail === 3 ? lastClick : null };
+    click.els = labelled ? [el, labelled] : [el];
     if (e.detail) lastClick = click;
     click.timer = setTimeout(guard(settle.bind(null, click, true)), DEAD_MS);
     pending.push(click);
-    if (e.detail && pressSelected) return settle(click, false);
-    if (!observer) {
-      observer = new MutationObserver(guard(alive.bind(null, Infinity)));
-      observer.observe(document, { subtree: true, attributes: true, childList: true, characterData: true });
-    }
+    // A reaction since the press (a selection, a change of the DOM) is the click's.
+    if (e.detail && (pressSelected || (pressed && pressed.changed))) return settle(click, false);
+    watch();
   }
 
   // ---- sending -------------------------------------------------------------------------------
@@ -352,9 +502,16 @@
       listen(
         window,
         type,
-        function () {
+        function (e) {
           labelled = null;
-          if (type !== "keydown") pressSelected = false;
+          if (type === "keydown") return;
+          pressSelected = false;
+          // One press per gesture: mousedown follows pointerdown where pointer events exist.
+          if (type === "pointerdown" || !window.PointerEvent) {
+            var el = e.target && e.target.nodeType === 1 ? e.target : e.target && e.target.parentElement;
+            press = el ? { els: [el], at: performance.now(), changed: false } : null;
+            if (press) watch();
+          }
         },
         true
       );
