@@ -114,7 +114,7 @@
   }
 
   function newPageview() {
-    return { key: pageKey(), url: pageUrl(), depth: -1, sentDepth: -1, sentSid: null, sizes: null };
+    return { key: pageKey(), url: pageUrl(), depth: -1, at: 0, sentDepth: -1, sentSid: null, sizes: null };
   }
 
   function makeEvent(type, id, s, href) {
@@ -132,13 +132,15 @@
   }
 
   // ---- scroll depth --------------------------------------------------------------------------
-  /** The pageview's scroll event when its max depth grew (or the session changed) since the last one. */
+  /** The pageview's scroll event when its max depth grew (or the session changed) since the last one.
+   * A new depth carries the time it was reached, not the time it is sent. */
   function scrollEvent() {
     if (pv.depth < 0 || (pv.depth <= pv.sentDepth && pv.sentSid === sid)) return [];
+    var ev = makeEvent("scroll", sid, pv.sizes, pv.url);
+    if (pv.depth > pv.sentDepth) ev.timestamp = new Date(pv.at).toISOString();
+    ev.depth = pv.depth;
     pv.sentDepth = pv.depth;
     pv.sentSid = sid;
-    var ev = makeEvent("scroll", sid, pv.sizes, pv.url);
-    ev.depth = pv.depth;
     return [ev];
   }
 
@@ -154,6 +156,7 @@
     if (seen >= s.documentHeight - BOTTOM_PX) depth = 100;
     if (depth > pv.depth) {
       pv.depth = depth;
+      pv.at = Date.now();
       pv.sizes = s;
       pv.url = pageUrl();
     }
@@ -383,7 +386,9 @@
       cx = r.left + r.width / 2;
       cy = r.top + r.height / 2;
     }
-    // A click proves the visitor saw that far: the depth goes out before the click, whatever the timer.
+    // A click proves the visitor saw that far: the depth goes out before the click, whatever the timer,
+    // and (seen before the click) stamped before it, so it sorts first in whichever request it arrives.
+    pv.at = Math.min(pv.at, Date.now() - 1);
     enqueue(scrollEvent());
     var ev = makeEvent("click", id, s, pageUrl());
     ev.x = clamp(Math.round(cx + scrollX), 0, s.documentWidth);
