@@ -8,6 +8,8 @@ import polars as pl
 import streamlit as st
 
 from dashboard import context, empty, filters, loaders
+from dashboard.backdrop import backdrop_controls
+from dashboard.backdrop import describe as describe_backdrop
 from dashboard.cartesian_chart import cartesian_chart
 from dashboard.context import Backend
 from dashboard.export import overlay_png
@@ -109,13 +111,8 @@ def heatmap_panel(
                 selectable=True,
                 width="stretch",
             )
-        source = (
-            f"screenshot of {shot['createdAt'][:10]} ({shot['width']}x{shot['height']} px)"
-            if shot
-            else "no screenshot: a neutral outline of the typical page size"
-        )
         st.caption(
-            f"Backdrop: {source}. Each cell is 1 % of the page width x {row_height} px. "
+            f"Backdrop: {describe_backdrop(shot)}. Each cell is 1 % of the page width x {row_height} px. "
             "Click a hotspot (or drag a box) to list the sessions behind it."
         )
     with reach:
@@ -241,6 +238,12 @@ if clicks == 0 and any(split.values()):
     busiest = max(split, key=split.__getitem__)
     st.info(f"No {breakpoint} clicks on this page for these filters; most clicks are on {busiest}.")
 
+backdrop_controls(
+    backend,
+    page_key,
+    breakpoint,
+    loaders.latest_page_screenshot(backend, backend.key, version, page_key, breakpoint),
+)
 heatmap_panel(backend, chosen, page_key, breakpoint, summary)
 
 st.subheader("Replays")

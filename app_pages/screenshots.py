@@ -16,6 +16,8 @@ from dashboard import context, filters, loaders
 from dashboard.context import Backend
 from dashboard.formatting import escape_markdown
 from data_layer import screenshots
+from data_layer.capture import jobs
+from data_layer.capture.origins import SETTING
 from data_layer.urls import InvalidUrlError, normalize_page_key
 
 WEB, MOBILE = "Web page", "Mobile screen"
@@ -25,7 +27,9 @@ LIST_COLUMNS = {
     "breakpoint": st.column_config.TextColumn("Breakpoint", width="small"),
     "size": st.column_config.TextColumn("Pixels"),
     "kib": st.column_config.NumberColumn("Size (KiB)", format="%.0f"),
-    "created": st.column_config.TextColumn("Uploaded (UTC)"),
+    "source": st.column_config.TextColumn("Source", help="upload, or capture: photographed by the product."),
+    "url": st.column_config.TextColumn("Captured URL"),
+    "created": st.column_config.TextColumn("Added (UTC)"),
     "current": st.column_config.CheckboxColumn("Backdrop", help="The newest one is used as the backdrop."),
 }
 
@@ -118,6 +122,8 @@ def _listing(backend: Backend, shots: list[dict[str, Any]]) -> pl.DataFrame:
                 "breakpoint": shot.get("breakpoint") or "",
                 "size": f"{shot['width']} x {shot['height']}",
                 "kib": shot["sizeBytes"] / 1024,
+                "source": shot.get("source") or "upload",
+                "url": shot.get("url") or "",
                 "created": shot["createdAt"].replace("T", " ").rstrip("Z")[:19],
                 "current": slot not in seen,
             }
@@ -131,10 +137,51 @@ def _listing(backend: Backend, shots: list[dict[str, Any]]) -> pl.DataFrame:
             "breakpoint": pl.String,
             "size": pl.String,
             "kib": pl.Float64,
+            "source": pl.String,
+            "url": pl.String,
             "created": pl.String,
             "current": pl.Boolean,
         },
     )
+
+
+CAPTURE_COLUMNS = {
+    "page": st.column_config.TextColumn("Page", width="large"),
+    "breakpoint": st.column_config.TextColumn("Breakpoint", width="small"),
+    "status": st.column_config.TextColumn("Status", width="small"),
+    "attempts": st.column_config.NumberColumn("Tries", width="small"),
+    "error": st.column_config.TextColumn("Reason", width="large"),
+    "updated": st.column_config.TextColumn("Updated (UTC)"),
+}
+
+
+def _captures(backend: Backend) -> None:
+    """Captures under way and those that failed, with their reason; done ones show as backdrops above."""
+    recent = [job for job in jobs.recent_jobs(backend.engine) if job.status != "done"]
+    origins = backend.settings.allowed_capture_origins
+    st.subheader("Captures")
+    if not origins:
+        st.caption(
+            f"Pages are photographed only for origins listed in `{SETTING}` (e.g. "
+            "`HEATMAPS_CAPTURE_ORIGINS=https://your.site HEATMAPS_CAPTURE_AUTO=true heatmaps serve`)."
+        )
+    else:
+        st.caption("Allowed origins: " + ", ".join(f"`{origin}`" for origin in origins))
+    if not recent:
+        st.caption("No capture is queued, running or failed.")
+        return
+    rows = [
+        {
+            "page": job.page_key,
+            "breakpoint": job.breakpoint,
+            "status": job.status,
+            "attempts": job.attempts,
+            "error": job.error or "",
+            "updated": job.updated_at.isoformat(sep=" ", timespec="seconds"),
+        }
+        for job in recent
+    ]
+    st.dataframe(pl.DataFrame(rows), column_config=CAPTURE_COLUMNS, hide_index=True)
 
 
 backend = context.page_backend()
@@ -168,10 +215,11 @@ if web_shots:
     st.dataframe(_listing(backend, web_shots), column_config=LIST_COLUMNS, hide_index=True, row_height=64)
 else:
     st.info("No page screenshot yet.")
+_captures(backend)
 st.subheader("Mobile screens")
 if mobile_shots:
     st.dataframe(
-        _listing(backend, mobile_shots).drop("breakpoint"),
+        _listing(backend, mobile_shots).drop("breakpoint", "source", "url"),
         column_config=LIST_COLUMNS,
         hide_index=True,
         row_height=64,

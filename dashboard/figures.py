@@ -64,7 +64,7 @@ def _backdrop(figure: go.Figure, canvas: Canvas) -> None:
         figure.add_annotation(
             x=canvas.width / 2,
             y=24,
-            text="No screenshot for this page yet: upload one on Screenshots",
+            text="No backdrop for this page yet: a captured or uploaded screenshot goes here",
             showarrow=False,
             font={"color": "#6b7280", "size": 13},
             yanchor="top",

@@ -217,3 +217,15 @@ def pairs_to_capture(
         ).all()
     skip = {tuple(row) for row in fresh} | {tuple(row) for row in busy}
     return sorted(wanted - skip)
+
+
+def latest_job(engine: Engine, page_key: str, breakpoint: str) -> CaptureJob | None:
+    """The newest capture job of a (pageKey, breakpoint), whatever its state."""
+    query = (
+        _select(captures.c.page_key == page_key, captures.c.breakpoint == breakpoint)
+        .order_by(captures.c.created_at.desc(), captures.c.id)
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return CaptureJob.of(row) if row else None

@@ -1,0 +1,93 @@
+"""The Heatmap view with a page of a real (loopback) site that has clicks and no backdrop: "Capture
+backdrop" photographs it through the API process, and the heatmap is then drawn over the captured page.
+Screenshots of both states are saved in test-artifacts/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from benchmarks.load import ApiServer
+from data_layer.db import create_db_engine
+from data_layer.ingest import ingest_web_batch
+from data_layer.migrate import upgrade
+from data_layer.screenshots import latest_page_screenshot
+from data_layer.settings import Settings
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.capture_site import serve_site
+from tests.factories import web_click
+from tests.live import free_port, product_env, wait_ok
+from tests.test_dashboard_browser import full_page_screenshot, wait_idle
+
+pytestmark = needs_chromium
+sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
+
+REPO = Path(__file__).resolve().parents[1]
+TIMEOUT_MS = 90_000
+
+
+def test_capture_backdrop_from_the_heatmap_view(tmp_path: Path) -> None:
+    with serve_site() as site:
+        url = f"sqlite:///{tmp_path / 'capture.db'}"
+        upgrade(url)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        values = {
+            "database_url": url,
+            "screenshot_dir": str(tmp_path / "shots"),
+            "replica_dir": str(tmp_path / "replica"),
+            "dashboard_url": base,
+            "secret_key": "browser-test",
+            "capture_origins": site.origin,
+        }
+        settings = Settings(**values)  # type: ignore[arg-type]
+        engine = create_db_engine(url)
+        page_key = f"{site.origin}/"
+        now = datetime.now(UTC).isoformat()
+        # Clicks on the blue lazy image (about 1,600 px down the page) and on the sticky header.
+        clicks = [web_click(url=page_key, x=150, y=1650, timestamp=now, documentWidth=1440) for _ in range(6)]
+        clicks += [web_click(url=page_key, x=700, y=30, timestamp=now, documentWidth=1440, fixed=True)]
+        ingest_web_batch(engine, settings, clicks)
+        api = ApiServer(url, tmp_path, **{k: v for k, v in values.items() if k != "database_url"}).start()
+        dashboard = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+                "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+            ],
+            cwd=REPO, env=product_env(**values), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert wait_ok(f"{base}/_stcore/health", timeout=60), "the dashboard did not start"
+            with sync_api.sync_playwright() as driver:
+                browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                page = browser.new_page(viewport={"width": 1440, "height": 900})
+                page.set_default_timeout(TIMEOUT_MS)
+                day = datetime.now(UTC).date().isoformat()
+                query = urlencode({"page": page_key, "bp": "desktop", "from": day, "to": day})
+                page.goto(f"{base}/heatmap?{query}")
+                wait_idle(page)
+                button = page.get_by_role("button", name="Capture backdrop")
+                button.wait_for()
+                page.get_by_text("Backdrop: no screenshot").wait_for()
+                full_page_screenshot(page, "capture-before")
+                button.click()
+                page.get_by_text("Backdrop: captured").wait_for()
+                wait_idle(page)
+                page.get_by_role("button", name="Retake backdrop").wait_for()
+                # The backdrop is drawn as an image layer of the chart, under the heatmap.
+                page.locator(".js-plotly-plot .imagelayer image").first.wait_for()
+                page.locator(".js-plotly-plot .heatmaplayer image").first.wait_for()
+                full_page_screenshot(page, "capture-after")
+                browser.close()
+            shot = latest_page_screenshot(engine, page_key, "desktop")
+            assert shot is not None and shot["source"] == "capture" and shot["width"] == 1440
+        finally:
+            dashboard.terminate()
+            dashboard.wait(10)
+            api.kill()
+            engine.dispose()
