@@ -132,7 +132,12 @@ def test_page_key_rules_apply_at_ingest_and_in_queries(client, tokens, engine) -
     day = events[0]["timestamp"][:10]
     summary = client.get(
         "/rest/v1/heatmap-pages/summary",
-        params={"pageKey": "https://docs.example.com/book/index.html", "breakpoint": "desktop", "from": day, "to": day},
+        params={
+            "pageKey": "https://docs.example.com/book/index.html",
+            "breakpoint": "desktop",
+            "from": day,
+            "to": day,
+        },
         headers=bearer(tokens["view"]),
     )
     assert summary.status_code == 200, summary.text

@@ -36,7 +36,7 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 NETWORK_IDLE_MS = 5_000  # waited for after load and after the scroll; a page that never idles goes on
-SCROLL_STEP_MS = 150  # per viewport step: lazy loaders fire on scroll and intersection
+SCROLL_STEP_MS = 100  # per viewport step: lazy loaders fire on scroll and intersection (a frame or two)
 NO_MOTION_CSS = """*, *::before, *::after {
   animation-duration: 0s !important; animation-delay: 0s !important; animation-iteration-count: 1 !important;
   transition: none !important; scroll-behavior: auto !important; caret-color: transparent !important;

@@ -2,7 +2,7 @@
 async ({maxHeight, stepMs, deadline}) => {
   const root = document.scrollingElement || document.documentElement;
   document.querySelectorAll('img[loading="lazy"], iframe[loading="lazy"]').forEach(el => { el.loading = 'eager'; });
-  for (let y = 0; y <= Math.min(root.scrollHeight, maxHeight) && Date.now() < deadline; y += innerHeight * 0.8) {
+  for (let y = 0; y <= Math.min(root.scrollHeight, maxHeight) && Date.now() < deadline; y += innerHeight) {
     window.scrollTo(0, y);
     await new Promise(r => setTimeout(r, stepMs));
   }
