@@ -213,7 +213,7 @@ class SqlStore:
         # No ORDER BY: the metrics sort what they return, so a sort here would only cost.
         query = select(*(touch_events.c[name] for name in TOUCH_EVENT_SCHEMA)).where(and_(*conditions))
         with self.engine.connect() as conn:
-            # The DBAPI's plain tuples: no column of this query has a result processor, and building a
-            # SQLAlchemy Row per touch doubled the time of a 40 k-touch screen.
+            # The DBAPI's plain tuples: no column of this query has a result processor, so a SQLAlchemy
+            # Row per touch would only add a Python object to build (docs/performance.md).
             rows = conn.execute(query).cursor.fetchall()
         return pl.DataFrame(rows, schema=TOUCH_EVENT_SCHEMA, orient="row")
