@@ -36,7 +36,8 @@ from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
 from data_layer.ingest import ingest_touch_batch, ingest_web_batch
 from data_layer.migrate import upgrade
-from data_layer.replica import CATEGORICAL_COLUMNS, ReplicaStore
+from data_layer.replica import ReplicaStore
+from data_layer.replica.runs import CATEGORICAL_COLUMNS
 from data_layer.schema import touch_events, web_events
 from data_layer.service import HeatmapService, query_touch_heatmap
 from data_layer.settings import Settings

@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Engine, delete, select
 
 from data_layer.db import write_transaction
 from data_layer.ingest import refresh_rage_flags
-from data_layer.replica import FILE_PREFIX, bump_generation
+from data_layer.replica.catchup import bump_generation
+from data_layer.replica.files import FILE_PREFIX
 from data_layer.schema import touch_events, web_events
 from data_layer.settings import Settings, get_settings
 

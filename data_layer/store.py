@@ -100,7 +100,8 @@ class EventStore(Protocol):
     def touch_events(self, filters: TouchFilters) -> pl.DataFrame: ...
 
 
-def _frame(rows: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
+def rows_frame(rows: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
+    """A frame of SQLAlchemy result rows (in ``schema``'s column order)."""
     return pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
 
 
@@ -149,7 +150,7 @@ class SqlStore:
             query = query.where(web_events.c.event_type == "click")
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(web_events.c.seq)).all()
-        return _frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in names})
+        return rows_frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in names})
 
     def click_counts(
         self,
@@ -190,7 +191,7 @@ class SqlStore:
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return _frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in RAGE_INPUT_COLUMNS})
+        return rows_frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in RAGE_INPUT_COLUMNS})
 
     def page_exists(self, page_key: str) -> bool:
         with self.engine.connect() as conn:

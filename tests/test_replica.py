@@ -10,9 +10,8 @@ import pytest
 
 from benchmarks.dataset import generate
 from data_layer import metrics
-from data_layer import replica as replica_module
 from data_layer.ingest import ingest_web_batch
-from data_layer.replica import ReplicaStore
+from data_layer.replica import ReplicaStore, catchup, runs
 from data_layer.retention import forget_visitor
 from data_layer.service import HeatmapService
 from data_layer.store import SqlStore, WebFilters
@@ -46,8 +45,8 @@ def answers(service: HeatmapService) -> dict[str, Any]:
 
 @pytest.fixture
 def small_compactions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(replica_module, "COMPACT_MIN_TAIL", 700)
-    monkeypatch.setattr(replica_module, "COMPACT_TAIL_SHARE", 0.0)
+    monkeypatch.setattr(runs, "COMPACT_MIN_TAIL", 700)
+    monkeypatch.setattr(runs, "COMPACT_TAIL_SHARE", 0.0)
 
 
 def test_replica_matches_sql_through_refreshes_late_events_and_erasure(
@@ -113,7 +112,7 @@ def test_replica_matches_sql_through_refreshes_late_events_and_erasure(
 
 
 def test_restart_loads_the_file_and_catches_up_only_the_tail(
-    engine, settings, tmp_path, small_compactions
+    engine, settings, tmp_path, small_compactions, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events = list(generate(events=2000, days=5, seed=5, end=END))
     load(engine, settings, events[:1500])
@@ -123,13 +122,13 @@ def test_restart_loads_the_file_and_catches_up_only_the_tail(
 
     restarted = ReplicaStore(engine, tmp_path / "replica")
     fetched_from: list[int] = []
-    original = restarted._rows_after
+    original = catchup.rows_after
 
     def spy(conn, after: int, upto: int):
         fetched_from.append(after)
         return original(conn, after, upto)
 
-    restarted._rows_after = spy  # type: ignore[method-assign]
+    monkeypatch.setattr(catchup, "rows_after", spy)
     sql = HeatmapService(SqlStore(engine), settings, b"k")
     assert answers(HeatmapService(restarted, settings, b"k")) == answers(sql)
     assert fetched_from and min(fetched_from) > 0, "the restart read the file, not every row"

@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from data_layer import replica
 from data_layer.auth import create_token
+from data_layer.replica import runs
 from data_layer.schema import touch_events, web_events
 from heatmaps_cli.app import app as cli
 from tests.conftest import bearer
@@ -44,7 +44,7 @@ def window(today: datetime) -> dict[str, str]:
 @pytest.fixture(autouse=True)
 def eager_replica_files(monkeypatch: pytest.MonkeyPatch) -> None:
     """Compact (and so write the replica file) on every refresh, so the file exists before deletion."""
-    monkeypatch.setattr(replica, "COMPACT_MIN_TAIL", 1)
+    monkeypatch.setattr(runs, "COMPACT_MIN_TAIL", 1)
 
 
 def replica_visitors(directory: Path) -> set[str]:

@@ -1,0 +1,161 @@
+""":class:`ReplicaStore`: the store the API and the dashboard read, answering from the replica.
+
+Each query first refreshes (one cheap SQL look-up when nothing changed), then answers from an immutable
+:class:`~data_layer.replica.runs.Snapshot` without holding any lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from sqlalchemy import Engine
+
+from data_layer import metrics
+from data_layer.replica import catchup
+from data_layer.replica.files import RunFiles
+from data_layer.replica.runs import Snapshot
+from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA, SqlStore, TouchFilters, WebFilters
+
+
+@dataclass
+class ReplicaStore:
+    """The store the API and the dashboard read (same interface as :class:`SqlStore`).
+
+    ``directory``: where the replica's files go (shared by reader processes); None keeps it in memory
+    only, so every new store builds it from SQL.
+    """
+
+    engine: Engine
+    directory: Path | None = None
+    _snapshot: Snapshot = field(default_factory=lambda: Snapshot.start(""))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _loaded: bool = False
+
+    def __post_init__(self) -> None:
+        self.sql = SqlStore(self.engine)
+        self.files = None if self.directory is None else RunFiles.of(self.directory, self.engine.url)
+
+    def refresh(self) -> Snapshot:
+        """Catch up with SQL and return the fresh snapshot (one cheap query when nothing changed).
+
+        Runs under the store's lock: concurrent queries wait for one catch-up instead of repeating it.
+        """
+        with self._lock:
+            with self.engine.connect() as conn:
+                last, generation = catchup.head(conn)
+                snap = self._snapshot
+                if not self._loaded or generation != snap.generation:
+                    loaded = None if self.files is None else self.files.load(generation)
+                    snap = loaded or Snapshot.start(generation)
+                    self._loaded = True
+                if last < snap.last_seq:  # rows vanished without a generation bump: start over
+                    snap = Snapshot.start(generation)
+                if last == snap.last_seq and snap.flags_mark == last:
+                    self._snapshot = snap
+                    return snap
+                if snap.runs or snap.tail.height:  # an empty replica has no flags to update
+                    snap = snap.with_flags(catchup.flag_changes(conn, snap.flags_mark))
+                snap = snap.caught_up(catchup.rows_after(conn, snap.last_seq, last), last)
+                if self.files is not None and snap.unsaved:
+                    snap = self.files.save(snap)
+            self._snapshot = snap
+            return snap
+
+    def web_events(
+        self,
+        from_day: date,
+        to_day: date,
+        filters: WebFilters = WebFilters(),  # noqa: B008 - frozen, immutable default
+        *,
+        page_key: str | None = None,
+        clicks_only: bool = False,
+        as_of_seq: int | None = None,
+        columns: list[str] | tuple[str, ...] | None = None,
+    ) -> pl.DataFrame:
+        """As :meth:`SqlStore.web_events`. With ``columns`` given, string columns may stay Categorical
+        (metrics accept both); without, the frame has exactly :data:`WEB_EVENT_SCHEMA`."""
+        snap = self.refresh()
+        parts = snap.page_frames(page_key) if page_key is not None else snap.frames
+        conditions = [pl.col("day").is_between(from_day, to_day)]
+        if clicks_only:
+            conditions.append(pl.col("event_type") == "click")
+        if as_of_seq is not None:
+            conditions.append(pl.col("seq") <= as_of_seq)
+        conditions += _dimension_conditions(snap, filters)
+        frame = pl.concat(parts).lazy().filter(*conditions)
+        if columns is not None:
+            return frame.select(columns).collect()
+        return frame.sort("seq").cast(WEB_EVENT_SCHEMA).collect()  # type: ignore[arg-type]
+
+    def click_counts(
+        self,
+        from_day: date,
+        to_day: date,
+        filters: WebFilters = WebFilters(),  # noqa: B008 - frozen, immutable default
+        *,
+        as_of_seq: int | None = None,
+    ) -> pl.DataFrame:
+        """As :meth:`SqlStore.click_counts`: from the runs' daily counts where they answer exactly (no
+        dimension filter, no event of the run after ``as_of_seq``), from the events elsewhere."""
+        snap = self.refresh()
+        dimensions = _dimension_conditions(snap, filters)
+        in_window = pl.col("day").is_between(from_day, to_day)
+        counted, scanned = [], [snap.tail]
+        for run in snap.runs:
+            if not dimensions and (as_of_seq is None or run.max_seq <= as_of_seq):
+                counted.append(run.daily.lazy().filter(in_window).drop("day"))
+            else:
+                scanned.append(run.frame)
+        conditions = [in_window, *dimensions]
+        if as_of_seq is not None:
+            conditions.append(pl.col("seq") <= as_of_seq)
+        events = pl.concat(scanned).lazy().filter(*conditions)
+        return pl.concat([*counted, metrics.click_counts(events)]).collect()
+
+    def last_seq(self) -> int:
+        return self.refresh().last_seq
+
+    def clicks_before_late_sessions(self, as_of_seq: int) -> pl.DataFrame:
+        """As :meth:`SqlStore.clicks_before_late_sessions`; nothing to scan while no event came later."""
+        snap = self.refresh()
+        schema = {name: WEB_EVENT_SCHEMA[name] for name in RAGE_INPUT_COLUMNS}
+        if as_of_seq >= snap.last_seq:
+            return pl.DataFrame(schema=schema)
+        events = pl.concat(snap.frames).lazy().filter(pl.col("event_type") == "click")
+        late = events.filter(pl.col("seq") > as_of_seq).select("session_id").unique().collect()
+        return (
+            events.filter(
+                pl.col("seq") <= as_of_seq, pl.col("session_id").is_in(late["session_id"].implode())
+            )
+            .select(list(schema))
+            .cast(schema)
+            .collect()
+        )
+
+    def page_exists(self, page_key: str) -> bool:
+        snap = self.refresh()
+        if any(page_key in run.ranges for run in snap.runs):
+            return True
+        return bool(snap.tail.height) and bool(
+            snap.tail.select((pl.col("page_key") == page_key).any()).item()
+        )
+
+    def touch_events(self, filters: TouchFilters) -> pl.DataFrame:
+        """As :meth:`SqlStore.touch_events`: touch events are not replicated, a covering index answers
+        them in SQL."""
+        return self.sql.touch_events(filters)
+
+
+def _dimension_conditions(snap: Snapshot, filters: WebFilters) -> list[pl.Expr]:
+    """Case-insensitive exact matches, resolved against the few distinct values of each column."""
+    conditions = []
+    wanted_values = {"country": filters.country, "region": filters.region, "browser": filters.browser}
+    for column, wanted in wanted_values.items():
+        if wanted:
+            matching = [v for v in snap.distinct(column) if v.lower() == wanted.lower()]
+            conditions.append(pl.col(column).is_in(matching) if matching else pl.lit(False))
+    return conditions
