@@ -12,6 +12,7 @@ from api.errors import ApiError
 from api.models import error_responses
 from api.screenshot_routes import page_and_breakpoint
 from api.security import require
+from data_layer import breakpoints
 from data_layer.auth import Permission, Principal
 from data_layer.capture import jobs
 from data_layer.capture.origins import OriginNotAllowedError, check_allowed
@@ -37,7 +38,7 @@ def queue_capture(
     breakpoint: Annotated[str | None, Query(description="desktop, tablet or mobile; absent = all.")] = None,
 ) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
-    names = ctx.settings.breakpoint_names
+    names = breakpoints.NAMES
     key, chosen = page_and_breakpoint(ctx, page_key, breakpoint or names[0])
     try:
         check_allowed(key, ctx.settings.allowed_capture_origins)

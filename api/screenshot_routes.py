@@ -12,7 +12,7 @@ from api.errors import ApiError
 from api.models import error_responses
 from api.security import require
 from api.web_routes import read_body
-from data_layer import screenshots
+from data_layer import breakpoints, screenshots
 from data_layer.auth import Permission, Principal
 from data_layer.urls import InvalidUrlError, normalize_page_key
 
@@ -25,7 +25,7 @@ def page_and_breakpoint(ctx: AppContext, page_key: str, breakpoint: str) -> tupl
         key = normalize_page_key(page_key, ctx.settings.page_key_rules)
     except InvalidUrlError as exc:
         raise ApiError(400, f"pageKey {exc}") from None
-    names = ctx.settings.breakpoint_names
+    names = breakpoints.NAMES
     if breakpoint not in names:
         raise ApiError(400, f"breakpoint must be one of {', '.join(names)}, got {breakpoint[:40]!r}")
     return key, breakpoint

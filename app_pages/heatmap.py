@@ -18,10 +18,10 @@ from dashboard.filters import Filters
 from dashboard.formatting import count, escape_markdown, is_web_link, replay_session_id, shorten
 from dashboard.heatmap_view import LAYERS
 from dashboard.reach import reach_html
+from data_layer import breakpoints
 from data_layer.explore import HotspotLayer
 
 PANEL_HEIGHT_PX = 720
-BREAKPOINTS = ("desktop", "tablet", "mobile")
 
 
 def _breakpoint_split(pages: pl.DataFrame, page_key: str) -> dict[str, int]:
@@ -33,8 +33,8 @@ def _breakpoint_split(pages: pl.DataFrame, page_key: str) -> dict[str, int]:
 
 def _replay_links(replays: list[dict[str, str]]) -> None:
     """The summary's replay links, one column per breakpoint, in the summary's order."""
-    columns = st.columns(len(BREAKPOINTS))
-    for column, name in zip(columns, BREAKPOINTS, strict=True):
+    columns = st.columns(len(breakpoints.NAMES))
+    for column, name in zip(columns, breakpoints.NAMES, strict=True):
         entries = [item for item in replays if item["breakpoint"] == name]
         column.markdown(f"**{name.capitalize()}**")
         if not entries:
@@ -205,7 +205,7 @@ page_key = pickers[0].selectbox(
 breakpoint = (
     pickers[1].segmented_control(
         "Breakpoint",
-        list(BREAKPOINTS),
+        list(breakpoints.NAMES),
         default="desktop",
         key="bp",
         bind="query-params",
@@ -232,7 +232,7 @@ numbers[2].metric("Rage events", count(rage), border=True, help="Runs of 3+ fast
 numbers[3].metric("Sessions with scroll data", count(summary["scrollDepth"][0]["sessions"]), border=True)
 st.caption(
     f"{chosen.describe()} (UTC) · clicks on this page by breakpoint: "
-    + " · ".join(f"{name} {split.get(name, 0):,}" for name in BREAKPOINTS)
+    + " · ".join(f"{name} {split.get(name, 0):,}" for name in breakpoints.NAMES)
 )
 if clicks == 0 and any(split.values()):
     busiest = max(split, key=split.__getitem__)

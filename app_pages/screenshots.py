@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard import context, filters, loaders
 from dashboard.context import Backend
 from dashboard.formatting import escape_markdown
-from data_layer import screenshots
+from data_layer import breakpoints, screenshots
 from data_layer.capture import jobs
 from data_layer.capture.origins import SETTING
 from data_layer.urls import InvalidUrlError, normalize_page_key
@@ -70,7 +70,7 @@ def _upload_form(backend: Backend, page_keys: list[str], screen_names: list[str]
                 placeholder="Pick a page or paste its URL",
                 help="Normalised like the API: query and fragment are dropped.",
             )
-            breakpoint = columns[1].selectbox("Breakpoint", list(backend.settings.breakpoint_names))
+            breakpoint = columns[1].selectbox("Breakpoint", list(breakpoints.NAMES))
         else:
             target = st.selectbox(
                 "Screen name",

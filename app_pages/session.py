@@ -17,8 +17,8 @@ from dashboard.cartesian_chart import cartesian_chart
 from dashboard.context import Backend
 from dashboard.figures import Canvas, ReplayMark, scroll_timeline, session_replay
 from dashboard.formatting import count, escape_markdown, escape_plotly
-from dashboard.heatmap_view import NOMINAL_WIDTH_PX
 from dashboard.replay import breakpoints_by_events, cluster_clicks, describe_step, session_pages, timeline
+from data_layer.breakpoints import NOMINAL_WIDTH_PX
 from data_layer.service import parse_day
 
 PLAY_INTERVAL_S = 0.8

@@ -21,6 +21,7 @@ from io import BytesIO
 
 from PIL import Image
 
+from data_layer import breakpoints
 from data_layer.capture.origins import url_origin
 from data_layer.capture.runner import capture_page
 from data_layer.settings import Settings
@@ -84,10 +85,10 @@ def main() -> None:
         server, url = serve_chapter()
     settings = Settings(capture_origins=url_origin(url))  # type: ignore[call-arg]
     totals: list[float] = []
-    per_breakpoint: dict[str, list[float]] = {name: [] for name in settings.breakpoint_names}
+    per_breakpoint: dict[str, list[float]] = {name: [] for name in breakpoints.NAMES}
     for _ in range(args.runs):
         started = time.perf_counter()
-        for name in settings.breakpoint_names:
+        for name in breakpoints.NAMES:
             began = time.perf_counter()
             shot = capture_page(settings, url, name)
             per_breakpoint[name].append(time.perf_counter() - began)

@@ -13,7 +13,6 @@ from dashboard.export import bin_grid
 from dashboard.formatting import escape_plotly
 from data_layer.explore import HotspotLayer
 
-NOMINAL_WIDTH_PX = {"desktop": 1440, "tablet": 820, "mobile": 390}
 DEFAULT_PAGE_HEIGHT_PX = 2400
 
 

@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 
 from dashboard.context import Backend
 from dashboard.figures import PageOverlay, page_overlay
-from dashboard.heatmap_view import LAYERS, NOMINAL_WIDTH_PX
+from dashboard.heatmap_view import LAYERS
 from dashboard.images import DisplayImage, display_image, thumbnail_uri
-from data_layer import explore, screenshots
+from data_layer import breakpoints, explore, screenshots
 from data_layer.schema import screenshots as screenshots_table
 from data_layer.schema import touch_events
 from data_layer.service import Window, parse_filters, query_touch_heatmap
@@ -180,7 +180,7 @@ def heatmap_overlay(
         image=image,
         document_width=captured_width
         or geometry.document_width
-        or (shot["width"] if shot else NOMINAL_WIDTH_PX[breakpoint]),
+        or (shot["width"] if shot else breakpoints.NOMINAL_WIDTH_PX[breakpoint]),
         document_height=geometry.document_height,
         opacity=opacity,
     )

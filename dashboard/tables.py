@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import streamlit as st
 
-BREAKPOINTS = ("desktop", "tablet", "mobile")
+from data_layer import breakpoints
 
 PAGE_TABLE_COLUMNS = {
     "page": st.column_config.TextColumn("Page", width=290, help="pageKey: origin + path, no query."),
@@ -52,7 +52,7 @@ def page_table(pages: pl.DataFrame) -> pl.DataFrame:
         .fill_null(0)
         .cast(pl.Int64)
         .alias(name)
-        for name in BREAKPOINTS
+        for name in breakpoints.NAMES
     ]
     return pages.with_columns(per_breakpoint).select(
         pl.col("page_key").alias("page"),
@@ -62,5 +62,5 @@ def page_table(pages: pl.DataFrame) -> pl.DataFrame:
         (pl.col("rage_rate") * 100).alias("rage_rate"),
         (pl.col("dead_rate") * 100).alias("dead_rate"),
         "issue_score",
-        pl.format("{} / {} / {}", *(pl.col(name) for name in BREAKPOINTS)).alias("split"),
+        pl.format("{} / {} / {}", *(pl.col(name) for name in breakpoints.NAMES)).alias("split"),
     )

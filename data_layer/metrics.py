@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 import polars as pl
 
+from data_layer import breakpoints
+
 RAGE_GROUP = ("session_id", "page_key", "breakpoint")
 """Rage runs never cross these (CONTRACT 2.2)."""
 BIN_COLUMNS = 100
@@ -28,7 +30,6 @@ WILSON_Z = 1.96
 FULL_WEIGHT_CLICKS = 100
 """From this many clicks on a page gets the full issue score weight (CONTRACT 2.6)."""
 REPLAYS_PER_BREAKPOINT = 5
-DEFAULT_BREAKPOINT_ORDER = ("desktop", "tablet", "mobile")
 
 _IS_CLICK = pl.col("event_type") == "click"
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
@@ -509,7 +510,7 @@ def replays(
     events: pl.DataFrame,
     *,
     template: str,
-    breakpoint_order: Sequence[str] = DEFAULT_BREAKPOINT_ORDER,
+    breakpoint_order: Sequence[str] = breakpoints.NAMES,
     per_breakpoint: int = REPLAYS_PER_BREAKPOINT,
 ) -> list[dict[str, str]]:
     """``[{"breakpoint", "url"}]``: curated replay links for one page (CONTRACT 2.7).

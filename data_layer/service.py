@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from data_layer import metrics, touch_metrics
+from data_layer import breakpoints, metrics, touch_metrics
 from data_layer.cursors import CursorState, InvalidCursorError, decode_cursor, encode_cursor, query_digest
 from data_layer.errors import BadRequest, NotFound
 from data_layer.settings import Settings
@@ -240,7 +240,7 @@ class HeatmapService:
             key = normalize_page_key(page_key, self.settings.page_key_rules)
         except InvalidUrlError as exc:
             raise BadRequest(f"pageKey {exc}") from None
-        names = self.settings.breakpoint_names
+        names = breakpoints.NAMES
         if breakpoint not in names:
             raise BadRequest(f"breakpoint must be one of {', '.join(names)}, got {str(breakpoint)[:40]!r}")
         window = parse_window(from_, to)

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from data_layer import breakpoints
 from data_layer.urls import PageKeyRules
 
 DEFAULT_REPLAY_URL_TEMPLATE = (
@@ -68,10 +69,12 @@ class Settings(BaseSettings):
         description="Key that signs pagination cursors; generated and stored in the database when unset.",
     )
     breakpoint_tablet_min_px: int = Field(
-        768, ge=1, description="Viewport width (px) from which an event is `tablet` rather than `mobile`."
+        breakpoints.TABLET_MIN_PX,
+        ge=1,
+        description="Viewport width (px) from which an event is `tablet` rather than `mobile`.",
     )
     breakpoint_desktop_min_px: int = Field(
-        1024, ge=1, description="Viewport width (px) from which an event is `desktop`."
+        breakpoints.DESKTOP_MIN_PX, ge=1, description="Viewport width (px) from which an event is `desktop`."
     )
     rage_min_clicks: int = Field(3, ge=2, description="Clicks in a run needed for a rage event.")
     rage_max_interval_ms: int = Field(
@@ -181,13 +184,22 @@ class Settings(BaseSettings):
         30.0, gt=0, description="How often automatic capture looks for pages that need a backdrop."
     )
     capture_width_desktop_px: int = Field(
-        1440, ge=320, le=4000, description="Viewport width of desktop captures."
+        breakpoints.NOMINAL_WIDTH_PX["desktop"],
+        ge=320,
+        le=4000,
+        description="Viewport width of desktop captures.",
     )
     capture_width_tablet_px: int = Field(
-        820, ge=320, le=4000, description="Viewport width of tablet captures."
+        breakpoints.NOMINAL_WIDTH_PX["tablet"],
+        ge=320,
+        le=4000,
+        description="Viewport width of tablet captures.",
     )
     capture_width_mobile_px: int = Field(
-        390, ge=240, le=4000, description="Viewport width of mobile captures."
+        breakpoints.NOMINAL_WIDTH_PX["mobile"],
+        ge=240,
+        le=4000,
+        description="Viewport width of mobile captures.",
     )
 
     @field_validator("capture_origins")
@@ -214,17 +226,12 @@ class Settings(BaseSettings):
             raise ValueError("breakpoint_tablet_min_px must be below breakpoint_desktop_min_px")
         return self
 
-    @property
-    def breakpoint_names(self) -> tuple[str, ...]:
-        """Breakpoints in the contract's display order."""
-        return ("desktop", "tablet", "mobile")
-
     def breakpoint_for(self, viewport_width: int) -> str:
-        if viewport_width >= self.breakpoint_desktop_min_px:
-            return "desktop"
-        if viewport_width >= self.breakpoint_tablet_min_px:
-            return "tablet"
-        return "mobile"
+        return breakpoints.breakpoint_for(
+            viewport_width,
+            tablet_min_px=self.breakpoint_tablet_min_px,
+            desktop_min_px=self.breakpoint_desktop_min_px,
+        )
 
     def rage_thresholds(self) -> dict[str, Any]:
         """Keyword arguments of :func:`data_layer.metrics.rage_flags`: one reading of the chain rule for

@@ -21,7 +21,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from api.errors import database_unavailable
-from data_layer import auth
+from data_layer import auth, breakpoints
 from data_layer.db import get_engine
 from data_layer.event_models import MAX_BATCH_EVENTS, BatchValidationError
 from data_layer.ingest import ingest_web_batch
@@ -106,7 +106,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 7,
 ) -> None:
     """Fill the database with a realistic demo site and mobile app (idempotent per seed)."""
-    from data_layer.demo_loader import load_demo
+    from demo_site.loader import load_demo
 
     settings = load_settings()
     engine = ready_engine(settings)
@@ -341,10 +341,10 @@ def capture(
 
     logging.getLogger("heatmaps.capture").setLevel(logging.ERROR)  # failures are reported below, once
     settings = load_settings()
-    names = list(dict.fromkeys(breakpoint or settings.breakpoint_names))
-    unknown = [name for name in names if name not in settings.breakpoint_names]
+    names = list(dict.fromkeys(breakpoint or breakpoints.NAMES))
+    unknown = [name for name in names if name not in breakpoints.NAMES]
     if unknown:
-        fail(f"--breakpoint must be one of {', '.join(settings.breakpoint_names)}, got {unknown[0]!r}")
+        fail(f"--breakpoint must be one of {', '.join(breakpoints.NAMES)}, got {unknown[0]!r}")
     targets = []
     for url in urls:
         try:

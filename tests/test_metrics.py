@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from data_layer import metrics
+from data_layer import breakpoints, metrics
 from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA
 
 T0 = datetime(2024, 3, 1, 12, 0, 0)
@@ -843,7 +843,7 @@ def test_issue_score_stays_in_range(data: tuple[int, int]) -> None:
 _event_specs = st.lists(
     st.tuples(
         st.sampled_from("abcdefghijkl"),  # session: often more than 5 with rage or dead clicks
-        st.sampled_from(["desktop", "tablet", "mobile"]),
+        st.sampled_from(breakpoints.NAMES),
         st.sampled_from(["click", "scroll"]),
         st.integers(0, 5).map(lambda n: n * 1000),  # ts: ties are common
         st.booleans(),  # dead
@@ -873,7 +873,7 @@ def test_replays_match_a_plain_ranking(specs: list[tuple[str, str, str, int, boo
         entry[2] += is_click
         entry[3] = max(entry[3], t)
     expected = []
-    for breakpoint in ("desktop", "tablet", "mobile"):
+    for breakpoint in breakpoints.NAMES:
         ranked = sorted(
             (s for b, s in stats if b == breakpoint),
             key=lambda s: (*(-v for v in stats[(breakpoint, s)]), s),

@@ -22,10 +22,10 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from data_layer import breakpoints
 from data_layer.capture.origins import url_origin
 from data_layer.screenshots import MAX_BYTES, MAX_HEIGHT, MAX_PIXELS, MAX_WIDTH
 
-VIEWPORT_HEIGHT = {"desktop": 900, "tablet": 1180, "mobile": 844}
 CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
@@ -164,7 +164,7 @@ def photograph(request: Request) -> dict[str, Any]:
             raise CaptureFailed(f"Chromium did not start: {_first_line(exc)}", retry=True) from None
         try:
             context = browser.new_context(
-                viewport={"width": request.width, "height": VIEWPORT_HEIGHT.get(request.breakpoint, 900)},
+                viewport={"width": request.width, "height": breakpoints.DEVICE_HEIGHT_PX[request.breakpoint]},
                 device_scale_factor=1,
                 is_mobile=mobile,
                 has_touch=request.breakpoint != "desktop",
