@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from benchmarks.dataset import generate
-from data_layer import demo
 from data_layer.auth import Permission, create_token, secret_key
 from data_layer.db import create_db_engine
 from data_layer.ingest import ingest_web_batch
@@ -28,6 +27,7 @@ from data_layer.schema import web_events
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
 from data_layer.store import SqlStore
+from demo_site.traffic import generate_web_events
 
 RUNS = 5
 
@@ -51,7 +51,7 @@ def fill(engine, settings: Settings, events: int, days: int = 30, *, demo_site: 
     started = time.perf_counter()
     batch: list[dict] = []
     source = (
-        demo.generate_web_events(events=events, days=days, seed=7, end=datetime.now(UTC))
+        generate_web_events(events=events, days=days, seed=7, end=datetime.now(UTC))
         if demo_site
         else generate(events=events, days=days)
     )

@@ -18,7 +18,7 @@ DataKind = Literal["web", "mobile"]
 
 
 class StreamlitProgress:
-    """``rich.progress``-like adapter for :func:`data_layer.demo_loader.load_demo`, drawn with st.progress."""
+    """``rich.progress``-like adapter for :func:`demo_site.loader.load_demo`, drawn with st.progress."""
 
     def __init__(self) -> None:
         self._bar = st.progress(0.0, text="Preparing demo data…")
@@ -58,7 +58,7 @@ def rest_example(settings: Settings) -> str:
 
 
 def _load_demo(backend: Backend) -> None:
-    from data_layer.demo_loader import load_demo
+    from demo_site.loader import load_demo
 
     progress = StreamlitProgress()
     try:

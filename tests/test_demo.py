@@ -13,9 +13,20 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from data_layer import demo
 from data_layer.event_models import TouchEventIn, WebEventIn, validate_batch
 from data_layer.urls import normalize_page_key
+from demo_site.app_screens import SCREEN_NAMES, SCREEN_SIZE, screen_layout
+from demo_site.app_taps import generate_touch_events
+from demo_site.catalog import DEMO_ORIGIN, demo_page_keys
+from demo_site.layout import BREAKPOINTS, ROLES, SCREENSHOT_WIDTHS
+from demo_site.pages import page_layout
+from demo_site.renderer import (
+    demo_page_screenshots,
+    demo_screen_screenshots,
+    render_page_screenshot,
+    render_screen_screenshot,
+)
+from demo_site.traffic import generate_web_events
 
 END = datetime(2026, 4, 15, 10, 30, 15, tzinfo=UTC)
 DAYS = 14
@@ -31,13 +42,13 @@ WEB_KEYS = {
 }
 TOUCH_KEYS = {"eventId", "screenName", "x", "y", "timestamp", "campaignId", "eventType", "userId"}
 USERS = {f"user-{n:03d}" for n in range(1, 31)}
-KEYS = set(demo.demo_page_keys())
+KEYS = set(demo_page_keys())
 DEMO_HOME = "https://shop.example.com/"
 
 
 @pytest.fixture(scope="module")
 def web() -> list[dict[str, Any]]:
-    return list(demo.generate_web_events(events=WEB_EVENTS, days=DAYS, seed=11, end=END))
+    return list(generate_web_events(events=WEB_EVENTS, days=DAYS, seed=11, end=END))
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +58,7 @@ def clicks(web: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def touches() -> list[dict[str, Any]]:
-    return list(demo.generate_touch_events(events=TOUCH_EVENTS, days=DAYS, seed=11, end=END))
+    return list(generate_touch_events(events=TOUCH_EVENTS, days=DAYS, seed=11, end=END))
 
 
 def _parse(timestamp: str) -> datetime:
@@ -107,10 +118,10 @@ def _web_problems(event: dict[str, Any]) -> list[str]:
 
 
 def test_same_arguments_give_the_same_events_and_fewer_events_a_prefix() -> None:
-    first = list(demo.generate_web_events(events=3000, days=DAYS, seed=5, end=END))
-    again = list(demo.generate_web_events(events=3000, days=DAYS, seed=5, end=END))
-    fewer = list(demo.generate_web_events(events=1000, days=DAYS, seed=5, end=END))
-    other_seed = list(demo.generate_web_events(events=1000, days=DAYS, seed=6, end=END))
+    first = list(generate_web_events(events=3000, days=DAYS, seed=5, end=END))
+    again = list(generate_web_events(events=3000, days=DAYS, seed=5, end=END))
+    fewer = list(generate_web_events(events=1000, days=DAYS, seed=5, end=END))
+    other_seed = list(generate_web_events(events=1000, days=DAYS, seed=6, end=END))
     assert first == again
     assert fewer == first[:1000]
     assert other_seed[0]["sessionId"] != first[0]["sessionId"]
@@ -118,15 +129,15 @@ def test_same_arguments_give_the_same_events_and_fewer_events_a_prefix() -> None
 
 
 def test_touch_events_are_deterministic_with_their_own_ids() -> None:
-    first = list(demo.generate_touch_events(events=500, days=DAYS, seed=5, end=END))
-    assert first == list(demo.generate_touch_events(events=500, days=DAYS, seed=5, end=END))
+    first = list(generate_touch_events(events=500, days=DAYS, seed=5, end=END))
+    assert first == list(generate_touch_events(events=500, days=DAYS, seed=5, end=END))
     assert [event["eventId"] for event in first[:2]] == ["demo-5-touch-0", "demo-5-touch-1"]
 
 
 @pytest.mark.parametrize("count", [0, 1, 7, 501, 4999])
 def test_the_exact_number_of_events_is_generated(count: int) -> None:
-    assert sum(1 for _ in demo.generate_web_events(events=count, days=3, seed=1, end=END)) == count
-    assert sum(1 for _ in demo.generate_touch_events(events=count, days=3, seed=1, end=END)) == count
+    assert sum(1 for _ in generate_web_events(events=count, days=3, seed=1, end=END)) == count
+    assert sum(1 for _ in generate_touch_events(events=count, days=3, seed=1, end=END)) == count
 
 
 def test_event_ids_are_unique(web: list[dict[str, Any]], touches: list[dict[str, Any]]) -> None:
@@ -137,7 +148,7 @@ def test_event_ids_are_unique(web: list[dict[str, Any]], touches: list[dict[str,
 @pytest.mark.parametrize("kwargs", [{"events": -1, "days": 3}, {"events": 10, "days": 0}])
 def test_bad_arguments_are_refused(kwargs: dict[str, int]) -> None:
     with pytest.raises(ValueError):
-        next(demo.generate_web_events(seed=1, end=END, **kwargs))
+        next(generate_web_events(seed=1, end=END, **kwargs))
 
 
 # ---- contract validity ---------------------------------------------------------------------------------
@@ -159,13 +170,13 @@ def test_the_ingestion_validator_accepts_every_batch(
 
 def test_a_short_last_day_keeps_every_timestamp_before_end() -> None:
     end = datetime(2026, 4, 15, 0, 0, 30, tzinfo=UTC)  # only 30 s of the last day exist
-    events = list(demo.generate_web_events(events=2000, days=1, seed=2, end=end))
+    events = list(generate_web_events(events=2000, days=1, seed=2, end=end))
     assert max(_parse(event["timestamp"]) for event in events) < end
 
 
 def test_a_naive_end_is_utc() -> None:
-    naive = list(demo.generate_web_events(events=200, days=2, seed=2, end=END.replace(tzinfo=None)))
-    assert naive == list(demo.generate_web_events(events=200, days=2, seed=2, end=END))
+    naive = list(generate_web_events(events=200, days=2, seed=2, end=END.replace(tzinfo=None)))
+    assert naive == list(generate_web_events(events=200, days=2, seed=2, end=END))
 
 
 def test_events_cover_every_day_with_quieter_weekends(web: list[dict[str, Any]]) -> None:
@@ -281,13 +292,13 @@ def test_every_click_lands_inside_its_element(clicks: list[dict[str, Any]]) -> N
     """The selector names an element of the page's layout; the point is inside it; dead and fixed agree."""
     misplaced = []
     for event in clicks:
-        layout = demo.page_layout(event["url"], _breakpoint(event["viewportWidth"]))
+        layout = page_layout(event["url"], _breakpoint(event["viewportWidth"]))
         assert layout is not None
         element = next(e for e in layout.elements if e.selector == event["selector"])
         width = event["documentWidth"]
         inside = element.left * width <= event["x"] <= element.right * width
         inside = inside and element.top <= event["y"] <= element.bottom
-        expected_dead = element.broken or demo.ROLES[element.role][0] == "dead"
+        expected_dead = element.broken or ROLES[element.role][0] == "dead"
         if not inside or event["dead"] != expected_dead or event["fixed"] != element.fixed:
             misplaced.append(event["eventId"])
     assert misplaced == []
@@ -342,18 +353,18 @@ def test_scroll_depth_drops_off(web: list[dict[str, Any]]) -> None:
 
 
 def test_demo_page_keys() -> None:
-    keys = demo.demo_page_keys()
+    keys = demo_page_keys()
     assert len(keys) == len(set(keys)) == 40
     assert keys[:3] == [DEMO_HOME, "https://shop.example.com/products", "https://shop.example.com/pricing"]
-    assert all(normalize_page_key(key) == key and key.startswith(demo.DEMO_ORIGIN) for key in keys)
+    assert all(normalize_page_key(key) == key and key.startswith(DEMO_ORIGIN) for key in keys)
 
 
-@pytest.mark.parametrize("breakpoint", demo.BREAKPOINTS)
+@pytest.mark.parametrize("breakpoint", BREAKPOINTS)
 def test_layouts_are_well_formed(breakpoint: str) -> None:
-    for key in demo.demo_page_keys():
-        layout = demo.page_layout(key, breakpoint)
+    for key in demo_page_keys():
+        layout = page_layout(key, breakpoint)
         assert layout is not None
-        assert layout.width == demo.SCREENSHOT_WIDTHS[breakpoint]
+        assert layout.width == SCREENSHOT_WIDTHS[breakpoint]
         assert 1200 <= layout.height <= 10_000
         selectors = [element.selector for element in layout.elements]
         assert len(selectors) == len(set(selectors)), key
@@ -362,15 +373,15 @@ def test_layouts_are_well_formed(breakpoint: str) -> None:
                 0 <= element.left < element.right <= 1 and 0 <= element.top < element.bottom <= layout.height
             )
         assert any(element.interactive for element in layout.elements)
-        assert any(demo.ROLES[element.role][0] == "dead" for element in layout.elements)
+        assert any(ROLES[element.role][0] == "dead" for element in layout.elements)
 
 
 def test_unknown_pages_have_no_layout_or_screenshot() -> None:
-    assert demo.page_layout("https://shop.example.com/nope", "desktop") is None
-    assert demo.page_layout("not a url", "desktop") is None
-    assert demo.render_page_screenshot(DEMO_HOME, "watch") is None
+    assert page_layout("https://shop.example.com/nope", "desktop") is None
+    assert page_layout("not a url", "desktop") is None
+    assert render_page_screenshot(DEMO_HOME, "watch") is None
     with pytest.raises(ValueError):
-        demo.render_screen_screenshot("nope")
+        render_screen_screenshot("nope")
 
 
 def _png(data: bytes) -> Image.Image:
@@ -381,29 +392,29 @@ def _png(data: bytes) -> Image.Image:
 
 
 def test_page_screenshots_cover_the_top_pages_at_every_breakpoint() -> None:
-    shots = list(demo.demo_page_screenshots())
+    shots = list(demo_page_screenshots())
     assert [(key, breakpoint) for key, breakpoint, _ in shots] == [
-        (key, breakpoint) for key in demo.demo_page_keys()[:8] for breakpoint in demo.BREAKPOINTS
+        (key, breakpoint) for key in demo_page_keys()[:8] for breakpoint in BREAKPOINTS
     ]
     for key, breakpoint, data in shots:
-        layout = demo.page_layout(key, breakpoint)
+        layout = page_layout(key, breakpoint)
         assert layout is not None
-        assert _png(data).size == (demo.SCREENSHOT_WIDTHS[breakpoint], layout.height)
+        assert _png(data).size == (SCREENSHOT_WIDTHS[breakpoint], layout.height)
         assert len(data) < 2 * 1024 * 1024
 
 
 def test_buttons_are_drawn_where_the_clicks_land() -> None:
     url = "https://shop.example.com/products/alpine-shell-jacket"
-    for breakpoint in demo.BREAKPOINTS:
-        layout = demo.page_layout(url, breakpoint)
-        image = _png(demo.render_page_screenshot(url, breakpoint) or b"").convert("RGB")
+    for breakpoint in BREAKPOINTS:
+        layout = page_layout(url, breakpoint)
+        image = _png(render_page_screenshot(url, breakpoint) or b"").convert("RGB")
         button = next(element for element in layout.elements if element.selector == "#add-to-cart")
         inside = (round(button.left * layout.width) + 12, button.top + 12)  # clear of the label and corners
         assert image.getpixel(inside) == (79, 70, 229), breakpoint  # the primary button colour
 
 
 def test_screen_screenshots() -> None:
-    shots = list(demo.demo_screen_screenshots())
+    shots = list(demo_screen_screenshots())
     assert [name for name, _ in shots] == ["home_feed", "product_detail", "cart", "checkout", "settings"]
     assert all(_png(data).size == (390, 844) for _, data in shots)
 
@@ -414,7 +425,7 @@ def test_screen_screenshots() -> None:
 def test_touch_events_are_valid(touches: list[dict[str, Any]]) -> None:
     for event in touches:
         assert event.keys() <= TOUCH_KEYS and TOUCH_KEYS - {"campaignId"} <= event.keys()
-        assert event["screenName"] in demo.SCREEN_NAMES
+        assert event["screenName"] in SCREEN_NAMES
         assert 0 <= event["x"] <= 1 and 0 <= event["y"] <= 1
         assert event["eventType"] in ("TAP", "SCROLL", "ACTION_CLICK")
         assert event["userId"] in USERS
@@ -425,7 +436,7 @@ def test_touch_events_are_valid(touches: list[dict[str, Any]]) -> None:
 def test_touch_mix_users_and_campaigns(touches: list[dict[str, Any]]) -> None:
     types = Counter(event["eventType"] for event in touches)
     assert types["TAP"] > types["SCROLL"] > types["ACTION_CLICK"] > 0
-    assert set(Counter(event["screenName"] for event in touches)) == set(demo.SCREEN_NAMES)
+    assert set(Counter(event["screenName"] for event in touches)) == set(SCREEN_NAMES)
     users = Counter(event["userId"] for event in touches)
     assert len(users) >= 25
     assert users.most_common(1)[0][1] > 3 * statistics.median(users.values())
@@ -434,14 +445,14 @@ def test_touch_mix_users_and_campaigns(touches: list[dict[str, Any]]) -> None:
 
 
 def test_taps_land_on_the_drawn_screen_elements(touches: list[dict[str, Any]]) -> None:
-    width, height = demo.SCREEN_SIZE
+    width, height = SCREEN_SIZE
     for event in touches:
         if event["eventType"] == "SCROLL":
             continue
         x, y = event["x"] * width, event["y"] * height
         hits = [
             element
-            for element in demo.screen_layout(event["screenName"])
+            for element in screen_layout(event["screenName"])
             if element.role != "band"
             and element.left * width - 1 <= x <= element.right * width + 1
             and element.top - 1 <= y <= element.bottom + 1

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from data_layer.demo_loader import load_demo
 from data_layer.schema import screenshots, touch_events, web_events
+from demo_site.loader import load_demo
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 
