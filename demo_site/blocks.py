@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Generic, Literal, NamedTuple, Protocol, TypeAlias, TypeVar
 
-from demo_site.layout import BREAKPOINTS, Flow
+from data_layer import breakpoints
+from demo_site.layout import Flow
 
 T = TypeVar("T")
 
@@ -113,7 +114,7 @@ class Put:
     broken: bool | By[bool] = False
     repeat: int = 1
     step: tuple[Px, Px] = (0, 0)
-    on: tuple[str, ...] = BREAKPOINTS
+    on: tuple[str, ...] = breakpoints.NAMES
     only: tuple[int, ...] = ()
 
     def place(self, flow: Flow, frame: Frame, k: int = 1, base: str = "") -> None:

@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
+from data_layer.breakpoints import NOMINAL_WIDTH_PX
+
 T = TypeVar("T")
 
-BREAKPOINTS = ("desktop", "tablet", "mobile")
-SCREENSHOT_WIDTHS = {"desktop": 1440, "tablet": 820, "mobile": 390}
 _MARGINS = {"desktop": 120, "tablet": 32, "mobile": 16}
 
 # role -> (click pool, default click weight). "live" elements react to clicks, "dead" ones are
@@ -83,7 +83,7 @@ class PageLayout:
 
 
 class Flow:
-    """Collects a layout's elements top to bottom, in px at the screenshot width.
+    """Collects a layout's elements top to bottom, in px of the breakpoint's nominal width (the screenshot's).
 
     ``y`` is the next free document row; ``margin`` and ``content_width`` are the column being filled:
     the page's content column, or a narrower one inside :meth:`column`. ``path`` (a screen's name for app
@@ -95,7 +95,7 @@ class Flow:
         self.breakpoint = breakpoint
         self.path = path
         self.labels = labels or {}
-        self.width = SCREENSHOT_WIDTHS[breakpoint]
+        self.width = NOMINAL_WIDTH_PX[breakpoint]
         self.margin: float = _MARGINS[breakpoint]
         self.content_width: float = self.width - 2 * self.margin
         self.rng = random.Random(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from functools import cache
 
+from data_layer import breakpoints
 from data_layer.urls import InvalidUrlError, normalize_page_key
 from demo_site.blocks import (
     Aspect,
@@ -28,7 +29,7 @@ from demo_site.blocks import (
     place_all,
 )
 from demo_site.catalog import BLOG_POSTS, PAGES, PRICES, PRODUCTS, Page, page_key_of
-from demo_site.layout import BREAKPOINTS, Flow, PageLayout
+from demo_site.layout import Flow, PageLayout
 from demo_site.parts import (
     TESTIMONIALS,
     Breadcrumb,
@@ -711,6 +712,6 @@ def page_layout(page_key: str, breakpoint: str) -> PageLayout | None:
     except InvalidUrlError:
         return None
     index = _PAGE_INDEX.get(key)
-    if index is None or breakpoint not in BREAKPOINTS:
+    if index is None or breakpoint not in breakpoints.NAMES:
         return None
     return layout(index, breakpoint)

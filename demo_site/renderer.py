@@ -9,8 +9,9 @@ from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from data_layer import breakpoints
 from demo_site.app_screens import SCREEN_NAMES, SCREEN_SIZE, screen_layout
-from demo_site.layout import BREAKPOINTS, Element
+from demo_site.layout import Element
 from demo_site.pages import layout, page_layout
 
 SCREENSHOT_PAGES = 8  # the most visited pages get screenshots, at every breakpoint
@@ -168,7 +169,7 @@ def _render(width: int, height: int, elements: tuple[Element, ...]) -> bytes:
 
 
 def render_page_screenshot(page_key: str, breakpoint: str) -> bytes | None:
-    """PNG of a demo page at a breakpoint: ``SCREENSHOT_WIDTHS[breakpoint]`` wide, full document height.
+    """PNG of a demo page at a breakpoint: the breakpoint's nominal width, full document height.
 
     The drawing uses the layout the click generator uses, so a 1:1 overlay (x as a fraction of the width,
     y in document px) puts hotspots on the drawn elements. None for an unknown page or breakpoint.
@@ -189,7 +190,7 @@ def render_screen_screenshot(screen_name: str) -> bytes:
 def demo_page_screenshots() -> Iterator[tuple[str, str, bytes]]:
     """(pageKey, breakpoint, PNG) for the most visited demo pages at every breakpoint."""
     for index in range(SCREENSHOT_PAGES):
-        for breakpoint in BREAKPOINTS:
+        for breakpoint in breakpoints.NAMES:
             page = layout(index, breakpoint)
             yield page.page_key, breakpoint, _render(page.width, page.height, page.elements)
 

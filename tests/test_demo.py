@@ -13,12 +13,14 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from data_layer.breakpoints import NAMES as BREAKPOINTS
+from data_layer.breakpoints import NOMINAL_WIDTH_PX
 from data_layer.event_models import TouchEventIn, WebEventIn, validate_batch
 from data_layer.urls import normalize_page_key
 from demo_site.app_screens import SCREEN_NAMES, SCREEN_SIZE, screen_layout
 from demo_site.app_taps import generate_touch_events
 from demo_site.catalog import DEMO_ORIGIN, demo_page_keys
-from demo_site.layout import BREAKPOINTS, ROLES, SCREENSHOT_WIDTHS
+from demo_site.layout import ROLES
 from demo_site.pages import page_layout
 from demo_site.renderer import (
     demo_page_screenshots,
@@ -364,7 +366,7 @@ def test_layouts_are_well_formed(breakpoint: str) -> None:
     for key in demo_page_keys():
         layout = page_layout(key, breakpoint)
         assert layout is not None
-        assert layout.width == SCREENSHOT_WIDTHS[breakpoint]
+        assert layout.width == NOMINAL_WIDTH_PX[breakpoint]
         assert 1200 <= layout.height <= 10_000
         selectors = [element.selector for element in layout.elements]
         assert len(selectors) == len(set(selectors)), key
@@ -399,7 +401,7 @@ def test_page_screenshots_cover_the_top_pages_at_every_breakpoint() -> None:
     for key, breakpoint, data in shots:
         layout = page_layout(key, breakpoint)
         assert layout is not None
-        assert _png(data).size == (SCREENSHOT_WIDTHS[breakpoint], layout.height)
+        assert _png(data).size == (NOMINAL_WIDTH_PX[breakpoint], layout.height)
         assert len(data) < 2 * 1024 * 1024
 
 
