@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from dashboard.palette import OUTLINE_FILL, OUTLINE_LINE, colours_at
+from data_layer import bins
 
 MAX_OUTLINE_HEIGHT_PX = 40_000
 
@@ -59,8 +60,8 @@ def overlay_png(
     document_height_px: int,
     backdrop_png: bytes | None = None,
     opacity: float = 0.6,
-    columns: int = 100,
-    row_height_px: int = 16,
+    columns: int = bins.COLUMNS,
+    row_height_px: int = bins.ROW_HEIGHT_PX,
 ) -> bytes:
     """The heatmap of ``bins`` over the backdrop, as PNG bytes.
 

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from dashboard.heatmap_view import Hover, Layer, hotspot_hover, layer_grid, page_height
 from dashboard.images import DisplayImage
 from dashboard.palette import FOLD_COLOUR, OUTLINE_FILL, OUTLINE_LINE, plotly_colorscale
+from data_layer import bins
 
 MAX_FIGURE_WIDTH_PX = 720
 MIN_FIGURE_WIDTH_PX = 360
@@ -173,8 +174,8 @@ def page_heatmap(
     value_label: str,
     opacity: float,
     fold_px: int | None,
-    columns: int = 100,
-    row_height: float = 16,
+    columns: int = bins.COLUMNS,
+    row_height: float = bins.ROW_HEIGHT_PX,
 ) -> go.Figure:
     """Bins over the page: ``grid`` (rows x columns, NaN where empty) drawn over the canvas.
 

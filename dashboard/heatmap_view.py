@@ -11,6 +11,7 @@ import numpy as np
 
 from dashboard.export import bin_grid
 from dashboard.formatting import escape_plotly
+from data_layer import bins
 from data_layer.explore import HotspotLayer
 
 DEFAULT_PAGE_HEIGHT_PX = 2400
@@ -73,7 +74,7 @@ def page_height(
     *,
     image_height: float | None,
     document_height: int | None,
-    row_height: int = 16,
+    row_height: int = bins.ROW_HEIGHT_PX,
 ) -> float:
     """Height (CSS px) to draw: the screenshot or the typical document, extended to the lowest bin."""
     lowest = (max(int(cell["binY"]) for cell in cells) + 1) * row_height if cells else 0

@@ -15,6 +15,7 @@ import polars as pl
 from sqlalchemy import Engine, func, select
 
 from data_layer import metrics
+from data_layer.bins import with_bins
 from data_layer.schema import screenshots, touch_events, web_events
 from data_layer.service import Window
 from data_layer.store import WEB_EVENT_SCHEMA, EventStore, WebFilters
@@ -137,7 +138,7 @@ def hotspot_sessions(
         {"bin_x": [b[0] for b in bins], "bin_y": [b[1] for b in bins]},
         schema={"bin_x": pl.Int32, "bin_y": pl.Int32},
     )
-    clicks = metrics.with_bins(
+    clicks = with_bins(
         events.filter((pl.col("event_type") == "click") & (pl.col("breakpoint") == breakpoint))
     ).join(wanted, on=["bin_x", "bin_y"], how="semi")
     if layer == "dead":

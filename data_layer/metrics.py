@@ -10,19 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
 import polars as pl
 
-from data_layer import breakpoints
+from data_layer import bins, breakpoints
 
 RAGE_GROUP = ("session_id", "page_key", "breakpoint")
 """Rage runs never cross these (CONTRACT 2.2)."""
-BIN_COLUMNS = 100
-"""Heatmap columns, each 1 % of the document width (CONTRACT 2.4)."""
-BIN_ROW_HEIGHT_PX = 16
-"""Heatmap rows, in document CSS pixels from the top (CONTRACT 2.4)."""
 SCROLL_BUCKETS = tuple(range(0, 101, 10))
 """Scroll reach buckets in percent of the document height (CONTRACT 2.5)."""
 WILSON_Z = 1.96
@@ -32,7 +28,6 @@ FULL_WEIGHT_CLICKS = 100
 REPLAYS_PER_BREAKPOINT = 5
 
 _IS_CLICK = pl.col("event_type") == "click"
-FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
 def rage_flags(
@@ -228,20 +223,6 @@ def pages_from_counts(counts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def with_bins(frame: FrameT) -> FrameT:
-    """``frame`` plus ``bin_x``, ``bin_y`` (Int32): the one place heatmap bins are computed (CONTRACT 2.4).
-
-    ``bin_x = min(floor(clamp(x / document_width, 0, 1) * 100), 99)``; ``bin_y = floor(y / 16)``.
-    Needs ``x``, ``y`` (document CSS px; viewport px for fixed elements) and ``document_width`` (≥ 1).
-    """
-    # x * 100 / width, not (x / width) * 100: 290 / 1000 * 100 is 28.999999999999996 in floating point.
-    x_percent = (pl.col("x") * BIN_COLUMNS / pl.col("document_width")).clip(0.0, BIN_COLUMNS)
-    return frame.with_columns(
-        bin_x=x_percent.floor().clip(upper_bound=BIN_COLUMNS - 1).cast(pl.Int32),
-        bin_y=(pl.col("y") / BIN_ROW_HEIGHT_PX).floor().cast(pl.Int32),
-    )
-
-
 def _bin_columns(per_bin: pl.DataFrame, *columns: str) -> list[list[Any]]:
     """``bin_x``, ``bin_y`` and ``columns`` as lists, bins ordered by binY then binX (the contract's order).
 
@@ -259,16 +240,16 @@ def _per_bin_counts(clicks: pl.LazyFrame) -> pl.LazyFrame:
     clicks that is the difference that matters.
     """
     per_key = (
-        with_bins(clicks)
-        .group_by(_bin=pl.col("bin_y").cast(pl.Int64) * BIN_COLUMNS + pl.col("bin_x"))
+        bins.with_bins(clicks)
+        .group_by(_bin=pl.col("bin_y").cast(pl.Int64) * bins.COLUMNS + pl.col("bin_x"))
         .agg(
             clicks=pl.len().cast(pl.Int64),
             rage_events=pl.col("rage_start").fill_null(False).sum().cast(pl.Int64),
         )
     )
     return per_key.select(
-        bin_x=(pl.col("_bin") % BIN_COLUMNS).cast(pl.Int32),
-        bin_y=(pl.col("_bin") // BIN_COLUMNS).cast(pl.Int32),
+        bin_x=(pl.col("_bin") % bins.COLUMNS).cast(pl.Int32),
+        bin_y=(pl.col("_bin") // bins.COLUMNS).cast(pl.Int32),
         clicks="clicks",
         rage_events="rage_events",
     )
@@ -310,7 +291,7 @@ def click_and_rage_bins(clicks: pl.DataFrame) -> tuple[list[dict[str, Any]], lis
 def _dead_per_bin(clicks: pl.LazyFrame) -> pl.LazyFrame:
     """Per bin with dead clicks: ``dead_clicks`` and ``top_element`` (see :func:`dead_click_bins`)."""
     per_selector = (
-        with_bins(clicks.filter(pl.col("dead").fill_null(False)))
+        bins.with_bins(clicks.filter(pl.col("dead").fill_null(False)))
         .with_columns(pl.col("selector").cast(pl.String))
         .group_by("bin_x", "bin_y", "selector")
         .agg(n=pl.len().cast(pl.Int64))

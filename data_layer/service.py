@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from data_layer import breakpoints, metrics, touch_metrics
+from data_layer import bins, breakpoints, metrics, touch_metrics
 from data_layer.cursors import CursorState, InvalidCursorError, decode_cursor, encode_cursor, query_digest
 from data_layer.errors import BadRequest, NotFound
 from data_layer.settings import Settings
@@ -23,7 +23,6 @@ from data_layer.urls import InvalidUrlError, normalize_page_key
 MAX_WINDOW_DAYS = 60
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
-BIN_GEOMETRY = {"columns": 100, "rowHeightPx": 16}
 SORT_COLUMNS = {
     "CLICKS": "total_clicks",
     "RAGE_CLICKS": "rage_clicks",
@@ -262,7 +261,7 @@ def summarize_page(events: pl.DataFrame, breakpoint: str, replay_template: str) 
         "rageClicks": rage_bins,
         "scrollDepth": reach,
         "replays": metrics.replays(events, template=replay_template),
-        "binGeometry": dict(BIN_GEOMETRY),
+        "binGeometry": bins.geometry(),
         "fold": fold,
     }
 

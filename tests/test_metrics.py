@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from data_layer import breakpoints, metrics
+from data_layer import bins, breakpoints, metrics
 from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA
 
 T0 = datetime(2024, 3, 1, 12, 0, 0)
@@ -452,7 +452,7 @@ def test_page_list_of_no_events() -> None:
     ],
 )
 def test_with_bins(x: float, y: float, width: int, bin_x: int, bin_y: int) -> None:
-    binned = metrics.with_bins(_frame(_click(x=x, y=y, document_width=width)))
+    binned = bins.with_bins(_frame(_click(x=x, y=y, document_width=width)))
     assert binned.select("bin_x", "bin_y").row(0) == (bin_x, bin_y)
     assert binned.schema["bin_x"] == pl.Int32
     assert binned.schema["bin_y"] == pl.Int32

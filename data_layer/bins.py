@@ -1,0 +1,33 @@
+"""Heatmap bin geometry (CONTRACT 2.4): 100 columns, each 1 % of the document width, and rows of 16
+document CSS px from the top. The numbers, the binning of clicks and the geometry the summary reports
+all live here, so the API, the metrics and the dashboard's drawing cannot disagree about a cell."""
+
+from __future__ import annotations
+
+from typing import Final, TypeVar
+
+import polars as pl
+
+COLUMNS: Final = 100
+ROW_HEIGHT_PX: Final = 16
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+
+def geometry() -> dict[str, int]:
+    """The summary's ``binGeometry``: what a client needs to draw the bins."""
+    return {"columns": COLUMNS, "rowHeightPx": ROW_HEIGHT_PX}
+
+
+def with_bins(frame: FrameT) -> FrameT:
+    """``frame`` plus ``bin_x``, ``bin_y`` (Int32).
+
+    ``bin_x = min(floor(clamp(x / document_width, 0, 1) * 100), 99)``; ``bin_y = floor(y / 16)``.
+    Needs ``x``, ``y`` (document CSS px; viewport px for fixed elements) and ``document_width`` (≥ 1).
+    """
+    # x * 100 / width, not (x / width) * 100: 290 / 1000 * 100 is 28.999999999999996 in floating point.
+    x_percent = (pl.col("x") * COLUMNS / pl.col("document_width")).clip(0.0, COLUMNS)
+    return frame.with_columns(
+        bin_x=x_percent.floor().clip(upper_bound=COLUMNS - 1).cast(pl.Int32),
+        bin_y=(pl.col("y") / ROW_HEIGHT_PX).floor().cast(pl.Int32),
+    )
