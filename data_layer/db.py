@@ -38,6 +38,8 @@ from data_layer.settings import Settings, get_settings
 from data_layer.wal_checkpoint import WRITER_CHECKPOINT_PAGES, request_checkpoint
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+IN_LIST_CHUNK = 500
+"""Values per ``IN (...)`` list on SQLite, well below its bound on parameters per statement."""
 # Any constant shared by all writers of one database; the value itself means nothing.
 _PG_WRITE_LOCK_KEY = 0x4EA7_3A95
 # Unanswered keepalive probes before Linux drops a silent connection (tcp_user_timeout caps it as well).

@@ -9,24 +9,20 @@ touched, so a run that spans batches or arrives out of order is flagged exactly 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ARRAY, Connection, Engine, String, any_, bindparam, func, select, update
+from sqlalchemy import Connection, Engine
 from ua_parser import parse as parse_user_agent
 
-from data_layer import metrics
-from data_layer.db import bulk_insert, write_transaction
+from data_layer import rage
+from data_layer.db import IN_LIST_CHUNK, bulk_insert, write_transaction
 from data_layer.event_models import TouchEventIn, validate_batch, validate_web_batch
-from data_layer.schema import touch_events, web_events
+from data_layer.schema import WEB_ROW_COLUMNS, touch_events, web_events
 from data_layer.settings import Settings
-from data_layer.store import RAGE_INPUT_COLUMNS
 from data_layer.urls import normalize_page_key
-
-_ID_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -51,20 +47,10 @@ def browser_from_user_agent(user_agent: str) -> str | None:
     return parsed.family if parsed and parsed.family != "Other" else None
 
 
-# A stored web event as ingestion handles it: a list of these columns' values, in this order (the event id
-# first, as in every table's rows here). Lists, not dicts: building a dict per event and reading it back
-# per column cost a tenth of a batch.
-WEB_ROW_COLUMNS = (
-    "event_id", "event_type", "ts", "day", "page_key", "breakpoint", "session_id", "visitor_id",
-    "viewport_width", "viewport_height", "document_width", "document_height", "x", "y", "selector", "dead",
-    "fixed", "depth", "country", "region", "browser", "rage", "rage_start",
-)  # fmt: skip
 TOUCH_ROW_COLUMNS = (
     "event_id", "user_id", "screen_name", "x", "y", "ts", "day", "campaign_id", "event_type",
 )  # fmt: skip
-_TYPE, _SESSION, _PAGE, _RAGE, _RAGE_START = map(
-    WEB_ROW_COLUMNS.index, ("event_type", "session_id", "page_key", "rage", "rage_start")
-)
+_TYPE, _SESSION, _PAGE = map(WEB_ROW_COLUMNS.index, ("event_type", "session_id", "page_key"))
 
 
 def web_event_row(event: Mapping[str, Any], settings: Settings, context: RequestContext) -> list[Any]:
@@ -125,8 +111,8 @@ def _known_event_ids(conn: Connection, table: Any, event_ids: Sequence[str]) -> 
         return {row[0] for row in conn.exec_driver_sql(query, (list(event_ids),))}
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     known: set[str] = set()
-    for start in range(0, len(event_ids), _ID_CHUNK):
-        chunk = tuple(event_ids[start : start + _ID_CHUNK])
+    for start in range(0, len(event_ids), IN_LIST_CHUNK):
+        chunk = tuple(event_ids[start : start + IN_LIST_CHUNK])
         query = f"SELECT event_id FROM {table.name} WHERE event_id IN ({', '.join([mark] * len(chunk))})"
         known.update(row[0] for row in conn.exec_driver_sql(query, chunk))
     return known
@@ -148,79 +134,6 @@ def _new_rows(conn: Connection, table: Any, rows: list[list[Any]]) -> list[list[
     return fresh
 
 
-_RAGE_COLUMNS = (*RAGE_INPUT_COLUMNS, "rage", "rage_start")
-_CLICKS = select(*(web_events.c[name] for name in _RAGE_COLUMNS)).where(web_events.c.event_type == "click")
-_SESSION_CLICKS = _CLICKS.where(web_events.c.session_id.in_(bindparam("sessions", expanding=True)))
-# PostgreSQL takes the sessions as one array, parsed and planned once instead of one parameter each.
-_SESSION_CLICKS_ARRAY = _CLICKS.where(
-    web_events.c.session_id == any_(bindparam("sessions", type_=ARRAY(String)))
-)
-# Stands in for the sequence numbers of rows not inserted yet: above every stored one and increasing in
-# batch order, as the numbers they will get, so clicks at the same instant order as they will when stored.
-_PENDING_SEQ = 1 << 62
-# A pending row's values in the order _SESSION_CLICKS reads them, after the sequence number.
-_AFTER_SEQ = itemgetter(*map(WEB_ROW_COLUMNS.index, RAGE_INPUT_COLUMNS[1:]))
-
-
-def _stored_clicks(conn: Connection, pairs: set[tuple[str, str]]) -> list[tuple[Any, ...]]:
-    """The stored clicks of the given (session, page) pairs, as :data:`_RAGE_COLUMNS` tuples.
-
-    Selected by session only: every database uses the (session_id, page_key) index for a plain IN list,
-    while row-value IN lists make some planners scan the table. Other pages' clicks are dropped here.
-    """
-    sessions = sorted({session for session, _ in pairs})
-    if conn.dialect.name == "postgresql":
-        statement, size = _SESSION_CLICKS_ARRAY, len(sessions)
-    else:
-        statement, size = _SESSION_CLICKS, _ID_CHUNK
-    fetched: list[tuple[Any, ...]] = []
-    for start in range(0, len(sessions), size):
-        rows = conn.execute(statement, {"sessions": sessions[start : start + size]}).all()
-        fetched.extend(tuple(row) for row in rows if (row[2], row[3]) in pairs)  # (session_id, page_key)
-    return fetched
-
-
-def refresh_rage_flags(
-    conn: Connection,
-    groups: Iterable[tuple[str, str]],
-    settings: Settings,
-    pending: Sequence[list[Any]] = (),
-) -> int:
-    """Recompute rage flags of every click of the given (session, page) pairs; returns stored rows changed.
-
-    ``pending`` are rows (:data:`WEB_ROW_COLUMNS`) about to be inserted in this transaction, after this
-    call: their clicks join their pairs' runs and get their flags set in place, so they are stored
-    already flagged and only the rarely changed older rows need an update. Those get ``flags_rev``
-    above every sequence number an incremental reader can have seen without this transaction, so
-    readers find them.
-    """
-    pairs = set(groups)
-    if not pairs:
-        return 0
-    fetched = _stored_clicks(conn, pairs)
-    new = [row for row in pending if row[_TYPE] == "click"]
-    stand_ins = [(_PENDING_SEQ + index, *_AFTER_SEQ(row)) for index, row in enumerate(new)]
-    flags = metrics.rage_flags_of_rows(fetched + stand_ins, **settings.rage_thresholds())
-    for row, (rage, rage_start) in zip(new, flags[len(fetched) :], strict=True):
-        row[_RAGE], row[_RAGE_START] = rage, rage_start
-    changed = [
-        {"b_seq": stored[0], "b_rage": rage, "b_rage_start": rage_start}
-        for stored, (rage, rage_start) in zip(fetched, flags, strict=False)
-        if (rage, rage_start) != (stored[-2], stored[-1])  # the stored (rage, rage_start)
-    ]
-    if changed:
-        # The newest stored number, or one above it when rows follow: a reader that saw this
-        # transaction's rows has a mark at least that high and read these flags with them.
-        revision = (conn.scalar(select(func.max(web_events.c.seq))) or 0) + (1 if pending else 0)
-        statement = (
-            update(web_events)
-            .where(web_events.c.seq == bindparam("b_seq"))
-            .values(rage=bindparam("b_rage"), rage_start=bindparam("b_rage_start"), flags_rev=revision)
-        )
-        conn.execute(statement, changed)
-    return len(changed)
-
-
 def store_web_events(
     engine: Engine, events: Sequence[Mapping[str, Any]], settings: Settings, context: RequestContext
 ) -> IngestResult:
@@ -231,7 +144,7 @@ def store_web_events(
         fresh = _new_rows(conn, web_events, rows)
         if fresh:
             touched = {(row[_SESSION], row[_PAGE]) for row in fresh if row[_TYPE] == "click"}
-            refresh_rage_flags(conn, touched, settings, pending=fresh)
+            rage.refresh_stored_flags(conn, touched, settings, pending=fresh)
             bulk_insert(conn, web_events, WEB_ROW_COLUMNS, fresh)
     return IngestResult(ingested=len(fresh), duplicates=len(rows) - len(fresh))
 

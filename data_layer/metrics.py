@@ -9,7 +9,6 @@ sorts explicitly first, and every list handed back is in the contract's order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -17,8 +16,6 @@ import polars as pl
 
 from data_layer import bins, breakpoints
 
-RAGE_GROUP = ("session_id", "page_key", "breakpoint")
-"""Rage runs never cross these (CONTRACT 2.2)."""
 SCROLL_BUCKETS = tuple(range(0, 101, 10))
 """Scroll reach buckets in percent of the document height (CONTRACT 2.5)."""
 WILSON_Z = 1.96
@@ -28,89 +25,6 @@ FULL_WEIGHT_CLICKS = 100
 REPLAYS_PER_BREAKPOINT = 5
 
 _IS_CLICK = pl.col("event_type") == "click"
-
-
-def rage_flags(
-    clicks: pl.DataFrame,
-    *,
-    min_clicks: int = 3,
-    max_interval_ms: int = 1000,
-    max_distance_px: float = 30.0,
-) -> pl.DataFrame:
-    """``clicks`` with the Boolean columns ``rage`` and ``rage_start`` (re)computed, rows in input order.
-
-    Needs ``seq``, ``ts``, ``session_id``, ``page_key``, ``breakpoint``, ``x``, ``y``; other columns pass
-    through and existing ``rage``/``rage_start`` columns are replaced. Within one (session, page,
-    breakpoint), clicks ordered by (ts, seq) chain to the previous click when they follow it by strictly
-    less than ``max_interval_ms`` and lie strictly less than ``max_distance_px`` away (Manhattan, document
-    px). A maximal chain of at least ``min_clicks`` clicks is one rage event: all its clicks get ``rage``,
-    its first click gets ``rage_start``. A click with a null x/y/ts never chains.
-
-    Give it every click of the affected groups: flags depend on the neighbours, so a partial group can
-    yield different flags than the whole.
-    """
-    keys = list(RAGE_GROUP)
-    same_group = pl.all_horizontal(pl.col(key) == pl.col(key).shift(1) for key in keys)
-    close_in_time = (pl.col("ts") - pl.col("ts").shift(1)) < pl.duration(milliseconds=max_interval_ms)
-    distance = (pl.col("x") - pl.col("x").shift(1)).abs() + (pl.col("y") - pl.col("y").shift(1)).abs()
-    chained = (same_group & close_in_time & (distance < max_distance_px)).fill_null(False)
-    narrow = clicks.select(*keys, "ts", "seq", "x", "y")
-    # Sorting on a hash of the group first is several times faster than on three strings; the keys that
-    # follow keep a (vanishingly rare) hash collision from interleaving two groups. Only the narrow
-    # frame is permuted, and the flags are put back by the inverse permutation.
-    order = narrow.select(pl.arg_sort_by(pl.struct(keys).hash(), *keys, "ts", "seq")).to_series()
-    flags = (
-        narrow.select(pl.all().gather(order))
-        .with_columns(_chained=chained)
-        .with_columns(_run=(~pl.col("_chained")).cum_sum())
-        .with_columns(rage=pl.len().over("_run") >= min_clicks)
-        .select("rage", rage_start=pl.col("rage") & ~pl.col("_chained"))
-    )
-    inverse = order.arg_sort()
-    return clicks.with_columns(flags["rage"].gather(inverse), flags["rage_start"].gather(inverse))
-
-
-def rage_flags_of_rows(
-    clicks: Sequence[Sequence[Any]],
-    *,
-    min_clicks: int = 3,
-    max_interval_ms: int = 1000,
-    max_distance_px: float = 30.0,
-) -> list[tuple[bool, bool]]:
-    """:func:`rage_flags` over rows that start with (seq, ts, session_id, page_key, breakpoint, x, y):
-    ``(rage, rage_start)`` of each row, in input order; ``ts`` must be set.
-
-    The same rule in plain Python for the few hundred clicks an ingested batch touches, where building a
-    frame costs more than the whole rule does here (tests hold the two to the same answers).
-    """
-    window = timedelta(milliseconds=max_interval_ms)
-    order = sorted(range(len(clicks)), key=lambda i: (*clicks[i][2:5], clicks[i][1], clicks[i][0]))
-    flags = [(False, False)] * len(clicks)
-    run: list[int] = []
-
-    def close_run() -> None:
-        if run and len(run) >= min_clicks:
-            flags[run[0]] = (True, True)
-            for index in run[1:]:
-                flags[index] = (True, False)
-
-    previous: Sequence[Any] | None = None
-    for index in order:
-        _, ts, session_id, page_key, breakpoint, x, y = clicks[index][:7]
-        chained = (
-            previous is not None
-            and (previous[2], previous[3], previous[4]) == (session_id, page_key, breakpoint)
-            and ts - previous[1] < window
-            and None not in (x, y, previous[5], previous[6])
-            and abs(x - previous[5]) + abs(y - previous[6]) < max_distance_px
-        )
-        if not chained:
-            close_run()
-            run = []
-        run.append(index)
-        previous = clicks[index]
-    close_run()
-    return flags
 
 
 def issue_score(frustrated: pl.Expr, total: pl.Expr) -> pl.Expr:

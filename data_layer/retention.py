@@ -16,8 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, delete, select
 
+from data_layer import rage
 from data_layer.db import write_transaction
-from data_layer.ingest import refresh_rage_flags
 from data_layer.replica.catchup import bump_generation
 from data_layer.replica.files import FILE_PREFIX
 from data_layer.schema import touch_events, web_events
@@ -44,7 +44,7 @@ def _after_deletion(
     if result.web_events or result.touch_events:
         bump_generation(conn)
     if result.web_events:
-        refresh_rage_flags(conn, pairs, settings)
+        rage.refresh_stored_flags(conn, pairs, settings)
 
 
 def purge_older_than(

@@ -162,3 +162,12 @@ app_meta = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# A stored web event as ingestion handles it: a list of these columns' values, in this order (the event id
+# first, as in every table's rows here). Lists, not dicts: building a dict per event and reading it back
+# per column cost a tenth of a batch.
+WEB_ROW_COLUMNS = (
+    "event_id", "event_type", "ts", "day", "page_key", "breakpoint", "session_id", "visitor_id",
+    "viewport_width", "viewport_height", "document_width", "document_height", "x", "y", "selector", "dead",
+    "fixed", "depth", "country", "region", "browser", "rage", "rage_start",
+)  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from data_layer import bins, breakpoints, metrics, touch_metrics
+from data_layer import bins, breakpoints, metrics, rage, touch_metrics
 from data_layer.cursors import CursorState, InvalidCursorError, decode_cursor, encode_cursor, query_digest
 from data_layer.errors import BadRequest, NotFound
 from data_layer.settings import Settings
@@ -217,7 +217,7 @@ class HeatmapService:
         a run of clicks inside it, and a walk whose pages moved between two requests would repeat or skip
         pages. ``earlier``: the clicks up to the snapshot of the sessions clicked since, recomputed here.
         """
-        flags = metrics.rage_flags(earlier, **self.settings.rage_thresholds())
+        flags = rage.rage_flags(earlier, **self.settings.rage_thresholds())
         flags = flags.select("seq", "rage", "rage_start")
         return events.update(flags, on="seq", how="left")
 

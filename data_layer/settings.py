@@ -234,7 +234,7 @@ class Settings(BaseSettings):
         )
 
     def rage_thresholds(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`data_layer.metrics.rage_flags`: one reading of the chain rule for
+        """Keyword arguments of :func:`data_layer.rage.rage_flags`: one reading of the chain rule for
         ingestion and for cursor snapshots alike."""
         return {
             "min_clicks": self.rage_min_clicks,

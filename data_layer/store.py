@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import polars as pl
 from sqlalchemy import Engine, Select, and_, exists, func, select
 
-from data_layer import metrics
+from data_layer import metrics, rage
 from data_layer.schema import touch_events, web_events
 
 WEB_EVENT_SCHEMA: dict[str, Any] = {
@@ -43,9 +43,6 @@ WEB_EVENT_SCHEMA: dict[str, Any] = {
     "rage": pl.Boolean,
     "rage_start": pl.Boolean,
 }
-
-RAGE_INPUT_COLUMNS = ("seq", "ts", "session_id", "page_key", "breakpoint", "x", "y")
-"""What :func:`data_layer.metrics.rage_flags` reads."""
 
 TOUCH_EVENT_SCHEMA: dict[str, Any] = {"user_id": pl.String, "x": pl.Float64, "y": pl.Float64}
 """What :mod:`data_layer.touch_metrics` reads of a touch event, and all the store fetches: these columns
@@ -179,19 +176,19 @@ class SqlStore:
 
     def clicks_before_late_sessions(self, as_of_seq: int) -> pl.DataFrame:
         """The clicks up to ``as_of_seq`` of every session that got a click after it (columns
-        :data:`RAGE_INPUT_COLUMNS`): what a snapshot needs to recompute the rage flags a later click
+        :data:`rage.INPUT_COLUMNS`): what a snapshot needs to recompute the rage flags a later click
         changed."""
         late = select(web_events.c.session_id).where(
             web_events.c.seq > as_of_seq, web_events.c.event_type == "click"
         )
-        query = select(*(web_events.c[name] for name in RAGE_INPUT_COLUMNS)).where(
+        query = select(*(web_events.c[name] for name in rage.INPUT_COLUMNS)).where(
             web_events.c.seq <= as_of_seq,
             web_events.c.event_type == "click",
             web_events.c.session_id.in_(late.scalar_subquery()),
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
-        return rows_frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in RAGE_INPUT_COLUMNS})
+        return rows_frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in rage.INPUT_COLUMNS})
 
     def page_exists(self, page_key: str) -> bool:
         with self.engine.connect() as conn:

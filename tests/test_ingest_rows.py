@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Column, Engine, Float, MetaData, String, Table, select, text
 
 from data_layer.db import bulk_insert, write_transaction
-from data_layer.ingest import WEB_ROW_COLUMNS, RequestContext, web_event_row
-from data_layer.schema import web_events
+from data_layer.ingest import RequestContext, web_event_row
+from data_layer.schema import WEB_ROW_COLUMNS, web_events
 from data_layer.settings import Settings
 
 

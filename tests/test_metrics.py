@@ -17,8 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from data_layer import bins, breakpoints, metrics
-from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA
+from data_layer import bins, breakpoints, metrics, rage
+from data_layer.rage import INPUT_COLUMNS as RAGE_INPUT_COLUMNS
+from data_layer.store import WEB_EVENT_SCHEMA
 
 T0 = datetime(2024, 3, 1, 12, 0, 0)
 PAGE = "https://example.com/pricing"
@@ -132,7 +133,7 @@ def _frame(*rows: dict[str, Any]) -> pl.DataFrame:
 
 def _flags(frame: pl.DataFrame, **thresholds: Any) -> list[tuple[int, bool, bool]]:
     """(seq, rage, rage_start) of ``rage_flags`` in output row order."""
-    flagged = metrics.rage_flags(frame, **thresholds)
+    flagged = rage.rage_flags(frame, **thresholds)
     return list(flagged.select("seq", "rage", "rage_start").iter_rows())
 
 
@@ -288,13 +289,13 @@ def test_rage_flags_keeps_rows_and_columns_and_replaces_old_flags() -> None:
     expected = frame.with_columns(
         rage=pl.Series([False, True, True, True]), rage_start=pl.Series([False, False, True, False])
     )
-    assert_frame_equal(metrics.rage_flags(frame), expected)
+    assert_frame_equal(rage.rage_flags(frame), expected)
 
 
 def test_rage_flags_adds_columns_when_absent() -> None:
-    frame = _frame(*(_click(t_ms=t) for t in (0, 1, 2))).select("seq", "ts", *metrics.RAGE_GROUP, "x", "y")
+    frame = _frame(*(_click(t_ms=t) for t in (0, 1, 2))).select("seq", "ts", *rage.GROUP, "x", "y")
     expected = frame.with_columns(rage=pl.lit(True), rage_start=pl.Series([True, False, False]))
-    assert_frame_equal(metrics.rage_flags(frame), expected)
+    assert_frame_equal(rage.rage_flags(frame), expected)
 
 
 def test_rage_thresholds_are_arguments() -> None:
@@ -308,7 +309,7 @@ def test_rage_thresholds_are_arguments() -> None:
 
 
 def test_rage_flags_of_no_clicks() -> None:
-    flagged = metrics.rage_flags(_frame())
+    flagged = rage.rage_flags(_frame())
     assert flagged.height == 0
     assert flagged.schema["rage"] == pl.Boolean
     assert flagged.schema["rage_start"] == pl.Boolean
@@ -717,15 +718,13 @@ def _spec_frame(specs: list[tuple[str, str, str, int, float, float]]) -> pl.Data
 def _reference_rage(frame: pl.DataFrame, min_clicks: int = 3) -> dict[int, tuple[bool, bool]]:
     """seq -> (rage, rage_start) by a plain loop over each group: the contract's words, literally."""
     result: dict[int, tuple[bool, bool]] = {}
-    rows = sorted(
-        frame.iter_rows(named=True), key=lambda r: (*(r[k] for k in metrics.RAGE_GROUP), r["ts"], r["seq"])
-    )
+    rows = sorted(frame.iter_rows(named=True), key=lambda r: (*(r[k] for k in rage.GROUP), r["ts"], r["seq"]))
     runs: list[list[dict[str, Any]]] = []
     for row in rows:
         previous = runs[-1][-1] if runs else None
         if (
             previous is not None
-            and all(previous[k] == row[k] for k in metrics.RAGE_GROUP)
+            and all(previous[k] == row[k] for k in rage.GROUP)
             and row["ts"] - previous["ts"] < timedelta(milliseconds=1000)
             and abs(row["x"] - previous["x"]) + abs(row["y"] - previous["y"]) < 30
         ):
@@ -754,8 +753,8 @@ def test_rage_flags_of_rows_match_rage_flags(
     """Ingestion's plain-Python rule gives the frame version's flags, row for row, in any row order."""
     frame = _spec_frame(specs).sample(fraction=1.0, shuffle=True, seed=seed)
     rows = frame.select(*RAGE_INPUT_COLUMNS).rows()
-    expected = metrics.rage_flags(frame, min_clicks=min_clicks).select("rage", "rage_start").rows()
-    assert metrics.rage_flags_of_rows(rows, min_clicks=min_clicks) == expected
+    expected = rage.rage_flags(frame, min_clicks=min_clicks).select("rage", "rage_start").rows()
+    assert rage.rage_flags_of_rows(rows, min_clicks=min_clicks) == expected
 
 
 def test_rage_flags_of_rows_never_chain_a_click_without_coordinates() -> None:
@@ -765,8 +764,8 @@ def test_rage_flags_of_rows_never_chain_a_click_without_coordinates() -> None:
         for seq, x in enumerate([1.0, 2.0, None, 3.0, 4.0, 5.0])
     ]
     frame = pl.DataFrame(rows, schema=[*RAGE_INPUT_COLUMNS], orient="row")
-    flags = metrics.rage_flags_of_rows(rows)
-    assert flags == metrics.rage_flags(frame).select("rage", "rage_start").rows()
+    flags = rage.rage_flags_of_rows(rows)
+    assert flags == rage.rage_flags(frame).select("rage", "rage_start").rows()
     assert flags == [(False, False)] * 3 + [(True, True), (True, False), (True, False)]
 
 
@@ -776,11 +775,11 @@ def test_rage_flags_do_not_depend_on_row_order_or_other_groups(
     specs: list[tuple[str, str, str, int, float, float]], seed: int
 ) -> None:
     frame = _spec_frame(specs)
-    whole = metrics.rage_flags(frame).sort("seq")
-    shuffled = metrics.rage_flags(frame.sample(fraction=1.0, shuffle=True, seed=seed)).sort("seq")
+    whole = rage.rage_flags(frame).sort("seq")
+    shuffled = rage.rage_flags(frame.sample(fraction=1.0, shuffle=True, seed=seed)).sort("seq")
     assert_frame_equal(shuffled, whole)
     # Flags of each (session, page, breakpoint) alone equal its flags among all the others: no crossing.
-    per_group = [metrics.rage_flags(group) for _, group in frame.group_by(list(metrics.RAGE_GROUP))]
+    per_group = [rage.rage_flags(group) for _, group in frame.group_by(list(rage.GROUP))]
     if per_group:
         assert_frame_equal(pl.concat(per_group).sort("seq"), whole)
 
@@ -790,8 +789,8 @@ def test_rage_flags_do_not_depend_on_row_order_or_other_groups(
 def test_rage_events_at_most_one_per_three_clicks(
     specs: list[tuple[str, str, str, int, float, float]],
 ) -> None:
-    flagged = metrics.rage_flags(_spec_frame(specs))
-    per_group = flagged.group_by(list(metrics.RAGE_GROUP)).agg(
+    flagged = rage.rage_flags(_spec_frame(specs))
+    per_group = flagged.group_by(list(rage.GROUP)).agg(
         clicks=pl.len(), events=pl.col("rage_start").sum(), rage=pl.col("rage").sum()
     )
     for row in per_group.iter_rows(named=True):

@@ -51,8 +51,8 @@ from benchmarks.load import (
 )
 from data_layer.db import bulk_insert, create_db_engine, write_transaction
 from data_layer.event_models import validate_web_batch
-from data_layer.ingest import WEB_ROW_COLUMNS, RequestContext, web_event_row
-from data_layer.schema import web_events
+from data_layer.ingest import RequestContext, web_event_row
+from data_layer.schema import WEB_ROW_COLUMNS, web_events
 from data_layer.settings import Settings
 
 pytestmark = pytest.mark.live

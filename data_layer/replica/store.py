@@ -14,11 +14,11 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine
 
-from data_layer import metrics
+from data_layer import metrics, rage
 from data_layer.replica import catchup
 from data_layer.replica.files import RunFiles
 from data_layer.replica.runs import Snapshot
-from data_layer.store import RAGE_INPUT_COLUMNS, WEB_EVENT_SCHEMA, SqlStore, TouchFilters, WebFilters
+from data_layer.store import WEB_EVENT_SCHEMA, SqlStore, TouchFilters, WebFilters
 
 
 @dataclass
@@ -122,7 +122,7 @@ class ReplicaStore:
     def clicks_before_late_sessions(self, as_of_seq: int) -> pl.DataFrame:
         """As :meth:`SqlStore.clicks_before_late_sessions`; nothing to scan while no event came later."""
         snap = self.refresh()
-        schema = {name: WEB_EVENT_SCHEMA[name] for name in RAGE_INPUT_COLUMNS}
+        schema = {name: WEB_EVENT_SCHEMA[name] for name in rage.INPUT_COLUMNS}
         if as_of_seq >= snap.last_seq:
             return pl.DataFrame(schema=schema)
         events = pl.concat(snap.frames).lazy().filter(pl.col("event_type") == "click")
