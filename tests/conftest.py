@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 
 from data_layer.db import create_db_engine
@@ -21,6 +22,11 @@ from data_layer.settings import Settings, get_settings
 
 PG_URL = os.environ.get("HEATMAPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("HEATMAPS_TEST_REQUIRE_PG") == "1"
+
+# Property tests check results, never time: a loaded machine must not fail them (speed is measured by
+# the benchmarks).
+hypothesis_settings.register_profile("heatmaps", deadline=None)
+hypothesis_settings.load_profile("heatmaps")
 
 
 def _pg_available() -> str | None:
