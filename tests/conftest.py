@@ -41,6 +41,13 @@ def _pg_available() -> str | None:
         return f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Live and browser tests are the slow ones: marked so, `-m "not slow"` gives a quick run."""
+    for item in items:
+        if item.get_closest_marker("live") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
+
+
 _PG_REASON: str | bool | None = False  # False = not probed yet
 
 

@@ -241,6 +241,7 @@ def test_tokens_are_never_in_logs_or_responses(client, callers, tokens, seeded, 
     assert not leaked, leaked[:3]
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_a_live_server_never_logs_a_token(database_url: str, api_app, tokens, tmp_path: Path) -> None:
     with ApiServer(database_url, tmp_path) as server, httpx.Client(base_url=server.base) as http:

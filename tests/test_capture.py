@@ -31,6 +31,7 @@ from tests.capture_site import BLUE, GREEN, HEADER_PX, MAGENTA, RED, TALL_PX, Si
 from tests.conftest import bearer
 from tests.factories import web_click
 
+pytestmark = pytest.mark.live  # a loopback site, Chromium in child processes, API processes
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 

@@ -24,7 +24,7 @@ from tests.factories import web_click
 from tests.live import free_port, product_env, wait_ok
 from tests.test_dashboard_browser import full_page_screenshot, wait_idle
 
-pytestmark = needs_chromium
+pytestmark = [*needs_chromium, pytest.mark.live]
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
 
 REPO = Path(__file__).resolve().parents[1]

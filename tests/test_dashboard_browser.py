@@ -33,7 +33,7 @@ from demo_site.loader import load_demo
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.live import free_port, product_env, wait_ok
 
-pytestmark = needs_chromium
+pytestmark = [*needs_chromium, pytest.mark.live]
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
 
 REPO = Path(__file__).resolve().parents[1]

@@ -471,6 +471,7 @@ def test_hostile_replay_templates_are_refused_by_the_settings() -> None:
             Settings(_env_file=None, replay_url_template=template)
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("template", HOSTILE_TEMPLATES[:2])
 def test_a_hostile_replay_template_stops_the_api_at_startup(tmp_path: Path, template: str) -> None:
     result = run_api(tmp_path, HEATMAPS_REPLAY_URL_TEMPLATE=template)
@@ -479,6 +480,7 @@ def test_a_hostile_replay_template_stops_the_api_at_startup(tmp_path: Path, temp
     assert not (tmp_path / "never.db").exists(), "the API touched the database before refusing"
 
 
+@pytest.mark.live
 def test_the_startup_refusal_is_one_line(tmp_path: Path) -> None:
     result = run_api(tmp_path, HEATMAPS_REPLAY_URL_TEMPLATE=HOSTILE_TEMPLATES[0])
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from heatmaps_cli import app as cli
 from tests.live import free_port, product_env
 
+pytestmark = pytest.mark.live
+
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = [
     ("init",),

@@ -11,8 +11,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.live import free_port, product_env, wait_ok
+
+pytestmark = pytest.mark.live
 
 REPO = Path(__file__).resolve().parents[1]
 

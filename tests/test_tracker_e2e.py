@@ -29,7 +29,7 @@ from data_layer.schema import web_events
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_tracked, scroll_and_wait
 from tests.live import free_port, wait_ok
 
-pytestmark = needs_chromium
+pytestmark = [*needs_chromium, pytest.mark.live]
 REPO = Path(__file__).resolve().parents[1]
 PAGE = (REPO / "tests" / "fixtures" / "tracker_page.html").read_text()
 TALL_BODY_PAGE = (REPO / "tests" / "fixtures" / "tracker_tall_body.html").read_text()
