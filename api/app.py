@@ -106,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with ctx.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception:
-            return error_response(503, "the database is unavailable")
+            return error_response(request, 503, "the database is unavailable")
         return JSONResponse({"status": "ok"})
 
     install_openapi(app)

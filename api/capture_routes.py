@@ -8,14 +8,14 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from api.context import AppContext
-from api.errors import ApiError
 from api.models import error_responses
 from api.screenshot_routes import page_and_breakpoint
 from api.security import require
 from data_layer import breakpoints
 from data_layer.auth import Permission, Principal
 from data_layer.capture import jobs
-from data_layer.capture.origins import OriginNotAllowedError, check_allowed
+from data_layer.capture.origins import check_allowed
+from data_layer.errors import NotFound
 
 router = APIRouter(prefix="/rest/v1")
 
@@ -40,10 +40,7 @@ def queue_capture(
     ctx: AppContext = request.app.state.ctx
     names = breakpoints.NAMES
     key, chosen = page_and_breakpoint(ctx, page_key, breakpoint or names[0])
-    try:
-        check_allowed(key, ctx.settings.allowed_capture_origins)
-    except OriginNotAllowedError as exc:
-        raise ApiError(400, str(exc)) from None
+    check_allowed(key, ctx.settings.allowed_capture_origins)
     queued = [
         jobs.enqueue(ctx.engine, key, name, key, requested_by=principal.user_id)
         for name in ([chosen] if breakpoint else names)
@@ -69,5 +66,5 @@ def get_capture(
     ctx: AppContext = request.app.state.ctx
     job = jobs.get_job(ctx.engine, capture_id)
     if job is None:
-        raise ApiError(404, f"no capture with id {capture_id[:64]}")
+        raise NotFound(f"no capture with id {capture_id[:64]}")
     return job.entity()

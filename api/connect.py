@@ -8,52 +8,27 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.context import AppContext
-from api.errors import database_unavailable, log
-from api.security import AuthFailure, RateKind, bearer_token, check_access
+from api.errors import CONNECT_STATUS, SERVICE, connect_response
+from api.inputs import parse_json, read_body
+from api.security import RateKind, bearer_token, check_access
 from data_layer import screenshots
 from data_layer.auth import Permission, Principal
-from data_layer.errors import BadRequest, NotFound
-from data_layer.event_models import BatchValidationError
+from data_layer.errors import BadRequest
 from data_layer.ingest import ingest_touch_batch
 from data_layer.service import query_touch_heatmap
 
-SERVICE = "heatmap.v1.HeatmapService"
 MAX_BODY = 1024 * 1024
 MAX_UPLOAD_BODY = 16 * 1024 * 1024  # a 10 MiB PNG is about 14 MiB in base64
-CONNECT_STATUS = {
-    "invalid_argument": 400,
-    "unauthenticated": 401,
-    "permission_denied": 403,
-    "not_found": 404,
-    "unimplemented": 404,
-    "resource_exhausted": 429,
-    "internal": 500,
-    "unavailable": 503,
-}
-AUTH_CODES = {401: "unauthenticated", 403: "permission_denied", 429: "resource_exhausted"}
 
 router = APIRouter()
-
-
-class ConnectError(Exception):
-    def __init__(self, code: str, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.headers = headers or {}
-
-
-def connect_error(code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"code": code, "message": message}, status_code=CONNECT_STATUS[code], headers=headers)
 
 
 def _string(request: dict[str, Any], camel: str, snake: str) -> Any:
@@ -64,10 +39,7 @@ def ingest_touch_events(ctx: AppContext, principal: Principal, request: dict[str
     events = request.get("events")
     if events is None:
         raise BadRequest("events: is required (1 to 500 touch events)")
-    try:
-        result = ingest_touch_batch(ctx.engine, events, principal.user_id)
-    except BatchValidationError as exc:
-        raise BadRequest(exc.details) from None
+    result = ingest_touch_batch(ctx.engine, events, principal.user_id)
     return {"ingestedCount": result.ingested}
 
 
@@ -109,20 +81,16 @@ def _image_bytes(request: dict[str, Any]) -> bytes:
 def upload_screenshot(ctx: AppContext, principal: Principal, request: dict[str, Any]) -> dict[str, Any]:
     name = _screen_name(request)
     width, height = _declared(request, "width"), _declared(request, "height")
-    data = _image_bytes(request)
-    try:
-        shot = screenshots.save_screenshot(
-            ctx.engine,
-            ctx.settings.screenshot_dir,
-            data,
-            kind="mobile",
-            screen_name=name,
-            declared_width=width,
-            declared_height=height,
-            created_by=principal.user_id,
-        )
-    except screenshots.ScreenshotError as exc:
-        raise BadRequest(str(exc)) from None
+    shot = screenshots.save_screenshot(
+        ctx.engine,
+        ctx.settings.screenshot_dir,
+        _image_bytes(request),
+        kind="mobile",
+        screen_name=name,
+        declared_width=width,
+        declared_height=height,
+        created_by=principal.user_id,
+    )
     return {"screenshot": shot}
 
 
@@ -135,66 +103,30 @@ METHODS: dict[str, tuple[Handler, Permission | None, RateKind, int]] = {
 }
 
 
-async def _read_json(request: Request, limit: int) -> dict[str, Any]:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ConnectError("resource_exhausted", f"the request exceeds {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise ConnectError("resource_exhausted", f"the request exceeds {limit} bytes")
-    try:
-        payload = json.loads(bytes(body).decode("utf-8")) if body else {}
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ConnectError("invalid_argument", "the body is not valid JSON") from None
+async def _request_message(request: Request, limit: int) -> dict[str, Any]:
+    """The request message as proto3 JSON; an empty body is the empty message."""
+    body = await read_body(request, limit)
+    payload = parse_json(body) if body else {}
     if not isinstance(payload, dict):
-        raise ConnectError("invalid_argument", "the body must be a JSON object (the request message)")
+        raise BadRequest("the body must be a JSON object (the request message)")
     return payload
 
 
-def _authorize(ctx: AppContext, method: str, token: str | None) -> Principal:
-    _handler, permission, kind, _limit = METHODS[method]
-    try:
-        return check_access(ctx, token, permission, kind)
-    except AuthFailure as exc:
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        raise ConnectError(AUTH_CODES[exc.status], exc.details, headers) from None
-
-
-def _run(ctx: AppContext, method: str, principal: Principal, payload: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return METHODS[method][0](ctx, principal, payload)
-    except BadRequest as exc:
-        raise ConnectError("invalid_argument", exc.details) from None
-    except NotFound as exc:
-        raise ConnectError("not_found", exc.details) from None
-
-
 async def _call(method: str, request: Request) -> JSONResponse:
-    """One Connect unary call: auth, body, handler; every failure in Connect's error shape."""
+    """One Connect unary call: content type, auth, body, handler. Failures propagate as exceptions and
+    are answered in Connect's error shape by the API's error handlers (api/errors.py)."""
     ctx: AppContext = request.app.state.ctx
+    handler, permission, kind, limit = METHODS[method]
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
-        return JSONResponse(
-            {"code": "unknown", "message": "use Content-Type: application/json (Connect unary JSON)"},
-            status_code=415,
+        raise HTTPException(
+            415,
+            "use Content-Type: application/json (Connect unary JSON)",
             headers={"Accept-Post": "application/json"},
         )
-    try:
-        principal = await run_in_threadpool(_authorize, ctx, method, bearer_token(request))
-        payload = await _read_json(request, METHODS[method][3])
-        body = await run_in_threadpool(_run, ctx, method, principal, payload)
-    except ConnectError as exc:
-        return connect_error(exc.code, exc.message, exc.headers)
-    except Exception as exc:
-        if database_unavailable(exc):
-            return connect_error(
-                "unavailable", "the database is unavailable; retry shortly", {"Retry-After": "5"}
-            )
-        log.exception("unhandled error in %s/%s", SERVICE, method)
-        return connect_error("internal", "an internal error occurred; it has been logged")
-    return JSONResponse(body)
+    principal = await run_in_threadpool(check_access, ctx, bearer_token(request), permission, kind)
+    payload = await _request_message(request, limit)
+    return JSONResponse(await run_in_threadpool(handler, ctx, principal, payload))
 
 
 # proto3 JSON: enums by name or number, 64-bit and other integers as numbers or decimal strings, and
@@ -301,4 +233,4 @@ for _name in METHODS:
 
 @router.post(f"/{SERVICE}/{{method}}", include_in_schema=False)
 async def unknown_method(method: str) -> JSONResponse:
-    return connect_error("unimplemented", f"{SERVICE}/{method[:64]} does not exist")
+    return connect_response("unimplemented", f"{SERVICE}/{method[:64]} does not exist")

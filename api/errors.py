@@ -1,4 +1,11 @@
-"""REST error bodies (CONTRACT 8): every non-2xx answer is ``{"error": code, "details": text}``."""
+"""Every error answer of the API, from one place, in the contract's two shapes.
+
+REST (CONTRACT 8): ``{"error": code, "details": text}`` with the error's HTTP status. The HeatmapService
+(CONTRACT 5): Connect's ``{"code", "message"}`` with the HTTP status Connect gives that code. Routes raise
+the data layer's :class:`~data_layer.errors.ServiceError` subclasses, which carry their status, and let
+them propagate; the handlers installed here pick the shape from the request's path. No route translates
+an error by hand.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +14,17 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from data_layer.errors import BadRequest, NotFound, PayloadTooLarge, ServiceError
+from data_layer.capture.origins import OriginNotAllowedError
+from data_layer.errors import RateLimited, ServiceError, Unauthorized, database_unavailable
+from data_layer.screenshots import ScreenshotError
 
 log = logging.getLogger("heatmaps.api")
 
-STATUS_CODES = {
+SERVICE = "heatmap.v1.HeatmapService"
+REST_CODES = {
     400: "bad_request",
     401: "unauthorized",
     403: "forbidden",
@@ -26,22 +36,63 @@ STATUS_CODES = {
     500: "internal",
     503: "unavailable",
 }
-SERVICE_STATUS = {BadRequest: 400, NotFound: 404, PayloadTooLarge: 413}
+# Our statuses as Connect codes: a body over the size limit is resource_exhausted, like a rate limit.
+CONNECT_CODES = {
+    400: "invalid_argument",
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    413: "resource_exhausted",
+    429: "resource_exhausted",
+    500: "internal",
+    503: "unavailable",
+}
+# The Connect protocol's HTTP status of each code. A status without a code of its own (415 for a wrong
+# content type, 405) is answered as Connect's "unknown" with that status.
+CONNECT_STATUS = {
+    "invalid_argument": 400,
+    "unauthenticated": 401,
+    "permission_denied": 403,
+    "not_found": 404,
+    "unimplemented": 404,
+    "resource_exhausted": 429,
+    "internal": 500,
+    "unavailable": 503,
+}
+# Refusals of data-layer modules whose errors are plain ValueErrors (their other callers, the dashboard
+# and the capture worker, catch them as such): all of them mean the request was invalid.
+INVALID_INPUT_ERRORS: tuple[type[ValueError], ...] = (ScreenshotError, OriginNotAllowedError)
 
 
-class ApiError(Exception):
-    """An error with its HTTP status, code and client-facing details (plus optional headers)."""
-
-    def __init__(self, status: int, details: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(details)
-        self.status = status
-        self.details = details
-        self.headers = headers or {}
+def is_connect(request: Request) -> bool:
+    return request.scope["path"].startswith(f"/{SERVICE}/")
 
 
-def error_response(status: int, details: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = {"error": STATUS_CODES.get(status, "error"), "details": details}
+def connect_response(
+    code: str, message: str, status: int = 500, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A Connect error body; ``status`` is used only for a code without an HTTP status of its own."""
+    return JSONResponse(
+        {"code": code, "message": message}, status_code=CONNECT_STATUS.get(code, status), headers=headers
+    )
+
+
+def error_response(
+    request: Request, status: int, details: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The error answer for ``status`` in the shape of the face ``request`` came to (REST or Connect)."""
+    if is_connect(request):
+        return connect_response(CONNECT_CODES.get(status, "unknown"), details, status, headers)
+    body = {"error": REST_CODES.get(status, "error"), "details": details}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _service_headers(exc: ServiceError) -> dict[str, str] | None:
+    if isinstance(exc, RateLimited):
+        return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, Unauthorized):
+        return {"WWW-Authenticate": "Bearer"}
+    return None
 
 
 def _validation_details(exc: RequestValidationError) -> str:
@@ -52,30 +103,25 @@ def _validation_details(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "the request is invalid"
 
 
-def database_unavailable(exc: Exception) -> bool:
-    """True for errors meaning the database cannot serve now (as opposed to a bug): unreachable, the
-    connection lost or timed out by the kernel (keepalives, tcp_user_timeout), or a statement cancelled by
-    PostgreSQL's statement_timeout (``QueryCanceled`` is an ``OperationalError``)."""
-    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
-
-
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.details, exc.headers)
-
     @app.exception_handler(ServiceError)
-    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return error_response(SERVICE_STATUS.get(type(exc), 500), exc.details)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(request, exc.status, exc.details, _service_headers(exc))
+
+    for invalid_input in INVALID_INPUT_ERRORS:
+
+        @app.exception_handler(invalid_input)
+        async def _invalid_input(request: Request, exc: ValueError) -> JSONResponse:
+            return error_response(request, 400, str(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(400, _validation_details(exc))
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(request, 400, _validation_details(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         details = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return error_response(exc.status_code, details, getattr(exc, "headers", None))
+        return error_response(request, exc.status_code, details, getattr(exc, "headers", None))
 
     # Database errors get their own handler: Starlette answers with the catch-all handler below but then
     # re-raises, which makes the server print a traceback for every request of an outage.
@@ -93,7 +139,7 @@ def _unexpected_response(request: Request, exc: Exception) -> JSONResponse:
     if database_unavailable(exc):
         log.warning("database unavailable during %s %s: %s", request.method, request.url.path, exc)
         return error_response(
-            503, "the database is unavailable; retry in a few seconds", {"Retry-After": "5"}
+            request, 503, "the database is unavailable; retry in a few seconds", {"Retry-After": "5"}
         )
     log.exception("unhandled error during %s %s", request.method, request.url.path)
-    return error_response(500, "an internal error occurred; it has been logged")
+    return error_response(request, 500, "an internal error occurred; it has been logged")

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.context import AppContext
-from api.errors import ApiError
+from api.inputs import read_body
 from api.models import error_responses
 from api.security import require
-from api.web_routes import read_body
 from data_layer import breakpoints, screenshots
 from data_layer.auth import Permission, Principal
+from data_layer.errors import BadRequest, NotFound
 from data_layer.urls import InvalidUrlError, normalize_page_key
 
 router = APIRouter(prefix="/rest/v1")
@@ -24,10 +24,10 @@ def page_and_breakpoint(ctx: AppContext, page_key: str, breakpoint: str) -> tupl
     try:
         key = normalize_page_key(page_key, ctx.settings.page_key_rules)
     except InvalidUrlError as exc:
-        raise ApiError(400, f"pageKey {exc}") from None
+        raise BadRequest(f"pageKey {exc}") from None
     names = breakpoints.NAMES
     if breakpoint not in names:
-        raise ApiError(400, f"breakpoint must be one of {', '.join(names)}, got {breakpoint[:40]!r}")
+        raise BadRequest(f"breakpoint must be one of {', '.join(names)}, got {breakpoint[:40]!r}")
     return key, breakpoint
 
 
@@ -52,19 +52,16 @@ async def put_page_screenshot(
     ctx: AppContext = request.app.state.ctx
     key, name = page_and_breakpoint(ctx, page_key, breakpoint)
     data = await read_body(request, screenshots.MAX_BYTES)
-    try:
-        return await run_in_threadpool(
-            screenshots.save_screenshot,
-            ctx.engine,
-            ctx.settings.screenshot_dir,
-            data,
-            kind="web",
-            page_key=key,
-            breakpoint=name,
-            created_by=principal.user_id,
-        )
-    except screenshots.ScreenshotError as exc:
-        raise ApiError(400, str(exc)) from None
+    return await run_in_threadpool(
+        screenshots.save_screenshot,
+        ctx.engine,
+        ctx.settings.screenshot_dir,
+        data,
+        kind="web",
+        page_key=key,
+        breakpoint=name,
+        created_by=principal.user_id,
+    )
 
 
 @router.get(
@@ -102,11 +99,11 @@ def get_screenshot_bytes(
     ctx: AppContext = request.app.state.ctx
     shot = screenshots.get_screenshot(ctx.engine, screenshot_id)
     if shot is None:
-        raise ApiError(404, f"no screenshot with id {screenshot_id[:64]}")
+        raise NotFound(f"no screenshot with id {screenshot_id[:64]}")
     try:
         data = screenshots.read_screenshot_file(ctx.settings.screenshot_dir, shot["sha256"])
     except FileNotFoundError:
-        raise ApiError(404, "the screenshot's file is missing from the screenshot directory") from None
+        raise NotFound("the screenshot's file is missing from the screenshot directory") from None
     return Response(
         data,
         media_type="image/png",

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic_core import from_json
 from starlette.concurrency import run_in_threadpool
 
 from api.context import AppContext
-from api.errors import ApiError
+from api.inputs import parse_json, read_body
 from api.models import IngestResponse, PageListResponse, SummaryResponse, error_responses
-from api.security import bearer_token, require, rest_principal
+from api.security import bearer_token, check_access, require
 from data_layer.auth import Permission, Principal
-from data_layer.event_models import BatchValidationError
+from data_layer.errors import BadRequest
 from data_layer.ingest import IngestResult, RequestContext, ingest_web_batch
 
 MAX_INGEST_BODY = 1024 * 1024
@@ -28,38 +26,6 @@ FILTER_DOCS = {
     "region": "Visitor region (state/province as stored on events), case-insensitive exact match.",
     "browserName": "Browser name as captured on events, case-insensitive exact match.",
 }
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) anything over ``limit`` bytes without reading it all."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"the body exceeds {limit} bytes; send smaller batches")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, f"the body exceeds {limit} bytes; send smaller batches")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def parse_json_body(body: bytes) -> Any:
-    # pydantic-core's parser takes the bytes as they are and is several times faster; anything it
-    # refuses goes through the standard library again, whose answers (and error messages) are the API's.
-    try:
-        return from_json(body)
-    except ValueError:
-        pass
-    try:
-        return json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ApiError(400, "the body is not valid UTF-8") from None
-    except RecursionError:
-        raise ApiError(400, "the body is nested too deeply") from None
-    except ValueError as exc:
-        raise ApiError(400, f"the body is not valid JSON ({exc})") from None
 
 
 def request_context(request: Request, ctx: AppContext) -> RequestContext:
@@ -112,13 +78,13 @@ async def ingest_events(request: Request) -> JSONResponse:
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     header_token = bearer_token(request)
     if header_token is None and media_type != "text/plain":
-        rest_principal(request, None, "ingest", token="")  # raises the 401
+        check_access(ctx, None, None, "ingest")  # raises the 401 before the body is read
     body = await read_body(request, MAX_INGEST_BODY)
     if media_type not in ("application/json", "text/plain", ""):
-        raise ApiError(400, "send the batch as application/json (or text/plain from sendBeacon)")
-    payload = parse_json_body(body)
+        raise BadRequest("send the batch as application/json (or text/plain from sendBeacon)")
+    payload = parse_json(body)
     if not isinstance(payload, dict):
-        raise ApiError(400, 'the body must be a JSON object {"events": [...]}')
+        raise BadRequest('the body must be a JSON object {"events": [...]}')
     token = header_token
     if token is None and isinstance(payload.get("key"), str):
         token = payload["key"]
@@ -130,17 +96,14 @@ async def ingest_events(request: Request) -> JSONResponse:
 def _authorised_ingest(
     request: Request, ctx: AppContext, token: str, payload: dict[str, Any]
 ) -> IngestResult:
-    rest_principal(request, None, "ingest", token)
+    check_access(ctx, token, None, "ingest")
     if "events" not in payload:
-        raise ApiError(400, 'events: is required, e.g. {"events": [{"type": "click", ...}]}')
+        raise BadRequest('events: is required, e.g. {"events": [{"type": "click", ...}]}')
     context = request_context(request, ctx)
     context = RequestContext(
         context.user_agent, _normalised_country(context.country), _normalised_region(context.region)
     )
-    try:
-        return ingest_web_batch(ctx.engine, ctx.settings, payload["events"], context)
-    except BatchValidationError as exc:
-        raise ApiError(400, exc.details) from None
+    return ingest_web_batch(ctx.engine, ctx.settings, payload["events"], context)
 
 
 @router.get(

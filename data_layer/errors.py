@@ -1,12 +1,19 @@
-"""Errors the service layer raises; the API maps them to HTTP statuses, the dashboard to messages."""
+"""Errors of the product's operations, each carrying the HTTP status it means.
+
+The status is a plain number so that ``data_layer`` stays free of web frameworks: the API turns any
+:class:`ServiceError` into its REST or Connect error body in one exception handler (``api/errors.py``),
+the dashboard and the command line into messages.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy.exc import DBAPIError, OperationalError
+
 
 class ServiceError(Exception):
-    """Base class; ``details`` says what was wrong and how to fix it."""
+    """Base class; ``details`` says what was wrong and how to fix it, ``status`` the HTTP status."""
 
-    code = "internal"
+    status = 500
 
     def __init__(self, details: str) -> None:
         super().__init__(details)
@@ -14,12 +21,43 @@ class ServiceError(Exception):
 
 
 class BadRequest(ServiceError):
-    code = "bad_request"
+    """The request is invalid (a parameter, the body, a window, a cursor); nothing was changed."""
+
+    status = 400
+
+
+class Unauthorized(ServiceError):
+    """No token, or one that is unknown or revoked."""
+
+    status = 401
+
+
+class Forbidden(ServiceError):
+    """The token lacks the permission the operation needs."""
+
+    status = 403
 
 
 class NotFound(ServiceError):
-    code = "not_found"
+    status = 404
 
 
 class PayloadTooLarge(ServiceError):
-    code = "payload_too_large"
+    status = 413
+
+
+class RateLimited(ServiceError):
+    """The token's requests per minute are used up; ``retry_after`` is in whole seconds (at least 1)."""
+
+    status = 429
+
+    def __init__(self, details: str, retry_after: int) -> None:
+        super().__init__(details)
+        self.retry_after = retry_after
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """True for errors meaning the database cannot serve now (as opposed to a bug): unreachable, the
+    connection lost or timed out by the kernel (keepalives, tcp_user_timeout), or a statement cancelled by
+    PostgreSQL's statement_timeout (``QueryCanceled`` is an ``OperationalError``)."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)

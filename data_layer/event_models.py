@@ -32,6 +32,7 @@ from pydantic import (
 )
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
+from data_layer.errors import BadRequest
 from data_layer.urls import InvalidUrlError, normalize_page_key
 
 MAX_BATCH_EVENTS = 500
@@ -41,12 +42,8 @@ EVENT_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 
-class BatchValidationError(ValueError):
+class BatchValidationError(BadRequest):
     """A batch with at least one invalid event; ``details`` is the client-facing explanation."""
-
-    def __init__(self, details: str) -> None:
-        super().__init__(details)
-        self.details = details
 
 
 def _utc_datetime(value: Any) -> datetime:

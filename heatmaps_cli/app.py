@@ -20,9 +20,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from api.errors import database_unavailable
 from data_layer import auth, breakpoints
 from data_layer.db import get_engine
+from data_layer.errors import database_unavailable
 from data_layer.event_models import MAX_BATCH_EVENTS, BatchValidationError
 from data_layer.ingest import ingest_web_batch
 from data_layer.migrate import upgrade

@@ -37,7 +37,6 @@ import pytest
 from sqlalchemy import func, make_url, select
 from sqlalchemy.exc import OperationalError
 
-from api.errors import database_unavailable
 from benchmarks.load import (
     ApiServer,
     ClientLog,
@@ -50,6 +49,7 @@ from benchmarks.load import (
     stored_event_ids,
 )
 from data_layer.db import bulk_insert, create_db_engine, write_transaction
+from data_layer.errors import database_unavailable
 from data_layer.event_models import validate_web_batch
 from data_layer.ingest import RequestContext, web_event_row
 from data_layer.schema import WEB_ROW_COLUMNS, web_events
