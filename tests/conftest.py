@@ -6,10 +6,14 @@ PostgreSQL tests skip with a reason when no server answers, unless ``HEATMAPS_TE
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,6 +24,8 @@ from data_layer.db import create_db_engine
 from data_layer.migrate import upgrade
 from data_layer.settings import Settings, get_settings
 
+PROTO_ROOT = Path(__file__).resolve().parent.parent / "proto"
+PROTO_FILE = PROTO_ROOT / "heatmap" / "v1" / "heatmap.proto"
 PG_URL = os.environ.get("HEATMAPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("HEATMAPS_TEST_REQUIRE_PG") == "1"
 
@@ -142,3 +148,47 @@ def tokens(api_app) -> dict[str, str]:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def unlimited(api_app, settings: Settings) -> None:
+    """Rate limits out of the way, for tests that send many requests (429 is tested on its own)."""
+    api_app.state.ctx.settings = settings.model_copy(
+        update={"rate_limit_query_per_minute": 1_000_000, "rate_limit_ingest_per_minute": 1_000_000}
+    )
+
+
+def protoc(out_dir: Path) -> subprocess.CompletedProcess[str]:
+    """Compile proto/heatmap/v1/heatmap.proto into ``out_dir``; the test skips without grpcio-tools."""
+    grpc_tools = pytest.importorskip("grpc_tools", reason="grpcio-tools is needed to compile the proto")
+    # grpc_tools ships google/protobuf/*.proto (timestamp.proto among them) next to its package.
+    well_known_protos = Path(grpc_tools.__file__).parent / "_proto"
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grpc_tools.protoc",
+            f"-I{PROTO_ROOT}",
+            f"-I{well_known_protos}",
+            f"--python_out={out_dir}",
+            f"--grpc_python_out={out_dir}",
+            str(PROTO_FILE),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def pb2(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The generated heatmap_pb2 module, loaded without touching sys.path."""
+    out_dir = tmp_path_factory.mktemp("proto_out")
+    result = protoc(out_dir)
+    assert result.returncode == 0, result.stderr
+    generated = out_dir / "heatmap" / "v1" / "heatmap_pb2.py"
+    spec = importlib.util.spec_from_file_location("heatmap_v1_heatmap_pb2", generated)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

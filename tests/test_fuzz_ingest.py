@@ -22,7 +22,6 @@ import string
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
@@ -189,14 +188,6 @@ def api_clicks(client, token: str) -> int:
         if not body["pagination"]["hasMore"]:
             return total
         cursor = body["pagination"]["nextCursor"]
-
-
-@pytest.fixture
-def unlimited(api_app, settings) -> None:
-    """Rate limits out of the way: these tests send far more than 120 queries a minute."""
-    api_app.state.ctx.settings = settings.model_copy(
-        update={"rate_limit_query_per_minute": 1_000_000, "rate_limit_ingest_per_minute": 1_000_000}
-    )
 
 
 @FUZZ

@@ -91,13 +91,6 @@ def assert_connect_error(response, code: str = "invalid_argument") -> None:
     assert response.json() == {"code": code, "message": response.json()["message"]}, response.text[:500]
 
 
-@pytest.fixture
-def unlimited(api_app, settings) -> None:
-    api_app.state.ctx.settings = settings.model_copy(
-        update={"rate_limit_query_per_minute": 1_000_000, "rate_limit_ingest_per_minute": 1_000_000}
-    )
-
-
 # -- SQL-looking strings ---------------------------------------------------------------------------------
 
 

@@ -2,58 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-grpc_tools = pytest.importorskip("grpc_tools", reason="grpcio-tools is needed to compile the proto")
+from tests.conftest import protoc
+
 json_format = pytest.importorskip("google.protobuf.json_format", reason="protobuf is needed to load it")
-
-REPO = Path(__file__).resolve().parent.parent
-PROTO_ROOT = REPO / "proto"
-PROTO_FILE = PROTO_ROOT / "heatmap" / "v1" / "heatmap.proto"
-# grpc_tools ships google/protobuf/*.proto (timestamp.proto among them) next to its package.
-WELL_KNOWN_PROTOS = Path(grpc_tools.__file__).parent / "_proto"
-
-
-def _protoc(out_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grpc_tools.protoc",
-            f"-I{PROTO_ROOT}",
-            f"-I{WELL_KNOWN_PROTOS}",
-            f"--python_out={out_dir}",
-            f"--grpc_python_out={out_dir}",
-            str(PROTO_FILE),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-@pytest.fixture(scope="module")
-def pb2(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    """The generated heatmap_pb2 module, loaded without touching sys.path."""
-    out_dir = tmp_path_factory.mktemp("proto_out")
-    result = _protoc(out_dir)
-    assert result.returncode == 0, result.stderr
-    generated = out_dir / "heatmap" / "v1" / "heatmap_pb2.py"
-    spec = importlib.util.spec_from_file_location("heatmap_v1_heatmap_pb2", generated)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_protoc_compiles_without_warnings(tmp_path: Path) -> None:
-    result = _protoc(tmp_path)
+    result = protoc(tmp_path)
     assert (result.returncode, result.stderr) == (0, "")
     assert (tmp_path / "heatmap" / "v1" / "heatmap_pb2.py").is_file()
     assert (tmp_path / "heatmap" / "v1" / "heatmap_pb2_grpc.py").is_file()

@@ -28,11 +28,6 @@ def at(second: float) -> str:
     return f"2026-04-10T12:00:{second:06.3f}Z"
 
 
-@pytest.fixture
-def unlimited(api_app, settings) -> None:
-    api_app.state.ctx.settings = settings.model_copy(update={"rate_limit_query_per_minute": 1_000_000})
-
-
 def walk_while_ingesting(
     client, tokens, sort_by: str, sort_dir: str, between: list[list[dict[str, Any]]]
 ) -> list[str]:
