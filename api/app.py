@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -18,6 +18,7 @@ from api.capture_routes import router as capture_router
 from api.connect import router as connect_router
 from api.context import AppContext
 from api.errors import error_response, install_error_handlers
+from api.inputs import refuse_invalid_url_text
 from api.screenshot_routes import router as screenshot_router
 from api.web_routes import router as web_router
 from data_layer.settings import Settings, get_settings
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
         lifespan=capture_lifespan,
+        dependencies=[Depends(refuse_invalid_url_text)],
         title="Heatmaps API",
         version="1.0.0",
         description=(
