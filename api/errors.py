@@ -17,9 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from data_layer.capture.origins import OriginNotAllowedError
 from data_layer.errors import RateLimited, ServiceError, Unauthorized, database_unavailable
-from data_layer.screenshots import ScreenshotError
 
 log = logging.getLogger("heatmaps.api")
 
@@ -59,9 +57,6 @@ CONNECT_STATUS = {
     "internal": 500,
     "unavailable": 503,
 }
-# Refusals of data-layer modules whose errors are plain ValueErrors (their other callers, the dashboard
-# and the capture worker, catch them as such): all of them mean the request was invalid.
-INVALID_INPUT_ERRORS: tuple[type[ValueError], ...] = (ScreenshotError, OriginNotAllowedError)
 
 
 def is_connect(request: Request) -> bool:
@@ -107,12 +102,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
         return error_response(request, exc.status, exc.details, _service_headers(exc))
-
-    for invalid_input in INVALID_INPUT_ERRORS:
-
-        @app.exception_handler(invalid_input)
-        async def _invalid_input(request: Request, exc: ValueError) -> JSONResponse:
-            return error_response(request, 400, str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -27,6 +27,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import Engine, insert, select
 
 from data_layer.db import write_transaction
+from data_layer.errors import BadRequest
 from data_layer.schema import screenshots
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -53,7 +54,7 @@ class CaptureOrigin:
     document_height: int
 
 
-class ScreenshotError(ValueError):
+class ScreenshotError(BadRequest):
     """The upload is refused; the message says why, in words fit for the person who uploaded it."""
 
 

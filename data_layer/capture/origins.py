@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from data_layer.errors import BadRequest
 from data_layer.urls import InvalidUrlError, normalize_page_key, origin_of
 
 SETTING = "HEATMAPS_CAPTURE_ORIGINS"
 
 
-class OriginNotAllowedError(ValueError):
+class OriginNotAllowedError(BadRequest):
     """The URL's origin is not in the allow-list; the message names the setting."""
 
 
