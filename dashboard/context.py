@@ -71,11 +71,10 @@ def load_secrets_into_environment() -> None:
 def _build_backend(settings_key: str, _settings: Settings) -> Backend:
     """Migrate (idempotent) and open the database named by the settings; one per configuration.
 
-    Then moves every object alive so far (the imported modules of Streamlit, Polars, Plotly, SQLAlchemy:
-    some 200 k) out of the garbage collector's reach with ``gc.freeze``. Streamlit runs a full
-    collection after every script run, holding the GIL, so the run's "finished" message waited for it
-    (about 0.13 s per page view), and automatic full collections paused runs alike; these long-lived
-    objects never become garbage, so scanning them again and again bought nothing.
+    Then moves every object alive so far (the imported modules of Streamlit, Polars, Plotly, SQLAlchemy)
+    out of the garbage collector's reach with ``gc.freeze``: Streamlit runs a full collection after
+    every script run, holding the GIL, and these long-lived objects never become garbage, so scanning
+    them again at every page view only delays the run's end.
     """
     upgrade(_settings.database_url)
     engine = get_engine(_settings.database_url)

@@ -182,10 +182,9 @@ def page_heatmap(
     ``cells`` are the non-empty bins (dicts with ``binX``, ``binY``), in the order of ``hover``'s data;
     they become an invisible scatter of bin centres, so clicking or box-selecting a hotspot reports
     points whose x, y give the bins chosen (:func:`bin_at`; heatmap traces emit no selections).
-    Its markers are never drawn (``maxdisplayed``): Plotly hovers and selects from the data, while
-    drawing thousands of SVG markers took seconds in the browser; a box selection keeps its outline.
-    Coordinates and counts go as NumPy arrays, which Plotly sends as compact typed arrays: per-cell
-    JSON lists and hover strings made the figure ~0.8 MB and cost 0.2-0.6 s of server time per run.
+    Its markers are never drawn (``maxdisplayed``): Plotly hovers and selects from the data, and
+    thousands of SVG markers are slow to draw; a box selection keeps its outline. Coordinates and
+    counts go as NumPy arrays, which Plotly sends as compact typed arrays rather than per-cell JSON.
     The figure shows the whole page at :func:`figure_width` (callers put it in a scrolling container
     for tall pages); the fold line is drawn at ``fold_px``; the colour bar sits above the page.
     """

@@ -1,13 +1,13 @@
 """SQLite checkpoints off the write path.
 
 A checkpoint copies the write-ahead log back into the database file and syncs it to disk. SQLite runs
-one in whichever connection commits past ``wal_autocheckpoint`` pages, so during ingestion the writer
-did, and on a virtual disk that was about an eighth of its time (50 k events: 56-59 k events/s with
-automatic checkpoints, 64-66 k without). Writers ask this process's checkpoint thread instead, which
-runs passive checkpoints (they never wait for, nor block, readers and writers) on a connection of its
-own, on the other core. The log only starts over when a writer begins after a checkpoint that
-copied all of it, which under continuous writes needs the writer's own checkpoint: that stays, at a
-higher threshold, and finds little left to copy. It also covers writes this thread is not asked about.
+one in whichever connection commits past ``wal_autocheckpoint`` pages, which during ingestion is the
+writer, holding the write lock while it syncs (docs/performance.md has the cost). Writers ask this
+process's checkpoint thread instead, which runs passive checkpoints (they never wait for, nor block,
+readers and writers) on a connection of its own, on another core. The log only starts over when a
+writer begins after a checkpoint that copied all of it, which under continuous writes needs the
+writer's own checkpoint: that stays, at a higher threshold, and finds little left to copy. It also
+covers writes this thread is not asked about.
 """
 
 from __future__ import annotations
