@@ -19,7 +19,7 @@ from dashboard.figures import Canvas, ReplayMark, scroll_timeline, session_repla
 from dashboard.formatting import count, escape_markdown, escape_plotly
 from dashboard.replay import breakpoints_by_events, cluster_clicks, describe_step, session_pages, timeline
 from data_layer.breakpoints import NOMINAL_WIDTH_PX
-from data_layer.service import parse_day
+from data_layer.filters import parse_day
 
 PLAY_INTERVAL_S = 0.8
 PLAYING_KEY = "_replay_playing"

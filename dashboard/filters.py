@@ -16,7 +16,7 @@ import streamlit as st
 
 from dashboard import loaders
 from dashboard.context import Backend
-from data_layer.service import MAX_WINDOW_DAYS, Window
+from data_layer.filters import MAX_WINDOW_DAYS, Window
 
 ALL = "All"
 DEFAULT_WINDOW_DAYS = 30

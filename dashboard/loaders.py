@@ -22,10 +22,10 @@ from dashboard.figures import PageOverlay, page_overlay
 from dashboard.heatmap_view import LAYERS
 from dashboard.images import DisplayImage, display_image, thumbnail_uri
 from data_layer import breakpoints, explore, screenshots
+from data_layer.filters import WebFilters, Window, parse_filters
 from data_layer.schema import screenshots as screenshots_table
 from data_layer.schema import touch_events
-from data_layer.service import Window, parse_filters, query_touch_heatmap
-from data_layer.store import WebFilters
+from data_layer.service import query_touch_heatmap
 
 TTL_SECONDS = 600
 CHOICES_TTL_SECONDS = 30  # the sidebar's choices are not keyed by every new event: see dimensions()

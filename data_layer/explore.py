@@ -16,9 +16,9 @@ from sqlalchemy import Engine, func, select
 
 from data_layer import metrics
 from data_layer.bins import with_bins
+from data_layer.filters import WebFilters, Window
 from data_layer.schema import screenshots, touch_events, web_events
-from data_layer.service import Window
-from data_layer.store import WEB_EVENT_SCHEMA, EventStore, WebFilters
+from data_layer.store import WEB_EVENT_SCHEMA, EventStore
 
 HotspotLayer = Literal["clicks", "dead", "rage"]
 HOTSPOT_SESSION_LIMIT = 50

@@ -7,8 +7,7 @@ give the same answers and the same errors.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import polars as pl
@@ -16,11 +15,11 @@ import polars as pl
 from data_layer import bins, breakpoints, metrics, rage, touch_metrics
 from data_layer.cursors import CursorState, InvalidCursorError, decode_cursor, encode_cursor, query_digest
 from data_layer.errors import BadRequest, NotFound
+from data_layer.filters import TouchFilters, WebFilters, Window, parse_day, parse_filters, parse_window
 from data_layer.settings import Settings
-from data_layer.store import EventStore, TouchFilters, WebFilters
+from data_layer.store import EventStore
 from data_layer.urls import InvalidUrlError, normalize_page_key
 
-MAX_WINDOW_DAYS = 60
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
 SORT_COLUMNS = {
@@ -32,38 +31,7 @@ SORT_COLUMNS = {
     "ISSUE_SCORE": "issue_score",
     "PAGE_KEY": "page_key",
 }
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _INTEGER = re.compile(r"^[+-]?\d{1,18}$")
-
-
-@dataclass(frozen=True)
-class Window:
-    from_day: date
-    to_day: date
-
-
-def parse_day(name: str, value: str | None) -> date:
-    if value is None or value == "":
-        raise BadRequest(f"{name} is required: a UTC day as YYYY-MM-DD")
-    if not _DAY.match(value):
-        raise BadRequest(f"{name} must be a UTC day as YYYY-MM-DD, got {value[:40]!r}")
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadRequest(f"{name} is not a valid calendar day: {value!r}") from None
-
-
-def parse_window(from_: str | None, to: str | None) -> Window:
-    """Inclusive window of at most 60 days; ``from`` after ``to`` is an error."""
-    from_day, to_day = parse_day("from", from_), parse_day("to", to)
-    if from_day > to_day:
-        raise BadRequest(f"from ({from_day}) must not be after to ({to_day})")
-    if (to_day - from_day) > timedelta(days=MAX_WINDOW_DAYS - 1):
-        raise BadRequest(
-            f"the window from {from_day} to {to_day} spans {(to_day - from_day).days + 1} days; "
-            f"at most {MAX_WINDOW_DAYS} days (both ends included) are allowed"
-        )
-    return Window(from_day, to_day)
 
 
 def parse_limit(value: str | int | None) -> int:
@@ -86,15 +54,6 @@ def parse_sort(sort_by: str | None, sort_dir: str | None) -> tuple[str, bool]:
     if direction not in ("ASC", "DESC"):
         raise BadRequest(f"sortDir must be ASC or DESC, got {sort_dir[:40]!r}")
     return key, direction == "DESC"
-
-
-def _clean(value: str | None) -> str | None:
-    """Empty filter values mean no filter."""
-    return value.strip() or None if value is not None else None
-
-
-def parse_filters(country: str | None, region: str | None, browser_name: str | None) -> WebFilters:
-    return WebFilters(country=_clean(country), region=_clean(region), browser=_clean(browser_name))
 
 
 def sort_pages(pages: pl.DataFrame, sort_key: str, descending: bool) -> pl.DataFrame:

@@ -8,7 +8,6 @@ module's business alone.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
@@ -16,6 +15,7 @@ import polars as pl
 from sqlalchemy import Engine, Select, and_, exists, func, select
 
 from data_layer import metrics, rage
+from data_layer.filters import TouchFilters, WebFilters
 from data_layer.schema import touch_events, web_events
 
 WEB_EVENT_SCHEMA: dict[str, Any] = {
@@ -48,25 +48,6 @@ TOUCH_EVENT_SCHEMA: dict[str, Any] = {"user_id": pl.String, "x": pl.Float64, "y"
 """What :mod:`data_layer.touch_metrics` reads of a touch event, and all the store fetches: these columns
 sit in the index that also holds the filters (``ix_touch_events_screen_query``), so the read never
 touches the table."""
-
-
-@dataclass(frozen=True)
-class WebFilters:
-    """Dimension filters; each a case-insensitive exact match, None = no filter."""
-
-    country: str | None = None
-    region: str | None = None
-    browser: str | None = None
-
-
-@dataclass(frozen=True)
-class TouchFilters:
-    screen_name: str
-    campaign_id: str | None = None
-    event_types: tuple[str, ...] = ()
-    user_id: str | None = None
-    from_day: date | None = None
-    to_day: date | None = None
 
 
 class EventStore(Protocol):

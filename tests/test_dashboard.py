@@ -21,10 +21,10 @@ from streamlit.testing.v1 import AppTest
 from dashboard.cartesian_chart import chart_key
 from data_layer import screenshots
 from data_layer.auth import Permission, create_token, secret_key
+from data_layer.filters import WebFilters, Window
 from data_layer.replica import ReplicaStore
-from data_layer.service import HeatmapService, Window, query_touch_heatmap
+from data_layer.service import HeatmapService, query_touch_heatmap
 from data_layer.settings import Settings
-from data_layer.store import WebFilters
 from demo_site.loader import load_demo
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")

@@ -22,12 +22,12 @@ import pytest
 
 from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
+from data_layer.filters import WebFilters, Window
 from data_layer.ingest import ingest_web_batch
 from data_layer.migrate import upgrade
 from data_layer.replica import ReplicaStore
-from data_layer.service import HeatmapService, Window
+from data_layer.service import HeatmapService
 from data_layer.settings import Settings
-from data_layer.store import WebFilters
 from data_layer.urls import normalize_page_key
 from demo_site.loader import load_demo
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium

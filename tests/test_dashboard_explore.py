@@ -15,11 +15,11 @@ from PIL import Image
 from sqlalchemy import Engine
 
 from data_layer import explore
+from data_layer.filters import WebFilters, Window
 from data_layer.ingest import ingest_touch_batch, ingest_web_batch
 from data_layer.screenshots import save_screenshot
-from data_layer.service import Window
 from data_layer.settings import Settings
-from data_layer.store import SqlStore, WebFilters
+from data_layer.store import SqlStore
 from tests.factories import touch, web_click, web_scroll
 
 DAY = date(2026, 4, 10)

@@ -18,7 +18,7 @@ from dashboard.replay import (
     session_pages,
     timeline,
 )
-from data_layer.service import Window
+from data_layer.filters import Window
 from data_layer.store import WEB_EVENT_SCHEMA
 
 T0 = datetime(2026, 4, 10, 12, 0, 0)

@@ -10,11 +10,12 @@ import pytest
 
 from benchmarks.dataset import generate
 from data_layer import metrics
+from data_layer.filters import WebFilters
 from data_layer.ingest import ingest_web_batch
 from data_layer.replica import ReplicaStore, catchup, runs
 from data_layer.retention import forget_visitor
 from data_layer.service import HeatmapService
-from data_layer.store import SqlStore, WebFilters
+from data_layer.store import SqlStore
 from tests.factories import web_click
 
 END = datetime(2026, 11, 1, tzinfo=UTC)

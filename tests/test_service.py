@@ -11,10 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from data_layer import metrics
+from data_layer.filters import WebFilters
 from data_layer.rage import INPUT_COLUMNS as RAGE_INPUT_COLUMNS
 from data_layer.service import SORT_COLUMNS, HeatmapService
 from data_layer.settings import Settings
-from data_layer.store import WEB_EVENT_SCHEMA, WebFilters
+from data_layer.store import WEB_EVENT_SCHEMA
 
 
 class FrameStore:

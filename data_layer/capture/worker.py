@@ -21,6 +21,7 @@ from data_layer.capture.jobs import CaptureJob
 from data_layer.capture.origins import url_origin
 from data_layer.capture.photograph import CaptureFailed
 from data_layer.capture.runner import GRACE_S, capture_page
+from data_layer.filters import MAX_WINDOW_DAYS
 from data_layer.screenshots import CaptureOrigin, ScreenshotError, save_screenshot
 from data_layer.settings import Settings
 from data_layer.store import EventStore
@@ -28,7 +29,6 @@ from data_layer.store import EventStore
 log = logging.getLogger("heatmaps.capture")
 IDLE_WAIT_S = 2.0  # how often an idle worker looks for due jobs (an enqueue wakes it at once)
 FAILURE_PAUSE = timedelta(days=1)  # a page whose capture failed for good is not queued again before this
-MAX_WINDOW_DAYS = 60  # the longest window a query may span (CONTRACT 1)
 
 
 def lease(settings: Settings) -> timedelta:

@@ -15,10 +15,11 @@ import polars as pl
 from sqlalchemy import Engine
 
 from data_layer import metrics, rage
+from data_layer.filters import TouchFilters, WebFilters
 from data_layer.replica import catchup
 from data_layer.replica.files import RunFiles
 from data_layer.replica.runs import Snapshot
-from data_layer.store import WEB_EVENT_SCHEMA, SqlStore, TouchFilters, WebFilters
+from data_layer.store import WEB_EVENT_SCHEMA, SqlStore
 
 
 @dataclass
@@ -69,7 +70,7 @@ class ReplicaStore:
         self,
         from_day: date,
         to_day: date,
-        filters: WebFilters = WebFilters(),  # noqa: B008 - frozen, immutable default
+        filters: WebFilters = WebFilters(),
         *,
         page_key: str | None = None,
         clicks_only: bool = False,
@@ -95,7 +96,7 @@ class ReplicaStore:
         self,
         from_day: date,
         to_day: date,
-        filters: WebFilters = WebFilters(),  # noqa: B008 - frozen, immutable default
+        filters: WebFilters = WebFilters(),
         *,
         as_of_seq: int | None = None,
     ) -> pl.DataFrame:
