@@ -4,8 +4,6 @@ Screenshots of both states are saved in test-artifacts/."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
@@ -21,13 +19,12 @@ from data_layer.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.capture_site import serve_site
 from tests.factories import web_click
-from tests.live import free_port, product_env, wait_ok
+from tests.live import free_port, running_dashboard
 from tests.test_dashboard_browser import full_page_screenshot, wait_idle
 
 pytestmark = [*needs_chromium, pytest.mark.live]
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
 
-REPO = Path(__file__).resolve().parents[1]
 TIMEOUT_MS = 90_000
 
 
@@ -54,16 +51,8 @@ def test_capture_backdrop_from_the_heatmap_view(tmp_path: Path) -> None:
         clicks += [web_click(url=page_key, x=700, y=30, timestamp=now, documentWidth=1440, fixed=True)]
         ingest_web_batch(engine, settings, clicks)
         api = ApiServer(url, tmp_path, **{k: v for k, v in values.items() if k != "database_url"}).start()
-        dashboard = subprocess.Popen(
-            [
-                sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-                "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-            ],
-            cwd=REPO, env=product_env(**values), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
         try:
-            assert wait_ok(f"{base}/_stcore/health", timeout=60), "the dashboard did not start"
-            with sync_api.sync_playwright() as driver:
+            with running_dashboard(port, **values), sync_api.sync_playwright() as driver:
                 browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
                 page = browser.new_page(viewport={"width": 1440, "height": 900})
                 page.set_default_timeout(TIMEOUT_MS)
@@ -87,7 +76,5 @@ def test_capture_backdrop_from_the_heatmap_view(tmp_path: Path) -> None:
             shot = latest_page_screenshot(engine, page_key, "desktop")
             assert shot is not None and shot["source"] == "capture" and shot["width"] == 1440
         finally:
-            dashboard.terminate()
-            dashboard.wait(10)
             api.kill()
             engine.dispose()

@@ -39,7 +39,8 @@ END = datetime(2026, 11, 1, 18, 0, tzinfo=UTC)
 WINDOW = Window(date(2026, 10, 3), date(2026, 11, 1))  # the default: 30 days ending at the newest day
 TOKEN_KEY = "_heatmaps_token"
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+# Slow: the pages run in Streamlit's AppTest, most over a loaded demo database.
+pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
 
 
 @pytest.fixture(autouse=True)

@@ -10,8 +10,6 @@ the Session page, then the Mobile and Screenshots pages. Full-page screenshots o
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,7 +29,7 @@ from data_layer.settings import Settings
 from data_layer.urls import normalize_page_key
 from demo_site.loader import load_demo
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
-from tests.live import free_port, product_env, wait_ok
+from tests.live import free_port, running_dashboard
 
 pytestmark = [*needs_chromium, pytest.mark.live]
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
@@ -60,25 +58,11 @@ def dashboard(tmp_path: Path) -> Iterator[dict[str, Any]]:
     end = datetime.now(UTC).replace(microsecond=0)
     load_demo(engine, settings, events=3000, days=10, seed=5, end=end)
     ingest_web_batch(engine, settings, hostile_events(end))
-    server = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-            "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-        ],
-        cwd=REPO, env=product_env(**values), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
     try:
-        if not wait_ok(f"{base}/_stcore/health", timeout=60):
-            server.kill()
-            pytest.fail(f"the dashboard did not start: {server.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-        service = HeatmapService(ReplicaStore(engine), settings, secret_key(engine, settings.secret_key))
-        yield {"base": base, "service": service, "last_day": end.date()}
+        with running_dashboard(port, **values):
+            service = HeatmapService(ReplicaStore(engine), settings, secret_key(engine, settings.secret_key))
+            yield {"base": base, "service": service, "last_day": end.date()}
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
         engine.dispose()
 
 

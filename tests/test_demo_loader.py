@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from data_layer.schema import screenshots, touch_events, web_events
 from demo_site.loader import load_demo
+
+pytestmark = pytest.mark.slow  # loads the demo site into both databases
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -19,6 +19,8 @@ from data_layer.event_models import (
 )
 from tests.test_fuzz_ingest import web_events_invalid, web_events_valid
 
+pytestmark = pytest.mark.slow  # thousands of generated events against the reference validator
+
 FIELDS = list(WebEventIn.model_fields)
 # Beyond the contract's rule breaks: field names instead of aliases, lax-mode inputs, odd timestamps.
 TWISTS: list[tuple[str, Any]] = [

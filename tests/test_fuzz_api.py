@@ -31,6 +31,8 @@ from sqlalchemy import Engine, func, select
 from data_layer.schema import captures, screenshots, touch_events, web_events
 from tests.conftest import bearer
 
+pytestmark = pytest.mark.slow  # schema-driven fuzzing of every operation
+
 MAX_EXAMPLES = 25
 OPERATIONS = {
     ("GET", "/healthz"),

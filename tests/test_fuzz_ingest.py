@@ -22,12 +22,15 @@ import string
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from data_layer.schema import touch_events, web_events
 from tests.conftest import bearer
+
+pytestmark = pytest.mark.slow  # property tests over whole batches on both databases
 
 WINDOW = {"from": "2026-03-01", "to": "2026-04-29"}  # 60 days: every generated timestamp falls inside
 FIRST, LAST = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 29, 23, 59, 59, tzinfo=UTC)
