@@ -139,13 +139,14 @@ def test_real_browser_events_reach_the_database_and_the_summary(live_api, websit
         phone.evaluate("window.__heatmaps.flush()")
         phone.wait_for_timeout(500)
         phone.close(run_before_unload=True)
+        # The browser stays up until the closed pages' beacons have landed: closing it may cancel them.
+        engine = live_api["engine"]
+        rows = wait_for(
+            engine,
+            lambda r: sum(e["event_type"] == "click" for e in r) >= 8 and any(e["depth"] == 70 for e in r),
+        )
         browser.close()
 
-    engine = live_api["engine"]
-    rows = wait_for(
-        engine,
-        lambda r: sum(e["event_type"] == "click" for e in r) >= 8 and any(e["depth"] == 70 for e in r),
-    )
     clicks = [r for r in rows if r["event_type"] == "click"]
     page_key = website.split("?")[0]
     assert {r["page_key"] for r in rows} == {page_key}
