@@ -23,7 +23,7 @@ from data_layer import screenshots
 from data_layer.auth import Permission, Principal
 from data_layer.errors import BadRequest
 from data_layer.ingest import ingest_touch_batch
-from data_layer.service import query_touch_heatmap
+from data_layer.touch_query import query_touch_heatmap
 
 MAX_BODY = 1024 * 1024
 MAX_UPLOAD_BODY = 16 * 1024 * 1024  # a 10 MiB PNG is about 14 MiB in base64

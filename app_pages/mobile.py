@@ -15,7 +15,7 @@ from dashboard import context, empty, filters, loaders
 from dashboard.cartesian_chart import cartesian_chart
 from dashboard.figures import Canvas, touch_heatmap
 from dashboard.formatting import count
-from data_layer.service import HEATMAP_MODES, TOUCH_EVENT_TYPES
+from data_layer.touch_query import HEATMAP_MODES, TOUCH_EVENT_TYPES
 
 PHONE_CANVAS = (390, 844)
 ALL_USERS = "All users"

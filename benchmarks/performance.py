@@ -39,8 +39,9 @@ from data_layer.migrate import upgrade
 from data_layer.replica import ReplicaStore
 from data_layer.replica.runs import CATEGORICAL_COLUMNS
 from data_layer.schema import touch_events, web_events
-from data_layer.service import HeatmapService, query_touch_heatmap
+from data_layer.service import HeatmapService
 from data_layer.settings import Settings
+from data_layer.touch_query import query_touch_heatmap
 
 DUCKDB_PAGES = """
 WITH clicks AS (

@@ -25,7 +25,7 @@ from data_layer import breakpoints, explore, screenshots
 from data_layer.filters import WebFilters, Window, parse_filters
 from data_layer.schema import screenshots as screenshots_table
 from data_layer.schema import touch_events
-from data_layer.service import query_touch_heatmap
+from data_layer.touch_query import query_touch_heatmap
 
 TTL_SECONDS = 600
 CHOICES_TTL_SECONDS = 30  # the sidebar's choices are not keyed by every new event: see dimensions()

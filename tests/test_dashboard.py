@@ -23,8 +23,9 @@ from data_layer import screenshots
 from data_layer.auth import Permission, create_token, secret_key
 from data_layer.filters import WebFilters, Window
 from data_layer.replica import ReplicaStore
-from data_layer.service import HeatmapService, query_touch_heatmap
+from data_layer.service import HeatmapService
 from data_layer.settings import Settings
+from data_layer.touch_query import query_touch_heatmap
 from demo_site.loader import load_demo
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
