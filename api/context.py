@@ -1,46 +1,23 @@
-"""Per-application collaborators: settings, engine, store, service (built once, shared by requests)."""
+"""The API's collaborators: the shared backend plus what only the API has (rate limits, capture worker)."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
-from sqlalchemy import Engine
 
-from data_layer.auth import secret_key
+from data_layer.backend import Backend
 from data_layer.capture.worker import CaptureWorker
-from data_layer.db import create_db_engine
-from data_layer.replica import ReplicaStore
-from data_layer.service import HeatmapService
-from data_layer.settings import Settings
 
 
 @dataclass
-class AppContext:
-    settings: Settings
-    engine: Engine
-    store: ReplicaStore
+class AppContext(Backend):
+    """Built once per application (:meth:`Backend.from_settings`) and shared by its requests."""
+
     limiter: MovingWindowRateLimiter = field(default_factory=lambda: MovingWindowRateLimiter(MemoryStorage()))
-    _service: HeatmapService | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
     _capture_worker: CaptureWorker | None = None
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AppContext:
-        engine = create_db_engine(settings.database_url, settings)
-        return cls(settings=settings, engine=engine, store=ReplicaStore(engine, settings.replica_dir))
-
-    @property
-    def service(self) -> HeatmapService:
-        """Built on first use: the secret key may have to be read from (or stored in) the database."""
-        with self._lock:
-            if self._service is None:
-                key = secret_key(self.engine, self.settings.secret_key)
-                self._service = HeatmapService(self.store, self.settings, key)
-            return self._service
 
     def start_capture_worker(self) -> None:
         """Captures run only where some origin is allowed: elsewhere nothing could be captured."""

@@ -1,7 +1,7 @@
-"""The dashboard's collaborators (settings, engine, store, service) and who is looking at it.
+"""The dashboard's backend (:class:`data_layer.backend.Backend`) and who is looking at it.
 
-One :class:`Backend` per process and configuration, built once (``st.cache_resource``) and shared by
-every session: the engine pools connections, the replica store keeps its columnar copy warm, and the
+One backend per process and configuration, built once (``st.cache_resource``) and shared by every
+session: the engine pools connections, the replica store keeps its columnar copy warm, and the
 service is stateless. Per-session facts (the signed-in token's permissions, the sidebar filters) live in
 ``st.session_state`` only, never in module globals.
 """
@@ -18,30 +18,15 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.formatting import escape_markdown
-from data_layer.auth import Permission, authenticate, secret_key
-from data_layer.db import get_engine
+from data_layer.auth import Permission, authenticate
+from data_layer.backend import Backend
 from data_layer.errors import BadRequest, NotFound
 from data_layer.migrate import upgrade
-from data_layer.replica import ReplicaStore
-from data_layer.service import HeatmapService
 from data_layer.settings import Settings, get_settings
 
 ACCESS_KEY = "_heatmaps_access"
 ERROR_KEY = "_heatmaps_backend_error"
 TOKEN_KEY = "_heatmaps_token"
-
-
-@dataclass(frozen=True)
-class Backend:
-    settings: Settings
-    engine: Engine
-    store: ReplicaStore
-    service: HeatmapService
-
-    @property
-    def key(self) -> str:
-        """Identity of the database for result caches (the URL without its password)."""
-        return self.engine.url.render_as_string(hide_password=True)
 
 
 @dataclass(frozen=True)
@@ -77,12 +62,11 @@ def _build_backend(settings_key: str, _settings: Settings) -> Backend:
     them again at every page view only delays the run's end.
     """
     upgrade(_settings.database_url)
-    engine = get_engine(_settings.database_url)
-    store = ReplicaStore(engine, _settings.replica_dir)
-    service = HeatmapService(store, _settings, secret_key(engine, _settings.secret_key))
+    built = Backend.from_settings(_settings)
+    _ = built.service  # reads the secret key now, so a database failure reaches the entry point's message
     gc.collect()
     gc.freeze()
-    return Backend(_settings, engine, store, service)
+    return built
 
 
 def backend() -> Backend:
