@@ -19,6 +19,7 @@ from api.context import AppContext
 from api.errors import CONNECT_STATUS, SERVICE, connect_response
 from api.inputs import parse_json, read_body
 from api.security import RateKind, bearer_token, check_access
+from api.touch_json import request_query, response_message
 from data_layer import screenshots
 from data_layer.auth import Permission, Principal
 from data_layer.errors import BadRequest
@@ -44,7 +45,7 @@ def ingest_touch_events(ctx: AppContext, principal: Principal, request: dict[str
 
 
 def query_heatmap_data(ctx: AppContext, _principal: Principal, request: dict[str, Any]) -> dict[str, Any]:
-    return query_touch_heatmap(ctx.store, request)
+    return response_message(query_touch_heatmap(ctx.store, request_query(request)))
 
 
 def _screen_name(request: dict[str, Any]) -> str:

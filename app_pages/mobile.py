@@ -1,12 +1,10 @@
 """Mobile: taps on one app screen over its newest screenshot, by event type, campaign and user.
 
-Every number comes from the HeatmapService's QueryHeatmapData (``service.query_touch_heatmap``), the same
-function the Connect API serves. The sidebar's days apply; country, region and browser are web-only.
+Every number comes from the HeatmapService's QueryHeatmapData (``touch_query.query_touch_heatmap``), the
+same function the Connect API serves. The sidebar's days apply; country, region and browser are web-only.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import polars as pl
 import streamlit as st
@@ -15,36 +13,32 @@ from dashboard import context, empty, filters, loaders
 from dashboard.cartesian_chart import cartesian_chart
 from dashboard.figures import Canvas, touch_heatmap
 from dashboard.formatting import count
-from data_layer.touch_query import HEATMAP_MODES, TOUCH_EVENT_TYPES
+from data_layer.touch_query import HEATMAP_MODES, TOUCH_EVENT_TYPES, TouchQuery
 
 PHONE_CANVAS = (390, 844)
 ALL_USERS = "All users"
 MODE_LABELS = {"ALL_USERS": "All users together", "PER_USER": "Per user"}
 TYPE_LABELS = {"TAP": "Taps", "SCROLL": "Scrolls", "ACTION_CLICK": "Action clicks"}
 USER_COLUMNS = {
-    "userId": st.column_config.TextColumn("User"),
-    "touchCount": st.column_config.NumberColumn("Touches", format="localized"),
+    "user_id": st.column_config.TextColumn("User"),
+    "touch_count": st.column_config.NumberColumn("Touches", format="localized"),
     "share": st.column_config.ProgressColumn("Share", min_value=0, max_value=1, format="percent"),
 }
 
 
-def _request(
-    screen: str, types: list[str], campaign: str | None, mode: str, user: str | None
-) -> tuple[tuple[str, Any], ...]:
-    """The QueryHeatmapData request as sorted (field, value) pairs: hashable for the cache."""
-    chosen = filters.current_filters()
-    body: dict[str, Any] = {
-        "screenName": screen,
-        "eventTypes": tuple(sorted(types)),
-        "mode": mode,
-        "from": chosen.window.from_day.isoformat(),
-        "to": chosen.window.to_day.isoformat(),
-    }
-    if campaign:
-        body["campaignId"] = campaign
-    if user:
-        body["userId"] = user
-    return tuple(sorted(body.items()))
+def _query(
+    screen: str, types: list[str], campaign: str | None, per_user: bool, user: str | None
+) -> TouchQuery:
+    window = filters.current_filters().window
+    return TouchQuery.create(
+        screen,
+        event_types=types,
+        per_user=per_user,
+        user_id=user,
+        campaign_id=campaign,
+        from_day=window.from_day,
+        to_day=window.to_day,
+    )
 
 
 backend = context.page_backend()
@@ -87,17 +81,16 @@ if not screen:
     st.stop()
 campaign_id = None if campaign == filters.ALL else campaign
 
+per_user = mode == "PER_USER"
 user = None
-counts: list[dict[str, Any]] = []
-if mode == "PER_USER":
+if per_user:
     with context.explained_errors():
         overview = loaders.touch_heatmap(
-            backend, backend.key, version, _request(screen, types, campaign_id, "PER_USER", None)
+            backend, backend.key, version, _query(screen, types, campaign_id, True, None)
         )
-    counts = overview["userTouchCounts"]
     picked = st.selectbox(
         "User",
-        [ALL_USERS, *(item["userId"] for item in counts)],
+        [ALL_USERS, *overview.user_counts["user_id"]],
         key="user",
         bind="query-params",
         help="Users ordered by touches on this screen (most first).",
@@ -105,14 +98,14 @@ if mode == "PER_USER":
     user = None if picked == ALL_USERS else picked
 with context.explained_errors():
     result = loaders.touch_heatmap(
-        backend, backend.key, version, _request(screen, types, campaign_id, mode, user)
+        backend, backend.key, version, _query(screen, types, campaign_id, per_user, user)
     )
-points = result["dataPoints"]
+points = result.points
 
 shots = loaders.screen_screenshots(backend, backend.key, version, screen)
 image = loaders.display_screenshot(backend, backend.key, shots[0]["sha256"]) if shots else None
 canvas = Canvas.for_image(image, image.width) if image else Canvas(*PHONE_CANVAS)
-touches = sum(int(point["count"]) for point in points)
+touches = int(points["count"].sum())
 left, right = st.columns([2, 3])
 with left:
     opacity = st.slider("Opacity", 0.1, 1.0, 0.7, 0.05, key="touch_opacity")
@@ -125,16 +118,14 @@ with left:
 with right:
     numbers = st.columns(2)
     numbers[0].metric("Touches", count(touches), border=True)
-    numbers[1].metric("Cells touched", count(len({(p["x"], p["y"]) for p in points})), border=True)
-    if mode == "PER_USER":
+    numbers[1].metric("Cells touched", count(points.unique(subset=["x", "y"]).height), border=True)
+    if per_user:
         st.subheader("Touches per user")
-        if counts:
-            total = sum(item["touchCount"] for item in counts) or 1
-            table = pl.DataFrame(counts, schema={"userId": pl.String, "touchCount": pl.Int64}).with_columns(
-                share=pl.col("touchCount") / total
-            )
+        counts = overview.user_counts
+        if not counts.is_empty():
+            table = counts.with_columns(share=pl.col("touch_count") / pl.col("touch_count").sum())
             st.dataframe(table, column_config=USER_COLUMNS, hide_index=True, width="stretch")
         else:
             st.info("No user touched this screen for these filters.")
-    elif not points:
+    elif points.is_empty():
         st.info("No touches on this screen for these filters.")

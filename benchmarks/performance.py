@@ -27,6 +27,7 @@ import duckdb
 import polars as pl
 from sqlalchemy import func, select
 
+from api.touch_json import response_message
 from benchmarks.dashboard_render import measure as measure_dashboard
 from benchmarks.ingest_throughput import batches
 from benchmarks.ingest_throughput import measure as measure_ingestion
@@ -41,7 +42,7 @@ from data_layer.replica.runs import CATEGORICAL_COLUMNS
 from data_layer.schema import touch_events, web_events
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
-from data_layer.touch_query import query_touch_heatmap
+from data_layer.touch_query import TouchQuery, query_touch_heatmap
 
 DUCKDB_PAGES = """
 WITH clicks AS (
@@ -232,9 +233,11 @@ def main() -> None:
         "list 60 d, search": lambda: service.list_pages(search="/p/12", **w60),
         "summary top page (60 d)": lambda: service.page_summary(page_key=top, breakpoint="desktop", **w60),
         "summary mid-tail page": lambda: service.page_summary(page_key=mid, breakpoint="desktop", **w60),
-        "mobile query ALL_USERS": lambda: query_touch_heatmap(store, {"screenName": "screen_1"}),
-        "mobile query PER_USER": lambda: query_touch_heatmap(
-            store, {"screenName": "screen_1", "mode": "PER_USER"}
+        "mobile query ALL_USERS": lambda: response_message(
+            query_touch_heatmap(store, TouchQuery.create("screen_1"))
+        ),
+        "mobile query PER_USER": lambda: response_message(
+            query_touch_heatmap(store, TouchQuery.create("screen_1", per_user=True))
         ),
     }
     ours: dict[str, float] = {}

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
+import polars as pl
 
 from dashboard.heatmap_view import Hover, Layer, hotspot_hover, layer_grid, page_height
 from dashboard.images import DisplayImage
@@ -412,19 +413,18 @@ def scroll_timeline(
     return figure
 
 
-def touch_heatmap(
-    points: Sequence[Mapping[str, Any]], *, canvas: Canvas, opacity: float, grid_size: int = 100
-) -> go.Figure:
-    """Taps over a screen: ``points`` are QueryHeatmapData cells (x, y in (0, 1), count), summed per cell.
+def touch_heatmap(points: pl.DataFrame, *, canvas: Canvas, opacity: float, grid_size: int = 100) -> go.Figure:
+    """Taps over a screen: ``points`` are QueryHeatmapData cells (``x``, ``y`` in (0, 1), ``count``),
+    summed per cell (PER_USER has a row per user and cell).
 
     Cell ``i`` spans ``W * i / 100`` to ``W * (i + 1) / 100`` of the canvas (``x``, ``y`` relative to the
     screen's content, as the app sends them).
     """
-    grid = np.full((grid_size, grid_size), np.nan)
-    for point in points:
-        column = min(grid_size - 1, int(float(point["x"]) * grid_size))
-        row = min(grid_size - 1, int(float(point["y"]) * grid_size))
-        grid[row, column] = np.nansum([grid[row, column], float(point["count"])])
+    columns = np.minimum((points["x"].to_numpy() * grid_size).astype(int), grid_size - 1)
+    rows = np.minimum((points["y"].to_numpy() * grid_size).astype(int), grid_size - 1)
+    grid = np.zeros((grid_size, grid_size))
+    np.add.at(grid, (rows, columns), points["count"].to_numpy())
+    grid[grid == 0] = np.nan  # counts are >= 1: a zero is an empty cell, drawn transparent
     finite = grid[~np.isnan(grid)]
     peak = float(finite.max()) if finite.size else 1.0
     figure = go.Figure()

@@ -1,4 +1,5 @@
-"""Cached reads for the pages: every number comes from :mod:`data_layer.service` (or ``explore`` for pickers).
+"""Cached reads for the pages: every number comes from :mod:`data_layer.service` or ``touch_query`` (or
+``explore`` for pickers).
 
 Each loader takes the shared backend as ``_backend`` (not hashed) plus hashable parameters, including
 the database identity and a data version: the version changes whenever events or screenshots are stored
@@ -25,7 +26,7 @@ from data_layer import breakpoints, explore, screenshots
 from data_layer.filters import WebFilters, Window, parse_filters
 from data_layer.schema import screenshots as screenshots_table
 from data_layer.schema import touch_events
-from data_layer.touch_query import query_touch_heatmap
+from data_layer.touch_query import TouchHeatmap, TouchQuery, query_touch_heatmap
 
 TTL_SECONDS = 600
 CHOICES_TTL_SECONDS = 30  # the sidebar's choices are not keyed by every new event: see dimensions()
@@ -222,12 +223,9 @@ def session_events(
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner="Computing the tap heatmap…")
-def touch_heatmap(
-    _backend: Backend, db: str, version: DataVersion, request: tuple[tuple[str, Any], ...]
-) -> dict[str, Any]:
-    """QueryHeatmapData (service.query_touch_heatmap) for a request given as sorted (name, value) pairs."""
-    body = {name: list(value) if isinstance(value, tuple) else value for name, value in request}
-    return query_touch_heatmap(_backend.store, body)
+def touch_heatmap(_backend: Backend, db: str, version: DataVersion, query: TouchQuery) -> TouchHeatmap:
+    """QueryHeatmapData (touch_query.query_touch_heatmap), the same answer the Connect API gives."""
+    return query_touch_heatmap(_backend.store, query)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=8, show_spinner=False)

@@ -32,7 +32,11 @@ def parse_day(name: str, value: str | None) -> date:
 
 def parse_window(from_: str | None, to: str | None) -> Window:
     """Inclusive window of at most 60 days; ``from`` after ``to`` is an error."""
-    from_day, to_day = parse_day("from", from_), parse_day("to", to)
+    return checked_window(parse_day("from", from_), parse_day("to", to))
+
+
+def checked_window(from_day: date, to_day: date) -> Window:
+    """:func:`parse_window`'s rule for callers that hold dates already (no round trip through text)."""
     if from_day > to_day:
         raise BadRequest(f"from ({from_day}) must not be after to ({to_day})")
     if (to_day - from_day) > timedelta(days=MAX_WINDOW_DAYS - 1):

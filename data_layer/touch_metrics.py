@@ -7,8 +7,6 @@ Coordinates are content-relative, in [0, 1] (ingestion guarantees it).
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
 GRID_SIZE = 100
@@ -19,6 +17,7 @@ _EDGE_DECIMALS = 9
 # Cell centres (i + 0.5) / 100 computed by Python: Polars divides by a constant through its reciprocal,
 # which prints 0.20500000000000002 where the client expects 0.205.
 _CENTRES = [(i + 0.5) / GRID_SIZE for i in range(GRID_SIZE)]
+USER_COUNT_SCHEMA = {"user_id": pl.String, "touch_count": pl.Int64}
 
 
 def _cell(column: str) -> pl.Expr:
@@ -31,13 +30,13 @@ def _centre(cell: str) -> pl.Expr:
     return pl.col(cell).replace_strict(list(range(GRID_SIZE)), _CENTRES, return_dtype=pl.Float64)
 
 
-def heatmap_points(events: pl.DataFrame, *, per_user: bool) -> list[dict[str, Any]]:
-    """Non-empty cells of the 100 x 100 grid with their touch counts.
+def heatmap_points(events: pl.DataFrame, *, per_user: bool) -> pl.DataFrame:
+    """Non-empty cells of the 100 x 100 grid: ``x``, ``y``, ``count`` (and ``user_id`` when ``per_user``).
 
-    ALL_USERS (``per_user=False``): ``{"x", "y", "count"}`` per cell, ordered by y then x (top row first,
-    left to right). PER_USER: ``{"x", "y", "count", "userId"}`` per user and cell, grouped per user with the
-    users in :func:`user_touch_counts` order (touch count descending, then userId ascending), each user's
-    cells ordered by y then x. ``x``/``y`` are cell centres, 0.005 to 0.995; counts are >= 1.
+    ALL_USERS (``per_user=False``): one row per cell, ordered by y then x (top row first, left to right),
+    without ``user_id``. PER_USER: one row per user and cell, grouped per user with the users in
+    :func:`user_touch_counts` order (touch count descending, then user_id ascending), each user's cells
+    ordered by y then x. ``x``/``y`` are cell centres, 0.005 to 0.995; counts are >= 1.
     """
     users = ["user_id"] if per_user else []
     cells = (
@@ -52,24 +51,16 @@ def heatmap_points(events: pl.DataFrame, *, per_user: bool) -> list[dict[str, An
         )
     else:
         cells = cells.sort("cell_y", "cell_x")
-    points = cells.select(_centre("cell_x"), _centre("cell_y"), "count", *users).collect()
-    # Dict displays over column lists, not DataFrame.to_dicts(): a 40 k-cell PER_USER answer is built in
-    # less than half the time.
-    columns = [series.to_list() for series in points.get_columns()]
-    if per_user:
-        return [{"x": x, "y": y, "count": n, "userId": user} for x, y, n, user in zip(*columns, strict=True)]
-    return [{"x": x, "y": y, "count": n} for x, y, n in zip(*columns, strict=True)]
+    return cells.select(_centre("cell_x").alias("x"), _centre("cell_y").alias("y"), "count", *users).collect()
 
 
-def user_touch_counts(events: pl.DataFrame) -> list[dict[str, Any]]:
-    """``{"userId", "touchCount"}`` for every user in ``events``, touchCount descending then userId
-    ascending (by code point)."""
+def user_touch_counts(events: pl.DataFrame) -> pl.DataFrame:
+    """Every user in ``events`` with their touches (:data:`USER_COUNT_SCHEMA`), touch_count descending then
+    user_id ascending (by code point)."""
     return (
         events.lazy()
         .group_by("user_id")
-        .agg(pl.len().cast(pl.Int64).alias("touchCount"))
-        .sort(["touchCount", "user_id"], descending=[True, False])
-        .select(pl.col("user_id").alias("userId"), "touchCount")
+        .agg(pl.len().cast(pl.Int64).alias("touch_count"))
+        .sort(["touch_count", "user_id"], descending=[True, False])
         .collect()
-        .to_dicts()
     )

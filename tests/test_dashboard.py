@@ -25,7 +25,7 @@ from data_layer.filters import WebFilters, Window
 from data_layer.replica import ReplicaStore
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
-from data_layer.touch_query import query_touch_heatmap
+from data_layer.touch_query import TouchQuery, query_touch_heatmap
 from demo_site.loader import load_demo
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
@@ -358,34 +358,28 @@ def test_session_page_with_a_bad_date_explains_it(demo: HeatmapService) -> None:
 def test_mobile_per_user_counts_equal_the_service(demo: HeatmapService, engine: Engine) -> None:
     at = run_page(PAGES[3], {"screen": "home_feed", "mode": "Per user"})
     assert_clean(at)
-    request = {
-        "screenName": "home_feed",
-        "mode": "PER_USER",
-        "from": WINDOW.from_day.isoformat(),
-        "to": WINDOW.to_day.isoformat(),
-    }
-    expected = query_touch_heatmap(demo.store, request)
+    days = {"from_day": WINDOW.from_day, "to_day": WINDOW.to_day}
+    expected = query_touch_heatmap(demo.store, TouchQuery.create("home_feed", per_user=True, **days))
     table = at.dataframe[0].value
-    assert table[["userId", "touchCount"]].to_dict("records") == expected["userTouchCounts"]
-    assert metrics(at)["Touches"] == f"{sum(p['count'] for p in expected['dataPoints']):,}"
+    assert table[["user_id", "touch_count"]].to_dict("records") == expected.user_counts.to_dicts()
+    assert metrics(at)["Touches"] == f"{expected.points['count'].sum():,}"
 
-    user = expected["userTouchCounts"][0]["userId"]
+    user = expected.user_counts["user_id"][0]
     at.selectbox(key="user").set_value(user).run()
-    mine = query_touch_heatmap(demo.store, {**request, "userId": user})
-    assert metrics(at)["Touches"] == f"{sum(p['count'] for p in mine['dataPoints']):,}"
+    mine = query_touch_heatmap(
+        demo.store, TouchQuery.create("home_feed", per_user=True, user_id=user, **days)
+    )
+    assert metrics(at)["Touches"] == f"{mine.points['count'].sum():,}"
 
 
 def test_mobile_event_types_and_campaign_filter(demo: HeatmapService) -> None:
     at = run_page(PAGES[3], {"screen": "home_feed", "types": "Taps"})
     assert_clean(at)
-    request = {
-        "screenName": "home_feed",
-        "eventTypes": ["TAP"],
-        "from": WINDOW.from_day.isoformat(),
-        "to": WINDOW.to_day.isoformat(),
-    }
-    expected = query_touch_heatmap(demo.store, request)
-    assert metrics(at)["Touches"] == f"{sum(p['count'] for p in expected['dataPoints']):,}"
+    query = TouchQuery.create(
+        "home_feed", event_types=["TAP"], from_day=WINDOW.from_day, to_day=WINDOW.to_day
+    )
+    expected = query_touch_heatmap(demo.store, query)
+    assert metrics(at)["Touches"] == f"{expected.points['count'].sum():,}"
 
 
 # -- screenshots -------------------------------------------------------------------------------------

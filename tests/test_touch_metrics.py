@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api import touch_json
+from data_layer import touch_metrics
 from data_layer.store import TOUCH_EVENT_SCHEMA
-from data_layer.touch_metrics import heatmap_points, user_touch_counts
+
+
+def heatmap_points(events: pl.DataFrame, *, per_user: bool) -> list[dict[str, Any]]:
+    """The ``dataPoints`` the API answers for ``events``: the frame, then its proto3 JSON."""
+    return touch_json.data_points(touch_metrics.heatmap_points(events, per_user=per_user))
+
+
+def user_touch_counts(events: pl.DataFrame) -> list[dict[str, Any]]:
+    """The ``userTouchCounts`` the API answers for ``events`` in PER_USER mode."""
+    return touch_json.user_touch_counts(touch_metrics.user_touch_counts(events))
 
 
 def _touches(points: list[tuple[str, float, float]]) -> pl.DataFrame:
