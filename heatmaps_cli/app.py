@@ -261,13 +261,10 @@ def api(
 
 
 def _dashboard_command(port: int, host: str) -> list[str]:
+    """Streamlit reads the rest of its configuration from ``.streamlit/`` beside ``streamlit_app.py``."""
     return [
         sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "streamlit_app.py"),
-        "--server.port", str(port), "--server.address", host, "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-        # The Heatmap view's Plotly bundle is served from static/ (also set in .streamlit/config.toml,
-        # which Streamlit reads only from the working directory).
-        "--server.enableStaticServing", "true",
+        "--server.port", str(port), "--server.address", host,
     ]  # fmt: skip
 
 
@@ -279,9 +276,7 @@ def dashboard(
     """Serve the Streamlit dashboard."""
     settings = load_settings()
     ready_engine(settings)
-    raise typer.Exit(
-        subprocess.call(_dashboard_command(port or settings.dashboard_port, host), cwd=PROJECT_ROOT)
-    )
+    raise typer.Exit(subprocess.call(_dashboard_command(port or settings.dashboard_port, host)))
 
 
 @app.command()
@@ -291,8 +286,8 @@ def serve() -> None:
     ready_engine(settings)
     api_cmd = [sys.executable, "-m", "heatmaps_cli.app", "api"]
     children = [
-        subprocess.Popen(api_cmd, cwd=PROJECT_ROOT),
-        subprocess.Popen(_dashboard_command(settings.dashboard_port, settings.api_host), cwd=PROJECT_ROOT),
+        subprocess.Popen(api_cmd),
+        subprocess.Popen(_dashboard_command(settings.dashboard_port, settings.api_host)),
     ]
     out.print(f"API:       {settings.api_url}  (OpenAPI at {settings.api_url}/docs)")
     out.print(f"Dashboard: {settings.dashboard_url}")
