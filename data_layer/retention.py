@@ -1,10 +1,9 @@
 """Retention and erasure: deleting old events and every trace of one visitor.
 
 Besides the SQL rows, a deletion reaches the derived data: rage flags of the clicks left behind are
-recomputed (a run may lose some of its clicks), every replica is told to rebuild (the generation in
-``app_meta``), and the replica files on disk are removed, since they still hold the deleted rows until
-the next compaction rewrites them. The database itself may keep deleted bytes in free pages until it is
-vacuumed (docs/reliability.md).
+recomputed (a run may lose some of its clicks), every replica is told to rebuild, and the replica files
+on disk, which still hold the deleted rows, are removed (:mod:`data_layer.deletions`). The database
+itself may keep deleted bytes in free pages until it is vacuumed (docs/reliability.md).
 """
 
 from __future__ import annotations
@@ -12,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import Connection, Engine, delete, select
 
 from data_layer import rage
 from data_layer.db import write_transaction
-from data_layer.replica.catchup import bump_generation
-from data_layer.replica.files import FILE_PREFIX
+from data_layer.deletions import bump_generation, discard_replica_files
 from data_layer.schema import touch_events, web_events
 from data_layer.settings import Settings, get_settings
 
@@ -28,13 +25,6 @@ from data_layer.settings import Settings, get_settings
 class DeletionResult:
     web_events: int
     touch_events: int
-
-
-def discard_replica_files(replica_dir: Path) -> None:
-    """Remove the replica files in ``replica_dir``: they are only a cache and would keep deleted rows."""
-    if replica_dir.is_dir():
-        for path in replica_dir.glob(f"{FILE_PREFIX}*"):
-            path.unlink(missing_ok=True)
 
 
 def _after_deletion(

@@ -4,8 +4,8 @@ Events are only appended, each with a sequence number committed in order (``db.w
 a replica copies ``seq`` above its mark. A late click can change the rage flags of older clicks: ingestion
 stamps such rows with a ``flags_rev`` (a sequence number), so a replica also reads the flags changed since
 its flags mark; the replica applies the flags SQL holds and never computes rage itself. Deletions
-(purge, forget) cannot be seen this way: they bump the data generation in ``app_meta``, and a replica
-seeing a new generation rebuilds.
+(purge, forget) cannot be seen this way: they bump the data generation (:mod:`data_layer.deletions`),
+and a replica seeing a new generation rebuilds.
 """
 
 from __future__ import annotations
@@ -16,31 +16,19 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Connection, func, select
 
+from data_layer import deletions
 from data_layer.replica.runs import compact
-from data_layer.schema import app_meta, web_events
+from data_layer.schema import web_events
 from data_layer.store import WEB_EVENT_SCHEMA, rows_frame
 
-GENERATION_KEY = "web_events_generation"
 FLAG_SCHEMA: dict[str, Any] = {name: WEB_EVENT_SCHEMA[name] for name in ("seq", "rage", "rage_start")}
 _FETCH_CHUNK = 100_000
-
-
-def bump_generation(conn: Connection) -> None:
-    """Tell every replica that rows were deleted (call inside the deleting transaction)."""
-    current = conn.scalar(select(app_meta.c.value).where(app_meta.c.key == GENERATION_KEY))
-    if current is None:
-        conn.execute(app_meta.insert().values(key=GENERATION_KEY, value="1"))
-    else:
-        conn.execute(
-            app_meta.update().where(app_meta.c.key == GENERATION_KEY).values(value=str(int(current) + 1))
-        )
 
 
 def head(conn: Connection) -> tuple[int, str]:
     """(newest sequence number, data generation): one indexed look-up each, what every refresh asks."""
     last = conn.scalar(select(func.coalesce(func.max(web_events.c.seq), 0)))
-    generation = conn.scalar(select(app_meta.c.value).where(app_meta.c.key == GENERATION_KEY)) or "0"
-    return int(last or 0), str(generation)
+    return int(last or 0), deletions.generation(conn)
 
 
 def rows_after(conn: Connection, after: int, upto: int) -> Iterator[pl.DataFrame]:

@@ -23,11 +23,10 @@ from typing import Any
 import polars as pl
 from sqlalchemy import URL
 
+from data_layer.deletions import REPLICA_FILE_PREFIX
 from data_layer.replica.runs import Run, Snapshot, empty
 
 FORMAT_VERSION = 3
-FILE_PREFIX = "web_events-"
-"""Every file a replica writes starts with it (retention deletes them)."""
 _LOAD_ATTEMPTS = 3
 
 
@@ -42,7 +41,7 @@ class RunFiles:
     def of(cls, directory: Path, database: URL) -> RunFiles:
         """The files for ``database``: several databases (tests, benchmarks) may share a directory."""
         digest = hashlib.sha256(database.render_as_string(hide_password=True).encode()).hexdigest()
-        return cls(directory, f"{FILE_PREFIX}{digest[:16]}")
+        return cls(directory, f"{REPLICA_FILE_PREFIX}{digest[:16]}")
 
     @property
     def listing(self) -> Path:
