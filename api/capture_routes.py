@@ -9,13 +9,13 @@ from fastapi.responses import JSONResponse
 
 from api.context import AppContext
 from api.models import error_responses
-from api.screenshot_routes import page_and_breakpoint
 from api.security import require
 from data_layer import breakpoints
 from data_layer.auth import Permission, Principal
 from data_layer.capture import jobs
 from data_layer.capture.origins import check_allowed
 from data_layer.errors import NotFound
+from data_layer.page_ref import parse_breakpoint, parse_page_key
 
 router = APIRouter(prefix="/rest/v1")
 
@@ -38,13 +38,10 @@ def queue_capture(
     breakpoint: Annotated[str | None, Query(description="desktop, tablet or mobile; absent = all.")] = None,
 ) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
-    names = breakpoints.NAMES
-    key, chosen = page_and_breakpoint(ctx, page_key, breakpoint or names[0])
+    key = parse_page_key(page_key, ctx.settings.page_key_rules)
+    chosen = [parse_breakpoint(breakpoint)] if breakpoint else breakpoints.NAMES
     check_allowed(key, ctx.settings.allowed_capture_origins)
-    queued = [
-        jobs.enqueue(ctx.engine, key, name, key, requested_by=principal.user_id)
-        for name in ([chosen] if breakpoint else names)
-    ]
+    queued = [jobs.enqueue(ctx.engine, key, name, key, requested_by=principal.user_id) for name in chosen]
     ctx.wake_capture_worker()
     captures = [
         {k: v for k, v in job.entity().items() if k in ("id", "pageKey", "breakpoint", "status")}

@@ -11,24 +11,12 @@ from api.context import AppContext
 from api.inputs import read_body
 from api.models import error_responses
 from api.security import require
-from data_layer import breakpoints, screenshots
+from data_layer import screenshots
 from data_layer.auth import Permission, Principal
-from data_layer.errors import BadRequest, NotFound
-from data_layer.urls import InvalidUrlError, normalize_page_key
+from data_layer.errors import NotFound
+from data_layer.page_ref import parse_page_ref
 
 router = APIRouter(prefix="/rest/v1")
-
-
-def page_and_breakpoint(ctx: AppContext, page_key: str, breakpoint: str) -> tuple[str, str]:
-    """The normalised pageKey and a known breakpoint name; 400 otherwise."""
-    try:
-        key = normalize_page_key(page_key, ctx.settings.page_key_rules)
-    except InvalidUrlError as exc:
-        raise BadRequest(f"pageKey {exc}") from None
-    names = breakpoints.NAMES
-    if breakpoint not in names:
-        raise BadRequest(f"breakpoint must be one of {', '.join(names)}, got {breakpoint[:40]!r}")
-    return key, breakpoint
 
 
 @router.put(
@@ -50,7 +38,7 @@ async def put_page_screenshot(
     breakpoint: Annotated[str, Query(description="desktop, tablet or mobile.")],
 ) -> dict[str, Any]:
     ctx: AppContext = request.app.state.ctx
-    key, name = page_and_breakpoint(ctx, page_key, breakpoint)
+    page = parse_page_ref(page_key, breakpoint, ctx.settings.page_key_rules)
     data = await read_body(request, screenshots.MAX_BYTES)
     return await run_in_threadpool(
         screenshots.save_screenshot,
@@ -58,8 +46,8 @@ async def put_page_screenshot(
         ctx.settings.screenshot_dir,
         data,
         kind="web",
-        page_key=key,
-        breakpoint=name,
+        page_key=page.page_key,
+        breakpoint=page.breakpoint,
         created_by=principal.user_id,
     )
 
@@ -76,11 +64,11 @@ def list_page_screenshots(
     breakpoint: Annotated[str, Query()],
 ) -> dict[str, Any]:
     ctx: AppContext = request.app.state.ctx
-    key, name = page_and_breakpoint(ctx, page_key, breakpoint)
+    page = parse_page_ref(page_key, breakpoint, ctx.settings.page_key_rules)
     shots = [
         shot
         for shot in screenshots.list_page_screenshots(ctx.engine)
-        if shot["pageKey"] == key and shot["breakpoint"] == name
+        if shot["pageKey"] == page.page_key and shot["breakpoint"] == page.breakpoint
     ]
     return {"screenshots": shots}
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.context import AppContext
 from api.inputs import parse_json, read_body
 from api.models import IngestResponse, PageListResponse, SummaryResponse, error_responses
 from api.security import bearer_token, check_access, require
+from api.web_json import page_list_body, summary_response
 from data_layer.auth import Permission, Principal
 from data_layer.errors import BadRequest
+from data_layer.filters import parse_filters, parse_window
 from data_layer.ingest import IngestResult, RequestContext, ingest_web_batch
+from data_layer.page_ref import parse_page_ref
+from data_layer.service import parse_limit, parse_sort
 
 MAX_INGEST_BODY = 1024 * 1024
 
@@ -137,20 +141,14 @@ def list_heatmap_pages(
     sort_dir: Annotated[str | None, Query(alias="sortDir", description="ASC or DESC (default).")] = None,
 ) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
-    return fast_json(
-        ctx.service.list_pages(
-            from_=from_,
-            to=to,
-            limit=limit,
-            cursor=cursor,
-            country=country,
-            region=region,
-            browser_name=browser_name,
-            search=search,
-            sort_by=sort_by,
-            sort_dir=sort_dir,
-        )
+    window = parse_window(from_, to)
+    size = parse_limit(limit)
+    sort = parse_sort(sort_by, sort_dir)
+    filters = parse_filters(country, region, browser_name)
+    listing = ctx.service.list_pages(
+        window, filters, search=search or None, sort=sort, limit=size, cursor=cursor
     )
+    return fast_json(page_list_body(listing))
 
 
 @router.get(
@@ -171,16 +169,9 @@ def heatmap_page_summary(
     browser_name: Annotated[
         str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])
     ] = None,
-) -> JSONResponse:
+) -> Response:
     ctx: AppContext = request.app.state.ctx
-    return fast_json(
-        ctx.service.page_summary(
-            page_key=page_key,
-            breakpoint=breakpoint,
-            from_=from_,
-            to=to,
-            country=country,
-            region=region,
-            browser_name=browser_name,
-        )
-    )
+    page = parse_page_ref(page_key, breakpoint, ctx.settings.page_key_rules)
+    window = parse_window(from_, to)
+    filters = parse_filters(country, region, browser_name)
+    return summary_response(ctx.service.page_summary(page, window, filters))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 import streamlit as st
 
@@ -13,13 +11,14 @@ from dashboard.backdrop import describe as describe_backdrop
 from dashboard.cartesian_chart import cartesian_chart
 from dashboard.context import Backend
 from dashboard.export import overlay_png
-from dashboard.figures import bin_at
 from dashboard.filters import Filters
 from dashboard.formatting import count, escape_markdown, is_web_link, replay_session_id, shorten
+from dashboard.heatmap_geometry import bin_at
 from dashboard.heatmap_view import LAYERS
 from dashboard.reach import reach_html
-from data_layer import breakpoints
+from data_layer import bins, breakpoints
 from data_layer.explore import HotspotLayer
+from data_layer.service import PageSummary
 
 PANEL_HEIGHT_PX = 720
 
@@ -31,11 +30,11 @@ def _breakpoint_split(pages: pl.DataFrame, page_key: str) -> dict[str, int]:
     return {item["breakpoint"]: item["clicks"] for item in row["breakpoints"][0]}
 
 
-def _replay_links(replays: list[dict[str, str]]) -> None:
+def _replay_links(replays: pl.DataFrame) -> None:
     """The summary's replay links, one column per breakpoint, in the summary's order."""
     columns = st.columns(len(breakpoints.NAMES))
     for column, name in zip(columns, breakpoints.NAMES, strict=True):
-        entries = [item for item in replays if item["breakpoint"] == name]
+        entries = replays.filter(pl.col("breakpoint") == name).to_dicts()
         column.markdown(f"**{name.capitalize()}**")
         if not entries:
             column.caption("No sessions in this breakpoint.")
@@ -67,7 +66,7 @@ HOTSPOT_COLUMNS = {
 
 @st.fragment
 def heatmap_panel(
-    backend: Backend, chosen: Filters, page_key: str, breakpoint: str, summary: dict[str, Any]
+    backend: Backend, chosen: Filters, page_key: str, breakpoint: str, summary: PageSummary
 ) -> None:
     """Layer and opacity controls, the figure, scroll reach, the sessions behind a hotspot, the PNG export.
 
@@ -77,9 +76,7 @@ def heatmap_panel(
     view_args = (backend, backend.key, version, page_key, breakpoint, *chosen.dimension_args)
     geometry = loaders.page_geometry(*view_args)
     shot = loaders.latest_page_screenshot(backend, backend.key, version, page_key, breakpoint)
-    columns = summary["binGeometry"]["columns"]
-    row_height = summary["binGeometry"]["rowHeightPx"]
-    fold = (summary["fold"] or {}).get("medianViewportHeightPx")
+    fold = summary.fold_px
 
     controls = st.columns([3, 2, 2], vertical_alignment="bottom")
     layer = LAYERS[
@@ -95,13 +92,13 @@ def heatmap_panel(
         or "All clicks"
     ]
     opacity = controls[1].slider("Opacity", 0.1, 1.0, 0.65, 0.05, key="opacity")
-    cells = summary[layer.summary_key]
+    cells = layer.cells(summary)
     overlay = loaders.heatmap_overlay(*view_args, layer.label, opacity)
     canvas = overlay.canvas
 
     chart, reach = st.columns([3, 1])
     with chart:
-        if not cells:
+        if cells.is_empty():
             st.info(f"No {layer.unit} on this page and breakpoint for these filters.")
         with st.container(height=PANEL_HEIGHT_PX, border=True):
             selected = cartesian_chart(
@@ -112,16 +109,16 @@ def heatmap_panel(
                 width="stretch",
             )
         st.caption(
-            f"Backdrop: {describe_backdrop(shot)}. Each cell is 1 % of the page width x {row_height} px. "
-            "Click a hotspot (or drag a box) to list the sessions behind it."
+            f"Backdrop: {describe_backdrop(shot)}. Each cell is 1 % of the page width x "
+            f"{bins.ROW_HEIGHT_PX} px. Click a hotspot (or drag a box) to list the sessions behind it."
         )
     with reach:
-        sessions = summary["scrollDepth"][0]["sessions"]
+        sessions = summary.scroll_reach["sessions"][0]
         if sessions:
             fold_percent = (
                 100 * fold / geometry.document_height if fold and geometry.document_height else None
             )
-            st.html(reach_html(summary["scrollDepth"], fold_percent=fold_percent))
+            st.html(reach_html(summary.scroll_reach, fold_percent=fold_percent))
             st.caption(
                 f"{count(sessions)} sessions with scroll data. The dashed line is the fold: {fold} px, the "
                 "median viewport height at the deepest scroll."
@@ -131,7 +128,7 @@ def heatmap_panel(
 
     picked = sorted(
         {
-            bin_at(point["x"], point["y"], canvas.width, columns, row_height)
+            bin_at(point["x"], point["y"], canvas.width)
             for point in selected
             if 0 <= point["x"] <= canvas.width and 0 <= point["y"] <= canvas.height
         }
@@ -143,13 +140,11 @@ def heatmap_panel(
         "Download PNG",
         data=lambda: overlay_png(
             cells,
-            layer.value_key,
+            layer.value,
             document_width_px=int(canvas.width),
             document_height_px=int(canvas.height),
             backdrop_png=loaders.screenshot_bytes(backend, shot["sha256"]) if shot else None,
             opacity=opacity,
-            columns=columns,
-            row_height_px=row_height,
         ),
         file_name=f"heatmap-{breakpoint}-{layer.name}.png",
         mime="image/png",
@@ -222,14 +217,14 @@ with context.explained_errors():
     )
 
 split = _breakpoint_split(pages, page_key)
-clicks = sum(cell["clicks"] for cell in summary["clickBins"])
-dead = sum(cell["deadClicks"] for cell in summary["deadClicks"])
-rage = sum(cell["rageEvents"] for cell in summary["rageClicks"])
+clicks = int(summary.click_bins["clicks"].sum())
+dead = int(summary.dead_bins["dead_clicks"].sum())
+rage = int(summary.rage_bins["rage_events"].sum())
 numbers = st.columns(4)
 numbers[0].metric(f"Clicks · {breakpoint}", count(clicks), border=True)
 numbers[1].metric("Dead clicks", count(dead), border=True, help="Clicks the page did not react to.")
 numbers[2].metric("Rage events", count(rage), border=True, help="Runs of 3+ fast clicks on the same spot.")
-numbers[3].metric("Sessions with scroll data", count(summary["scrollDepth"][0]["sessions"]), border=True)
+numbers[3].metric("Sessions with scroll data", count(summary.scroll_reach["sessions"][0]), border=True)
 st.caption(
     f"{chosen.describe()} (UTC) · clicks on this page by breakpoint: "
     + " · ".join(f"{name} {split.get(name, 0):,}" for name in breakpoints.NAMES)
@@ -247,10 +242,10 @@ backdrop_controls(
 heatmap_panel(backend, chosen, page_key, breakpoint, summary)
 
 st.subheader("Replays")
-if summary["replays"]:
+if not summary.replays.is_empty():
     st.caption(
         "Up to 5 sessions per breakpoint, the most frustrated first (rage events, dead clicks, clicks)."
     )
-    _replay_links(summary["replays"])
+    _replay_links(summary.replays)
 else:
     st.info("No sessions on this page for these filters.")

@@ -28,6 +28,7 @@ import polars as pl
 from sqlalchemy import func, select
 
 from api.touch_json import response_message
+from api.web_json import page_list_body
 from benchmarks.dashboard_render import measure as measure_dashboard
 from benchmarks.ingest_throughput import batches
 from benchmarks.ingest_throughput import measure as measure_ingestion
@@ -35,12 +36,14 @@ from benchmarks.ingest_throughput import report as report_ingestion
 from benchmarks.query_latency import fill, median_ms
 from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
+from data_layer.filters import WebFilters, Window
 from data_layer.ingest import ingest_touch_batch, ingest_web_batch
 from data_layer.migrate import upgrade
+from data_layer.page_ref import PageRef
 from data_layer.replica import ReplicaStore
 from data_layer.replica.runs import CATEGORICAL_COLUMNS
 from data_layer.schema import touch_events, web_events
-from data_layer.service import HeatmapService
+from data_layer.service import HeatmapService, PageSummary
 from data_layer.settings import Settings
 from data_layer.touch_query import TouchQuery, query_touch_heatmap
 
@@ -168,17 +171,15 @@ def load_touches(engine, events: int, last_day) -> None:
             batch = []
 
 
-def restarted_reader(
-    url: str, replica_dir: Path, window: dict[str, str], top: str
-) -> tuple[float, float, float]:
+def restarted_reader(url: str, replica_dir: Path, window: Window, top: str) -> tuple[float, float, float]:
     """In a fresh process, as an API worker starts: seconds to the first pages list answered from the
     replica's files, then a top-page summary (ms), and the process's peak RSS (MiB) after both."""
     started = time.perf_counter()
     settings = Settings(_env_file=None, database_url=url)
     service = HeatmapService(ReplicaStore(create_db_engine(url), replica_dir), settings, b"bench")
-    service.list_pages(**window)
+    service.list_pages(window)
     first_answer = time.perf_counter() - started
-    summary_ms = median_ms(lambda: service.page_summary(page_key=top, breakpoint="desktop", **window))
+    summary_ms = median_ms(lambda: service.page_summary(PageRef(top, "desktop"), window))
     return first_answer, summary_ms, rss_mib()
 
 
@@ -214,25 +215,25 @@ def main() -> None:
     print(f"replica build or load: {time.perf_counter() - started:.2f} s, RSS {rss_mib():.0f} MiB")
     key = secret_key(engine, "bench")
     service = HeatmapService(store, settings, key)
-    w60 = {"from_": (last_day - timedelta(days=59)).isoformat(), "to": last_day.isoformat()}
-    w30 = {"from_": (last_day - timedelta(days=29)).isoformat(), "to": last_day.isoformat()}
-    w7 = {"from_": (last_day - timedelta(days=6)).isoformat(), "to": last_day.isoformat()}
-    ranked = service.list_pages(limit=100, **w60)["entities"]
-    walk = service.list_pages(limit=100, sort_by="CLICKS", sort_dir="ASC", **w60)["entities"]
+    w60 = Window(last_day - timedelta(days=59), last_day)
+    w30 = Window(last_day - timedelta(days=29), last_day)
+    w7 = Window(last_day - timedelta(days=6), last_day)
+    ranked = page_list_body(service.list_pages(w60, limit=100))["entities"]
+    walk = page_list_body(service.list_pages(w60, limit=100, sort=("CLICKS", False)))["entities"]
     top, mid = ranked[0]["pageKey"], walk[len(walk) // 2]["pageKey"]
 
     print("pages list and summary (replica), median of 5:")
     cases = {
-        "list 60 d, CLICKS": lambda: service.list_pages(**w60),
-        "list 60 d, ISSUE_SCORE": lambda: service.list_pages(sort_by="ISSUE_SCORE", **w60),
-        "list 60 d, PAGE_KEY asc": lambda: service.list_pages(sort_by="PAGE_KEY", sort_dir="ASC", **w60),
-        "list 30 d, DEAD_RATE": lambda: service.list_pages(sort_by="DEAD_RATE", **w30),
-        "list 7 d, CLICKS": lambda: service.list_pages(**w7),
-        "list 60 d, country=US": lambda: service.list_pages(country="US", **w60),
-        "list 60 d, US + Chrome": lambda: service.list_pages(country="US", browser_name="Chrome", **w60),
-        "list 60 d, search": lambda: service.list_pages(search="/p/12", **w60),
-        "summary top page (60 d)": lambda: service.page_summary(page_key=top, breakpoint="desktop", **w60),
-        "summary mid-tail page": lambda: service.page_summary(page_key=mid, breakpoint="desktop", **w60),
+        "list 60 d, CLICKS": lambda: service.list_pages(w60),
+        "list 60 d, ISSUE_SCORE": lambda: service.list_pages(w60, sort=("ISSUE_SCORE", True)),
+        "list 60 d, PAGE_KEY asc": lambda: service.list_pages(w60, sort=("PAGE_KEY", False)),
+        "list 30 d, DEAD_RATE": lambda: service.list_pages(w30, sort=("DEAD_RATE", True)),
+        "list 7 d, CLICKS": lambda: service.list_pages(w7),
+        "list 60 d, country=US": lambda: service.list_pages(w60, WebFilters(country="US")),
+        "list 60 d, US + Chrome": lambda: service.list_pages(w60, WebFilters(country="US", browser="Chrome")),
+        "list 60 d, search": lambda: service.list_pages(w60, search="/p/12"),
+        "summary top page (60 d)": lambda: service.page_summary(PageRef(top, "desktop"), w60),
+        "summary mid-tail page": lambda: service.page_summary(PageRef(mid, "desktop"), w60),
         "mobile query ALL_USERS": lambda: response_message(
             query_touch_heatmap(store, TouchQuery.create("screen_1"))
         ),
@@ -252,8 +253,8 @@ def main() -> None:
         "documentWidth": 1280, "documentHeight": 3000, "x": 10, "y": 10,
     }  # fmt: skip
     ingest_web_batch(engine, settings, [lag_event])
-    today = datetime.now(UTC).date().isoformat()
-    while not service.list_pages(from_=today, to=today)["entities"]:
+    today = datetime.now(UTC).date()
+    while service.list_pages(Window(today, today)).pages.is_empty():
         time.sleep(0.05)
     print(f"freshness lag (ingested -> visible to queries): {time.perf_counter() - started:.2f} s")
 
@@ -274,7 +275,7 @@ def main() -> None:
         raw.cast({column: pl.String for column in CATEGORICAL_COLUMNS}).write_parquet(parquet)
     con = duckdb.connect()
     con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{parquet}')")
-    from_day, to_day = w60["from_"], w60["to"]
+    from_day, to_day = w60.from_day.isoformat(), w60.to_day.isoformat()
     duck_pages = median_ms(lambda: con.execute(DUCKDB_PAGES, [from_day, to_day]).fetchall(), runs=3)
     summary_args = {"page": top, "from": from_day, "to": to_day}
 
@@ -296,13 +297,11 @@ def main() -> None:
     print(f"  pages list 60 d        {duck_pages:9.1f} ms   ratio ours/DuckDB {list_ratio:.3f}")
     print(f"  summary top page       {duck_summary:9.1f} ms   ratio ours/DuckDB {summary_ratio:.3f}")
     print(f"  top-10 pages agree with ours: {agree}")
-    summary = service.page_summary(page_key=top, breakpoint="desktop", **w60)
+    summary = service.page_summary(PageRef(top, "desktop"), w60)
     _, duck_bins, duck_dead, duck_scroll, _ = duck_summary_run()
     same_bins = _bins_agree(duck_bins, summary)
-    same_dead = [(int(x), int(y), n, e) for x, y, n, e in duck_dead] == [
-        (b["binX"], b["binY"], b["deadClicks"], b["topElement"]) for b in summary["deadClicks"]
-    ]
-    same_scroll = list(duck_scroll[0][:11]) == [b["sessions"] for b in summary["scrollDepth"]]
+    same_dead = [(int(x), int(y), n, e) for x, y, n, e in duck_dead] == summary.dead_bins.rows()
+    same_scroll = list(duck_scroll[0][:11]) == summary.scroll_reach["sessions"].to_list()
     print(f"  top-page summary agrees with ours: bins {same_bins}, dead {same_dead}, scroll {same_scroll}")
 
     con.close()
@@ -313,10 +312,10 @@ def main() -> None:
         print(f"  {name:32s} {seconds * 1000:9.1f} ms")
 
 
-def _bins_agree(duck_bins: list[tuple], summary: dict) -> bool:
+def _bins_agree(duck_bins: list[tuple], summary: PageSummary) -> bool:
     """DuckDB's (bin_x, bin_y, clicks, rage events) against our click and rage bins."""
-    ours_clicks = [(b["binX"], b["binY"], b["clicks"]) for b in summary["clickBins"]]
-    ours_rage = [(b["binX"], b["binY"], b["rageEvents"]) for b in summary["rageClicks"]]
+    ours_clicks = summary.click_bins.rows()
+    ours_rage = summary.rage_bins.select("bin_x", "bin_y", "rage_events").rows()
     return [(int(x), int(y), n) for x, y, n, _ in duck_bins] == ours_clicks and [
         (int(x), int(y), r) for x, y, _, r in duck_bins if r
     ] == ours_rage

@@ -11,7 +11,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -20,8 +20,10 @@ from sqlalchemy import func, select
 from benchmarks.dataset import generate
 from data_layer.auth import Permission, create_token, secret_key
 from data_layer.db import create_db_engine
+from data_layer.filters import WebFilters, Window
 from data_layer.ingest import ingest_web_batch
 from data_layer.migrate import upgrade
+from data_layer.page_ref import PageRef
 from data_layer.replica import ReplicaStore
 from data_layer.schema import web_events
 from data_layer.service import HeatmapService
@@ -84,22 +86,22 @@ def main() -> None:
     print(f"replica first build (or file load + catch-up): {time.perf_counter() - started:.2f} s")
     started = time.perf_counter()
     restarted = HeatmapService(ReplicaStore(engine, replica_dir), settings, key)
-    restarted.list_pages(from_="2000-01-01", to="2000-01-02")
+    restarted.list_pages(Window(date(2000, 1, 1), date(2000, 1, 2)))
     print(f"restart to first answer:                      {time.perf_counter() - started:.2f} s")
     service = HeatmapService(SqlStore(engine), settings, key)
     with engine.connect() as conn:
         last = conn.scalar(select(func.max(web_events.c.day)))
-    window = {"from_": (last - timedelta(days=29)).isoformat(), "to": last.isoformat()}
-    ranked = service.list_pages(limit=100, **window)["entities"]
-    top, mid = ranked[0]["pageKey"], ranked[len(ranked) // 2]["pageKey"]
-
+    window = Window(last - timedelta(days=29), last)
+    ranked = service.list_pages(window, limit=100).pages["page_key"]
+    top, mid = PageRef(ranked[0], "desktop"), PageRef(ranked[len(ranked) // 2], "desktop")
+    us_chrome = WebFilters(country="US", browser="Chrome")
     cases: dict[str, Callable[[], object]] = {
-        "pages list, 30 days, CLICKS": lambda: service.list_pages(**window),
-        "pages list, 30 days, ISSUE_SCORE": lambda: service.list_pages(sort_by="ISSUE_SCORE", **window),
-        "pages list, country=US": lambda: service.list_pages(country="US", **window),
-        "pages list, US + Chrome": lambda: service.list_pages(country="US", browser_name="Chrome", **window),
-        "summary, top page": lambda: service.page_summary(page_key=top, breakpoint="desktop", **window),
-        "summary, mid-tail page": lambda: service.page_summary(page_key=mid, breakpoint="desktop", **window),
+        "pages list, 30 days, CLICKS": lambda: service.list_pages(window),
+        "pages list, 30 days, ISSUE_SCORE": lambda: service.list_pages(window, sort=("ISSUE_SCORE", True)),
+        "pages list, country=US": lambda: service.list_pages(window, WebFilters(country="US")),
+        "pages list, US + Chrome": lambda: service.list_pages(window, us_chrome),
+        "summary, top page": lambda: service.page_summary(top, window),
+        "summary, mid-tail page": lambda: service.page_summary(mid, window),
     }
     import resource
 
@@ -117,7 +119,7 @@ def main() -> None:
     app = create_app(settings.model_copy(update={"replica_dir": replica_dir}))
     token = create_token(engine, "bench", frozenset({Permission.VIEW_HEATMAPS}))[1]
     headers = {"Authorization": f"Bearer {token}"}
-    params = {"from": window["from_"], "to": window["to"]}
+    params = {"from": window.from_day.isoformat(), "to": window.to_day.isoformat()}
     with TestClient(app) as client:
         http_cases = {
             "GET /heatmap-pages": lambda: client.get(
@@ -125,7 +127,7 @@ def main() -> None:
             ),
             "GET /heatmap-pages/summary (top)": lambda: client.get(
                 "/rest/v1/heatmap-pages/summary",
-                params={**params, "pageKey": top, "breakpoint": "desktop"},
+                params={**params, "pageKey": top.page_key, "breakpoint": "desktop"},
                 headers=headers,
             ),
         }

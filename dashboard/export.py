@@ -7,31 +7,17 @@ outline when there is none).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
 from io import BytesIO
-from typing import Any
 
 import numpy as np
+import polars as pl
 from PIL import Image, ImageDraw
 
+from dashboard.heatmap_geometry import bin_grid, rows_covering
 from dashboard.palette import OUTLINE_FILL, OUTLINE_LINE, colours_at
 from data_layer import bins
 
 MAX_OUTLINE_HEIGHT_PX = 40_000
-
-
-def bin_grid(bins: Sequence[Mapping[str, Any]], value_key: str, *, columns: int, rows: int) -> np.ndarray:
-    """A ``rows x columns`` float grid of ``bins[i][value_key]`` at (binY, binX); NaN where no bin.
-
-    Bins outside the grid (below the last row) are dropped.
-    """
-    grid = np.full((rows, columns), np.nan)
-    for item in bins:
-        x, y = int(item["binX"]), int(item["binY"])
-        if 0 <= x < columns and 0 <= y < rows:
-            grid[y, x] = float(item[value_key])
-    return grid
 
 
 def grid_rgba(grid: np.ndarray, opacity: float) -> np.ndarray:
@@ -53,8 +39,8 @@ def _outline(width: int, height: int) -> Image.Image:
 
 
 def overlay_png(
-    bins: Sequence[Mapping[str, Any]],
-    value_key: str,
+    cells: pl.DataFrame,
+    value: str,
     *,
     document_width_px: int,
     document_height_px: int,
@@ -63,7 +49,7 @@ def overlay_png(
     columns: int = bins.COLUMNS,
     row_height_px: int = bins.ROW_HEIGHT_PX,
 ) -> bytes:
-    """The heatmap of ``bins`` over the backdrop, as PNG bytes.
+    """The heatmap of ``cells`` (``bin_x``, ``bin_y``, ``value``) over the backdrop, as PNG bytes.
 
     Geometry (CONTRACT 2.4): column ``i`` spans ``W * i / columns`` to ``W * (i + 1) / columns`` of the
     image width ``W``; row ``j`` spans ``j * row_height_px`` to ``(j + 1) * row_height_px`` CSS px, scaled by
@@ -78,8 +64,8 @@ def overlay_png(
         canvas = _outline(max(1, document_width_px), max(1, min(document_height_px, MAX_OUTLINE_HEIGHT_PX)))
     width, height = canvas.size
     scale = width / max(1, document_width_px)
-    rows = max(1, math.ceil(height / (row_height_px * scale)))
-    grid = bin_grid(bins, value_key, columns=columns, rows=rows)
+    rows = rows_covering(height, row_height_px * scale)
+    grid = bin_grid(cells, value, rows=rows, columns=columns)
     layer = Image.fromarray(grid_rgba(grid, opacity))
     layer = layer.resize((width, round(rows * row_height_px * scale)), Image.Resampling.NEAREST)
     overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))

@@ -8,7 +8,7 @@ document width; bins and taps are drawn over it with ``go.Heatmap`` (NaN = no da
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,10 +16,12 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
-from dashboard.heatmap_view import Hover, Layer, hotspot_hover, layer_grid, page_height
+from dashboard.heatmap_geometry import bin_centres, bin_grid, page_height, rows_covering
+from dashboard.heatmap_view import Hover, Layer, hotspot_hover
 from dashboard.images import DisplayImage
 from dashboard.palette import FOLD_COLOUR, OUTLINE_FILL, OUTLINE_LINE, plotly_colorscale
 from data_layer import bins
+from data_layer.service import PageSummary
 
 MAX_FIGURE_WIDTH_PX = 720
 MIN_FIGURE_WIDTH_PX = 360
@@ -153,34 +155,19 @@ def _fold(figure: go.Figure, canvas: Canvas, fold_px: int | None) -> None:
     )
 
 
-def bin_centres(
-    cells: Sequence[Mapping[str, Any]], canvas_width: float, columns: int, row_height: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Centres (CSS px) of bins: x = W * (binX + 0.5) / columns, y = (binY + 0.5) * row height."""
-    bins = np.array([(int(cell["binX"]), int(cell["binY"])) for cell in cells], dtype=np.int64).reshape(-1, 2)
-    return canvas_width * (bins[:, 0] + 0.5) / columns, (bins[:, 1] + 0.5) * row_height
-
-
-def bin_at(x: float, y: float, canvas_width: float, columns: int, row_height: float) -> tuple[int, int]:
-    """The (binX, binY) holding page point (x, y): the inverse of :func:`bin_centres`."""
-    return math.floor(x * columns / canvas_width), math.floor(y / row_height)
-
-
 def page_heatmap(
     grid: np.ndarray,
-    cells: Sequence[Mapping[str, Any]],
+    cells: pl.DataFrame,
     hover: Hover,
     *,
     canvas: Canvas,
     value_label: str,
     opacity: float,
     fold_px: int | None,
-    columns: int = bins.COLUMNS,
-    row_height: float = bins.ROW_HEIGHT_PX,
 ) -> go.Figure:
     """Bins over the page: ``grid`` (rows x columns, NaN where empty) drawn over the canvas.
 
-    ``cells`` are the non-empty bins (dicts with ``binX``, ``binY``), in the order of ``hover``'s data;
+    ``cells`` are the non-empty bins (``bin_x``, ``bin_y``), in the order of ``hover``'s data;
     they become an invisible scatter of bin centres, so clicking or box-selecting a hotspot reports
     points whose x, y give the bins chosen (:func:`bin_at`; heatmap traces emit no selections).
     Its markers are never drawn (``maxdisplayed``): Plotly hovers and selects from the data, and
@@ -196,10 +183,10 @@ def page_heatmap(
     figure.add_trace(
         go.Heatmap(
             z=grid.astype(np.float32),
-            x0=canvas.width / columns / 2,
-            dx=canvas.width / columns,
-            y0=row_height / 2,
-            dy=row_height,
+            x0=canvas.width / bins.COLUMNS / 2,
+            dx=canvas.width / bins.COLUMNS,
+            y0=bins.ROW_HEIGHT_PX / 2,
+            dy=bins.ROW_HEIGHT_PX,
             zmin=0,
             zmax=peak,
             colorscale=plotly_colorscale(),
@@ -211,7 +198,7 @@ def page_heatmap(
             colorbar=_colorbar(value_label, peak),
         )
     )
-    xs, ys = bin_centres(cells, canvas.width, columns, row_height)
+    xs, ys = bin_centres(cells, canvas.width)
     figure.add_trace(
         go.Scatter(
             x=xs.astype(np.float32),
@@ -239,7 +226,7 @@ class PageOverlay:
 
 
 def page_overlay(
-    summary: Mapping[str, Any],
+    summary: PageSummary,
     layer: Layer,
     *,
     image: DisplayImage | None,
@@ -252,9 +239,7 @@ def page_overlay(
     The canvas spans the screenshot scaled to ``document_width`` (or the typical document), extended
     down to the lowest bin; the fold is the summary's median viewport height.
     """
-    cells = summary[layer.summary_key]
-    columns = summary["binGeometry"]["columns"]
-    row_height = summary["binGeometry"]["rowHeightPx"]
+    cells = layer.cells(summary)
     if image:
         scaled = Canvas.for_image(image, document_width)
         height = page_height(cells, image_height=scaled.height, document_height=document_height)
@@ -262,17 +247,14 @@ def page_overlay(
     else:
         height = page_height(cells, image_height=None, document_height=document_height)
         canvas = Canvas(document_width, height)
-    grid = layer_grid(cells, layer, height=height, columns=columns, row_height=row_height)
     figure = page_heatmap(
-        grid,
+        bin_grid(cells, layer.value, rows=rows_covering(height)),
         cells,
         hotspot_hover(layer, cells),
         canvas=canvas,
         value_label=layer.unit,
         opacity=opacity,
-        fold_px=(summary["fold"] or {}).get("medianViewportHeightPx"),
-        columns=columns,
-        row_height=row_height,
+        fold_px=summary.fold_px,
     )
     return PageOverlay(figure, canvas)
 

@@ -1,37 +1,37 @@
-"""Pure helpers of the Heatmap page: layers of the summary, hover texts, canvas size, screens."""
+"""The Heatmap view's layers: which part of a page summary each draws, and what its hotspots say."""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
+import polars as pl
 
-from dashboard.export import bin_grid
 from dashboard.formatting import escape_plotly
-from data_layer import bins
 from data_layer.explore import HotspotLayer
-
-DEFAULT_PAGE_HEIGHT_PX = 2400
+from data_layer.service import PageSummary
 
 
 @dataclass(frozen=True)
 class Layer:
-    """One switchable layer of the heatmap: which summary list and which count it draws."""
+    """One switchable layer of the heatmap: which frame of the summary and which count it draws."""
 
     name: HotspotLayer
     label: str
-    summary_key: str
-    value_key: str
+    frame: str
+    """Attribute of :class:`PageSummary`."""
+    value: str
+    """Column of that frame."""
     unit: str
+
+    def cells(self, summary: PageSummary) -> pl.DataFrame:
+        return getattr(summary, self.frame)
 
 
 LAYERS = {
-    "All clicks": Layer("clicks", "All clicks", "clickBins", "clicks", "clicks"),
-    "Dead clicks": Layer("dead", "Dead clicks", "deadClicks", "deadClicks", "dead clicks"),
-    "Rage clicks": Layer("rage", "Rage clicks", "rageClicks", "rageEvents", "rage events"),
+    "All clicks": Layer("clicks", "All clicks", "click_bins", "clicks", "clicks"),
+    "Dead clicks": Layer("dead", "Dead clicks", "dead_bins", "dead_clicks", "dead clicks"),
+    "Rage clicks": Layer("rage", "Rage clicks", "rage_bins", "rage_events", "rage events"),
 }
 
 
@@ -49,42 +49,20 @@ class Hover:
     texts: list[str] | None = None
 
 
-def hotspot_hover(layer: Layer, cells: Sequence[Mapping[str, Any]]) -> Hover:
+def hotspot_hover(layer: Layer, cells: pl.DataFrame) -> Hover:
     """The layer's hover for ``cells`` (in their order); user-controlled selectors are escaped for Plotly."""
-    counts = np.array([int(cell[layer.value_key]) for cell in cells], dtype=np.int32)
+    counts = cells.get_column(layer.value).to_numpy().astype(np.int32)
     if layer.name == "dead":
         texts = [
-            escape_plotly(top) if (top := cell.get("topElement")) else "no selector recorded"
-            for cell in cells
+            escape_plotly(top) if top else "no selector recorded" for top in cells.get_column("top_element")
         ]
         return Hover(
             "<b>%{customdata:,} dead clicks</b><br>top element: %{text}<extra></extra>", counts, texts
         )
     if layer.name == "rage":
-        texts = [f"{int(cell['totalClicks']):,}" for cell in cells]
+        texts = [f"{total:,}" for total in cells.get_column("total_clicks")]
         template = (
             "<b>%{customdata:,} rage events</b> start here<br>%{text} clicks in this spot<extra></extra>"
         )
         return Hover(template, counts, texts)
     return Hover("<b>%{customdata:,} clicks</b><extra></extra>", counts)
-
-
-def page_height(
-    cells: Sequence[Mapping[str, Any]],
-    *,
-    image_height: float | None,
-    document_height: int | None,
-    row_height: int = bins.ROW_HEIGHT_PX,
-) -> float:
-    """Height (CSS px) to draw: the screenshot or the typical document, extended to the lowest bin."""
-    lowest = (max(int(cell["binY"]) for cell in cells) + 1) * row_height if cells else 0
-    base = image_height or document_height or DEFAULT_PAGE_HEIGHT_PX
-    return float(max(base, lowest))
-
-
-def layer_grid(
-    cells: Sequence[Mapping[str, Any]], layer: Layer, *, height: float, columns: int, row_height: int
-) -> np.ndarray:
-    """The layer's values on the bin grid covering ``height`` CSS px (NaN where empty)."""
-    rows = max(1, math.ceil(height / row_height))
-    return bin_grid(cells, layer.value_key, columns=columns, rows=rows)

@@ -23,9 +23,12 @@ from dashboard.figures import PageOverlay, page_overlay
 from dashboard.heatmap_view import LAYERS
 from dashboard.images import DisplayImage, display_image, thumbnail_uri
 from data_layer import breakpoints, explore, screenshots
+from data_layer.breakpoints import Breakpoint
 from data_layer.filters import WebFilters, Window, parse_filters
+from data_layer.page_ref import PageRef
 from data_layer.schema import screenshots as screenshots_table
 from data_layer.schema import touch_events
+from data_layer.service import PageSummary
 from data_layer.touch_query import TouchHeatmap, TouchQuery, query_touch_heatmap
 
 TTL_SECONDS = 600
@@ -114,22 +117,15 @@ def page_summary(
     db: str,
     version: DataVersion,
     page_key: str,
-    breakpoint: str,
+    breakpoint: Breakpoint,
     window: Window,
     country: str | None,
     region: str | None,
     browser: str | None,
-) -> dict[str, Any]:
-    """The REST summary body (service.page_summary) for one page and breakpoint."""
-    return _backend.service.page_summary(
-        page_key=page_key,
-        breakpoint=breakpoint,
-        from_=window.from_day.isoformat(),
-        to=window.to_day.isoformat(),
-        country=country,
-        region=region,
-        browser_name=browser,
-    )
+) -> PageSummary:
+    """The page's summary (service.page_summary), the same answer the REST API gives."""
+    filters = service_filters(country, region, browser)
+    return _backend.service.page_summary(PageRef(page_key, breakpoint), window, filters)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)

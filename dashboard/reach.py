@@ -7,7 +7,7 @@ only (``st.html`` sanitises its input and keeps them); every value in it is a nu
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import polars as pl
 
 from dashboard.palette import FOLD_COLOUR
 
@@ -25,20 +25,20 @@ def _row_top(depth_percent: float, buckets: int) -> float:
     return depth_percent / 100 * (buckets - 1) * ROW_PX
 
 
-def reach_html(reach: Sequence[Mapping[str, int]], *, fold_percent: float | None) -> str:
+def reach_html(reach: pl.DataFrame, *, fold_percent: float | None) -> str:
     """Share of sessions reaching each 10 % of the page, top-down like the page, as an HTML fragment.
 
-    ``reach`` is the summary's ``scrollDepth`` (bucket 0 = every session with scroll data, so 100 %);
+    ``reach`` is the summary's ``scroll_reach`` (bucket 0 = every session with scroll data, so 100 %);
     the dashed line marks the fold at ``fold_percent`` of the page. Each bar's tooltip gives the count.
     """
-    total = reach[0]["sessions"] if reach else 0
+    total = reach["sessions"][0] if reach.height else 0
     rows = []
-    for item in reach:
+    for item in reach.iter_rows(named=True):
         share = 100 * item["sessions"] / total if total else 0.0
         tip = f"{item['sessions']:,} sessions ({share:.1f} %) reached {item['bucket']} % of the page"
         rows.append(
             f'<div title="{tip}" style="position:absolute;left:0;right:0;'
-            f"top:{_row_top(item['bucket'], len(reach)):.0f}px;height:{ROW_PX}px;display:flex;"
+            f"top:{_row_top(item['bucket'], reach.height):.0f}px;height:{ROW_PX}px;display:flex;"
             'align-items:center;gap:6px">'
             f'<span style="width:{LABEL_PX}px;text-align:right;color:#6b7280">{item["bucket"]} %</span>'
             f'<span style="flex:1;height:{BAR_PX}px;background:{TRACK_COLOUR};border-radius:3px">'
@@ -46,10 +46,10 @@ def reach_html(reach: Sequence[Mapping[str, int]], *, fold_percent: float | None
             'border-radius:3px"></span></span>'
             f'<span style="width:{VALUE_PX}px;text-align:right">{share:.0f} %</span></div>'
         )
-    height = (max(len(reach), 1) - 1) * ROW_PX + ROW_PX
+    height = (max(reach.height, 1) - 1) * ROW_PX + ROW_PX
     fold = ""
-    if fold_percent is not None and reach:
-        top = _row_top(min(max(fold_percent, 0.0), 100.0), len(reach)) + ROW_PX / 2
+    if fold_percent is not None and reach.height:
+        top = _row_top(min(max(fold_percent, 0.0), 100.0), reach.height) + ROW_PX / 2
         fold = (
             f'<div title="The fold: {fold_percent:.0f} % of the page" style="position:absolute;'
             f'left:{LABEL_PX + 6}px;right:0;top:{top:.0f}px;border-top:2px dashed {FOLD_COLOUR}">'

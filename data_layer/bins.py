@@ -14,11 +14,6 @@ ROW_HEIGHT_PX: Final = 16
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
-def geometry() -> dict[str, int]:
-    """The summary's ``binGeometry``: what a client needs to draw the bins."""
-    return {"columns": COLUMNS, "rowHeightPx": ROW_HEIGHT_PX}
-
-
 def with_bins(frame: FrameT) -> FrameT:
     """``frame`` plus ``bin_x``, ``bin_y`` (Int32).
 

@@ -9,7 +9,7 @@ sorts explicitly first, and every list handed back is in the contract's order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import polars as pl
@@ -137,21 +137,11 @@ def pages_from_counts(counts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _bin_columns(per_bin: pl.DataFrame, *columns: str) -> list[list[Any]]:
-    """``bin_x``, ``bin_y`` and ``columns`` as lists, bins ordered by binY then binX (the contract's order).
-
-    The callers build each bin's dict with a dict display over these lists: a big page has tens of
-    thousands of bins, and ``to_dicts`` or ``dict(zip(...))`` per bin are several times slower.
-    """
-    ordered = per_bin.sort("bin_y", "bin_x")
-    return [ordered.get_column(column).to_list() for column in ("bin_x", "bin_y", *columns)]
-
-
 def _per_bin_counts(clicks: pl.LazyFrame) -> pl.LazyFrame:
     """Per non-empty bin: ``clicks`` and ``rage_events`` (rage events start at their first click).
 
     Grouped on one integer key (row-major bin number) rather than two columns: on a page with a million
-    clicks that is the difference that matters.
+    clicks that is the difference that matters. The key's order is the contract's bin order.
     """
     per_key = (
         bins.with_bins(clicks)
@@ -160,6 +150,7 @@ def _per_bin_counts(clicks: pl.LazyFrame) -> pl.LazyFrame:
             clicks=pl.len().cast(pl.Int64),
             rage_events=pl.col("rage_start").fill_null(False).sum().cast(pl.Int64),
         )
+        .sort("_bin")
     )
     return per_key.select(
         bin_x=(pl.col("_bin") % bins.COLUMNS).cast(pl.Int32),
@@ -169,41 +160,38 @@ def _per_bin_counts(clicks: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _click_and_rage_dicts(per_bin: pl.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rage = per_bin.filter(pl.col("rage_events") > 0)
+def _click_and_rage(per_bin: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     return (
-        [
-            {"binX": x, "binY": y, "clicks": n}
-            for x, y, n in zip(*_bin_columns(per_bin, "clicks"), strict=True)
-        ],
-        [
-            {"binX": x, "binY": y, "rageEvents": events, "totalClicks": n}
-            for x, y, events, n in zip(*_bin_columns(rage, "rage_events", "clicks"), strict=True)
-        ],
+        per_bin.select("bin_x", "bin_y", "clicks"),
+        per_bin.filter(pl.col("rage_events") > 0).select(
+            "bin_x", "bin_y", "rage_events", total_clicks="clicks"
+        ),
     )
 
 
-def click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
-    """``[{"binX", "binY", "clicks"}]`` for one page and breakpoint's clicks; non-zero bins only."""
+def click_bins(clicks: pl.DataFrame) -> pl.DataFrame:
+    """``bin_x``, ``bin_y``, ``clicks`` for one page and breakpoint's clicks; non-zero bins only, in the
+    contract's order (binY, then binX)."""
     return click_and_rage_bins(clicks)[0]
 
 
-def rage_click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
-    """``[{"binX", "binY", "rageEvents", "totalClicks"}]``: bins where at least one rage event starts.
+def rage_click_bins(clicks: pl.DataFrame) -> pl.DataFrame:
+    """``bin_x``, ``bin_y``, ``rage_events``, ``total_clicks``: bins where at least one rage event starts.
 
-    A rage event sits at the bin of its first click (``rage_start``); ``totalClicks`` counts every click
+    A rage event sits at the bin of its first click (``rage_start``); ``total_clicks`` counts every click
     of that bin, rage or not.
     """
     return click_and_rage_bins(clicks)[1]
 
 
-def click_and_rage_bins(clicks: pl.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def click_and_rage_bins(clicks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`click_bins` and :func:`rage_click_bins` from one pass over the clicks (a summary needs both)."""
-    return _click_and_rage_dicts(_per_bin_counts(clicks.lazy()).collect())
+    return _click_and_rage(_per_bin_counts(clicks.lazy()).collect())
 
 
 def _dead_per_bin(clicks: pl.LazyFrame) -> pl.LazyFrame:
-    """Per bin with dead clicks: ``dead_clicks`` and ``top_element`` (see :func:`dead_click_bins`)."""
+    """Per bin with dead clicks, in the contract's order (binY, then binX): ``dead_clicks`` and
+    ``top_element`` (see :func:`dead_click_bins`)."""
     per_selector = (
         bins.with_bins(clicks.filter(pl.col("dead").fill_null(False)))
         .with_columns(pl.col("selector").cast(pl.String))
@@ -211,28 +199,26 @@ def _dead_per_bin(clicks: pl.LazyFrame) -> pl.LazyFrame:
         .agg(n=pl.len().cast(pl.Int64))
     )
     selector = pl.col("selector")
-    return per_selector.group_by("bin_x", "bin_y").agg(
-        dead_clicks=pl.col("n").sum(),
-        top_element=selector.sort_by(
-            [selector.is_null(), pl.col("n"), selector], descending=[False, True, False]
-        ).first(),
+    return (
+        per_selector.group_by("bin_x", "bin_y")
+        .agg(
+            dead_clicks=pl.col("n").sum(),
+            top_element=selector.sort_by(
+                [selector.is_null(), pl.col("n"), selector], descending=[False, True, False]
+            ).first(),
+        )
+        .sort("bin_y", "bin_x")
     )
 
 
-def _dead_dicts(per_bin: pl.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {"binX": x, "binY": y, "deadClicks": n, "topElement": top}
-        for x, y, n, top in zip(*_bin_columns(per_bin, "dead_clicks", "top_element"), strict=True)
-    ]
+def dead_click_bins(clicks: pl.DataFrame) -> pl.DataFrame:
+    """``bin_x``, ``bin_y``, ``dead_clicks``, ``top_element`` over the dead clicks; non-zero bins only,
+    in the contract's order.
 
-
-def dead_click_bins(clicks: pl.DataFrame) -> list[dict[str, Any]]:
-    """``[{"binX", "binY", "deadClicks", "topElement"}]`` over the dead clicks; non-zero bins only.
-
-    ``topElement`` is the most frequent non-null selector among the bin's dead clicks, ties broken by the
-    smallest selector (string order); None when none of them had a selector.
+    ``top_element`` is the most frequent non-null selector among the bin's dead clicks, ties broken by
+    the smallest selector (string order); null when none of them had a selector.
     """
-    return _dead_dicts(_dead_per_bin(clicks.lazy()).collect())
+    return _dead_per_bin(clicks.lazy()).collect()
 
 
 def _session_depths(scrolls: pl.LazyFrame) -> pl.LazyFrame:
@@ -253,17 +239,17 @@ def _session_depths(scrolls: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def scroll_reach(scrolls: pl.DataFrame) -> list[dict[str, int]]:
-    """``[{"bucket", "sessions"}]`` for buckets 0, 10, …, 100: sessions whose max depth is ≥ bucket.
+def scroll_reach(scrolls: pl.DataFrame) -> pl.DataFrame:
+    """``bucket``, ``sessions`` for buckets 0, 10, …, 100: sessions whose max depth is ≥ bucket.
 
-    Always 11 entries and non-increasing; all zeros without scroll data. Rows without ``depth`` (clicks)
+    Always 11 rows and non-increasing; all zeros without scroll data. Rows without ``depth`` (clicks)
     are ignored.
     """
     return scroll_reach_and_fold(scrolls)[0]
 
 
-def fold(scrolls: pl.DataFrame) -> dict[str, int] | None:
-    """``{"medianViewportHeightPx": n}``: median viewport height at each session's deepest scroll.
+def fold(scrolls: pl.DataFrame) -> int | None:
+    """The fold: median viewport height (px) at each session's deepest scroll.
 
     Mean of the two middle values for an even count, rounded half up to an integer; None without scroll
     data. Ties at the deepest point: the session's latest such scroll (ts, then seq).
@@ -271,33 +257,38 @@ def fold(scrolls: pl.DataFrame) -> dict[str, int] | None:
     return scroll_reach_and_fold(scrolls)[1]
 
 
-def _reach_and_fold(depths: pl.DataFrame) -> tuple[list[dict[str, int]], dict[str, int] | None]:
+def _reach_and_fold(depths: pl.DataFrame) -> tuple[pl.DataFrame, int | None]:
     counts = depths.select(
         (pl.col("depth") >= bucket).sum().alias(str(bucket)) for bucket in SCROLL_BUCKETS
     ).row(0)
-    reach = [
-        {"bucket": bucket, "sessions": int(count)}
-        for bucket, count in zip(SCROLL_BUCKETS, counts, strict=True)
-    ]
+    reach = pl.DataFrame(
+        {"bucket": SCROLL_BUCKETS, "sessions": counts}, schema={"bucket": pl.Int32, "sessions": pl.Int64}
+    )
     if depths.is_empty():
         return reach, None
     median = float(depths.get_column("viewport_height").median())  # type: ignore[arg-type]
-    return reach, {"medianViewportHeightPx": int(median + 0.5)}
+    return reach, int(median + 0.5)
 
 
-def scroll_reach_and_fold(scrolls: pl.DataFrame) -> tuple[list[dict[str, int]], dict[str, int] | None]:
+def scroll_reach_and_fold(scrolls: pl.DataFrame) -> tuple[pl.DataFrame, int | None]:
     """:func:`scroll_reach` and :func:`fold` from one grouping of the scrolls by session."""
     return _reach_and_fold(_session_depths(scrolls.lazy()).collect())
 
 
-Bins = list[dict[str, Any]]
-BreakpointSummary = tuple[Bins, Bins, Bins, list[dict[str, int]], dict[str, int] | None]
-"""Click bins, rage bins, dead-click bins, scroll reach and fold."""
+@dataclass(frozen=True)
+class BreakpointSummary:
+    """A page's heatmap at one breakpoint: every part of a summary but its replays (frames as above)."""
+
+    click_bins: pl.DataFrame
+    rage_bins: pl.DataFrame
+    dead_bins: pl.DataFrame
+    scroll_reach: pl.DataFrame
+    fold_px: int | None
 
 
 def breakpoint_summary(events: pl.DataFrame, breakpoint: str) -> BreakpointSummary:
     """:func:`click_and_rage_bins`, :func:`dead_click_bins` and :func:`scroll_reach_and_fold` of one
-    breakpoint's events (all of a summary's body but replays).
+    breakpoint's events.
 
     One Polars query for all three, so they run in parallel and share the breakpoint's filter.
     """
@@ -310,7 +301,8 @@ def breakpoint_summary(events: pl.DataFrame, breakpoint: str) -> BreakpointSumma
             _session_depths(here.filter(pl.col("event_type") == "scroll")),
         ]
     )
-    return (*_click_and_rage_dicts(per_bin), _dead_dicts(dead), *_reach_and_fold(depths))
+    click, rage = _click_and_rage(per_bin)
+    return BreakpointSummary(click, rage, dead, *_reach_and_fold(depths))
 
 
 RANK_KEYS = ("rage_events", "dead_clicks", "clicks", "last_ts", "session_id")
@@ -407,8 +399,8 @@ def replays(
     template: str,
     breakpoint_order: Sequence[str] = breakpoints.NAMES,
     per_breakpoint: int = REPLAYS_PER_BREAKPOINT,
-) -> list[dict[str, str]]:
-    """``[{"breakpoint", "url"}]``: curated replay links for one page (CONTRACT 2.7).
+) -> pl.DataFrame:
+    """``breakpoint``, ``url``: curated replay links for one page (CONTRACT 2.7).
 
     ``events`` are one page's clicks and scrolls of every breakpoint, already window- and filter-limited.
     Per breakpoint the top ``per_breakpoint`` sessions by rage events, dead clicks, clicks (all desc),
@@ -433,7 +425,5 @@ def replays(
         .sort(["_order", *RANK_KEYS], descending=[False, *_RANK_DESCENDING])
     )
     firsts = first_events(candidates, best["session_id"].unique().to_list())
-    return [
-        {"breakpoint": breakpoint, "url": replay_url(template, session_id, *firsts[session_id])}
-        for breakpoint, session_id in best.select("breakpoint", "session_id").iter_rows()
-    ]
+    urls = [replay_url(template, session_id, *firsts[session_id]) for session_id in best["session_id"]]
+    return best.select("breakpoint").with_columns(url=pl.Series(urls, dtype=pl.String))

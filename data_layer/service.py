@@ -1,23 +1,25 @@
-"""The contract's query operations, shared by the REST API and the dashboard (CONTRACT 2, 4).
+"""The contract's web query operations, shared by the REST API and the dashboard (CONTRACT 2, 4).
 
-Parameters arrive as the client sent them (strings or None); everything is validated here so both faces
-give the same answers and the same errors.
+Typed in, typed out: a window, filters, a page reference and a sort come in already parsed
+(``data_layer.filters``, ``data_layer.page_ref``, :func:`parse_sort`, :func:`parse_limit`), and results
+leave as Polars frames. The API's JSON shape is made at its edge (``api/web_json.py``), so the dashboard
+reads the same frames without a round trip through strings.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from dataclasses import dataclass
 
 import polars as pl
 
-from data_layer import bins, breakpoints, metrics, rage
+from data_layer import metrics, rage
 from data_layer.cursors import CursorState, InvalidCursorError, decode_cursor, encode_cursor, query_digest
 from data_layer.errors import BadRequest, NotFound
-from data_layer.filters import WebFilters, Window, parse_filters, parse_window
+from data_layer.filters import WebFilters, Window
+from data_layer.page_ref import PageRef
 from data_layer.settings import Settings
 from data_layer.store import EventStore
-from data_layer.urls import InvalidUrlError, normalize_page_key
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 100
@@ -63,18 +65,19 @@ def sort_pages(pages: pl.DataFrame, sort_key: str, descending: bool) -> pl.DataF
     return pages.sort([column, "page_key"], descending=[descending, False], nulls_last=True)
 
 
-def page_entity(row: dict[str, Any]) -> dict[str, Any]:
-    """A page-list row in the contract's JSON shape."""
-    return {
-        "pageKey": row["page_key"],
-        "totalClicks": row["total_clicks"],
-        "rageClicks": row["rage_clicks"],
-        "deadClicks": row["dead_clicks"],
-        "rageRate": row["rage_rate"],
-        "deadRate": row["dead_rate"],
-        "issueScore": row["issue_score"],
-        "breakpoints": [{"breakpoint": b["breakpoint"], "clicks": b["clicks"]} for b in row["breakpoints"]],
-    }
+@dataclass(frozen=True)
+class PageListing:
+    """One page of the pages list: rows shaped as :func:`metrics.page_list`'s, and the way on."""
+
+    pages: pl.DataFrame
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class PageSummary(metrics.BreakpointSummary):
+    """A page's heatmap at one breakpoint and its curated replays (``breakpoint``, ``url``)."""
+
+    replays: pl.DataFrame
 
 
 class HeatmapService:
@@ -87,24 +90,20 @@ class HeatmapService:
 
     def list_pages(
         self,
+        window: Window,
+        filters: WebFilters = WebFilters(),
         *,
-        from_: str | None,
-        to: str | None,
-        limit: str | int | None = None,
-        cursor: str | None = None,
-        country: str | None = None,
-        region: str | None = None,
-        browser_name: str | None = None,
         search: str | None = None,
-        sort_by: str | None = None,
-        sort_dir: str | None = None,
-    ) -> dict[str, Any]:
-        """``GET /rest/v1/heatmap-pages``: pages with clicks in the window, sorted, one page of them."""
-        window = parse_window(from_, to)
-        size = parse_limit(limit)
-        sort_key, descending = parse_sort(sort_by, sort_dir)
-        filters = parse_filters(country, region, browser_name)
-        needle = search or None
+        sort: tuple[str, bool] = ("CLICKS", True),
+        limit: int = DEFAULT_LIMIT,
+        cursor: str | None = None,
+    ) -> PageListing:
+        """``GET /rest/v1/heatmap-pages``: pages with clicks in the window, sorted, one page of them.
+
+        ``cursor`` is a client's string (checked against the query it was made for); ``sort`` is a
+        :func:`parse_sort` result.
+        """
+        sort_key, descending = sort
         digest = query_digest(
             {
                 "from": window.from_day,
@@ -112,7 +111,7 @@ class HeatmapService:
                 "country": (filters.country or "").upper(),
                 "region": (filters.region or "").lower(),
                 "browser": (filters.browser or "").lower(),
-                "search": (needle or "").lower(),
+                "search": (search or "").lower(),
                 "sort": sort_key,
                 "desc": descending,
             }
@@ -124,18 +123,15 @@ class HeatmapService:
                 raise BadRequest(str(exc)) from None
         else:
             state = CursorState(offset=0, snapshot=self.store.last_seq())
-        pages = self.ranked_pages(window, filters, needle, sort_key, descending, as_of_seq=state.snapshot)
-        chunk = pages.slice(state.offset, size)
+        pages = self.ranked_pages(window, filters, search, sort_key, descending, as_of_seq=state.snapshot)
+        chunk = pages.slice(state.offset, limit)
         has_more = state.offset + chunk.height < pages.height
         next_cursor = (
             encode_cursor(CursorState(state.offset + chunk.height, state.snapshot), digest, self.secret)
             if has_more
             else None
         )
-        return {
-            "entities": [page_entity(row) for row in chunk.iter_rows(named=True)],
-            "pagination": {"nextCursor": next_cursor, "hasMore": has_more},
-        }
+        return PageListing(chunk, next_cursor)
 
     def ranked_pages(
         self,
@@ -179,46 +175,24 @@ class HeatmapService:
         flags = flags.select("seq", "rage", "rage_start")
         return events.update(flags, on="seq", how="left")
 
-    def page_summary(
-        self,
-        *,
-        page_key: str | None,
-        breakpoint: str | None,
-        from_: str | None,
-        to: str | None,
-        country: str | None = None,
-        region: str | None = None,
-        browser_name: str | None = None,
-    ) -> dict[str, Any]:
+    def page_summary(self, page: PageRef, window: Window, filters: WebFilters = WebFilters()) -> PageSummary:
         """``GET /rest/v1/heatmap-pages/summary``: bins, dead and rage clicks, scroll depth, replays."""
-        if not page_key:
-            raise BadRequest("pageKey is required, e.g. https://example.com/pricing")
-        try:
-            key = normalize_page_key(page_key, self.settings.page_key_rules)
-        except InvalidUrlError as exc:
-            raise BadRequest(f"pageKey {exc}") from None
-        names = breakpoints.NAMES
-        if breakpoint not in names:
-            raise BadRequest(f"breakpoint must be one of {', '.join(names)}, got {str(breakpoint)[:40]!r}")
-        window = parse_window(from_, to)
-        filters = parse_filters(country, region, browser_name)
-        if not self.store.page_exists(key):
-            raise NotFound(f"no events were ever recorded for pageKey {key}")
+        if not self.store.page_exists(page.page_key):
+            raise NotFound(f"no events were ever recorded for pageKey {page.page_key}")
         events = self.store.web_events(
-            window.from_day, window.to_day, filters, page_key=key, columns=metrics.SUMMARY_COLUMNS
+            window.from_day, window.to_day, filters, page_key=page.page_key, columns=metrics.SUMMARY_COLUMNS
         )
-        return summarize_page(events, breakpoint, self.settings.replay_template())
+        return summarize_page(events, page.breakpoint, self.settings.replay_template())
 
 
-def summarize_page(events: pl.DataFrame, breakpoint: str, replay_template: str) -> dict[str, Any]:
-    """The summary body for one page's events (all breakpoints; replays use them all)."""
-    click_bins, rage_bins, dead_bins, reach, fold = metrics.breakpoint_summary(events, breakpoint)
-    return {
-        "clickBins": click_bins,
-        "deadClicks": dead_bins,
-        "rageClicks": rage_bins,
-        "scrollDepth": reach,
-        "replays": metrics.replays(events, template=replay_template),
-        "binGeometry": bins.geometry(),
-        "fold": fold,
-    }
+def summarize_page(events: pl.DataFrame, breakpoint: str, replay_template: str) -> PageSummary:
+    """The summary of one page's events (all breakpoints; replays use them all)."""
+    heatmap = metrics.breakpoint_summary(events, breakpoint)
+    return PageSummary(
+        heatmap.click_bins,
+        heatmap.rage_bins,
+        heatmap.dead_bins,
+        heatmap.scroll_reach,
+        heatmap.fold_px,
+        metrics.replays(events, template=replay_template),
+    )

@@ -19,9 +19,10 @@ from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from dashboard.cartesian_chart import chart_key
-from data_layer import screenshots
+from data_layer import bins, screenshots
 from data_layer.auth import Permission, create_token, secret_key
 from data_layer.filters import WebFilters, Window
+from data_layer.page_ref import PageRef
 from data_layer.replica import ReplicaStore
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
@@ -114,10 +115,8 @@ def _png(width: int = 40, height: int = 30) -> bytes:
 def test_every_page_loads_on_demo_data(demo: HeatmapService, page: str) -> None:
     query = {}
     if page == "app_pages/session.py":
-        summary = demo.page_summary(
-            page_key=busiest_page(demo), breakpoint="desktop", from_="2026-10-03", to="2026-11-01"
-        )
-        query = replay_query(summary["replays"][0]["url"])
+        summary = demo.page_summary(PageRef(busiest_page(demo), "desktop"), WINDOW)
+        query = replay_query(summary.replays["url"][0])
     at = run_page(page, query)
     assert_clean(at)
     assert at.sidebar.date_input(key="dates").value == (WINDOW.from_day, WINDOW.to_day)
@@ -259,15 +258,15 @@ def test_heatmap_numbers_and_replays_equal_the_summary(demo: HeatmapService) -> 
     at = run_page(PAGES[1], {"page": page_key, "bp": "mobile"})
     assert_clean(at)
     assert at.selectbox(key="page").value == page_key
-    summary = demo.page_summary(page_key=page_key, breakpoint="mobile", from_="2026-10-03", to="2026-11-01")
+    summary = demo.page_summary(PageRef(page_key, "mobile"), WINDOW)
     assert metrics(at) == {
-        "Clicks · mobile": f"{sum(b['clicks'] for b in summary['clickBins']):,}",
-        "Dead clicks": f"{sum(b['deadClicks'] for b in summary['deadClicks']):,}",
-        "Rage events": f"{sum(b['rageEvents'] for b in summary['rageClicks']):,}",
-        "Sessions with scroll data": f"{summary['scrollDepth'][0]['sessions']:,}",
+        "Clicks · mobile": f"{summary.click_bins['clicks'].sum():,}",
+        "Dead clicks": f"{summary.dead_bins['dead_clicks'].sum():,}",
+        "Rage events": f"{summary.rage_bins['rage_events'].sum():,}",
+        "Sessions with scroll data": f"{summary.scroll_reach['sessions'][0]:,}",
     }
     links = [element.proto.url for element in at.get("link_button")]
-    assert links == [item["url"] for item in summary["replays"]]
+    assert links == summary.replays["url"].to_list()
     assert [chart.proto.component_name for chart in at.get("bidi_component")] == ["cartesian_chart"]
     assert not at.get("plotly_chart")  # the overlay is the only figure; scroll reach is plain HTML bars
     assert any("Sessions reaching each depth" in element.proto.body for element in at.get("html"))
@@ -275,15 +274,17 @@ def test_heatmap_numbers_and_replays_equal_the_summary(demo: HeatmapService) -> 
 
 def test_selecting_a_hotspot_lists_the_sessions_behind_its_clicks(demo: HeatmapService) -> None:
     page_key = busiest_page(demo)
-    summary = demo.page_summary(page_key=page_key, breakpoint="desktop", from_="2026-10-03", to="2026-11-01")
-    hottest = max(summary["clickBins"], key=lambda cell: (cell["clicks"], -cell["binY"], -cell["binX"]))
+    summary = demo.page_summary(PageRef(page_key, "desktop"), WINDOW)
+    hottest = summary.click_bins.sort(by=["clicks", "bin_y", "bin_x"], descending=[True, False, False]).row(
+        0, named=True
+    )
     at = run_page(PAGES[1], {"page": page_key})
     # Plotly reports a selected hotspot by its position on the page (CSS px): the bin's centre.
     spec = json.loads(at.get("bidi_component")[0].proto.json)["spec"]
-    page_width, bins = json.loads(spec)["layout"]["xaxis"]["range"][1], summary["binGeometry"]
+    page_width = json.loads(spec)["layout"]["xaxis"]["range"][1]
     point = {
-        "x": page_width * (hottest["binX"] + 0.5) / bins["columns"],
-        "y": (hottest["binY"] + 0.5) * bins["rowHeightPx"],
+        "x": page_width * (hottest["bin_x"] + 0.5) / bins.COLUMNS,
+        "y": (hottest["bin_y"] + 0.5) * bins.ROW_HEIGHT_PX,
     }
     at.session_state[chart_key("heatmap_chart", spec)] = {"selection": [point]}
     at.run()
@@ -327,10 +328,8 @@ def test_an_unknown_page_is_explained_not_a_traceback(demo: HeatmapService) -> N
 
 
 def test_replay_link_opens_the_session_on_its_busiest_page(demo: HeatmapService) -> None:
-    summary = demo.page_summary(
-        page_key=busiest_page(demo), breakpoint="desktop", from_="2026-10-03", to="2026-11-01"
-    )
-    query = replay_query(summary["replays"][0]["url"])
+    summary = demo.page_summary(PageRef(busiest_page(demo), "desktop"), WINDOW)
+    query = replay_query(summary.replays["url"][0])
     assert set(query) == {"sessionId", "visitorId", "date"}
     at = run_page(PAGES[2], query)
     assert_clean(at)

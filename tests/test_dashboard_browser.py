@@ -23,6 +23,7 @@ from data_layer.db import create_db_engine
 from data_layer.filters import WebFilters, Window
 from data_layer.ingest import ingest_web_batch
 from data_layer.migrate import upgrade
+from data_layer.page_ref import PageRef
 from data_layer.replica import ReplicaStore
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
@@ -109,13 +110,7 @@ def test_walk_through_the_dashboard(dashboard: dict[str, Any]) -> None:
     base, service, last_day = dashboard["base"], dashboard["service"], dashboard["last_day"]
     window = Window(last_day - timedelta(days=29), last_day)
     busiest = service.ranked_pages(window, WebFilters(), None, "CLICKS", True)["page_key"][0]
-    summary = service.page_summary(
-        page_key=busiest,
-        breakpoint="desktop",
-        from_=window.from_day.isoformat(),
-        to=window.to_day.isoformat(),
-    )
-    deep_link = summary["replays"][0]["url"]
+    deep_link = service.page_summary(PageRef(busiest, "desktop"), window).replays["url"][0]
     assert deep_link.startswith(f"{base}/session?sessionId=")
 
     with sync_api.sync_playwright() as playwright:

@@ -5,17 +5,20 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import polars as pl
 import pytest
 from PIL import Image
 
-from dashboard.export import bin_grid, overlay_png
+from dashboard.export import overlay_png
 from dashboard.figures import nice_step
+from dashboard.heatmap_geometry import bin_grid
 from dashboard.palette import colours_at
 
 FILL = (244, 245, 247, 255)  # palette.OUTLINE_FILL
 BORDER = (184, 190, 200, 255)  # palette.OUTLINE_LINE
 MIDDLE = (254, 217, 118)  # colour stop at 0.5
 TOP = (189, 0, 38)  # colour stop at 1.0
+NO_BINS = pl.DataFrame(schema={"bin_x": pl.Int32, "bin_y": pl.Int32, "clicks": pl.Int64})
 
 
 def _pixels(png: bytes) -> Image.Image:
@@ -28,7 +31,7 @@ def test_bins_over_a_page_outline() -> None:
     # 4 columns of 2 px over an 8 x 8 px page, rows of 2 px. The outline's 2 px border covers x 0-1 and
     # 6-7, y 0-1 and 6-7. Bin (1, 1) holds 2 of a peak of 4 -> position 0.5; bin (2, 1) the peak -> 1.0.
     # Column i spans x 2i..2i+1, row j spans y 2j..2j+1.
-    bins = [{"binX": 1, "binY": 1, "clicks": 2}, {"binX": 2, "binY": 1, "clicks": 4}]
+    bins = pl.DataFrame({"bin_x": [1, 2], "bin_y": [1, 1], "clicks": [2, 4]})
     image = _pixels(
         overlay_png(
             bins, "clicks", document_width_px=8, document_height_px=8, opacity=1.0, columns=4, row_height_px=2
@@ -44,7 +47,7 @@ def test_bins_over_a_page_outline() -> None:
 def test_opacity_blends_with_the_page() -> None:
     # Alpha round(255 * 0.5) = 128 over the opaque fill: 254*128/255 + 244*127/255 = 249.0,
     # 217*128/255 + 245*127/255 = 230.9, 118*128/255 + 247*127/255 = 182.2.
-    bins = [{"binX": 1, "binY": 1, "clicks": 2}, {"binX": 2, "binY": 1, "clicks": 4}]
+    bins = pl.DataFrame({"bin_x": [1, 2], "bin_y": [1, 1], "clicks": [2, 4]})
     image = _pixels(
         overlay_png(
             bins, "clicks", document_width_px=8, document_height_px=8, opacity=0.5, columns=4, row_height_px=2
@@ -60,7 +63,7 @@ def test_a_retina_screenshot_scales_rows_and_columns() -> None:
     # (2 CSS px) spans y 4j..4j+3. The single bin is the peak; bins below the image are cut off.
     backdrop = io.BytesIO()
     Image.new("RGB", (16, 12), "white").save(backdrop, "PNG")
-    bins = [{"binX": 1, "binY": 1, "n": 1}, {"binX": 0, "binY": 9, "n": 1}]
+    bins = pl.DataFrame({"bin_x": [1, 0], "bin_y": [1, 9], "n": [1, 1]})
     image = _pixels(
         overlay_png(
             bins,
@@ -81,17 +84,14 @@ def test_a_retina_screenshot_scales_rows_and_columns() -> None:
 
 
 def test_no_bins_leaves_the_backdrop_untouched() -> None:
-    image = _pixels(overlay_png([], "clicks", document_width_px=10, document_height_px=8))
+    image = _pixels(overlay_png(NO_BINS, "clicks", document_width_px=10, document_height_px=8))
     assert image.size == (10, 8)
     assert image.getpixel((4, 4)) == FILL
 
 
 def test_bin_grid_places_values_and_drops_bins_outside() -> None:
     grid = bin_grid(
-        [{"binX": 0, "binY": 0, "v": 3}, {"binX": 2, "binY": 1, "v": 5}, {"binX": 1, "binY": 7, "v": 9}],
-        "v",
-        columns=3,
-        rows=2,
+        pl.DataFrame({"bin_x": [0, 2, 1], "bin_y": [0, 1, 7], "v": [3, 5, 9]}), "v", columns=3, rows=2
     )
     expected = np.array([[3.0, np.nan, np.nan], [np.nan, np.nan, 5.0]])
     np.testing.assert_array_equal(grid, expected)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from dashboard.formatting import (
@@ -53,7 +54,7 @@ def test_shorten_keeps_both_ends() -> None:
 
 
 def test_reach_bars_give_each_depth_its_share_and_draw_the_fold() -> None:
-    reach = [{"bucket": bucket, "sessions": sessions} for bucket, sessions in ((0, 8), (50, 6), (100, 2))]
+    reach = pl.DataFrame({"bucket": [0, 50, 100], "sessions": [8, 6, 2]})
     html = reach_html(reach, fold_percent=25.0)
     assert html.count("reached ") == 3
     assert "6 sessions (75.0 %) reached 50 % of the page" in html

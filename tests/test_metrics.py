@@ -468,12 +468,12 @@ def test_click_bins_are_ordered_by_row_then_column() -> None:
         _click(x=5, y=7),  # (0, 0)
         _click(x=35, y=47.9),  # (3, 2)
     )
-    assert metrics.click_bins(clicks) == [
-        {"binX": 0, "binY": 0, "clicks": 2},
-        {"binX": 1, "binY": 0, "clicks": 1},
-        {"binX": 50, "binY": 1, "clicks": 1},
-        {"binX": 0, "binY": 2, "clicks": 1},
-        {"binX": 3, "binY": 2, "clicks": 1},
+    assert metrics.click_bins(clicks).to_dicts() == [
+        {"bin_x": 0, "bin_y": 0, "clicks": 2},
+        {"bin_x": 1, "bin_y": 0, "clicks": 1},
+        {"bin_x": 50, "bin_y": 1, "clicks": 1},
+        {"bin_x": 0, "bin_y": 2, "clicks": 1},
+        {"bin_x": 3, "bin_y": 2, "clicks": 1},
     ]
 
 
@@ -482,7 +482,7 @@ def test_dead_click_bins_with_top_element() -> None:
         # bin (0, 0): dead selectors #b, #b, #a, #a and three without -> 7 dead, top "#a" (tie, smaller)
         *(_click(x=5, y=5, dead=True, selector=s) for s in ("#b", "#b", "#a", "#a", None, None, None)),
         *(_click(x=5, y=5, selector="#z") for _ in range(5)),  # not dead: ignored, however frequent
-        # bin (1, 0): dead without any selector -> topElement None
+        # bin (1, 0): dead without any selector -> top_element None
         *(_click(x=15, y=5, dead=True) for _ in range(2)),
         # bin (2, 0): only live clicks -> not listed
         _click(x=25, y=5, selector="#live"),
@@ -491,10 +491,10 @@ def test_dead_click_bins_with_top_element() -> None:
         _click(x=5, y=20, dead=True, selector="#y"),
         _click(x=5, y=20, dead=True, selector="#y"),
     )
-    assert metrics.dead_click_bins(clicks) == [
-        {"binX": 0, "binY": 0, "deadClicks": 7, "topElement": "#a"},
-        {"binX": 1, "binY": 0, "deadClicks": 2, "topElement": None},
-        {"binX": 0, "binY": 1, "deadClicks": 3, "topElement": "#y"},
+    assert metrics.dead_click_bins(clicks).to_dicts() == [
+        {"bin_x": 0, "bin_y": 0, "dead_clicks": 7, "top_element": "#a"},
+        {"bin_x": 1, "bin_y": 0, "dead_clicks": 2, "top_element": None},
+        {"bin_x": 0, "bin_y": 1, "dead_clicks": 3, "top_element": "#y"},
     ]
 
 
@@ -508,22 +508,22 @@ def test_rage_click_bins_locate_events_at_their_first_click() -> None:
         _click(t_ms=9000, x=2, y=2, rage=True, rage_start=True),
         _click(t_ms=9100, x=2, y=2, rage=True),
         _click(t_ms=9200, x=2, y=2, rage=True),
-        _click(t_ms=20000, x=9, y=9),  # plain click in bin (0, 0): counts in totalClicks
+        _click(t_ms=20000, x=9, y=9),  # plain click in bin (0, 0): counts in total_clicks
         # A run starting in bin (40, 3).
         _click(t_ms=30000, x=400, y=50, rage=True, rage_start=True),
         _click(t_ms=30100, x=400, y=50, rage=True),
         _click(t_ms=30200, x=400, y=50, rage=True),
     )
-    assert metrics.rage_click_bins(clicks) == [
-        {"binX": 0, "binY": 0, "rageEvents": 2, "totalClicks": 5},
-        {"binX": 40, "binY": 3, "rageEvents": 1, "totalClicks": 3},
+    assert metrics.rage_click_bins(clicks).to_dicts() == [
+        {"bin_x": 0, "bin_y": 0, "rage_events": 2, "total_clicks": 5},
+        {"bin_x": 40, "bin_y": 3, "rage_events": 1, "total_clicks": 3},
     ]
 
 
 def test_bins_of_no_clicks_are_empty() -> None:
-    assert metrics.click_bins(_frame()) == []
-    assert metrics.dead_click_bins(_frame()) == []
-    assert metrics.rage_click_bins(_frame()) == []
+    assert metrics.click_bins(_frame()).to_dicts() == []
+    assert metrics.dead_click_bins(_frame()).to_dicts() == []
+    assert metrics.rage_click_bins(_frame()).to_dicts() == []
 
 
 # --- scroll depth and fold (CONTRACT 2.5) ----------------------------------------------------------------
@@ -544,12 +544,12 @@ def test_scroll_reach() -> None:
         _click(session="s6"),  # no scroll data: not counted
     )
     #              0  10 20 30 40 50 60 70 80 90 100
-    assert metrics.scroll_reach(scrolls) == _reach(5, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1)
+    assert metrics.scroll_reach(scrolls).to_dicts() == _reach(5, 3, 2, 2, 2, 2, 2, 2, 1, 1, 1)
 
 
 def test_scroll_reach_without_data_is_all_zeros() -> None:
-    assert metrics.scroll_reach(_frame()) == _reach(*[0] * 11)
-    assert metrics.scroll_reach(_frame(_click())) == _reach(*[0] * 11)
+    assert metrics.scroll_reach(_frame()).to_dicts() == _reach(*[0] * 11)
+    assert metrics.scroll_reach(_frame(_click())).to_dicts() == _reach(*[0] * 11)
 
 
 def test_fold_median_of_viewport_heights_at_the_deepest_scroll() -> None:
@@ -560,7 +560,7 @@ def test_fold_median_of_viewport_heights_at_the_deepest_scroll() -> None:
         _scroll(session="s2", t_ms=1000, depth=100, viewport_height=600),
         _scroll(session="s3", t_ms=0, depth=50, viewport_height=800),  # s3: 800
     )
-    assert metrics.fold(scrolls) == {"medianViewportHeightPx": 700}  # 640, 700, 800
+    assert metrics.fold(scrolls) == 700  # 640, 700, 800
 
 
 def test_fold_even_count_takes_the_mean_and_rounds_half_up() -> None:
@@ -570,7 +570,7 @@ def test_fold_even_count_takes_the_mean_and_rounds_half_up() -> None:
         _scroll(session="s3", viewport_height=698),
         _scroll(session="s4", viewport_height=800),
     )
-    assert metrics.fold(scrolls) == {"medianViewportHeightPx": 675}  # (651 + 698) / 2 = 674.5, half up
+    assert metrics.fold(scrolls) == 675  # (651 + 698) / 2 = 674.5, half up
 
 
 def test_fold_ties_at_the_same_time_take_the_highest_seq() -> None:
@@ -578,7 +578,7 @@ def test_fold_ties_at_the_same_time_take_the_highest_seq() -> None:
         _scroll(seq=8, t_ms=500, depth=90, viewport_height=720),
         _scroll(seq=3, t_ms=500, depth=90, viewport_height=600),
     )
-    assert metrics.fold(scrolls) == {"medianViewportHeightPx": 720}
+    assert metrics.fold(scrolls) == 720
 
 
 def test_fold_without_data_is_none() -> None:
@@ -624,7 +624,7 @@ def _replay_events() -> pl.DataFrame:
 
 
 def test_replays_ranking_and_order() -> None:
-    assert metrics.replays(_replay_events(), template=TEMPLATE) == [
+    assert metrics.replays(_replay_events(), template=TEMPLATE).to_dicts() == [
         {"breakpoint": "desktop", "url": _url("r2")},
         {"breakpoint": "desktop", "url": _url("r1d1")},
         {"breakpoint": "desktop", "url": _url("r1d0")},
@@ -643,7 +643,7 @@ def test_replays_breakpoint_order_and_count_are_arguments() -> None:
         breakpoint_order=("tablet", "mobile", "desktop"),
         per_breakpoint=2,
     )
-    assert result == [
+    assert result.to_dicts() == [
         {"breakpoint": "tablet", "url": _url("s_click")},
         {"breakpoint": "tablet", "url": _url("r2")},
         {"breakpoint": "desktop", "url": _url("r2")},
@@ -653,7 +653,9 @@ def test_replays_breakpoint_order_and_count_are_arguments() -> None:
 
 def test_replays_ignore_breakpoints_not_in_the_order() -> None:
     events = _frame(_click(session="x", breakpoint="watch"), _click(session="y"))
-    assert metrics.replays(events, template=TEMPLATE) == [{"breakpoint": "desktop", "url": _url("y")}]
+    assert metrics.replays(events, template=TEMPLATE).to_dicts() == [
+        {"breakpoint": "desktop", "url": _url("y")}
+    ]
 
 
 def test_replay_date_and_visitor_come_from_the_sessions_first_event_on_the_page() -> None:
@@ -663,7 +665,7 @@ def test_replay_date_and_visitor_come_from_the_sessions_first_event_on_the_page(
         _click(session="s", visitor="new", t_ms=midnight + 100),
         _scroll(session="s", visitor="old", breakpoint="tablet", t_ms=midnight - 1),
     )
-    assert metrics.replays(events, template=TEMPLATE) == [
+    assert metrics.replays(events, template=TEMPLATE).to_dicts() == [
         {"breakpoint": "desktop", "url": _url("s", "old", "2024-03-01")},
         {"breakpoint": "tablet", "url": _url("s", "old", "2024-03-01")},
     ]
@@ -671,14 +673,14 @@ def test_replay_date_and_visitor_come_from_the_sessions_first_event_on_the_page(
 
 def test_replay_visitor_at_equal_timestamps_is_the_one_of_the_lowest_seq() -> None:
     events = _frame(_click(seq=7, session="s", visitor="later"), _click(seq=4, session="s", visitor="first"))
-    assert metrics.replays(events, template=TEMPLATE) == [
+    assert metrics.replays(events, template=TEMPLATE).to_dicts() == [
         {"breakpoint": "desktop", "url": _url("s", "first")}
     ]
 
 
 def test_replay_values_are_url_encoded() -> None:
     events = _frame(_click(session="s 1/ü&x={date}", visitor="v#1"))
-    assert metrics.replays(events, template=TEMPLATE) == [
+    assert metrics.replays(events, template=TEMPLATE).to_dicts() == [
         {
             "breakpoint": "desktop",
             "url": "https://dash.example/session?sessionId=s%201%2F%C3%BC%26x%3D%7Bdate%7D"
@@ -688,7 +690,7 @@ def test_replay_values_are_url_encoded() -> None:
 
 
 def test_replays_of_no_events() -> None:
-    assert metrics.replays(_frame(), template=TEMPLATE) == []
+    assert metrics.replays(_frame(), template=TEMPLATE).to_dicts() == []
 
 
 # --- properties ------------------------------------------------------------------------------------------
@@ -810,10 +812,10 @@ def test_rage_events_at_most_one_per_three_clicks(
 )
 def test_click_bins_account_for_every_click(points: list[tuple[float, float, int]]) -> None:
     clicks = _frame(*(_click(x=x, y=y, document_width=w) for x, y, w in points))
-    bins = metrics.click_bins(clicks)
+    bins = metrics.click_bins(clicks).to_dicts()
     assert sum(b["clicks"] for b in bins) == len(points)
-    assert all(0 <= b["binX"] <= 99 and b["binY"] >= 0 and b["clicks"] > 0 for b in bins)
-    assert [(b["binY"], b["binX"]) for b in bins] == sorted({(b["binY"], b["binX"]) for b in bins})
+    assert all(0 <= b["bin_x"] <= 99 and b["bin_y"] >= 0 and b["clicks"] > 0 for b in bins)
+    assert [(b["bin_y"], b["bin_x"]) for b in bins] == sorted({(b["bin_y"], b["bin_x"]) for b in bins})
 
 
 @settings(max_examples=100, deadline=None)
@@ -823,7 +825,7 @@ def test_click_bins_account_for_every_click(points: list[tuple[float, float, int
     )
 )
 def test_scroll_reach_is_non_increasing(depths: list[tuple[str, float]]) -> None:
-    reach = metrics.scroll_reach(_frame(*(_scroll(session=s, depth=d) for s, d in depths)))
+    reach = metrics.scroll_reach(_frame(*(_scroll(session=s, depth=d) for s, d in depths))).to_dicts()
     counts = [entry["sessions"] for entry in reach]
     assert [entry["bucket"] for entry in reach] == list(range(0, 101, 10))
     assert counts == sorted(counts, reverse=True)
@@ -878,4 +880,4 @@ def test_replays_match_a_plain_ranking(specs: list[tuple[str, str, str, int, boo
             key=lambda s: (*(-v for v in stats[(breakpoint, s)]), s),
         )
         expected += [{"breakpoint": breakpoint, "url": _url(s)} for s in ranked[:5]]
-    assert metrics.replays(events, template=TEMPLATE) == expected
+    assert metrics.replays(events, template=TEMPLATE).to_dicts() == expected

@@ -8,18 +8,20 @@ from typing import Any
 
 import pytest
 
+from api.web_json import page_list_body, summary_text
 from benchmarks.dataset import generate
-from data_layer import metrics
-from data_layer.filters import WebFilters
+from data_layer import breakpoints, metrics
+from data_layer.filters import WebFilters, Window
 from data_layer.ingest import ingest_web_batch
+from data_layer.page_ref import PageRef
 from data_layer.replica import ReplicaStore, catchup, runs
 from data_layer.retention import forget_visitor
-from data_layer.service import HeatmapService
+from data_layer.service import HeatmapService, parse_sort
 from data_layer.store import SqlStore
 from tests.factories import web_click
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
-WINDOW = {"from_": "2026-10-20", "to": "2026-10-31"}
+WINDOW = Window(date(2026, 10, 20), date(2026, 10, 31))
 
 
 def load(engine, settings, events: list[dict[str, Any]]) -> None:
@@ -28,19 +30,22 @@ def load(engine, settings, events: list[dict[str, Any]]) -> None:
 
 
 def answers(service: HeatmapService) -> dict[str, Any]:
-    """Every kind of answer: all sorts, filters, and summaries of several pages and breakpoints."""
+    """Every kind of answer, as the API would send it: all sorts, filters, and summaries of several pages
+    and breakpoints."""
+
+    def listed(filters: WebFilters = WebFilters(), **options: Any) -> list[dict[str, Any]]:
+        return page_list_body(service.list_pages(WINDOW, filters, limit=100, **options))["entities"]
+
     result: dict[str, Any] = {}
     for sort in ("CLICKS", "RAGE_CLICKS", "DEAD_RATE", "ISSUE_SCORE", "PAGE_KEY"):
-        result[sort] = service.list_pages(limit=100, sort_by=sort, **WINDOW)["entities"]
-    result["us"] = service.list_pages(limit=100, country="us", **WINDOW)["entities"]
-    result["chrome-region"] = service.list_pages(
-        limit=100, browser_name="CHROME", region="us-north", **WINDOW
-    )["entities"]
-    result["search"] = service.list_pages(limit=100, search="/p/1", **WINDOW)["entities"]
+        result[sort] = listed(sort=parse_sort(sort, None))
+    result["us"] = listed(WebFilters(country="us"))
+    result["chrome-region"] = listed(WebFilters(browser="CHROME", region="us-north"))
+    result["search"] = listed(search="/p/1")
     for entity in result["CLICKS"][:4]:
-        for breakpoint in ("desktop", "tablet", "mobile"):
-            key = f"{entity['pageKey']} {breakpoint}"
-            result[key] = service.page_summary(page_key=entity["pageKey"], breakpoint=breakpoint, **WINDOW)
+        for breakpoint in breakpoints.NAMES:
+            page = PageRef(entity["pageKey"], breakpoint)
+            result[f"{page.page_key} {breakpoint}"] = summary_text(service.page_summary(page, WINDOW))
     return result
 
 

@@ -10,10 +10,11 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from api.web_json import page_list_body
 from data_layer import metrics
-from data_layer.filters import WebFilters
+from data_layer.filters import WebFilters, Window
 from data_layer.rage import INPUT_COLUMNS as RAGE_INPUT_COLUMNS
-from data_layer.service import SORT_COLUMNS, HeatmapService
+from data_layer.service import SORT_COLUMNS, HeatmapService, PageListing, parse_limit, parse_sort
 from data_layer.settings import Settings
 from data_layer.store import WEB_EVENT_SCHEMA
 
@@ -62,6 +63,14 @@ def clicks_frame(pages: list[tuple[int, int, int]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=WEB_EVENT_SCHEMA)
 
 
+DAY = Window(date(2026, 4, 1), date(2026, 4, 1))
+
+
+def entities(listing: PageListing) -> list[dict[str, Any]]:
+    """The page list as the API answers it (the camelCase shape the assertions below name)."""
+    return page_list_body(listing)["entities"]
+
+
 page_specs = st.lists(
     st.integers(1, 12).flatmap(lambda c: st.tuples(st.just(c), st.integers(0, c), st.integers(0, c))),
     min_size=1,
@@ -80,12 +89,14 @@ def test_walking_all_pages_yields_each_exactly_once_in_order(
     pages: list[tuple[int, int, int]], limits: list[int], sort_by: str, sort_dir: str
 ) -> None:
     service = HeatmapService(FrameStore(clicks_frame(pages)), Settings(_env_file=None), b"k")
-    window = {"from_": "2026-04-01", "to": "2026-04-01", "sort_by": sort_by, "sort_dir": sort_dir}
-    everything = service.list_pages(limit=100, **window)["entities"] if len(pages) <= 100 else None
+    query = {"window": DAY, "sort": parse_sort(sort_by, sort_dir)}
+    everything = entities(service.list_pages(limit=100, **query)) if len(pages) <= 100 else None
     seen: list[dict[str, Any]] = []
     cursor = None
     for step in range(200):
-        body = service.list_pages(limit=limits[step % len(limits)], cursor=cursor, **window)
+        body = page_list_body(
+            service.list_pages(limit=parse_limit(limits[step % len(limits)]), cursor=cursor, **query)
+        )
         seen += body["entities"]
         cursor = body["pagination"]["nextCursor"]
         if not body["pagination"]["hasMore"]:
@@ -117,9 +128,9 @@ def test_walking_all_pages_yields_each_exactly_once_in_order(
 @given(pages=page_specs)
 def test_totals_and_invariants(pages: list[tuple[int, int, int]]) -> None:
     service = HeatmapService(FrameStore(clicks_frame(pages)), Settings(_env_file=None), b"k")
-    entities = service.list_pages(from_="2026-04-01", to="2026-04-01", limit=100)["entities"]
-    assert sum(e["totalClicks"] for e in entities) == sum(c for c, _, _ in pages)
-    for entity in entities:
+    listed = entities(service.list_pages(DAY, limit=100))
+    assert sum(e["totalClicks"] for e in listed) == sum(c for c, _, _ in pages)
+    for entity in listed:
         assert 0 <= entity["rageRate"] <= 1 and 0 <= entity["deadRate"] <= 1
         assert 0 <= entity["issueScore"] <= 100
         assert sum(b["clicks"] for b in entity["breakpoints"]) == entity["totalClicks"]
