@@ -45,21 +45,11 @@ from urllib.parse import urlencode
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 from sqlalchemy import func, select
 
-from benchmarks.loopback import free_port, wait_ok
 from data_layer.db import create_db_engine
 from data_layer.schema import web_events
+from heatmaps_testing.browser import CHROMIUM, CHROMIUM_ARGS
+from heatmaps_testing.loopback import free_port, wait_ok
 
-CHROMIUM = "/usr/bin/chromium"
-# The system Chromium (never a downloaded one), without background networking, which the sandbox refuses
-# (the browser tests use the same settings).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 120
 RENDER_TIMEOUT_MS = 600_000  # a cold load may build the replica from SQL first

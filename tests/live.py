@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,17 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.loopback import free_port as free_port
-from benchmarks.loopback import wait_ok as wait_ok
-
-
-def product_env(**settings: str) -> dict[str, str]:
-    """This process's environment without its HEATMAPS_* settings (test switches kept), plus ``settings``."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("HEATMAPS_") or k.startswith("HEATMAPS_TEST_")
-    }
-    env.update({f"HEATMAPS_{name.upper()}": value for name, value in settings.items()})
-    return env
+from heatmaps_testing.loopback import free_port as free_port
+from heatmaps_testing.loopback import product_env as product_env
+from heatmaps_testing.loopback import wait_ok as wait_ok
 
 
 @contextmanager

@@ -23,10 +23,10 @@ from PIL import Image
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from benchmarks.load import ApiServer
 from data_layer.auth import Permission, create_token, revoke_token
 from data_layer.schema import api_tokens
 from heatmaps_cli.app import app as cli
+from heatmaps_testing.loopback import ApiServer
 from tests.conftest import bearer
 from tests.factories import touch, web_click
 

@@ -326,7 +326,7 @@ def test_automatic_capture_in_the_api_process_survives_a_restart(
 ) -> None:
     """Clicks on a new page of an allowed origin get it a backdrop per breakpoint with clicks, in the
     background; a job queued while the API is down runs once it is back."""
-    from benchmarks.load import ApiServer, make_tokens
+    from heatmaps_testing.loopback import ApiServer, make_tokens
 
     page = f"{site.origin}/"
     server = ApiServer(

@@ -10,12 +10,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-from benchmarks.load import ApiServer
 from data_layer.db import create_db_engine
 from data_layer.ingest import ingest_web_batch
 from data_layer.migrate import upgrade
 from data_layer.screenshots import latest_page_screenshot
 from data_layer.settings import Settings
+from heatmaps_testing.loopback import ApiServer
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.capture_site import serve_site
 from tests.factories import web_click

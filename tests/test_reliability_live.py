@@ -1,7 +1,7 @@
 """Reliability against real ``heatmaps api`` processes on loopback: concurrency, SIGKILL, database outage.
 
 Slow tests (marked ``live``): each starts API subprocesses (about 1 s each) and runs for a few seconds,
-bounded in threads and time. They share the load script's machinery (benchmarks/load.py).
+bounded in threads and time. They share the load script's clients and check (heatmaps_testing/load.py).
 
 - Concurrency: two API processes on one database, writer and reader threads for a few seconds, and a
   cursor walk of the pages list repeated while ingestion goes on: no answer other than 200 (no
@@ -37,23 +37,22 @@ import pytest
 from sqlalchemy import func, make_url, select
 from sqlalchemy.exc import OperationalError
 
-from benchmarks.load import (
-    ApiServer,
-    ClientLog,
-    check_exactly_once,
-    load_day,
-    make_batch,
-    make_tokens,
-    run_load,
-    send_batch,
-    stored_event_ids,
-)
 from data_layer.db import bulk_insert, create_db_engine, write_transaction
 from data_layer.errors import database_unavailable
 from data_layer.event_models import validate_web_batch
 from data_layer.ingest import RequestContext, web_event_row
 from data_layer.schema import WEB_ROW_COLUMNS, web_events
 from data_layer.settings import Settings
+from heatmaps_testing.load import (
+    ClientLog,
+    check_exactly_once,
+    load_day,
+    make_batch,
+    run_load,
+    send_batch,
+    stored_event_ids,
+)
+from heatmaps_testing.loopback import ApiServer, make_tokens
 
 pytestmark = pytest.mark.live
 PAGES_PATH = "/rest/v1/heatmap-pages"
