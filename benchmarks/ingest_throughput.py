@@ -25,11 +25,11 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, text
 
-from benchmarks.dataset import generate
 from data_layer.db import create_db_engine
 from data_layer.ingest import ingest_web_batch
 from data_layer.migrate import upgrade
 from data_layer.settings import Settings
+from heatmaps_testing.dataset import generate
 from heatmaps_testing.loopback import free_port, wait_ok
 
 PG_URL = os.environ.get("HEATMAPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

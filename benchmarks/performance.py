@@ -3,7 +3,7 @@
     .venv/bin/python -m benchmarks.performance --events 1000000          # quick check
     .venv/bin/python -m benchmarks.performance --events 10000000         # the budget's data set
 
-Generates the benchmark data set (benchmarks/dataset.py) into a SQLite database through the service
+Generates the benchmark data set (heatmaps_testing/dataset.py) into a SQLite database through the service
 layer (reused across runs with the same --db), then measures: the pages list (windows, sorts, filters)
 and page summaries through the replica, the mobile query, freshness lag, restart-to-first-answer, peak
 RSS, the same pages list and summary computed by DuckDB over a Parquet export of the raw events (what an

@@ -17,7 +17,6 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from benchmarks.dataset import generate
 from data_layer.auth import Permission, create_token, secret_key
 from data_layer.db import create_db_engine
 from data_layer.filters import WebFilters, Window
@@ -30,6 +29,7 @@ from data_layer.service import HeatmapService
 from data_layer.settings import Settings
 from data_layer.store import SqlStore
 from demo_site.traffic import generate_web_events
+from heatmaps_testing.dataset import generate
 
 RUNS = 5
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from api.web_json import page_list_body, summary_text
-from benchmarks.dataset import generate
 from data_layer import breakpoints, metrics
 from data_layer.filters import WebFilters, Window
 from data_layer.ingest import ingest_web_batch
@@ -18,6 +17,7 @@ from data_layer.replica import ReplicaStore, catchup, runs
 from data_layer.retention import forget_visitor
 from data_layer.service import HeatmapService, parse_sort
 from data_layer.store import SqlStore
+from heatmaps_testing.dataset import generate
 from tests.factories import web_click
 
 END = datetime(2026, 11, 1, tzinfo=UTC)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from benchmarks.dataset import generate
 from data_layer.ingest import ingest_web_batch
 from data_layer.replica import ReplicaStore, runs
 from data_layer.retention import forget_visitor
+from heatmaps_testing.dataset import generate
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -1,4 +1,4 @@
-"""Deterministic benchmark events shaped like ARCHITECTURE.md's data set.
+"""Deterministic events shaped like ARCHITECTURE.md's benchmark data set (benchmarks, replica tests).
 
 5,000 pages with Zipf-like popularity, 3 breakpoints, ~40 countries, 6 browsers, about 2 % of clicks in
 rage bursts, about 8 % dead clicks, plus one or two scroll events per pageview, spread over ``days``
