@@ -138,25 +138,16 @@ def pages_from_counts(counts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
 
 
 def _per_bin_counts(clicks: pl.LazyFrame) -> pl.LazyFrame:
-    """Per non-empty bin: ``clicks`` and ``rage_events`` (rage events start at their first click).
-
-    Grouped on one integer key (row-major bin number) rather than two columns: on a page with a million
-    clicks that is the difference that matters. The key's order is the contract's bin order.
-    """
-    per_key = (
-        bins.with_bins(clicks)
-        .group_by(_bin=pl.col("bin_y").cast(pl.Int64) * bins.COLUMNS + pl.col("bin_x"))
+    """Per non-empty bin, in the contract's order: ``clicks`` and ``rage_events`` (rage events start at
+    their first click)."""
+    return (
+        clicks.group_by(_bin=bins.bin_key())
         .agg(
             clicks=pl.len().cast(pl.Int64),
             rage_events=pl.col("rage_start").fill_null(False).sum().cast(pl.Int64),
         )
         .sort("_bin")
-    )
-    return per_key.select(
-        bin_x=(pl.col("_bin") % bins.COLUMNS).cast(pl.Int32),
-        bin_y=(pl.col("_bin") // bins.COLUMNS).cast(pl.Int32),
-        clicks="clicks",
-        rage_events="rage_events",
+        .select(**bins.from_bin_key("_bin"), clicks="clicks", rage_events="rage_events")
     )
 
 
@@ -191,23 +182,22 @@ def click_and_rage_bins(clicks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
 
 def _dead_per_bin(clicks: pl.LazyFrame) -> pl.LazyFrame:
     """Per bin with dead clicks, in the contract's order (binY, then binX): ``dead_clicks`` and
-    ``top_element`` (see :func:`dead_click_bins`)."""
-    per_selector = (
-        bins.with_bins(clicks.filter(pl.col("dead").fill_null(False)))
-        .with_columns(pl.col("selector").cast(pl.String))
-        .group_by("bin_x", "bin_y", "selector")
-        .agg(n=pl.len().cast(pl.Int64))
-    )
+    ``top_element`` (see :func:`dead_click_bins`). Selectors are compared as strings only once counted."""
     selector = pl.col("selector")
     return (
-        per_selector.group_by("bin_x", "bin_y")
+        clicks.filter(pl.col("dead").fill_null(False))
+        .group_by(_bin=bins.bin_key(), selector=selector)
+        .agg(n=pl.len().cast(pl.Int64))
+        .with_columns(selector.cast(pl.String))
+        .group_by("_bin")
         .agg(
             dead_clicks=pl.col("n").sum(),
             top_element=selector.sort_by(
                 [selector.is_null(), pl.col("n"), selector], descending=[False, True, False]
             ).first(),
         )
-        .sort("bin_y", "bin_x")
+        .sort("_bin")
+        .select(**bins.from_bin_key("_bin"), dead_clicks="dead_clicks", top_element="top_element")
     )
 
 
@@ -364,32 +354,34 @@ def replay_url(template: str, session_id: str, visitor_id: str | None, day: str)
 def _replay_candidates(events: pl.DataFrame, k: int) -> pl.DataFrame:
     """The events of the sessions that can rank among the first ``k`` of their breakpoint.
 
-    A session without rage events ranks below every session with one, and a session with neither rage
-    events nor dead clicks below every session with either. So where ``k`` sessions of a breakpoint have
-    rage events (failing that: either), only those need ranking: on a busy page a few hundred sessions
-    instead of hundreds of thousands. Other breakpoints keep all their events.
+    Sessions rank by rage events first. Where ``k`` sessions of a breakpoint have rage events, only
+    those with at least as many as the ``k``-th most can make it: on a busy page a handful, found from
+    the few rage clicks alone. Elsewhere a session without rage events ranks below every session with
+    one, and one with neither rage events nor dead clicks below every session with either; so where
+    ``k`` sessions have either, only those need ranking. Remaining breakpoints keep all their events.
     """
     rage = _IS_CLICK & pl.col("rage_start").fill_null(False)
     flagged = rage | (_IS_CLICK & pl.col("dead").fill_null(False))
-    marked = events.filter(flagged).group_by("breakpoint", "session_id").agg(has_rage=rage.any())
-    per_breakpoint = marked.group_by("breakpoint").agg(
-        rage_sessions=pl.col("has_rage").sum(), flagged_sessions=pl.len()
+    per_session = events.filter(rage).group_by("breakpoint", "session_id").agg(rage_events=pl.len())
+    per_breakpoint = per_session.group_by("breakpoint").agg(
+        sessions=pl.len(), kth=pl.col("rage_events").top_k(k).min()
     )
-    keep = (
-        marked.join(per_breakpoint, on="breakpoint")
-        .filter(
-            pl.when(pl.col("rage_sessions") >= k)
-            .then(pl.col("has_rage"))
-            .otherwise(pl.col("flagged_sessions") >= k)
-        )
-        .select("breakpoint", "session_id")
+    settled = per_breakpoint.filter(pl.col("sessions") >= k)
+    strong = per_session.join(settled, on="breakpoint").filter(pl.col("rage_events") >= pl.col("kth"))
+    unsettled = ~pl.col("breakpoint").is_in(settled.get_column("breakpoint").implode())
+    marked = events.filter(unsettled & flagged).group_by("breakpoint", "session_id").agg(has_rage=rage.any())
+    narrowed = (
+        marked.group_by("breakpoint")
+        .agg(flagged_sessions=pl.len())
+        .filter(pl.col("flagged_sessions") >= k)
+        .get_column("breakpoint")
     )
+    kept = pl.concat([strong.get_column("session_id"), marked.get_column("session_id")])
     # Whole sessions are kept (a kept session's events on other breakpoints do no harm: every session
     # ranked is ranked on all its events).
-    narrowed = keep.get_column("breakpoint").unique().implode()
     return events.filter(
-        pl.col("session_id").is_in(keep.get_column("session_id").implode())
-        | ~pl.col("breakpoint").is_in(narrowed)
+        pl.col("session_id").is_in(kept.implode())
+        | (unsettled & ~pl.col("breakpoint").is_in(narrowed.implode()))
     )
 
 
