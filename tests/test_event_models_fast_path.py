@@ -58,13 +58,13 @@ def twisted_events(draw: st.DrawFn) -> dict[str, Any]:
     return event
 
 
-@settings(max_examples=300, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(twisted_events(), max_size=6))
 def test_fast_path_matches_the_reference(batch: list[dict[str, Any]]) -> None:
     assert_same(batch)
 
 
-@settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(web_events_valid(), min_size=1, max_size=6))
 def test_valid_batches_take_the_fast_path(batch: list[dict[str, Any]]) -> None:
     assert_same(batch)

@@ -108,7 +108,6 @@ def fuzz_operation(operation: Any, mode: GenerationMode, headers: dict[str, str]
 
     @settings(
         max_examples=MAX_EXAMPLES,
-        deadline=None,
         database=None,
         phases=[Phase.explicit, Phase.generate, Phase.shrink],
         suppress_health_check=list(HealthCheck),

@@ -38,7 +38,6 @@ ID_ALPHABET = string.ascii_letters + string.digits + "._:-"
 PATH_ALPHABET = string.ascii_letters + string.digits + "-._~%!$&'()*+,;=:@/"
 FUZZ = settings(
     max_examples=30,
-    deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

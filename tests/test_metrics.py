@@ -739,7 +739,7 @@ def _reference_rage(frame: pl.DataFrame, min_clicks: int = 3) -> dict[int, tuple
     return result
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(specs=_click_specs)
 def test_rage_flags_match_a_plain_loop(specs: list[tuple[str, str, str, int, float, float]]) -> None:
     frame = _spec_frame(specs)
@@ -747,7 +747,7 @@ def test_rage_flags_match_a_plain_loop(specs: list[tuple[str, str, str, int, flo
     assert flagged == _reference_rage(frame)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(specs=_click_specs, min_clicks=st.integers(0, 4), seed=st.integers(0, 2**32 - 1))
 def test_rage_flags_of_rows_match_rage_flags(
     specs: list[tuple[str, str, str, int, float, float]], min_clicks: int, seed: int
@@ -771,7 +771,7 @@ def test_rage_flags_of_rows_never_chain_a_click_without_coordinates() -> None:
     assert flags == [(False, False)] * 3 + [(True, True), (True, False), (True, False)]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(specs=_click_specs, seed=st.integers(0, 2**32 - 1))
 def test_rage_flags_do_not_depend_on_row_order_or_other_groups(
     specs: list[tuple[str, str, str, int, float, float]], seed: int
@@ -786,7 +786,7 @@ def test_rage_flags_do_not_depend_on_row_order_or_other_groups(
         assert_frame_equal(pl.concat(per_group).sort("seq"), whole)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(specs=_click_specs)
 def test_rage_events_at_most_one_per_three_clicks(
     specs: list[tuple[str, str, str, int, float, float]],
@@ -801,7 +801,7 @@ def test_rage_events_at_most_one_per_three_clicks(
     assert flagged.filter(pl.col("rage_start") & ~pl.col("rage")).height == 0
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(
     points=st.lists(
         st.tuples(
@@ -818,7 +818,7 @@ def test_click_bins_account_for_every_click(points: list[tuple[float, float, int
     assert [(b["bin_y"], b["bin_x"]) for b in bins] == sorted({(b["bin_y"], b["bin_x"]) for b in bins})
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(
     depths=st.lists(
         st.tuples(st.sampled_from(["s1", "s2", "s3", "s4"]), st.floats(0, 100, allow_nan=False)), max_size=30
@@ -832,7 +832,7 @@ def test_scroll_reach_is_non_increasing(depths: list[tuple[str, float]]) -> None
     assert counts[0] == len({s for s, _ in depths})
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=200)
 @given(data=st.integers(0, 5000).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n))))
 def test_issue_score_stays_in_range(data: tuple[int, int]) -> None:
     frustrated, total = data
@@ -854,7 +854,7 @@ _event_specs = st.lists(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100)
 @given(specs=_event_specs)
 def test_replays_match_a_plain_ranking(specs: list[tuple[str, str, str, int, bool, bool]]) -> None:
     events = _frame(

@@ -78,7 +78,7 @@ page_specs = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     pages=page_specs,
     limits=st.lists(st.integers(-3, 120), min_size=1, max_size=5),
@@ -124,7 +124,7 @@ def test_walking_all_pages_yields_each_exactly_once_in_order(
             assert a != b or ka < kb, "ties are broken by pageKey ascending"
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(pages=page_specs)
 def test_totals_and_invariants(pages: list[tuple[int, int, int]]) -> None:
     service = HeatmapService(FrameStore(clicks_frame(pages)), Settings(_env_file=None), b"k")
