@@ -14,6 +14,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -142,6 +143,26 @@ captures = Table(
     Column("error", String(500), nullable=True),
     Index("ix_captures_due", "status", "next_attempt_at"),
     Index("ix_captures_page", "page_key", "breakpoint", "created_at"),
+)
+
+# Session recordings (CONTRACT 13): each upload is one chunk of a session's rrweb events, kept as the
+# zlib-compressed JSON array it was validated as, so a recording is read back by joining texts, never by
+# parsing events. Looked up by session (the key), by visitor (forget) and by arrival (purge, snapshots).
+recording_chunks = Table(
+    "recording_chunks",
+    metadata,
+    Column("session_id", String(128), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("visitor_id", String(128), nullable=False),
+    Column("page_key", String(2048), nullable=False),  # of the page the chunk was recorded on (3.2)
+    Column("first_ts", DateTime(timezone=False), nullable=False),  # UTC, naive: the first event's time
+    Column("last_ts", DateTime(timezone=False), nullable=False),
+    Column("event_count", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),  # the server's clock, when stored
+    Column("decoded_size", Integer, nullable=False),  # bytes of the JSON text; counts towards the cap
+    Column("events", LargeBinary, nullable=False),
+    Index("ix_recording_chunks_visitor", "visitor_id"),
+    Index("ix_recording_chunks_created_at", "created_at"),
 )
 
 api_tokens = Table(
