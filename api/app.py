@@ -19,6 +19,7 @@ from api.connect import router as connect_router
 from api.context import AppContext
 from api.errors import error_response, install_error_handlers
 from api.inputs import refuse_invalid_url_text
+from api.recorder_script import recorder_script, recorder_script_gzip
 from api.screenshot_routes import router as screenshot_router
 from api.web_routes import router as web_router
 from data_layer.settings import Settings, get_settings
@@ -100,6 +101,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             media_type="application/javascript; charset=utf-8",
             headers={"Cache-Control": "public, max-age=3600"},
         )
+
+    @app.get("/tracker-record.js", include_in_schema=False)
+    def recorder_script_route(request: Request) -> Response:
+        """The session recorder (CONTRACT 13), gzip-compressed when the client accepts it."""
+        headers = {"Cache-Control": "public, max-age=3600", "Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            headers["Content-Encoding"] = "gzip"
+            body = recorder_script_gzip()
+        else:
+            body = recorder_script()
+        return Response(body, media_type="application/javascript; charset=utf-8", headers=headers)
 
     @app.get("/healthz", summary="Liveness and database reachability")
     def health(request: Request) -> Response:

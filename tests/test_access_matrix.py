@@ -80,6 +80,7 @@ ENDPOINTS = [
     Endpoint("ListScreenshots", "POST", f"{SERVICE}/ListScreenshots", VIEW, {"json": {"screenName": "x"}}),
     Endpoint("UploadScreenshot", "POST", f"{SERVICE}/UploadScreenshot", MANAGE, {"json": UPLOAD}),
     Endpoint("tracker", "GET", "/tracker.js", PUBLIC),
+    Endpoint("recorder", "GET", "/tracker-record.js", PUBLIC),
     Endpoint("openapi", "GET", "/openapi.json", PUBLIC),
     Endpoint("docs", "GET", "/docs", PUBLIC),
     Endpoint("health", "GET", "/healthz", PUBLIC),

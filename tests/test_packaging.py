@@ -22,6 +22,9 @@ RUN_TIME_FILES = [
     "dashboard/cartesian_chart.py",
     "static/plotly-cartesian-4.1.1.min.js",
     "tracker/tracker.js",
+    "tracker/record.js",
+    "static/rrweb-record-2.1.6.min.js",
+    "static/rrweb-record-2.1.6.LICENSE.txt",
     "data_layer/capture/pin.js",
     "data_layer/capture/scroll.js",
     "migrations/env.py",
@@ -37,6 +40,7 @@ LOOKUPS = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from api.app import TRACKER_PATH
+from api.recorder_script import RECORDER_GLUE, RRWEB_RECORD_BUNDLE
 from dashboard.cartesian_chart import PLOTLY_BUNDLE
 from data_layer.capture import photograph
 from data_layer.migrate import MIGRATIONS_DIR, upgrade
@@ -44,6 +48,8 @@ from heatmaps_cli.app import PROJECT_ROOT
 upgrade(sys.argv[2])
 print(json.dumps({
     "tracker": str(TRACKER_PATH),
+    "recorder": str(RRWEB_RECORD_BUNDLE),
+    "recorder glue": str(RECORDER_GLUE),
     "migrations": str(MIGRATIONS_DIR / "env.py"),
     "entry point": str(PROJECT_ROOT / "streamlit_app.py"),
     "plotly bundle": str(PROJECT_ROOT / "static" / PLOTLY_BUNDLE),
