@@ -2,6 +2,9 @@
  * Heatmaps web tracker (CONTRACT 3.3). Dependency-free; embed with
  *   <script src="https://HOST/tracker.js" data-key="INGEST_TOKEN" defer></script>
  * Optional data-endpoint="https://api.example" overrides the API base URL (default: this script's origin).
+ * Optional data-record="on" records sessions (CONTRACT 13): a share of them with data-record-sample="0.25"
+ * (all by default), drawn once per session; a recorded session's pages load /tracker-record.js from this
+ * script's origin, which reads window.__heatmaps.recording and masks all text (see tracker/record.js).
  * Records clicks (selector, document coordinates, dead/fixed flags) and the maximum scroll depth per
  * pageview, and posts them in batches to <endpoint>/rest/v1/events every 5 s and when the page is hidden.
  * Never reads page text or input values. Does nothing when navigator.doNotTrack === "1".
@@ -13,7 +16,10 @@
   var script = document.currentScript || document.querySelector("script[data-key]");
   var key = script && script.getAttribute("data-key");
   if (!key || navigator.doNotTrack === "1" || window.__heatmaps || !/^https?:$/.test(location.protocol)) return;
-  var url; // <endpoint>/rest/v1/events, set below inside try (a script without src may throw)
+  var base, url; // the endpoint and its /rest/v1/events, set below inside try (a script without src may throw)
+  var recording = script.getAttribute("data-record") === "on";
+  var share = parseFloat(script.getAttribute("data-record-sample"));
+  var recDecision = null; // [session id, "1" recorded or "0" not], kept in sessionStorage with the session
 
   var IDLE_MS = 30 * 60 * 1000; // new session after 30 minutes without activity
   var DEAD_MS = 2500; // no DOM mutation this long after a click -> dead (CONTRACT 2.3)
@@ -86,6 +92,35 @@
     lastActivity = now;
     if (now - savedActivity > 1000) store("sessionStorage", "hm_sat", String((savedActivity = now)));
     return sid;
+  }
+
+  /** Whether session `id` is recorded: drawn once per session with the data-record-sample share. */
+  function recorded(id) {
+    if (!recDecision || recDecision[0] !== id) {
+      var saved = (store("sessionStorage", "hm_rec") || "").split(":");
+      recDecision = saved[0] === id ? saved : [id, Math.random() < (isNaN(share) ? 1 : share) ? "1" : "0"];
+      store("sessionStorage", "hm_rec", recDecision.join(":"));
+    }
+    return recDecision[1] === "1";
+  }
+
+  /** Hands the session recorder what it needs, then loads it from this script's origin. */
+  function startRecorder() {
+    window.__heatmaps.recording = {
+      endpoint: base,
+      key: key,
+      visitor: visitor(),
+      session: function () {
+        return sid && recorded(sid) ? sid : null;
+      },
+      stop: function (id) {
+        store("sessionStorage", "hm_rec", (recDecision = [id, "0"]).join(":"));
+      },
+    };
+    var el = document.createElement("script");
+    el.src = (script.src ? new URL(script.src).origin : base) + "/tracker-record.js";
+    el.async = true;
+    (document.head || document.documentElement).appendChild(el);
   }
 
   function clamp(v, lo, hi) {
@@ -487,7 +522,8 @@
   }
 
   try {
-    url = (script.getAttribute("data-endpoint") || new URL(script.src).origin).replace(/\/+$/, "") + "/rest/v1/events";
+    base = (script.getAttribute("data-endpoint") || new URL(script.src).origin).replace(/\/+$/, "");
+    url = base + "/rest/v1/events";
     session();
     listen(document, "click", onClick, true);
     // Capture: scroll events of inner scroll containers do not bubble, but still count as a reaction.
@@ -545,6 +581,7 @@
         }
       },
     };
+    if (recording && recorded(sid)) startRecorder();
   } catch (err) {
     /* unsupported browser: stay silent */
   }
