@@ -88,10 +88,10 @@ class Collector:
             return sum(path.startswith("/tracker-record.js") for path in self.gets)
 
 
-def tag(base: str, **attrs: str) -> str:
+def tag(base: str, key: str = KEY, **attrs: str) -> str:
     """The tracker's tag, served from ``base``, with data-key and the given data-* attributes."""
     extra = "".join(f' data-{name.replace("_", "-")}="{value}"' for name, value in attrs.items())
-    return f'<script src="{base}/tracker.js" data-key="{KEY}"{extra} defer></script>'
+    return f'<script src="{base}/tracker.js" data-key="{key}"{extra} defer></script>'
 
 
 def page_html(script_tag: str, next_page: str) -> bytes:
@@ -183,9 +183,9 @@ def collector_and_site() -> Iterator[Collector]:
 
 
 @contextmanager
-def site_for(api_base: str, **attrs: str) -> Iterator[str]:
-    """The customer's site embedding the tracker of a real API at ``api_base``; yields its base URL,
-    where /page/<n> are the test page (linking to the next one)."""
+def site_for(api_base: str, key: str, **attrs: str) -> Iterator[str]:
+    """The customer's site embedding the tracker of a real API at ``api_base`` with ingest ``key``;
+    yields its base URL, where /page/<n> are the test page (linking to the next one)."""
 
     class Site(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
@@ -198,7 +198,7 @@ def site_for(api_base: str, **attrs: str) -> Iterator[str]:
                 self.end_headers()
                 return
             number = int(path.removeprefix("/page/"))
-            body = page_html(tag(api_base, **attrs), f"/page/{number + 1}")
+            body = page_html(tag(api_base, key, **attrs), f"/page/{number + 1}")
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
