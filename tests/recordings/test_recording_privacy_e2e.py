@@ -49,11 +49,12 @@ MUTATION, MOUSE_INTERACTION, INPUT = 0, 2, 5
 
 
 @pytest.fixture
-def api(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def api(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[dict[str, Any]]:
+    """The API on a fresh database; settings (``{name: value}`` as HEATMAPS_NAME) by indirect parameter."""
     url = f"sqlite:///{tmp_path / 'recordings.db'}"
     upgrade(url)
     ingest, view = make_tokens(url)
-    with ApiServer(url, tmp_path) as server:
+    with ApiServer(url, tmp_path, **getattr(request, "param", {})) as server:
         yield {
             "base": server.base,
             "url": url,
@@ -209,3 +210,39 @@ def test_nothing_the_server_stored_holds_page_text_or_typed_values(api: dict[str
     assert [c["seq"] for c in chunks] == list(range(len(chunks)))
     assert {c["page_key"].rsplit("/", 1)[1] for c in chunks} == {"1", "2"}
     assert json.loads(zlib.decompress(chunks[0]["events"]))[0]["type"] == META
+
+
+@pytest.mark.parametrize("api", [{"recording_max_mb": "1"}], indirect=True)
+def test_the_server_s_cap_ends_the_session_s_recording(api: dict[str, Any]) -> None:
+    """Past the session's cap (1 MiB here) the API answers 413: the tracker records no more of the
+    session, on this page or the next, and what was stored stays under the cap."""
+    with site_for(api["base"], api["ingest"], record="on") as site, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{site}/page/1")
+        page.wait_for_function(RECORDING_UP)
+        page.evaluate(
+            """async () => {
+                for (let i = 0; i < 30; i++) {  // 30 mutations of 50,000 characters: 1.5 MB of events
+                    const li = document.createElement("li");
+                    li.textContent = "word ".repeat(10000);
+                    document.getElementById("list").appendChild(li);
+                    await new Promise(r => setTimeout(r, 0));
+                    await window.__heatmaps.recording.flush();
+                }
+            }"""
+        )
+        session = page.evaluate("() => sessionStorage.getItem('hm_sid')")
+        assert page.evaluate("() => sessionStorage.getItem('hm_rec')") == f"{session}:0"
+        stored_before = _chunks(api)
+        page.click("#link")
+        page.wait_for_function("() => window.__heatmaps !== undefined")
+        page.click("#more")
+        page.wait_for_timeout(1500)
+        assert page.evaluate("() => window.__heatmaps.recording") is None  # page 2 loads no recorder
+        browser.close()
+
+    chunks = _chunks(api)
+    assert [(c["seq"], c["page_key"]) for c in chunks] == [(c["seq"], c["page_key"]) for c in stored_before]
+    assert 0 < sum(c["decoded_size"] for c in chunks) <= 1024 * 1024
+    assert {c["page_key"].rsplit("/", 1)[1] for c in chunks} == {"1"}
