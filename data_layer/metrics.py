@@ -276,7 +276,7 @@ class BreakpointSummary:
     fold_px: int | None
 
 
-def breakpoint_summary(events: pl.DataFrame, breakpoint: str) -> BreakpointSummary:
+def breakpoint_summary(events: pl.DataFrame | pl.LazyFrame, breakpoint: str) -> BreakpointSummary:
     """:func:`click_and_rage_bins`, :func:`dead_click_bins` and :func:`scroll_reach_and_fold` of one
     breakpoint's events.
 
@@ -351,7 +351,7 @@ def replay_url(template: str, session_id: str, visitor_id: str | None, day: str)
     return url
 
 
-def _replay_candidates(events: pl.DataFrame, k: int) -> pl.DataFrame:
+def _replay_candidates(events: pl.LazyFrame, k: int) -> pl.DataFrame:
     """The events of the sessions that can rank among the first ``k`` of their breakpoint.
 
     Sessions rank by rage events first. Where ``k`` sessions of a breakpoint have rage events, only
@@ -362,14 +362,14 @@ def _replay_candidates(events: pl.DataFrame, k: int) -> pl.DataFrame:
     """
     rage = _IS_CLICK & pl.col("rage_start").fill_null(False)
     flagged = rage | (_IS_CLICK & pl.col("dead").fill_null(False))
-    per_session = events.filter(rage).group_by("breakpoint", "session_id").agg(rage_events=pl.len())
+    per_session = events.filter(rage).group_by("breakpoint", "session_id").agg(rage_events=pl.len()).collect()
     per_breakpoint = per_session.group_by("breakpoint").agg(
         sessions=pl.len(), kth=pl.col("rage_events").top_k(k).min()
     )
     settled = per_breakpoint.filter(pl.col("sessions") >= k)
     strong = per_session.join(settled, on="breakpoint").filter(pl.col("rage_events") >= pl.col("kth"))
     unsettled = ~pl.col("breakpoint").is_in(settled.get_column("breakpoint").implode())
-    marked = events.filter(unsettled & flagged).group_by("breakpoint", "session_id").agg(has_rage=rage.any())
+    marked = events.filter(unsettled & flagged).select("breakpoint", "session_id").unique().collect()
     narrowed = (
         marked.group_by("breakpoint")
         .agg(flagged_sessions=pl.len())
@@ -382,11 +382,11 @@ def _replay_candidates(events: pl.DataFrame, k: int) -> pl.DataFrame:
     return events.filter(
         pl.col("session_id").is_in(kept.implode())
         | (unsettled & ~pl.col("breakpoint").is_in(narrowed.implode()))
-    )
+    ).collect()
 
 
 def replays(
-    events: pl.DataFrame,
+    events: pl.DataFrame | pl.LazyFrame,
     *,
     template: str,
     breakpoint_order: Sequence[str] = breakpoints.NAMES,
@@ -401,7 +401,7 @@ def replays(
     ``events``, ``{visitorId}`` the visitor of that event.
     """
     order = {name: index for index, name in enumerate(breakpoint_order)}
-    candidates = _replay_candidates(events, per_breakpoint)
+    candidates = _replay_candidates(events.lazy(), per_breakpoint)
     best = (
         session_ranking(candidates)
         .filter(pl.col("breakpoint").is_in(list(order)))
