@@ -20,22 +20,24 @@ from api.context import AppContext
 from api.errors import error_response, install_error_handlers
 from api.inputs import refuse_invalid_url_text
 from api.recorder_script import recorder_script, recorder_script_gzip
+from api.recording_routes import router as recording_router
 from api.screenshot_routes import router as screenshot_router
 from api.web_routes import router as web_router
 from data_layer.settings import Settings, get_settings
 
 TRACKER_PATH = Path(__file__).resolve().parent.parent / "tracker" / "tracker.js"
-INGEST_PATH = "/rest/v1/events"
+INGEST_PATHS = frozenset({"/rest/v1/events", "/rest/v1/recordings"})
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, OPTIONS",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
     "Access-Control-Max-Age": "86400",
 }
 
 
 class IngestCors:
-    """CORS for the ingestion endpoint only: any origin may post events with an ingest key.
+    """CORS for the ingestion endpoints only (events, recordings): any origin may post to them with an
+    ingest key; a recording's chunks may come gzipped (``Content-Encoding``).
 
     Plain ASGI rather than Starlette's ``BaseHTTPMiddleware``: that one relays every request body and
     response through an extra task and queue, which cost more than the rest of the HTTP layer together
@@ -46,7 +48,7 @@ class IngestCors:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != INGEST_PATH:
+        if scope["type"] != "http" or scope["path"] not in INGEST_PATHS:
             await self.app(scope, receive, send)
             return
         if scope["method"] == "OPTIONS":
@@ -93,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(connect_router)
     app.include_router(screenshot_router)
     app.include_router(capture_router)
+    app.include_router(recording_router)
 
     @app.get("/tracker.js", include_in_schema=False)
     def tracker_script() -> Response:

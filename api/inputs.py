@@ -8,6 +8,7 @@ must decode as UTF-8.
 from __future__ import annotations
 
 import json
+import zlib
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -18,6 +19,7 @@ from data_layer.errors import BadRequest, PayloadTooLarge
 
 MAX_KEY_SHOWN = 40
 MAX_PATH_SHOWN = 200  # of the place a refused string is at (a deep one's path can be long)
+INFLATE_STEP = 256 * 1024  # bytes inflated at a time: zlib's output buffer never grows past it
 
 
 async def refuse_invalid_url_text(request: Request) -> None:
@@ -50,6 +52,42 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge(f"the body exceeds {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def decode_body(body: bytes, content_encoding: str | None, limit: int) -> bytes:
+    """``body`` with its ``Content-Encoding`` undone: none (or ``identity``) as it is, ``gzip`` inflated.
+
+    Inflating is bounded: :class:`PayloadTooLarge` as soon as the output would pass ``limit`` bytes, so
+    a small body that inflates to gigabytes (a decompression bomb) never takes more than ``limit + 1``
+    bytes of memory. :class:`BadRequest` for another coding or a body that is not gzip.
+    """
+    coding = (content_encoding or "").strip().lower()
+    if coding in ("", "identity"):
+        return body
+    if coding not in ("gzip", "x-gzip"):
+        raise BadRequest(f"Content-Encoding must be gzip or absent, got {coding[:40]!r}")
+    pieces: list[bytes] = []
+    size = 0
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # one gzip member
+    pending = body
+    try:
+        while True:
+            piece = inflater.decompress(pending, min(INFLATE_STEP, limit - size + 1))
+            size += len(piece)
+            if size > limit:
+                raise PayloadTooLarge(f"the body inflates to more than {limit} bytes")
+            pieces.append(piece)
+            if inflater.eof:  # a member ended: the body may hold another (RFC 1952 allows several)
+                pending = inflater.unused_data
+                if not pending:
+                    return b"".join(pieces)
+                inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+            else:
+                pending = inflater.unconsumed_tail
+                if not pending:
+                    raise BadRequest("the gzip body is truncated")
+    except zlib.error:
+        raise BadRequest("the body is not valid gzip (Content-Encoding: gzip)") from None
 
 
 def parse_json(body: bytes) -> Any:

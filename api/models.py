@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
@@ -88,6 +90,16 @@ class SummaryResponse(BaseModel):
     replays: list[Replay]
     binGeometry: BinGeometry
     fold: Fold | None
+
+
+class RecordingStoredResponse(BaseModel):
+    stored: bool = Field(description="False when this (sessionId, seq) chunk was stored before.")
+
+
+class RecordingResponse(BaseModel):
+    sessionId: str
+    visitorId: str = Field(description="The visitorId of the session's first chunk.")
+    events: list[dict[str, Any]] = Field(description="rrweb events of every chunk, in seq order.")
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import Request
 
 from api.context import AppContext
+from api.inputs import read_body
 from data_layer.auth import Permission, Principal, authenticate
-from data_layer.errors import Forbidden, RateLimited, Unauthorized
+from data_layer.errors import BadRequest, Forbidden, RateLimited, Unauthorized
 
 RateKind = Literal["query", "ingest"]
 
@@ -57,3 +58,29 @@ def require(permission: Permission | None, kind: RateKind = "query"):
         return check_access(request.app.state.ctx, bearer_token(request), permission, kind)
 
     return dependency
+
+
+async def read_beacon(request: Request, limit: int) -> tuple[str | None, bytes]:
+    """The header token (None without one) and the body (at most ``limit`` bytes) of a POST a browser
+    may send with ``navigator.sendBeacon``, which can set no header (CONTRACT 3.1).
+
+    Such a body comes as ``text/plain`` and may carry the token as ``"key"`` (:func:`beacon_token`); any
+    other request without an Authorization header is refused (401) before its body is read. A content
+    type other than JSON or text is a :class:`BadRequest`.
+    """
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    header_token = bearer_token(request)
+    if header_token is None and media_type != "text/plain":
+        check_access(request.app.state.ctx, None, None, "ingest")  # raises the 401
+    body = await read_body(request, limit)
+    if media_type not in ("application/json", "text/plain", ""):
+        raise BadRequest("send the body as application/json (or text/plain from sendBeacon)")
+    return header_token, body
+
+
+def beacon_token(header_token: str | None, payload: Any) -> str | None:
+    """The header's token, else the ``"key"`` of a body :func:`read_beacon` let through without one
+    (only a ``text/plain`` body gets that far)."""
+    if header_token is None and isinstance(payload, dict) and isinstance(payload.get("key"), str):
+        return payload["key"]
+    return header_token

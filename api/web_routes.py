@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.context import AppContext
-from api.inputs import parse_json, read_body
+from api.inputs import parse_json
 from api.models import IngestResponse, PageListResponse, SummaryResponse, error_responses
-from api.security import bearer_token, check_access, require
+from api.security import beacon_token, check_access, read_beacon, require
 from api.web_json import page_list_body, summary_response
 from data_layer.auth import Permission, Principal
 from data_layer.errors import BadRequest
@@ -79,19 +79,11 @@ def _normalised_region(value: str | None) -> str | None:
 )
 async def ingest_events(request: Request) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    header_token = bearer_token(request)
-    if header_token is None and media_type != "text/plain":
-        check_access(ctx, None, None, "ingest")  # raises the 401 before the body is read
-    body = await read_body(request, MAX_INGEST_BODY)
-    if media_type not in ("application/json", "text/plain", ""):
-        raise BadRequest("send the batch as application/json (or text/plain from sendBeacon)")
+    header_token, body = await read_beacon(request, MAX_INGEST_BODY)
     payload = parse_json(body)
     if not isinstance(payload, dict):
         raise BadRequest('the body must be a JSON object {"events": [...]}')
-    token = header_token
-    if token is None and isinstance(payload.get("key"), str):
-        token = payload["key"]
+    token = beacon_token(header_token, payload)
     # One trip to the thread pool for the token check and the write: each trip costs a thread switch.
     result = await run_in_threadpool(_authorised_ingest, request, ctx, token or "", payload)
     return fast_json({"ingested": result.ingested, "duplicates": result.duplicates})

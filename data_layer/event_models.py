@@ -67,14 +67,14 @@ def _utc_datetime(value: Any) -> datetime:
         raise ValueError("is outside the years 1 to 9999 in UTC") from None
 
 
-def _latest_allowed() -> datetime:
+def latest_allowed() -> datetime:
     """The latest acceptable event time (naive UTC): now plus the allowed clock skew."""
     return datetime.now(UTC).replace(tzinfo=None) + MAX_FUTURE_SKEW
 
 
 def _parse_timestamp(value: Any) -> datetime:
     utc = _utc_datetime(value)
-    if utc > _latest_allowed():
+    if utc > latest_allowed():
         raise ValueError("must not be more than 5 minutes in the future")
     return utc
 
@@ -241,7 +241,7 @@ def _web_batch_fast(raw_events: Any) -> list[dict[str, Any]] | None:
                     event[name] = float(value)
     except (ValueError, OverflowError):  # pydantic's ValidationError is a ValueError too
         return None
-    if max(event["timestamp"] for event in events) > _latest_allowed():
+    if max(event["timestamp"] for event in events) > latest_allowed():
         return None
     return events
 
@@ -310,7 +310,8 @@ class TouchEventIn(BaseModel):
 M = TypeVar("M", bound=BaseModel)
 
 
-def _describe(error: dict[str, Any]) -> str:
+def describe_error(error: dict[str, Any]) -> str:
+    """A pydantic error as ``field.path: what is wrong`` (list indexes left out: callers name them)."""
     loc = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":
@@ -336,7 +337,7 @@ def validate_batch(raw_events: Any, model: type[M]) -> list[M]:
             valid.append(model.model_validate(raw))
         except ValidationError as exc:
             for error in exc.errors(include_url=False, include_context=False, include_input=False):
-                problems.append(f"events[{index}].{_describe(error)}")
+                problems.append(f"events[{index}].{describe_error(error)}")
     if problems:
         shown = "; ".join(problems[:MAX_REPORTED_ERRORS])
         more = len(problems) - MAX_REPORTED_ERRORS

@@ -202,6 +202,16 @@ class Settings(BaseSettings):
         description="Viewport width of mobile captures.",
     )
 
+    recording_max_mb: int = Field(
+        20,
+        ge=1,
+        le=10_000,
+        description=(
+            "Largest recording of one session, in MiB of decoded rrweb JSON; an upload past it is refused "
+            "with 413 and the tracker stops recording that session."
+        ),
+    )
+
     @field_validator("capture_origins")
     @classmethod
     def _origins(cls, value: str) -> str:

@@ -47,3 +47,26 @@ def touch(**overrides: Any) -> dict[str, Any]:
     }
     event.update(overrides)
     return {key: value for key, value in event.items() if value is not ...}
+
+
+RECORDED_AT_MS = 1_775_822_400_000
+"""2026-04-10T12:00:00Z in ms since the epoch, as rrweb stamps its events."""
+
+
+def rrweb_event(kind: int = 3, offset_ms: int = 0, **data: Any) -> dict[str, Any]:
+    """An rrweb event of type ``kind`` (an incremental snapshot by default) ``offset_ms`` after
+    2026-04-10T12:00:00Z."""
+    return {"type": kind, "timestamp": RECORDED_AT_MS + offset_ms, "data": data or {"source": 1}}
+
+
+def recording_chunk(**overrides: Any) -> dict[str, Any]:
+    """A valid recording upload (CONTRACT 13): chunk 0 of session s1 (visitor v1) with two events."""
+    chunk: dict[str, Any] = {
+        "sessionId": "s1",
+        "visitorId": "v1",
+        "url": "https://example.com/pricing",
+        "seq": 0,
+        "events": [rrweb_event(4, 0, href="https://example.com/pricing"), rrweb_event(3, 40, source=2)],
+    }
+    chunk.update(overrides)
+    return {key: value for key, value in chunk.items() if value is not ...}

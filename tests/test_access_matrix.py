@@ -28,7 +28,7 @@ from data_layer.schema import api_tokens
 from heatmaps_cli.app import app as cli
 from heatmaps_testing.loopback import ApiServer
 from tests.conftest import bearer
-from tests.factories import touch, web_click
+from tests.factories import recording_chunk, touch, web_click
 
 SERVICE = "/heatmap.v1.HeatmapService"
 PAGE = "https://example.com/pricing"
@@ -81,6 +81,8 @@ ENDPOINTS = [
     Endpoint("UploadScreenshot", "POST", f"{SERVICE}/UploadScreenshot", MANAGE, {"json": UPLOAD}),
     Endpoint("tracker", "GET", "/tracker.js", PUBLIC),
     Endpoint("recorder", "GET", "/tracker-record.js", PUBLIC),
+    Endpoint("upload recording", "POST", "/rest/v1/recordings", ANY_TOKEN, {"json": recording_chunk(seq=1)}),
+    Endpoint("recording", "GET", "/rest/v1/sessions/{sessionId}/recording", VIEW),
     Endpoint("openapi", "GET", "/openapi.json", PUBLIC),
     Endpoint("docs", "GET", "/docs", PUBLIC),
     Endpoint("health", "GET", "/healthz", PUBLIC),
@@ -102,13 +104,15 @@ def callers(api_app, tokens) -> dict[str, str | None]:
 
 @pytest.fixture
 def seeded(client: TestClient, tokens) -> str:
-    """A page with a click and a backdrop; returns the backdrop's screenshot id."""
+    """A page with a click, a recorded session (s1) and a backdrop; returns the backdrop's screenshot id."""
     assert (
         client.post(
             "/rest/v1/events", json={"events": [web_click()]}, headers=bearer(tokens["ingest"])
         ).status_code
         == 200
     )
+    recorded = client.post("/rest/v1/recordings", json=recording_chunk(), headers=bearer(tokens["ingest"]))
+    assert recorded.json() == {"stored": True}
     shot = client.put(
         "/rest/v1/heatmap-pages/screenshot",
         params={"pageKey": PAGE, "breakpoint": "desktop"},
@@ -127,7 +131,7 @@ def send(
         headers.update(bearer(token))
     headers.update(extra.pop("headers", {}))
     params = {**kwargs.pop("params", {}), **extra.pop("params", {})}
-    path = endpoint.path.replace("{id}", shot_id)
+    path = endpoint.path.replace("{id}", shot_id).replace("{sessionId}", "s1")
     return client.request(endpoint.method, path, headers=headers, params=params, **kwargs, **extra)
 
 
@@ -163,7 +167,7 @@ def test_every_endpoint_for_every_caller(client, callers, seeded) -> None:
 
 def test_the_matrix_covers_every_route(api_app) -> None:
     routes = {
-        (method, route.path)
+        (method, route.path.replace(":path", ""))
         for route in api_app.routes
         for method in getattr(route, "methods", ()) or ()
         if method not in ("HEAD", "OPTIONS") and "{method}" not in route.path

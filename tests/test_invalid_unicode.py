@@ -29,7 +29,7 @@ from api.errors import SERVICE
 from data_layer.event_models import WebEventIn
 from data_layer.settings import Settings
 from tests.conftest import bearer
-from tests.factories import touch, web_click
+from tests.factories import recording_chunk, touch, web_click
 from tests.test_hostile_input import png, tables
 
 LONE_SURROGATES = ["\ud800", "x\udfffy", "\udc00\ud800"]  # high, low, a pair in the wrong order
@@ -42,6 +42,7 @@ VALID_PARAMETERS = {
     "breakpoint": "desktop",
     "screenshot_id": "0" * 32,
     "capture_id": "0" * 32,
+    "sessionId": "s1",
 }
 Place = tuple[str | int, ...]
 
@@ -116,6 +117,30 @@ def assert_refused_rest(response: Any, where: str) -> None:
     body = response.json()
     assert set(body) == {"error", "details"} and body["error"] == "bad_request", body
     assert where in body["details"], (where, body)
+
+
+@pytest.mark.parametrize("media_type", ["application/json", "text/plain"])
+def test_every_recording_field(client: TestClient, tokens, fingerprint, unlimited, media_type: str) -> None:
+    headers = {**bearer(tokens["ingest"]), "Content-Type": media_type}
+    base = recording_chunk()
+    assert client.post("/rest/v1/recordings", content=json.dumps(base), headers=headers).status_code == 200
+    before = fingerprint()
+    places: list[Place] = [(name,) for name in base if name != "events"]
+    places += [
+        ("events", 0, "type"),
+        ("events", 0, "data", "href"),
+        ("events", 1, "unknownField"),
+        ("padding",),
+    ]
+    for place in places:
+        for text in LONE_SURROGATES:
+            body = json.dumps(with_value({**base, "seq": 1}, place, set(), text))
+            response = client.post("/rest/v1/recordings", content=body, headers=headers)
+            assert_refused_rest(response, json_path(place))
+    beacon = json.dumps({**base, "seq": 1, "key": LONE_SURROGATES[0]})
+    response = client.post("/rest/v1/recordings", content=beacon, headers={"Content-Type": "text/plain"})
+    assert_refused_rest(response, "key")
+    assert fingerprint() == before
 
 
 # -- HeatmapService --------------------------------------------------------------------------------------

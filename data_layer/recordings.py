@@ -1,0 +1,256 @@
+"""Session recordings (CONTRACT 13): chunks of rrweb events, validated whole, stored compressed, read
+back in order.
+
+A chunk is stored as the JSON array of its events, compacted and compressed with zlib, exactly as it was
+validated. Reading a recording decompresses the chunks and joins their texts: no event is ever parsed
+again, so a 20 MiB recording costs a few decompressions, not a million Python objects.
+
+Writes go through :func:`data_layer.db.write_transaction`, which serialises them: the duplicate check and
+the per-session cap see every chunk committed before, and ``created_at`` grows in commit order, so the
+newest ``created_at`` is a snapshot mark that later chunks are all above (see :func:`recordings_mark`).
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
+from sqlalchemy import Connection, Engine, delete, exists, func, select
+
+from data_layer.db import IN_LIST_CHUNK, write_transaction
+from data_layer.errors import BadRequest, PayloadTooLarge
+from data_layer.event_models import (
+    MAX_REPORTED_ERRORS,
+    NoNul,
+    Text128,
+    Url,
+    describe_error,
+    latest_allowed,
+)
+from data_layer.schema import recording_chunks
+from data_layer.urls import NO_RULES, InvalidUrlError, PageKeyRules, normalize_page_key
+
+MIB = 1024 * 1024
+MAX_BODY_BYTES = MIB
+"""An upload's body as sent (CONTRACT 13)."""
+MAX_DECODED_BYTES = 8 * MIB
+"""An upload's body once its ``Content-Encoding: gzip`` is undone."""
+MAX_CHUNK_EVENTS = 100_000
+"""Events per chunk: 8 MiB of the smallest rrweb events (a mouse move is about 80 bytes)."""
+MAX_SEQ = 2**31 - 1
+EPOCH = datetime(1970, 1, 1)
+_NUMBER = (int, float)
+
+
+@dataclass(frozen=True)
+class RecordingChunk:
+    """A validated upload: whose it is, where and when it was recorded, and its events as JSON text."""
+
+    session_id: str
+    visitor_id: str
+    page_key: str
+    seq: int
+    first_ts: datetime
+    """Naive UTC, the earliest event's ``timestamp``."""
+    last_ts: datetime
+    event_count: int
+    text: bytes
+    """The events as a compact JSON array, UTF-8: what is compressed, counted and read back."""
+
+
+class RecordingChunkIn(BaseModel):
+    """The upload's fields but its events' contents, which :func:`_event_problems` checks by hand (a
+    chunk holds up to 100,000 of them)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    session_id: Annotated[Text128, NoNul] = Field(alias="sessionId")
+    visitor_id: Annotated[Text128, NoNul] = Field(alias="visitorId")
+    url: Url
+    seq: Annotated[StrictInt, Field(ge=0, le=MAX_SEQ)]
+    events: Annotated[list[Any], Field(min_length=1, max_length=MAX_CHUNK_EVENTS)]
+
+    @model_validator(mode="after")
+    def _absolute_url(self) -> RecordingChunkIn:
+        try:
+            normalize_page_key(self.url)
+        except InvalidUrlError as exc:
+            raise ValueError(f"url: {exc}") from None
+        return self
+
+
+def _ms(moment: datetime) -> float:
+    return (moment - EPOCH) / timedelta(milliseconds=1)
+
+
+def _event_problems(events: list[Any]) -> list[str]:
+    """What is wrong with the rrweb events (at most the first 20 problems): each must be an object with
+    an integer ``type`` and a ``timestamp`` in ms since the epoch, not in the future (3.1's 5 minutes)."""
+    latest = _ms(latest_allowed())
+    problems: list[str] = []
+    for index, event in enumerate(events):
+        if len(problems) >= MAX_REPORTED_ERRORS:
+            break
+        if not isinstance(event, dict):
+            problems.append(f"events[{index}]: must be an rrweb event object")
+            continue
+        kind, moment = event.get("type"), event.get("timestamp")
+        if type(kind) is not int:  # bool is an int subclass, and no event type
+            what = "is required" if kind is None else "must be"
+            problems.append(f"events[{index}].type: {what} an integer")
+        if type(moment) not in _NUMBER:
+            what = "is required" if moment is None else "must be"
+            problems.append(f"events[{index}].timestamp: {what} a number of ms since 1970-01-01 UTC")
+        elif not 0 <= moment <= latest:  # NaN fails too
+            problems.append(f"events[{index}].timestamp: must lie between 1970 and 5 minutes from now")
+    return problems
+
+
+def validate_chunk(payload: Any, rules: PageKeyRules = NO_RULES) -> RecordingChunk:
+    """An upload's JSON value as a :class:`RecordingChunk`; :class:`BadRequest` naming every problem
+    (the first 20) when anything is invalid. ``rules``: how the url becomes the chunk's pageKey."""
+    if not isinstance(payload, dict):
+        raise BadRequest('the body must be a JSON object {"sessionId", "visitorId", "url", "seq", "events"}')
+    problems: list[str] = []
+    fields: RecordingChunkIn | None = None
+    try:
+        fields = RecordingChunkIn.model_validate(payload)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        problems += [describe_error(error) for error in errors]
+    events = payload.get("events")
+    if isinstance(events, list) and len(events) <= MAX_CHUNK_EVENTS:
+        problems += _event_problems(events)
+    if problems or fields is None:
+        raise BadRequest(_refusal(problems))
+    try:
+        text = json.dumps(fields.events, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        data = text.encode()
+    except ValueError:  # NaN or Infinity (Python's parser takes them), or a lone surrogate
+        problem = "events: hold NaN, Infinity or a lone surrogate, which are not JSON"
+        raise BadRequest(_refusal([problem])) from None
+    moments = [event["timestamp"] for event in fields.events]
+    return RecordingChunk(
+        session_id=fields.session_id,
+        visitor_id=fields.visitor_id,
+        page_key=normalize_page_key(fields.url, rules),
+        seq=fields.seq,
+        first_ts=EPOCH + timedelta(milliseconds=min(moments)),
+        last_ts=EPOCH + timedelta(milliseconds=max(moments)),
+        event_count=len(fields.events),
+        text=data,
+    )
+
+
+def _refusal(problems: list[str]) -> str:
+    shown = "; ".join(problems[:MAX_REPORTED_ERRORS])
+    return f"invalid recording chunk, nothing was stored: {shown}"
+
+
+def store_chunk(engine: Engine, chunk: RecordingChunk, max_bytes: int) -> bool:
+    """Store ``chunk``; False when its (session, seq) is stored already (nothing changes then).
+
+    :class:`PayloadTooLarge` when the session's stored chunks and this one would together hold more than
+    ``max_bytes`` of JSON: the chunks already stored stay, this one is not stored.
+    """
+    blob = zlib.compress(chunk.text)  # before the write lock: other writers need not wait for it
+    session = recording_chunks.c.session_id == chunk.session_id
+    with write_transaction(engine) as conn:
+        if conn.scalar(select(exists().where(session, recording_chunks.c.seq == chunk.seq))):
+            return False
+        stored = func.coalesce(func.sum(recording_chunks.c.decoded_size), 0)
+        used = int(conn.scalar(select(stored).where(session)) or 0)
+        if used + len(chunk.text) > max_bytes:
+            raise PayloadTooLarge(
+                f"the recording of session {chunk.session_id} would exceed its cap of {max_bytes // MIB} MiB "
+                f"(HEATMAPS_RECORDING_MAX_MB): {used} bytes are stored and this chunk holds "
+                f"{len(chunk.text)}; stop recording this session"
+            )
+        conn.execute(
+            recording_chunks.insert().values(
+                session_id=chunk.session_id,
+                seq=chunk.seq,
+                visitor_id=chunk.visitor_id,
+                page_key=chunk.page_key,
+                first_ts=chunk.first_ts,
+                last_ts=chunk.last_ts,
+                event_count=chunk.event_count,
+                created_at=datetime.now(UTC).replace(tzinfo=None),
+                decoded_size=len(chunk.text),
+                events=blob,
+            )
+        )
+    return True
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A session's stored chunks, compressed, in ``seq`` order; ``visitor_id`` is the first chunk's."""
+
+    session_id: str
+    visitor_id: str
+    chunks: tuple[bytes, ...]
+
+    def event_texts(self) -> Iterator[bytes]:
+        """Each chunk's events as JSON text without the array's brackets (``{..},{..}``), in order:
+        joined with commas inside ``[...]`` they are the recording's events."""
+        for blob in self.chunks:
+            yield zlib.decompress(blob)[1:-1]
+
+
+def load_recording(engine: Engine, session_id: str) -> Recording | None:
+    """The recording of ``session_id``; None when it has no chunk."""
+    query = (
+        select(recording_chunks.c.visitor_id, recording_chunks.c.events)
+        .where(recording_chunks.c.session_id == session_id)
+        .order_by(recording_chunks.c.seq)
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    if not rows:
+        return None
+    return Recording(session_id, rows[0].visitor_id, tuple(bytes(row.events) for row in rows))
+
+
+def recordings_mark(engine: Engine) -> int:
+    """A snapshot of the stored chunks: the newest ``created_at`` in µs since the epoch (0 when none).
+    Every chunk stored later has a larger one (writes are serialised)."""
+    with engine.connect() as conn:
+        newest = conn.scalar(select(func.max(recording_chunks.c.created_at)))
+    return 0 if newest is None else (_as_datetime(newest) - EPOCH) // timedelta(microseconds=1)
+
+
+def _as_datetime(value: Any) -> datetime:
+    """SQLite may hand back an aggregate over a DateTime column as text."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def recorded_sessions(engine: Engine, as_of: int, among: Sequence[str] | None = None) -> set[str]:
+    """The sessions with a chunk stored by the snapshot ``as_of`` (:func:`recordings_mark`): all of them,
+    or those of ``among``."""
+    stored_by = recording_chunks.c.created_at <= EPOCH + timedelta(microseconds=as_of)
+    query = select(recording_chunks.c.session_id).where(stored_by).distinct()
+    with engine.connect() as conn:
+        if among is None:
+            return set(conn.scalars(query))
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(among))
+        for start in range(0, len(wanted), IN_LIST_CHUNK):
+            part = wanted[start : start + IN_LIST_CHUNK]
+            found.update(conn.scalars(query.where(recording_chunks.c.session_id.in_(part))))
+        return found
+
+
+def delete_stored_before(conn: Connection, cutoff: datetime) -> int:
+    """Inside a deleting transaction: remove the chunks stored before ``cutoff`` (naive UTC); how many."""
+    return conn.execute(delete(recording_chunks).where(recording_chunks.c.created_at < cutoff)).rowcount
+
+
+def delete_visitor(conn: Connection, visitor_id: str) -> int:
+    """Inside a deleting transaction: remove the chunks of ``visitor_id``; how many."""
+    return conn.execute(delete(recording_chunks).where(recording_chunks.c.visitor_id == visitor_id)).rowcount
