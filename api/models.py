@@ -102,6 +102,25 @@ class RecordingResponse(BaseModel):
     events: list[dict[str, Any]] = Field(description="rrweb events of every chunk, in seq order.")
 
 
+class SessionEntity(BaseModel):
+    sessionId: str
+    visitorId: str = Field(description="Of the session's first event in the window.")
+    start: str = Field(description="The first event's time in the window (RFC 3339, UTC).")
+    durationMs: int = Field(description="From the first to the last event in the window.")
+    pages: list[str] = Field(description="The pageKeys visited, in the order first visited.")
+    clicks: int
+    rageEvents: int
+    deadClicks: int
+    country: str | None
+    browserName: str | None
+    hasRecording: bool
+
+
+class SessionListResponse(BaseModel):
+    entities: list[SessionEntity]
+    pagination: Pagination
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI ``responses`` entries for the given error statuses, all in the REST error shape."""
     described = {

@@ -7,17 +7,23 @@ import json
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.context import AppContext
 from api.inputs import decode_body, parse_json
-from api.models import RecordingResponse, RecordingStoredResponse, error_responses
+from api.models import RecordingResponse, RecordingStoredResponse, SessionListResponse, error_responses
 from api.security import beacon_token, check_access, read_beacon, require
+from api.web_json import session_list_body
+from api.web_routes import DAY_DOC, FILTER_DOCS
 from data_layer import recordings
 from data_layer.auth import Permission, Principal
 from data_layer.errors import NotFound
+from data_layer.filters import parse_filters, parse_window
+from data_layer.page_ref import parse_page_key
+from data_layer.service import parse_limit
+from data_layer.sessions import SessionQuery, list_sessions, parse_has_recording
 
 router = APIRouter(prefix="/rest/v1")
 
@@ -100,3 +106,46 @@ def _recording_body(recording: recordings.Recording) -> Iterator[bytes]:
     for index, events in enumerate(recording.event_texts()):
         yield b"," + events if index else events
     yield b"]}"
+
+
+@router.get(
+    "/sessions",
+    summary="Sessions with web events in a date window, newest first",
+    description=(
+        "Per session, over its events in the window and filters: start, duration, pages visited, clicks, "
+        "rage events, dead clicks, country and browser of its first event, and whether it has a "
+        "recording. Paged like the pages list: pass pagination.nextCursor unchanged."
+    ),
+    response_model=SessionListResponse,
+    responses=error_responses(400, 401, 403, 429, 503),
+)
+def get_sessions(
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Permission.VIEW_HEATMAPS))],
+    from_: Annotated[str, Query(alias="from", description=DAY_DOC, examples=["2026-04-01"])],
+    to: Annotated[str, Query(description=DAY_DOC, examples=["2026-04-30"])],
+    page_key: Annotated[
+        str | None, Query(alias="pageKey", description="Only sessions with events on this page (a URL).")
+    ] = None,
+    country: Annotated[str | None, Query(description=FILTER_DOCS["country"])] = None,
+    region: Annotated[str | None, Query(description=FILTER_DOCS["region"])] = None,
+    browser_name: Annotated[
+        str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])
+    ] = None,
+    has_recording: Annotated[
+        str | None,
+        Query(alias="hasRecording", description="true: only recorded sessions; false: only the others."),
+    ] = None,
+    limit: Annotated[int | None, Query(description="Page size, default 25, clamped to 1..100.")] = None,
+    cursor: Annotated[str | None, Query(description="pagination.nextCursor of the previous page.")] = None,
+) -> JSONResponse:
+    ctx: AppContext = request.app.state.ctx
+    query = SessionQuery(
+        window=parse_window(from_, to),
+        filters=parse_filters(country, region, browser_name),
+        page_key=parse_page_key(page_key, ctx.settings.page_key_rules) if page_key else None,
+        has_recording=parse_has_recording(has_recording),
+    )
+    size = parse_limit(limit)
+    listing = list_sessions(ctx.store, ctx.engine, ctx.service.secret, query, limit=size, cursor=cursor)
+    return JSONResponse(session_list_body(listing))

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from data_layer import bins
 from data_layer.service import PageListing, PageSummary
+from data_layer.sessions import SessionListing
 
 CLICK_BIN = {"binX": "bin_x", "binY": "bin_y", "clicks": "clicks"}
 RAGE_BIN = {"binX": "bin_x", "binY": "bin_y", "rageEvents": "rage_events", "totalClicks": "total_clicks"}
@@ -36,11 +37,38 @@ def page_entity(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def pagination(next_cursor: str | None) -> dict[str, Any]:
+    return {"nextCursor": next_cursor, "hasMore": next_cursor is not None}
+
+
 def page_list_body(listing: PageListing) -> dict[str, Any]:
     """At most 100 pages: plain dicts are cheap here."""
     return {
         "entities": [page_entity(row) for row in listing.pages.iter_rows(named=True)],
-        "pagination": {"nextCursor": listing.next_cursor, "hasMore": listing.next_cursor is not None},
+        "pagination": pagination(listing.next_cursor),
+    }
+
+
+SESSION = {
+    "sessionId": pl.col("session_id"),
+    "visitorId": pl.col("visitor_id"),
+    "start": pl.col("start").dt.strftime("%Y-%m-%dT%H:%M:%S%.fZ"),  # RFC 3339: 0, 3 or 6 digits
+    "durationMs": pl.col("duration_ms"),
+    "pages": pl.col("pages"),
+    "clicks": pl.col("clicks"),
+    "rageEvents": pl.col("rage_events"),
+    "deadClicks": pl.col("dead_clicks"),
+    "country": pl.col("country"),
+    "browserName": pl.col("browser"),
+    "hasRecording": pl.col("has_recording"),
+}
+
+
+def session_list_body(listing: SessionListing) -> dict[str, Any]:
+    """At most 100 sessions, in the listing's order."""
+    return {
+        "entities": listing.sessions.select(**SESSION).to_dicts(),
+        "pagination": pagination(listing.next_cursor),
     }
 
 

@@ -25,6 +25,9 @@ class InvalidCursorError(ValueError):
 class CursorState:
     offset: int
     snapshot: int
+    """The newest web event's sequence number when the first page was computed."""
+    recordings: int = 0
+    """For lists that show recordings (sessions): the recordings' snapshot (``recordings_mark``)."""
 
 
 def query_digest(parts: dict[str, object]) -> str:
@@ -42,9 +45,10 @@ def _unb64(text: str) -> bytes:
 
 
 def encode_cursor(state: CursorState, digest: str, key: bytes) -> str:
-    payload = json.dumps(
-        {"v": _VERSION, "o": state.offset, "s": state.snapshot, "q": digest}, separators=(",", ":")
-    ).encode()
+    fields = {"v": _VERSION, "o": state.offset, "s": state.snapshot, "q": digest}
+    if state.recordings:
+        fields["r"] = state.recordings
+    payload = json.dumps(fields, separators=(",", ":")).encode()
     signature = hmac.new(key, payload, hashlib.sha256).digest()
     return f"{_b64(payload)}.{_b64(signature)}"
 
@@ -66,4 +70,4 @@ def decode_cursor(cursor: str, digest: str, key: bytes) -> CursorState:
         raise InvalidCursorError(
             "cursor belongs to a different query; keep from, to, filters and sort unchanged while paging"
         )
-    return CursorState(offset=int(data["o"]), snapshot=int(data["s"]))
+    return CursorState(offset=int(data["o"]), snapshot=int(data["s"]), recordings=int(data.get("r", 0)))

@@ -7,14 +7,14 @@ module's business alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any, Protocol
 
 import polars as pl
 from sqlalchemy import Engine, Select, and_, exists, func, select
 
-from data_layer import metrics, rage
+from data_layer import metrics, rage, sessions
 from data_layer.filters import TouchFilters, WebFilters
 from data_layer.schema import touch_events, web_events
 
@@ -67,6 +67,16 @@ class EventStore(Protocol):
 
     def click_counts(
         self, from_day: date, to_day: date, filters: WebFilters = ..., *, as_of_seq: int | None = None
+    ) -> pl.DataFrame: ...
+
+    def session_page(
+        self,
+        query: sessions.SessionQuery,
+        *,
+        recorded: Collection[str] = ...,
+        offset: int,
+        limit: int,
+        as_of_seq: int | None = None,
     ) -> pl.DataFrame: ...
 
     def last_seq(self) -> int: ...
@@ -149,6 +159,23 @@ class SqlStore:
             columns=metrics.PAGE_LIST_COLUMNS,
         )
         return metrics.click_counts(clicks).collect()
+
+    def session_page(
+        self,
+        query: sessions.SessionQuery,
+        *,
+        recorded: Collection[str] = (),
+        offset: int,
+        limit: int,
+        as_of_seq: int | None = None,
+    ) -> pl.DataFrame:
+        """:func:`data_layer.sessions.session_page` over the window's events as :meth:`web_events`
+        filters them (``as_of_seq``: a snapshot)."""
+        window = query.window
+        events = self.web_events(
+            window.from_day, window.to_day, query.filters, as_of_seq=as_of_seq, columns=sessions.EVENT_COLUMNS
+        )
+        return sessions.session_page(events.lazy(), query, recorded=recorded, offset=offset, limit=limit)
 
     def last_seq(self) -> int:
         """The newest web event's sequence number (0 when empty): the snapshot for paging."""

@@ -83,6 +83,7 @@ ENDPOINTS = [
     Endpoint("recorder", "GET", "/tracker-record.js", PUBLIC),
     Endpoint("upload recording", "POST", "/rest/v1/recordings", ANY_TOKEN, {"json": recording_chunk(seq=1)}),
     Endpoint("recording", "GET", "/rest/v1/sessions/{sessionId}/recording", VIEW),
+    Endpoint("sessions", "GET", "/rest/v1/sessions", VIEW, {"params": DAY}),
     Endpoint("openapi", "GET", "/openapi.json", PUBLIC),
     Endpoint("docs", "GET", "/docs", PUBLIC),
     Endpoint("health", "GET", "/healthz", PUBLIC),

@@ -7,6 +7,7 @@ Each query first refreshes (one cheap SQL look-up when nothing changed), then an
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine
 
-from data_layer import metrics, rage
+from data_layer import metrics, rage, sessions
 from data_layer.filters import TouchFilters, WebFilters
 from data_layer.replica import catchup
 from data_layer.replica.files import RunFiles
@@ -86,11 +87,27 @@ class ReplicaStore:
             conditions.append(pl.col("event_type") == "click")
         if as_of_seq is not None:
             conditions.append(pl.col("seq") <= as_of_seq)
-        conditions += _dimension_conditions(snap, filters)
-        frame = pl.concat(parts).lazy().filter(*conditions)
+        frame = _matching(snap, parts, conditions, filters)
         if columns is not None:
             return frame.select(columns).collect()
         return frame.sort("seq").cast(WEB_EVENT_SCHEMA).collect()  # type: ignore[arg-type]
+
+    def session_page(
+        self,
+        query: sessions.SessionQuery,
+        *,
+        recorded: Collection[str] = (),
+        offset: int,
+        limit: int,
+        as_of_seq: int | None = None,
+    ) -> pl.DataFrame:
+        """As :meth:`SqlStore.session_page`, over the snapshot's frames without copying them first."""
+        snap = self.refresh()
+        conditions = [pl.col("day").is_between(query.window.from_day, query.window.to_day)]
+        if as_of_seq is not None:
+            conditions.append(pl.col("seq") <= as_of_seq)
+        events = _matching(snap, snap.frames, conditions, query.filters).select(sessions.EVENT_COLUMNS)
+        return sessions.session_page(events, query, recorded=recorded, offset=offset, limit=limit)
 
     def click_counts(
         self,
@@ -149,6 +166,13 @@ class ReplicaStore:
         """As :meth:`SqlStore.touch_events`: touch events are not replicated, a covering index answers
         them in SQL."""
         return self.sql.touch_events(filters)
+
+
+def _matching(
+    snap: Snapshot, parts: list[pl.DataFrame], conditions: list[pl.Expr], filters: WebFilters
+) -> pl.LazyFrame:
+    """The events of ``parts`` (frames of ``snap``) meeting ``conditions`` and ``filters``, lazily."""
+    return pl.concat(parts).lazy().filter(*conditions, *_dimension_conditions(snap, filters))
 
 
 def _dimension_conditions(snap: Snapshot, filters: WebFilters) -> list[pl.Expr]:
