@@ -29,9 +29,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
+from sqlalchemy import func, select
 
 from api.recorder_script import RECORDER_GLUE, RRWEB_RECORD_BUNDLE, RRWEB_RECORD_VERSION, recorder_script
+from data_layer.db import create_db_engine
 from data_layer.migrate import upgrade
+from data_layer.schema import recording_chunks
 from heatmaps_testing.browser import CHROMIUM, CHROMIUM_ARGS
 from heatmaps_testing.loopback import ApiServer, make_tokens
 
@@ -120,6 +123,8 @@ class Visit:
     snapshot: int  # bytes of recording request bodies sent until then (the first full snapshot)
     uploaded: int  # bytes of recording request bodies as sent during the visit (and its final flush)
     requests: int
+    stored_snapshot: int  # bytes of JSON the server stored (decoded) until then
+    stored: int  # and during the visit
 
 
 def _metrics(client: object) -> dict[str, float]:
@@ -127,7 +132,7 @@ def _metrics(client: object) -> dict[str, float]:
     return {m["name"]: m["value"] for m in answer["metrics"]}
 
 
-def _visit(page: Page, url: str, recorded: bool, seconds: float) -> Visit:
+def _visit(page: Page, url: str, database_url: str, recorded: bool, seconds: float) -> Visit:
     """Opens ``url`` and plays the visitor for ``seconds``; the main thread's time and the uploads."""
     client = page.context.new_cdp_session(page)
     client.send("Performance.enable")
@@ -143,6 +148,8 @@ def _visit(page: Page, url: str, recorded: bool, seconds: float) -> Visit:
     page.wait_for_timeout(1000)  # the first snapshot's upload is on its way
     start = _metrics(client)
     at_start = len(bodies)
+    session = page.evaluate("() => sessionStorage.getItem('hm_sid')")
+    stored_at_start = _stored(database_url, session)
     began = time.monotonic()
     step = 0
     while (elapsed := time.monotonic() - began) < seconds:
@@ -160,6 +167,7 @@ def _visit(page: Page, url: str, recorded: bool, seconds: float) -> Visit:
     end = _metrics(client)
     if recorded:
         page.evaluate("() => window.__heatmaps.recording.flush()")
+        page.wait_for_timeout(1000)  # the last chunk lands
     page.remove_listener("request", on_request)
     return Visit(
         seconds=elapsed,
@@ -169,7 +177,21 @@ def _visit(page: Page, url: str, recorded: bool, seconds: float) -> Visit:
         snapshot=sum(bodies[:at_start]),
         uploaded=sum(bodies[at_start:]),
         requests=len(bodies) - at_start,
+        stored_snapshot=stored_at_start,
+        stored=_stored(database_url, session) - stored_at_start,
     )
+
+
+def _stored(database_url: str, session: str) -> int:
+    """Bytes of JSON stored for ``session`` so far (decoded, what the cap counts)."""
+    chunks = recording_chunks.c
+    engine = create_db_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            total = conn.scalar(select(func.sum(chunks.decoded_size)).where(chunks.session_id == session))
+    finally:
+        engine.dispose()
+    return int(total or 0)
 
 
 def sizes() -> None:
@@ -208,9 +230,8 @@ def main() -> None:
                 for recorded in (False, True):
                     context = browser.new_context(viewport={"width": 1280, "height": 800})
                     page = context.new_page()
-                    visit = _visit(
-                        page, f"{site}/{'recorded' if recorded else 'plain'}", recorded, args.seconds
-                    )
+                    address = f"{site}/{'recorded' if recorded else 'plain'}"
+                    visit = _visit(page, address, url, recorded, args.seconds)
                     context.close()
                     visits[recorded].append(visit)
                     _print_visit(run, recorded, visit)
@@ -243,10 +264,14 @@ def summary(visits: dict[bool, list[Visit]], runs: int, seconds: float) -> None:
         f"  uploaded afterwards      {per_minute(True, 'uploaded') / 1024:8.1f} KiB/minute (bodies as sent)"
     )
     print(f"  recording requests       {per_minute(True, 'requests'):8.1f} per minute")
+    snapshot, stored = once(True, "stored_snapshot"), per_minute(True, "stored")
+    minutes = (20 * 1024 * 1024 - snapshot) / stored
+    print(f"  stored by the server     {snapshot / 1024:8.1f} KiB of JSON for the first snapshot, then")
+    print(f"{'':27}{stored / 1024:8.1f} KiB/minute: 20 MiB (the default cap) is {minutes:.0f} minutes")
     for field, label in (("script_s", "script time"), ("task_s", "main-thread tasks")):
         plain, rec = per_minute(False, field) * 1000, per_minute(True, field) * 1000
         print(
-            f"  {label:18} tracker only {plain:6.0f} ms/min, recorded {rec:6.0f} ms/min: +{rec - plain:.0f}"
+            f"  {label:18} tracker only {plain:6.0f} ms/min, recorded {rec:6.0f} ms/min: {rec - plain:+.0f}"
         )
     plain, rec = once(False, "start_script_s") * 1000, once(True, "start_script_s") * 1000
     print(

@@ -166,15 +166,21 @@
     }
   }
 
-  /** Ends the recording of this page; `session`: of the whole session too (the server's cap). */
+  /** The server refuses more of session `id` (its cap): the tracker records no more of it. */
+  function refuse(id) {
+    rec.stop(id);
+    if (id === sid) return stop(true);
+    outbox.filter(function (chunk) {
+      return chunk.sid === id;
+    }).forEach(drop);
+  }
+
+  /** Ends the recording of this page; `session`: the session's recording ends, its stash goes too. */
   function stop(session) {
     if (stopRecording) stopRecording();
     stopRecording = null;
     clearInterval(timer);
-    if (session) {
-      rec.stop(sid);
-      storage(STASH_KEY, null);
-    }
+    if (session) storage(STASH_KEY, null);
     buffer = [];
     outbox = [];
     bufferChars = outboxChars = 0;
@@ -212,7 +218,7 @@
         return 0; // no answer
       })
       .then(function (status) {
-        if (status === 413) return stop(true);
+        if (status === 413) return refuse(chunk.sid);
         if (status === 0 || status === 429 || status >= 500) {
           if (++chunk.tries < MAX_TRIES) {
             failures++;
