@@ -10,7 +10,6 @@ performance table in docs/performance.md.
 from __future__ import annotations
 
 import argparse
-from dataclasses import astuple
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from benchmarks.query_latency import fill, median_ms
 from data_layer import metrics
 from data_layer.auth import Permission, create_token, secret_key
 from data_layer.db import create_db_engine
-from data_layer.filters import Window
+from data_layer.filters import WebFilters, Window
 from data_layer.migrate import upgrade
 from data_layer.page_ref import PageRef
 from data_layer.replica import ReplicaStore
@@ -58,20 +57,17 @@ def main() -> None:
     sizes = f"{summary.click_bins.height:,} click bins, {summary.dead_bins.height:,} dead bins"
     print(f"top page {page.page_key}: {sizes}")
 
-    def page_events() -> pl.DataFrame:
-        return store.web_events(
-            *astuple(window), None, page_key=page.page_key, columns=metrics.SUMMARY_COLUMNS
-        )
+    def events() -> pl.LazyFrame:
+        return store.page_events(page.page_key, window, WebFilters(), metrics.SUMMARY_COLUMNS)
 
-    events = page_events()
     parts = {
         "summary": lambda: service.page_summary(page, window),
-        "  of which: the page's events": page_events,
-        "            bins, dead, scroll": lambda: metrics.breakpoint_summary(events, "desktop"),
-        "            replays": lambda: metrics.replays(events, template=settings.replay_template()),
+        "  of which: bins, dead, scroll": lambda: metrics.breakpoint_summary(events(), "desktop"),
+        "            replays": lambda: metrics.replays(events(), template=settings.replay_template()),
         "the API's JSON text of it": lambda: summary_text(summary),
     }
-    print(f"service layer, median of {RUNS} runs ({events.height:,} events of the page in the window)")
+    page_rows = events().select(pl.len()).collect().item()
+    print(f"service layer, median of {RUNS} runs ({page_rows:,} events of the page in the window)")
     for name, action in parts.items():
         print(f"  {name:32s} {median_ms(action, RUNS):7.1f} ms")
 

@@ -179,13 +179,11 @@ class HeatmapService:
         """``GET /rest/v1/heatmap-pages/summary``: bins, dead and rage clicks, scroll depth, replays."""
         if not self.store.page_exists(page.page_key):
             raise NotFound(f"no events were ever recorded for pageKey {page.page_key}")
-        events = self.store.web_events(
-            window.from_day, window.to_day, filters, page_key=page.page_key, columns=metrics.SUMMARY_COLUMNS
-        )
+        events = self.store.page_events(page.page_key, window, filters, metrics.SUMMARY_COLUMNS)
         return summarize_page(events, page.breakpoint, self.settings.replay_template())
 
 
-def summarize_page(events: pl.DataFrame, breakpoint: str, replay_template: str) -> PageSummary:
+def summarize_page(events: pl.LazyFrame, breakpoint: str, replay_template: str) -> PageSummary:
     """The summary of one page's events (all breakpoints; replays use them all)."""
     heatmap = metrics.breakpoint_summary(events, breakpoint)
     return PageSummary(

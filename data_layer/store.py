@@ -8,6 +8,7 @@ module's business alone.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import astuple
 from datetime import date
 from typing import Any, Protocol
 
@@ -15,7 +16,7 @@ import polars as pl
 from sqlalchemy import Engine, Select, and_, exists, func, select
 
 from data_layer import metrics, rage, sessions
-from data_layer.filters import TouchFilters, WebFilters
+from data_layer.filters import TouchFilters, WebFilters, Window
 from data_layer.schema import touch_events, web_events
 
 WEB_EVENT_SCHEMA: dict[str, Any] = {
@@ -64,6 +65,10 @@ class EventStore(Protocol):
         as_of_seq: int | None = None,
         columns: Sequence[str] | None = None,
     ) -> pl.DataFrame: ...
+
+    def page_events(
+        self, page_key: str, window: Window, filters: WebFilters, columns: Sequence[str]
+    ) -> pl.LazyFrame: ...
 
     def click_counts(
         self, from_day: date, to_day: date, filters: WebFilters = ..., *, as_of_seq: int | None = None
@@ -139,6 +144,14 @@ class SqlStore:
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(web_events.c.seq)).all()
         return rows_frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in names})
+
+    def page_events(
+        self, page_key: str, window: Window, filters: WebFilters, columns: Sequence[str]
+    ) -> pl.LazyFrame:
+        """One page's events of the window matching the filters, ``columns`` only, as a lazy frame: the
+        summary's several passes over them each read what they need."""
+        events = self.web_events(*astuple(window), filters, page_key=page_key, columns=columns)
+        return events.lazy()
 
     def click_counts(
         self,

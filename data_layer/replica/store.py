@@ -7,7 +7,7 @@ Each query first refreshes (one cheap SQL look-up when nothing changed), then an
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,7 +16,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from data_layer import metrics, rage, sessions
-from data_layer.filters import TouchFilters, WebFilters
+from data_layer.filters import TouchFilters, WebFilters, Window
 from data_layer.replica import catchup
 from data_layer.replica.files import RunFiles
 from data_layer.replica.runs import Snapshot
@@ -91,6 +91,14 @@ class ReplicaStore:
         if columns is not None:
             return frame.select(columns).collect()
         return frame.sort("seq").cast(WEB_EVENT_SCHEMA).collect()  # type: ignore[arg-type]
+
+    def page_events(
+        self, page_key: str, window: Window, filters: WebFilters, columns: Sequence[str]
+    ) -> pl.LazyFrame:
+        """As :meth:`SqlStore.page_events`, over the page's slices of the snapshot, never copied whole."""
+        snap = self.refresh()
+        in_window = pl.col("day").is_between(window.from_day, window.to_day)
+        return _matching(snap, snap.page_frames(page_key), [in_window], filters).select(columns)
 
     def session_page(
         self,
