@@ -1,27 +1,32 @@
-"""Shared fixtures: a fresh, migrated database per test on SQLite and (when reachable) PostgreSQL.
+"""Shared fixtures: an empty, migrated database per test on SQLite and (when reachable) PostgreSQL,
+migrated once per worker (see `sqlite_template`).
 
 PostgreSQL tests skip with a reason when no server answers, unless ``HEATMAPS_TEST_REQUIRE_PG=1``
-(set by ``.ci/run``), in which case they fail instead of skipping.
+(set by ``.ci/run``), in which case they fail instead of skipping. They create databases of their own
+on that server, so the user of ``HEATMAPS_TEST_PG_URL`` needs the CREATEDB privilege.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from data_layer.db import create_db_engine
 from data_layer.migrate import upgrade
+from data_layer.schema import metadata
 from data_layer.settings import Settings, get_settings
 
 PROTO_ROOT = Path(__file__).resolve().parent.parent / "proto"
@@ -64,32 +69,171 @@ def _pg_reason() -> str | None:
     return _PG_REASON  # type: ignore[return-value]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of an empty, migrated database; one per test and backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'heatmaps.db'}"
-        upgrade(url)
-        yield url
-        return
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[Engine]:
+    """An autocommit engine on the server of ``PG_URL``, for creating and dropping databases."""
     reason = _pg_reason()
     if reason:
         if REQUIRE_PG:
             pytest.fail(reason)
         pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    upgrade(url)
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    yield admin
+    admin.dispose()
+
+
+def _pg_url(database: str) -> str:
+    return make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def _create_database(admin: Engine) -> str:
+    """A new, empty database on the test server; returns its URL. Names are random: other test runs may
+    share the server."""
+    name = f"heatmaps_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        # Tests need no durability across a crash of the server: their commits need not wait for the disk.
+        conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+    return _pg_url(name)
+
+
+def _drop_database(admin: Engine, url: str) -> None:
+    with admin.connect() as conn:
+        # FORCE: a process or engine a test left running must not keep the database alive.
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+
+
+@contextmanager
+def _pg_database(admin: Engine) -> Iterator[str]:
+    """URL of a new, empty database, dropped afterwards."""
+    url = _create_database(admin)
     try:
         yield url
     finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        _drop_database(admin, url)
+
+
+# Everything that makes up the tables of the current schema: columns, defaults, constraints, indexes.
+_SCHEMA_FINGERPRINT = """
+SELECT md5(string_agg(item, ',' ORDER BY item)) FROM (
+    SELECT concat_ws(' ', c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod),
+                     a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
+    FROM pg_class c
+    LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+    WHERE c.relnamespace = current_schema()::regnamespace
+    UNION ALL
+    SELECT concat_ws(' ', conname, pg_get_constraintdef(oid)) FROM pg_constraint
+    WHERE connamespace = current_schema()::regnamespace
+    UNION ALL
+    SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema()
+) AS schema_items(item)
+"""
+
+
+class _PgMigrated:
+    """A migrated PostgreSQL database, handed to each test as Alembic left it: no rows, sequences at 1.
+
+    Emptied before each test; built anew when a test changed its schema (test_ingest_rows creates a
+    table of its own, for one)."""
+
+    def __init__(self, admin: Engine) -> None:
+        self._admin = admin
+        self._build()
+
+    def _build(self) -> None:
+        self.url = _create_database(self._admin)
+        upgrade(self.url)
+        self._engine = create_engine(self.url)
+        with self._engine.connect() as conn:
+            self._fingerprint = conn.scalar(text(_SCHEMA_FINGERPRINT))
+            tables = list(
+                conn.exec_driver_sql(
+                    "SELECT tablename FROM pg_tables"
+                    " WHERE schemaname = current_schema() AND tablename <> 'alembic_version'"
+                ).scalars()
+            )
+            seeded = [name for name in tables if conn.scalar(text(f'SELECT EXISTS (SELECT FROM "{name}")'))]
+        assert not seeded, f"the migrations put rows in {seeded}: emptying the tables would lose them"
+        dependents_first = [table.name for table in reversed(metadata.sorted_tables)]
+        tables.sort(key=lambda name: dependents_first.index(name) if name in dependents_first else -1)
+        self._empty = "; ".join(
+            [
+                # Sessions a test left behind (a killed process's, an engine not disposed) go first,
+                # with any lock they hold.
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                *(f'DELETE FROM "{name}"' for name in tables),
+                "SELECT setval(quote_ident(sequencename)::regclass, start_value, false) FROM pg_sequences"
+                " WHERE schemaname = current_schema()",
+            ]
+        )
+
+    def fresh(self) -> str:
+        """URL of the database, emptied (or built anew if its schema changed)."""
+        with self._engine.connect() as conn:
+            changed = conn.scalar(text(_SCHEMA_FINGERPRINT)) != self._fingerprint
+        if changed:
+            self.drop()
+            self._build()
+        with self._engine.begin() as conn:
+            conn.exec_driver_sql(self._empty)
+        return self.url
+
+    def drop(self) -> None:
+        self._engine.dispose()
+        _drop_database(self._admin, self.url)
+
+
+# Migrating takes Alembic a tenth of a second on SQLite and a quarter on PostgreSQL, and most tests only
+# need its result. So each xdist worker (each pytest process, so no lock between workers is needed)
+# migrates one database per backend once, and every test starts from that state:
+# - SQLite: a copy of the migrated file.
+# - PostgreSQL: the worker's migrated database, emptied. A `CREATE DATABASE ... TEMPLATE` copy per test
+#   would be a fresher start, but dropping a database forces a checkpoint of the whole server
+#   (PostgreSQL 15), which once tests have written costs more than the migration it saves; emptying the
+#   tables and restarting the sequences takes milliseconds.
+# tests/test_migrations.py still runs Alembic itself, on `empty_database_url`.
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file to copy; pytest removes its directory with the old temporary ones."""
+    path = tmp_path_factory.mktemp("template") / "migrated.db"
+    upgrade(f"sqlite:///{path}")
+    # Alembic's engine is disposed, so WAL was checkpointed into the file: the file alone is the schema.
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated(pg_admin: Engine) -> Iterator[_PgMigrated]:
+    """The worker's migrated PostgreSQL database, dropped when the worker ends."""
+    migrated = _PgMigrated(pg_admin)
+    yield migrated
+    migrated.drop()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of an empty, migrated database that no other test uses meanwhile; per test and backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "heatmaps.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    yield request.getfixturevalue("pg_migrated").fresh()
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a database with no tables at all, for tests that run the migrations themselves."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    with _pg_database(request.getfixturevalue("pg_admin")) as url:
+        yield url
 
 
 @pytest.fixture

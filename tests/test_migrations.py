@@ -1,22 +1,48 @@
-"""Migrations create exactly the Core metadata on SQLite and PostgreSQL (no drift)."""
+"""Migrations create exactly the Core metadata on SQLite and PostgreSQL (no drift), and the databases
+the other tests get (copies of a template migrated once per worker) are that schema too."""
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
 
+from data_layer.db import create_db_engine
+from data_layer.migrate import alembic_config, upgrade
 from data_layer.schema import metadata
 
 
-def test_migrated_schema_matches_metadata(engine) -> None:
+def schema_drift(engine: Engine) -> list:
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), metadata)
-    assert diff == []
+        return compare_metadata(MigrationContext.configure(conn), metadata)
 
 
-def test_sqlite_runs_in_wal_mode(engine) -> None:
-    if engine.dialect.name != "sqlite":
-        return
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def test_migrating_an_empty_database_creates_exactly_the_metadata(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    upgrade(empty_database_url)  # at head already: a no-op, as every command (which migrates first) relies on
+    engine = create_db_engine(empty_database_url)
+    try:
+        assert schema_drift(engine) == []
+        head = ScriptDirectory.from_config(alembic_config(empty_database_url)).get_current_head()
+        assert current_revision(engine) == head
+    finally:
+        engine.dispose()
+
+
+def test_a_tests_database_is_the_migrated_schema(engine: Engine) -> None:
+    assert schema_drift(engine) == []
+    assert current_revision(engine) is not None
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_runs_in_wal_mode(engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000

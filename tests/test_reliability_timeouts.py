@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import make_url
 
 from api.app import create_app
 from data_layer.auth import Permission, create_token
@@ -46,12 +47,17 @@ def timed_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 @postgres_only
 def test_connections_carry_the_timeouts_and_keep_the_url_options(timed_settings: Settings) -> None:
-    engine = create_db_engine(timed_settings.database_url, timed_settings)
+    # A URL that sets options of its own (search_path here): the statement timeout is added to them.
+    url = (
+        make_url(timed_settings.database_url)
+        .update_query_dict({"options": "-csearch_path=heatmaps_elsewhere,public"})
+        .render_as_string(hide_password=False)
+    )
+    engine = create_db_engine(url, timed_settings)
     try:
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "500ms"
-            # The test URL sets search_path through `options`; the statement timeout is added to it.
-            assert conn.exec_driver_sql("SHOW search_path").scalar().startswith("t_")
+            assert conn.exec_driver_sql("SHOW search_path").scalar() == "heatmaps_elsewhere,public"
             driver = conn.connection.dbapi_connection
             assert driver.info.get_parameters()["connect_timeout"] == "3"  # type: ignore[union-attr]
             with socket.socket(fileno=socket.dup(driver.pgconn.socket)) as sock:  # type: ignore[union-attr]
