@@ -28,12 +28,12 @@ from data_layer.filters import WebFilters, Window
 from data_layer.migrate import upgrade
 from data_layer.recordings import recorded_sessions, recordings_mark
 from data_layer.replica import ReplicaStore
-from data_layer.schema import recording_chunks, web_events
+from data_layer.schema import recording_chunks, recordings, web_events
 from data_layer.sessions import SessionQuery
 
 
 def fill_recordings(url: str, sessions: list[str], chunks: int) -> None:
-    """``chunks`` small chunks for each of ``sessions``, stored a minute apart per session."""
+    """``chunks`` small chunks for each of ``sessions``, stored a minute apart, and their sessions' rows."""
     engine = create_db_engine(url)
     start = datetime(2026, 10, 1)
     rows = [
@@ -52,9 +52,19 @@ def fill_recordings(url: str, sessions: list[str], chunks: int) -> None:
         for number, session_id in enumerate(sessions)
         for seq in range(chunks)
     ]
+    summaries = [
+        {
+            "session_id": session_id,
+            "chunks": chunks,
+            "decoded_size": 2000 * chunks,
+            "first_stored_at": start + timedelta(minutes=number * chunks),
+        }
+        for number, session_id in enumerate(sessions)
+    ]
     with write_transaction(engine) as conn:
         for offset in range(0, len(rows), 10_000):
             conn.execute(insert(recording_chunks), rows[offset : offset + 10_000])
+        conn.execute(insert(recordings), summaries)
     engine.dispose()
 
 

@@ -8,6 +8,8 @@ again, so a 20 MiB recording costs a few decompressions, not a million Python ob
 Writes go through :func:`data_layer.db.write_transaction`, which serialises them: the duplicate check and
 the per-session cap see every chunk committed before, and ``created_at`` grows in commit order, so the
 newest ``created_at`` is a snapshot mark that later chunks are all above (see :func:`recordings_mark`).
+Each recorded session also has a row in ``recordings`` (its chunks, their size, when the first was
+stored), written with its chunks and made true to them again by deletions.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
-from sqlalchemy import Connection, Engine, delete, exists, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, delete, exists, func, select, update
 
 from data_layer.db import IN_LIST_CHUNK, write_transaction
 from data_layer.errors import BadRequest, PayloadTooLarge
@@ -32,7 +34,7 @@ from data_layer.event_models import (
     describe_error,
     latest_allowed,
 )
-from data_layer.schema import recording_chunks
+from data_layer.schema import recording_chunks, recordings
 from data_layer.urls import NO_RULES, InvalidUrlError, PageKeyRules, normalize_page_key
 
 MIB = 1024 * 1024
@@ -159,12 +161,14 @@ def store_chunk(engine: Engine, chunk: RecordingChunk, max_bytes: int) -> bool:
     ``max_bytes`` of JSON: the chunks already stored stay, this one is not stored.
     """
     blob = zlib.compress(chunk.text)  # before the write lock: other writers need not wait for it
-    session = recording_chunks.c.session_id == chunk.session_id
+    summary = recordings.c.session_id == chunk.session_id
     with write_transaction(engine) as conn:
-        if conn.scalar(select(exists().where(session, recording_chunks.c.seq == chunk.seq))):
+        now = datetime.now(UTC).replace(tzinfo=None)  # inside the lock: times grow in commit order
+        stored = (recording_chunks.c.session_id == chunk.session_id) & (recording_chunks.c.seq == chunk.seq)
+        if conn.scalar(select(exists().where(stored))):
             return False
-        stored = func.coalesce(func.sum(recording_chunks.c.decoded_size), 0)
-        used = int(conn.scalar(select(stored).where(session)) or 0)
+        held = conn.scalar(select(recordings.c.decoded_size).where(summary))
+        used = int(held or 0)
         if used + len(chunk.text) > max_bytes:
             raise PayloadTooLarge(
                 f"the recording of session {chunk.session_id} would exceed its cap of {max_bytes // MIB} MiB "
@@ -180,11 +184,23 @@ def store_chunk(engine: Engine, chunk: RecordingChunk, max_bytes: int) -> bool:
                 first_ts=chunk.first_ts,
                 last_ts=chunk.last_ts,
                 event_count=chunk.event_count,
-                created_at=datetime.now(UTC).replace(tzinfo=None),
+                created_at=now,
                 decoded_size=len(chunk.text),
                 events=blob,
             )
         )
+        if held is None:
+            conn.execute(
+                recordings.insert().values(
+                    session_id=chunk.session_id, chunks=1, decoded_size=len(chunk.text), first_stored_at=now
+                )
+            )
+        else:
+            grown = {
+                "chunks": recordings.c.chunks + 1,
+                "decoded_size": recordings.c.decoded_size + len(chunk.text),
+            }
+            conn.execute(recordings.update().where(summary).values(**grown))
     return True
 
 
@@ -233,24 +249,55 @@ def _as_datetime(value: Any) -> datetime:
 def recorded_sessions(engine: Engine, as_of: int, among: Sequence[str] | None = None) -> set[str]:
     """The sessions with a chunk stored by the snapshot ``as_of`` (:func:`recordings_mark`): all of them,
     or those of ``among``."""
-    stored_by = recording_chunks.c.created_at <= EPOCH + timedelta(microseconds=as_of)
-    query = select(recording_chunks.c.session_id).where(stored_by).distinct()
+    query = select(recordings.c.session_id).where(
+        recordings.c.first_stored_at <= EPOCH + timedelta(microseconds=as_of)
+    )
     with engine.connect() as conn:
         if among is None:
             return set(conn.scalars(query))
-        found: set[str] = set()
-        wanted = list(dict.fromkeys(among))
-        for start in range(0, len(wanted), IN_LIST_CHUNK):
-            part = wanted[start : start + IN_LIST_CHUNK]
-            found.update(conn.scalars(query.where(recording_chunks.c.session_id.in_(part))))
-        return found
+        return {
+            session_id
+            for part in _parts(among)
+            for session_id in conn.scalars(query.where(recordings.c.session_id.in_(part)))
+        }
+
+
+def _parts(values: Sequence[str]) -> Iterator[list[str]]:
+    """``values`` without repeats, in lists short enough for ``IN (...)``."""
+    distinct = list(dict.fromkeys(values))
+    for start in range(0, len(distinct), IN_LIST_CHUNK):
+        yield distinct[start : start + IN_LIST_CHUNK]
 
 
 def delete_stored_before(conn: Connection, cutoff: datetime) -> int:
-    """Inside a deleting transaction: remove the chunks stored before ``cutoff`` (naive UTC); how many."""
-    return conn.execute(delete(recording_chunks).where(recording_chunks.c.created_at < cutoff)).rowcount
+    """Inside a deleting transaction: remove the chunks stored before ``cutoff`` (naive UTC); how many.
+    Only sessions first stored before it lose chunks."""
+    deleted = conn.execute(delete(recording_chunks).where(recording_chunks.c.created_at < cutoff)).rowcount
+    _summarise(conn, recordings.c.first_stored_at < cutoff)
+    return deleted
 
 
 def delete_visitor(conn: Connection, visitor_id: str) -> int:
     """Inside a deleting transaction: remove the chunks of ``visitor_id``; how many."""
-    return conn.execute(delete(recording_chunks).where(recording_chunks.c.visitor_id == visitor_id)).rowcount
+    of_visitor = recording_chunks.c.visitor_id == visitor_id
+    sessions = list(conn.scalars(select(recording_chunks.c.session_id).where(of_visitor).distinct()))
+    deleted = conn.execute(delete(recording_chunks).where(of_visitor)).rowcount
+    for part in _parts(sessions):
+        _summarise(conn, recordings.c.session_id.in_(part))
+    return deleted
+
+
+def _summarise(conn: Connection, which: ColumnElement[bool]) -> None:
+    """The ``recordings`` rows matching ``which`` made true to their chunks again after some went."""
+    chunks = select(recording_chunks).where(recording_chunks.c.session_id == recordings.c.session_id)
+    conn.execute(delete(recordings).where(which, ~chunks.exists()))
+    column = chunks.with_only_columns
+    conn.execute(
+        update(recordings)
+        .where(which)
+        .values(
+            chunks=column(func.count()).scalar_subquery(),
+            decoded_size=column(func.sum(recording_chunks.c.decoded_size)).scalar_subquery(),
+            first_stored_at=column(func.min(recording_chunks.c.created_at)).scalar_subquery(),
+        )
+    )

@@ -165,6 +165,19 @@ recording_chunks = Table(
     Index("ix_recording_chunks_created_at", "created_at"),
 )
 
+# One row per recorded session, written with its chunks: the cap reads one row instead of adding up the
+# session's chunks, and "which sessions have a recording" reads a row per session, not per chunk.
+# ``first_stored_at`` is its oldest chunk's ``created_at`` (a session is recorded as of a snapshot
+# mark from then on).
+recordings = Table(
+    "recordings",
+    metadata,
+    Column("session_id", String(128), primary_key=True),
+    Column("chunks", Integer, nullable=False),
+    Column("decoded_size", BigInteger, nullable=False),
+    Column("first_stored_at", DateTime(timezone=False), nullable=False),
+)
+
 api_tokens = Table(
     "api_tokens",
     metadata,
