@@ -1,6 +1,7 @@
 """Retention and erasure: deleting old events and every trace of one visitor.
 
-Besides the SQL rows, a deletion reaches the derived data: rage flags of the clicks left behind are
+Recordings go with the events: purge deletes the chunks stored before the cutoff, forget those of the
+visitor. Besides the SQL rows, a deletion reaches the derived data: rage flags of the clicks left behind are
 recomputed (a run may lose some of its clicks), every replica is told to rebuild, and the replica files
 on disk, which still hold the deleted rows, are removed (:mod:`data_layer.deletions`). The database
 itself may keep deleted bytes in free pages until it is vacuumed (docs/reliability.md).
@@ -14,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, delete, select
 
-from data_layer import rage
+from data_layer import rage, recordings
 from data_layer.db import write_transaction
 from data_layer.deletions import bump_generation, discard_replica_files
 from data_layer.schema import touch_events, web_events
@@ -25,6 +26,7 @@ from data_layer.settings import Settings, get_settings
 class DeletionResult:
     web_events: int
     touch_events: int
+    recording_chunks: int = 0
 
 
 def _after_deletion(
@@ -40,10 +42,12 @@ def _after_deletion(
 def purge_older_than(
     engine: Engine, settings: Settings, days: int, today: date | None = None
 ) -> DeletionResult:
-    """Delete events whose UTC day is more than ``days`` days before today (today counts as day 0).
+    """Delete events whose UTC day is more than ``days`` days before today (today counts as day 0), and
+    the recording chunks stored before that day.
 
     A rage run crossing the cutoff midnight loses its older clicks, so the flags of the sessions on the
-    first kept day are recomputed.
+    first kept day are recomputed. Chunks go by the server's time of storing them, not by their events'
+    times, which the client's clock set.
     """
     if days < 1:
         raise ValueError("--older-than must be at least 1 day")
@@ -51,7 +55,8 @@ def purge_older_than(
     with write_transaction(engine) as conn:
         web = conn.execute(delete(web_events).where(web_events.c.day < cutoff)).rowcount
         touch = conn.execute(delete(touch_events).where(touch_events.c.day < cutoff)).rowcount
-        result = DeletionResult(web, touch)
+        chunks = recordings.delete_stored_before(conn, datetime(cutoff.year, cutoff.month, cutoff.day))
+        result = DeletionResult(web, touch, chunks)
         boundary = select(web_events.c.session_id, web_events.c.page_key).where(
             web_events.c.day == cutoff, web_events.c.event_type == "click"
         )
@@ -63,7 +68,8 @@ def purge_older_than(
 
 
 def forget_visitor(engine: Engine, visitor_id: str, settings: Settings | None = None) -> DeletionResult:
-    """Erase a person: their web events (by visitorId) and touch events (by user id).
+    """Erase a person: their web events and recording chunks (by visitorId) and touch events (by user
+    id).
 
     A session id is the client's; when another visitor's clicks share a session and page with the
     erased ones (a browser whose visitor id was reset mid-session), their rage flags are recomputed
@@ -80,7 +86,8 @@ def forget_visitor(engine: Engine, visitor_id: str, settings: Settings | None = 
         pairs = [(s, p) for s, p in conn.execute(touched.distinct())]
         web = conn.execute(delete(web_events).where(web_events.c.visitor_id == visitor_id)).rowcount
         touch = conn.execute(delete(touch_events).where(touch_events.c.user_id == visitor_id)).rowcount
-        result = DeletionResult(web, touch)
+        chunks = recordings.delete_visitor(conn, visitor_id)
+        result = DeletionResult(web, touch, chunks)
         _after_deletion(conn, result, pairs, settings)
     if web or touch:
         discard_replica_files(settings.replica_dir)

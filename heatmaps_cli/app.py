@@ -26,7 +26,7 @@ from data_layer.errors import database_unavailable
 from data_layer.event_models import MAX_BATCH_EVENTS, BatchValidationError
 from data_layer.ingest import ingest_web_batch
 from data_layer.migrate import upgrade
-from data_layer.retention import forget_visitor, purge_older_than
+from data_layer.retention import DeletionResult, forget_visitor, purge_older_than
 from data_layer.screenshots import get_screenshot
 from data_layer.settings import Settings, get_settings
 from data_layer.urls import InvalidUrlError, normalize_page_key
@@ -377,22 +377,29 @@ def capture(
 def purge(
     older_than: Annotated[int | None, typer.Option("--older-than", min=1, help="Age in days.")] = None,
 ) -> None:
-    """Delete events older than DAYS (default: the retention_days setting)."""
+    """Delete events and recordings older than DAYS (default: the retention_days setting)."""
     settings = load_settings()
     days = older_than or settings.retention_days
     if days is None:
         fail("give --older-than DAYS or set HEATMAPS_RETENTION_DAYS")
     result = purge_older_than(ready_engine(settings), settings, days)
-    print(f"deleted {result.web_events} web events and {result.touch_events} touch events")
+    print(deleted(result))
+
+
+def deleted(result: DeletionResult) -> str:
+    return (
+        f"deleted {result.web_events} web events, {result.touch_events} touch events and "
+        f"{result.recording_chunks} recording chunks"
+    )
 
 
 @app.command()
 def forget(visitor: Annotated[str, typer.Option("--visitor", help="visitorId (or mobile user id).")]) -> None:
-    """Erase every event of one visitor (right to erasure)."""
+    """Erase every event and recording of one visitor (right to erasure)."""
     if not visitor.strip():
         fail("--visitor must not be empty")
     result = forget_visitor(ready_engine(load_settings()), visitor)
-    print(f"deleted {result.web_events} web events and {result.touch_events} touch events of {visitor}")
+    print(f"{deleted(result)} of {visitor}")
 
 
 def main() -> None:

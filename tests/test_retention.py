@@ -95,7 +95,7 @@ def test_forget_removes_every_trace_of_a_visitor(client, tokens, settings, engin
 
     result = CliRunner().invoke(cli, ["forget", "--visitor", "gone"], catch_exceptions=False)
     assert result.exit_code == 0
-    assert result.stdout.strip() == "deleted 3 web events and 1 touch events of gone"
+    assert result.stdout.strip() == "deleted 3 web events, 1 touch events and 0 recording chunks of gone"
 
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).where(web_events.c.visitor_id == "gone")) == 0
@@ -167,7 +167,7 @@ def test_purge_removes_old_events_everywhere(client, tokens, settings, engine) -
 
     result = CliRunner().invoke(cli, ["purge", "--older-than", "30"], catch_exceptions=False)
     assert result.exit_code == 0
-    assert result.stdout.strip() == "deleted 2 web events and 1 touch events"
+    assert result.stdout.strip() == "deleted 2 web events, 1 touch events and 0 recording chunks"
     assert replica_visitors(settings.replica_dir) <= {"v-old", "v-new"}
 
     after = pages(client, tokens["view"], today)
