@@ -16,11 +16,11 @@ from api.inputs import decode_body, parse_json
 from api.models import RecordingResponse, RecordingStoredResponse, SessionListResponse, error_responses
 from api.security import beacon_token, check_access, read_beacon, require
 from api.web_json import session_list_body
-from api.web_routes import DAY_DOC, FILTER_DOCS
+from api.web_routes import filters_of, window_of
 from data_layer import recordings
 from data_layer.auth import Permission, Principal
 from data_layer.errors import NotFound
-from data_layer.filters import parse_filters, parse_window
+from data_layer.filters import WebFilters, Window
 from data_layer.page_ref import parse_page_key
 from data_layer.service import parse_limit
 from data_layer.sessions import SessionQuery, list_sessions, parse_has_recording
@@ -122,15 +122,10 @@ def _recording_body(recording: recordings.Recording) -> Iterator[bytes]:
 def get_sessions(
     request: Request,
     principal: Annotated[Principal, Depends(require(Permission.VIEW_HEATMAPS))],
-    from_: Annotated[str, Query(alias="from", description=DAY_DOC, examples=["2026-04-01"])],
-    to: Annotated[str, Query(description=DAY_DOC, examples=["2026-04-30"])],
+    window: Annotated[Window, Depends(window_of)],
+    filters: Annotated[WebFilters, Depends(filters_of)],
     page_key: Annotated[
         str | None, Query(alias="pageKey", description="Only sessions with events on this page (a URL).")
-    ] = None,
-    country: Annotated[str | None, Query(description=FILTER_DOCS["country"])] = None,
-    region: Annotated[str | None, Query(description=FILTER_DOCS["region"])] = None,
-    browser_name: Annotated[
-        str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])
     ] = None,
     has_recording: Annotated[
         str | None,
@@ -141,8 +136,8 @@ def get_sessions(
 ) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
     query = SessionQuery(
-        window=parse_window(from_, to),
-        filters=parse_filters(country, region, browser_name),
+        window=window,
+        filters=filters,
         page_key=parse_page_key(page_key, ctx.settings.page_key_rules) if page_key else None,
         has_recording=parse_has_recording(has_recording),
     )

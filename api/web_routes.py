@@ -15,7 +15,7 @@ from api.security import beacon_token, check_access, read_beacon, require
 from api.web_json import page_list_body, summary_response
 from data_layer.auth import Permission, Principal
 from data_layer.errors import BadRequest
-from data_layer.filters import parse_filters, parse_window
+from data_layer.filters import WebFilters, Window, parse_filters, parse_window
 from data_layer.ingest import IngestResult, RequestContext, ingest_web_batch
 from data_layer.page_ref import parse_page_ref
 from data_layer.service import parse_limit, parse_sort
@@ -30,6 +30,25 @@ FILTER_DOCS = {
     "region": "Visitor region (state/province as stored on events), case-insensitive exact match.",
     "browserName": "Browser name as captured on events, case-insensitive exact match.",
 }
+
+
+def window_of(
+    from_: Annotated[str, Query(alias="from", description=DAY_DOC, examples=["2026-04-01"])],
+    to: Annotated[str, Query(description=DAY_DOC, examples=["2026-04-30"])],
+) -> Window:
+    """The ``from``/``to`` parameters of a query, as a checked window (a dependency)."""
+    return parse_window(from_, to)
+
+
+def filters_of(
+    country: Annotated[str | None, Query(description=FILTER_DOCS["country"])] = None,
+    region: Annotated[str | None, Query(description=FILTER_DOCS["region"])] = None,
+    browser_name: Annotated[
+        str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])
+    ] = None,
+) -> WebFilters:
+    """The dimension filters of a query (a dependency)."""
+    return parse_filters(country, region, browser_name)
 
 
 def request_context(request: Request, ctx: AppContext) -> RequestContext:
@@ -111,15 +130,10 @@ def _authorised_ingest(
 def list_heatmap_pages(
     request: Request,
     principal: Annotated[Principal, Depends(require(Permission.VIEW_HEATMAPS))],
-    from_: Annotated[str, Query(alias="from", description=DAY_DOC, examples=["2026-04-01"])],
-    to: Annotated[str, Query(description=DAY_DOC, examples=["2026-04-30"])],
+    window: Annotated[Window, Depends(window_of)],
+    filters: Annotated[WebFilters, Depends(filters_of)],
     limit: Annotated[int | None, Query(description="Page size, default 25, clamped to 1..100.")] = None,
     cursor: Annotated[str | None, Query(description="pagination.nextCursor of the previous page.")] = None,
-    country: Annotated[str | None, Query(description=FILTER_DOCS["country"])] = None,
-    region: Annotated[str | None, Query(description=FILTER_DOCS["region"])] = None,
-    browser_name: Annotated[
-        str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])
-    ] = None,
     search: Annotated[str | None, Query(description="Case-insensitive literal substring of pageKey.")] = None,
     sort_by: Annotated[
         str | None,
@@ -133,10 +147,8 @@ def list_heatmap_pages(
     sort_dir: Annotated[str | None, Query(alias="sortDir", description="ASC or DESC (default).")] = None,
 ) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
-    window = parse_window(from_, to)
     size = parse_limit(limit)
     sort = parse_sort(sort_by, sort_dir)
-    filters = parse_filters(country, region, browser_name)
     listing = ctx.service.list_pages(
         window, filters, search=search or None, sort=sort, limit=size, cursor=cursor
     )
@@ -154,16 +166,9 @@ def heatmap_page_summary(
     principal: Annotated[Principal, Depends(require(Permission.VIEW_HEATMAPS))],
     page_key: Annotated[str, Query(alias="pageKey", description="Page URL; normalised before lookup.")],
     breakpoint: Annotated[str, Query(description="desktop, tablet or mobile.")],
-    from_: Annotated[str, Query(alias="from", description=DAY_DOC)],
-    to: Annotated[str, Query(description=DAY_DOC)],
-    country: Annotated[str | None, Query(description=FILTER_DOCS["country"])] = None,
-    region: Annotated[str | None, Query(description=FILTER_DOCS["region"])] = None,
-    browser_name: Annotated[
-        str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])
-    ] = None,
+    window: Annotated[Window, Depends(window_of)],
+    filters: Annotated[WebFilters, Depends(filters_of)],
 ) -> Response:
     ctx: AppContext = request.app.state.ctx
     page = parse_page_ref(page_key, breakpoint, ctx.settings.page_key_rules)
-    window = parse_window(from_, to)
-    filters = parse_filters(country, region, browser_name)
     return summary_response(ctx.service.page_summary(page, window, filters))

@@ -28,7 +28,7 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.failures import Failure
 from sqlalchemy import Engine, func, select
 
-from data_layer.schema import captures, screenshots, touch_events, web_events
+from data_layer.schema import captures, recording_chunks, screenshots, touch_events, web_events
 from tests.conftest import bearer
 
 pytestmark = pytest.mark.slow  # schema-driven fuzzing of every operation
@@ -44,6 +44,9 @@ OPERATIONS = {
     ("GET", "/rest/v1/screenshots/{screenshot_id}"),
     ("POST", "/rest/v1/heatmap-pages/capture"),
     ("GET", "/rest/v1/captures/{capture_id}"),
+    ("POST", "/rest/v1/recordings"),
+    ("GET", "/rest/v1/sessions/{sessionId}/recording"),
+    ("GET", "/rest/v1/sessions"),
     ("POST", "/heatmap.v1.HeatmapService/IngestTouchEvents"),
     ("POST", "/heatmap.v1.HeatmapService/QueryHeatmapData"),
     ("POST", "/heatmap.v1.HeatmapService/ListScreenshots"),
@@ -55,6 +58,7 @@ WRITES = {
     "/heatmap.v1.HeatmapService/UploadScreenshot": screenshots,
     "/rest/v1/heatmap-pages/screenshot": screenshots,
     "/rest/v1/heatmap-pages/capture": captures,
+    "/rest/v1/recordings": recording_chunks,
 }
 
 
