@@ -11,11 +11,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
@@ -236,19 +238,64 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         yield url
 
 
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    """Settings pointing at the test database, with a fixed secret and a private screenshot dir."""
+def _test_environment(monkeypatch: pytest.MonkeyPatch, database_url: str, directory: Path) -> None:
+    """Settings from the environment as tests use them: none of the caller's HEATMAPS_* settings (the
+    test switches stay), the database at ``database_url``, a fixed secret, files under ``directory``."""
     for key in list(os.environ):
         if key.startswith("HEATMAPS_") and not key.startswith("HEATMAPS_TEST_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("HEATMAPS_DATABASE_URL", database_url)
     monkeypatch.setenv("HEATMAPS_SECRET_KEY", "test-secret-key")
-    monkeypatch.setenv("HEATMAPS_SCREENSHOT_DIR", str(tmp_path / "screenshots"))
-    monkeypatch.setenv("HEATMAPS_REPLICA_DIR", str(tmp_path / "replica"))
+    monkeypatch.setenv("HEATMAPS_SCREENSHOT_DIR", str(directory / "screenshots"))
+    monkeypatch.setenv("HEATMAPS_REPLICA_DIR", str(directory / "replica"))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings pointing at the test database, with a fixed secret and a private screenshot dir."""
+    _test_environment(monkeypatch, database_url, tmp_path)
     get_settings.cache_clear()
     yield get_settings()
     get_settings.cache_clear()
+
+
+DEMO_END = datetime(2026, 11, 1, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def sqlite_demo_template(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding ``heatmaps.db``, migrated and with the demo site loaded (3,000 web events over
+    the 10 days ending DEMO_END, seed 5), and its ``screenshots/``. Built once per worker and copied by
+    `demo_site`: loading takes seconds, most of them rendering the demo's screenshots."""
+    from demo_site.loader import load_demo
+
+    root = tmp_path_factory.mktemp("demo")
+    shutil.copyfile(sqlite_template, root / "heatmaps.db")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _test_environment(monkeypatch, f"sqlite:///{root / 'heatmaps.db'}", root)
+        demo_settings = Settings()
+    engine = create_db_engine(demo_settings.database_url)
+    try:
+        load_demo(engine, demo_settings, events=3000, days=10, seed=5, end=DEMO_END)
+    finally:
+        engine.dispose()
+    return root
+
+
+@pytest.fixture
+def demo_site(settings: Settings, sqlite_demo_template: Path) -> Settings:
+    """The test's SQLite database and screenshot directory holding the demo site of
+    `sqlite_demo_template`; returns the test's settings."""
+    database = make_url(settings.database_url)
+    assert database.get_backend_name() == "sqlite", "the demo site is copied into SQLite databases only"
+    # SQLite's backup API, not a file copy: an engine may already have the test's database open.
+    with (
+        closing(sqlite3.connect(sqlite_demo_template / "heatmaps.db")) as source,
+        closing(sqlite3.connect(database.database)) as target,  # type: ignore[arg-type]
+    ):
+        source.backup(target)
+    shutil.copytree(sqlite_demo_template / "screenshots", settings.screenshot_dir, dirs_exist_ok=True)
+    return settings
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,7 +27,7 @@ from data_layer.replica import ReplicaStore
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
 from data_layer.touch_query import TouchQuery, query_touch_heatmap
-from demo_site.loader import load_demo
+from tests.conftest import DEMO_END
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 PAGES = (
@@ -37,7 +37,7 @@ PAGES = (
     "app_pages/mobile.py",
     "app_pages/screenshots.py",
 )
-END = datetime(2026, 11, 1, 18, 0, tzinfo=UTC)
+END = DEMO_END
 WINDOW = Window(date(2026, 10, 3), date(2026, 11, 1))  # the default: 30 days ending at the newest day
 TOKEN_KEY = "_heatmaps_token"
 
@@ -57,10 +57,9 @@ def error_details() -> Iterator[None]:
 
 
 @pytest.fixture
-def demo(engine: Engine, settings: Settings) -> HeatmapService:
-    """A small demo site (3,000 web events over 10 days ending 2026-11-01) and the service over it."""
-    load_demo(engine, settings, events=3000, days=10, seed=5, end=END)
-    return HeatmapService(ReplicaStore(engine), settings, secret_key(engine, settings.secret_key))
+def demo(demo_site: Settings, engine: Engine) -> HeatmapService:
+    """A small demo site (3,000 web events over the 10 days ending END) and the service over it."""
+    return HeatmapService(ReplicaStore(engine), demo_site, secret_key(engine, demo_site.secret_key))
 
 
 def run_page(
