@@ -103,7 +103,8 @@ def serve_site() -> Iterator[Site]:
     server.daemon_threads = True
     port = server.server_address[1]
     site = Site(f"http://127.0.0.1:{port}", f"http://localhost:{port}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # serve_forever checks for shutdown every poll_interval: the default 0.5 s would be every test's wait.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield site

@@ -31,12 +31,12 @@ from tests.capture_site import BLUE, GREEN, HEADER_PX, MAGENTA, RED, TALL_PX, Si
 from tests.conftest import bearer
 from tests.factories import web_click
 
-pytestmark = pytest.mark.live  # a loopback site, Chromium in child processes, API processes
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def with_chromium(test: Any) -> Any:
-    """Browser tests skip without the system Chromium, except in CI (tests/browser.py)."""
+    """Browser tests skip without the system Chromium, except in CI (tests/browser.py); being browser
+    tests, they are slow. The rest (the allow-list, the queue, the API) is quick."""
     for mark in needs_chromium:
         test = mark(test)
     return test
@@ -321,6 +321,7 @@ def test_captured_backdrops_are_listed_with_their_source(settings: Settings, eng
 
 @with_chromium
 @SQLITE_ONLY
+@pytest.mark.live  # API processes, killed and started again
 def test_automatic_capture_in_the_api_process_survives_a_restart(
     settings: Settings, engine, site: Site, tmp_path
 ) -> None:

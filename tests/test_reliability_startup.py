@@ -16,8 +16,6 @@ from typer.testing import CliRunner
 from heatmaps_cli import app as cli
 from tests.live import free_port, product_env
 
-pytestmark = pytest.mark.live
-
 REPO = Path(__file__).resolve().parents[1]
 COMMANDS = [
     ("init",),
@@ -73,6 +71,7 @@ def test_unreachable_database_exits_2_with_one_line(
     assert_one_line_reason(result.exit_code, result.stderr)
 
 
+@pytest.mark.live
 @pytest.mark.parametrize("kind", ["postgres-refused", "sqlite-no-directory"])
 def test_api_process_refuses_to_start_without_a_traceback(kind: str, tmp_path: Path) -> None:
     """The real console entry point, as a service manager runs it."""
