@@ -20,12 +20,9 @@ import gzip
 import math
 import statistics
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
@@ -36,7 +33,7 @@ from data_layer.db import create_db_engine
 from data_layer.migrate import upgrade
 from data_layer.schema import recording_chunks
 from heatmaps_testing.browser import CHROMIUM, CHROMIUM_ARGS
-from heatmaps_testing.loopback import ApiServer, make_tokens
+from heatmaps_testing.loopback import ApiServer, make_tokens, serving_html
 
 TRACKER = Path(__file__).resolve().parents[1] / "tracker" / "tracker.js"
 RECORDING_UP = (
@@ -83,8 +80,7 @@ def _shop(tag: str) -> bytes:
 </script>{tag}</body></html>""".encode()
 
 
-@contextmanager
-def serve_shop(api: str, key: str) -> Iterator[str]:
+def serve_shop(api: str, key: str) -> AbstractContextManager[str]:
     """The shop at /plain (tracker alone) and /recorded (data-record="on"); yields the site's base URL."""
     pages = {
         "/plain": _shop(f'<script src="{api}/tracker.js" data-key="{key}" defer></script>'),
@@ -92,26 +88,7 @@ def serve_shop(api: str, key: str) -> Iterator[str]:
             f'<script src="{api}/tracker.js" data-key="{key}" data-record="on" defer></script>'
         ),
     }
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            body = pages.get(self.path.partition("?")[0], b"")
-            self.send_response(200 if body else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    return serving_html(lambda path: pages.get(path.partition("?")[0]))
 
 
 @dataclass(frozen=True)

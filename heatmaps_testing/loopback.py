@@ -7,8 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -38,6 +41,44 @@ def wait_ok(url: str, timeout: float = 60, *, alive: Callable[[], bool] = lambda
             pass
         time.sleep(0.1)
     return False
+
+
+@contextmanager
+def serving(handler: type[BaseHTTPRequestHandler], **attributes: object) -> Iterator[str]:
+    """``handler`` answering on a free loopback port, a thread per request; yields the base URL
+    (``http://127.0.0.1:<port>``) and stops the server afterwards. ``attributes`` are set on the server,
+    where the handler reads them (``self.server.<name>``)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    for name, value in attributes.items():
+        setattr(server, name, value)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def serving_html(page: Callable[[str], bytes | None]) -> Iterator[str]:
+    """A website on loopback: ``page(path)`` is the HTML at a path (query string included), None for a
+    404. Yields the base URL, as :func:`serving`."""
+
+    class Site(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            """Keep the caller's output quiet."""
+
+        def do_GET(self) -> None:
+            body = page(self.path)
+            self.send_response(404 if body is None else 200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+    with serving(Site) as base:
+        yield base
 
 
 def product_env(**settings: str) -> dict[str, str]:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from api.recorder_script import recorder_script
+from heatmaps_testing.loopback import serving, serving_html
 
 REPO = Path(__file__).resolve().parents[2]
 TRACKER_JS = REPO / "tracker" / "tracker.js"
@@ -160,26 +161,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(answer).encode(), "application/json")
 
 
-def _serve(handler: type[BaseHTTPRequestHandler], collector: Collector) -> tuple[ThreadingHTTPServer, str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.collector = collector  # type: ignore[attr-defined]
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
 @contextmanager
 def collector_and_site() -> Iterator[Collector]:
     """Two loopback origins: the site (pages) and the collector (scripts, uploads)."""
     collector = Collector()
-    site, collector.site = _serve(_Handler, collector)
-    api, collector.api = _serve(_Handler, collector)
-    try:
+    with serving(_Handler, collector=collector) as site, serving(_Handler, collector=collector) as api:
+        collector.site, collector.api = site, api
         yield collector
-    finally:
-        for server in (site, api):
-            server.shutdown()
-            server.server_close()
 
 
 @contextmanager
@@ -187,29 +175,11 @@ def site_for(api_base: str, key: str, **attrs: str) -> Iterator[str]:
     """The customer's site embedding the tracker of a real API at ``api_base`` with ingest ``key``;
     yields its base URL, where /page/<n> are the test page (linking to the next one)."""
 
-    class Site(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            """Keep test output quiet."""
+    def page(path: str) -> bytes | None:
+        path = path.partition("?")[0]
+        if not path.startswith("/page/"):
+            return None
+        return page_html(tag(api_base, key, **attrs), f"/page/{int(path.removeprefix('/page/')) + 1}")
 
-        def do_GET(self) -> None:
-            path = self.path.partition("?")[0]
-            if not path.startswith("/page/"):
-                self.send_response(404)
-                self.end_headers()
-                return
-            number = int(path.removeprefix("/page/"))
-            body = page_html(tag(api_base, key, **attrs), f"/page/{number + 1}")
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_html(page) as base:
+        yield base
