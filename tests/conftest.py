@@ -55,9 +55,11 @@ def _pg_available() -> str | None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Live and browser tests are the slow ones: marked so, `-m "not slow"` gives a quick run."""
+    """Live and browser tests, and those over the demo site, are slow: marked so, `-m "not slow"` gives
+    a quick run."""
     for item in items:
-        if item.get_closest_marker("live") or item.get_closest_marker("browser"):
+        live = item.get_closest_marker("live") or item.get_closest_marker("browser")
+        if live or "demo_site" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
 
 

@@ -41,8 +41,9 @@ END = DEMO_END
 WINDOW = Window(date(2026, 10, 3), date(2026, 11, 1))  # the default: 30 days ending at the newest day
 TOKEN_KEY = "_heatmaps_token"
 
-# Slow: the pages run in Streamlit's AppTest, most over a loaded demo database.
-pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
+# The tests over the demo database are slow, as every test using `demo_site` (conftest); the pages on an
+# empty database are the quick run's check of the dashboard.
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(autouse=True)
@@ -141,6 +142,7 @@ def test_the_tracker_snippet_uses_the_api_url(settings: Settings, monkeypatch: p
     )
 
 
+@pytest.mark.slow  # loads 1,500 demo events, screenshots and all
 def test_the_demo_button_loads_data_with_a_progress_bar(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -393,6 +393,7 @@ def _png(data: bytes) -> Image.Image:
     return image
 
 
+@pytest.mark.slow  # renders every page at every breakpoint
 def test_page_screenshots_cover_the_top_pages_at_every_breakpoint() -> None:
     shots = list(demo_page_screenshots())
     assert [(key, breakpoint) for key, breakpoint, _ in shots] == [

@@ -19,8 +19,6 @@ from data_layer.event_models import (
 )
 from tests.test_fuzz_ingest import web_events_invalid, web_events_valid
 
-pytestmark = pytest.mark.slow  # thousands of generated events against the reference validator
-
 FIELDS = list(WebEventIn.model_fields)
 # Beyond the contract's rule breaks: field names instead of aliases, lax-mode inputs, odd timestamps.
 TWISTS: list[tuple[str, Any]] = [
@@ -58,12 +56,14 @@ def twisted_events(draw: st.DrawFn) -> dict[str, Any]:
     return event
 
 
+@pytest.mark.slow  # hundreds of generated batches against the reference validator
 @settings(max_examples=300, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(twisted_events(), max_size=6))
 def test_fast_path_matches_the_reference(batch: list[dict[str, Any]]) -> None:
     assert_same(batch)
 
 
+@pytest.mark.slow
 @settings(max_examples=100, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(web_events_valid(), min_size=1, max_size=6))
 def test_valid_batches_take_the_fast_path(batch: list[dict[str, Any]]) -> None:

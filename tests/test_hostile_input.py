@@ -128,6 +128,7 @@ def test_sql_in_stored_fields_is_stored_verbatim_and_matched_exactly(
         assert [b["topElement"] for b in summary["deadClicks"]] == [value]
 
 
+@pytest.mark.slow  # every filter and identifier with each string: about 200 requests
 def test_sql_in_every_filter_matches_nothing_and_changes_nothing(client, tokens, engine, unlimited) -> None:
     post_events(client, tokens["ingest"], [web_click(), web_click(url="https://example.com/other")])
     connect(client, tokens["ingest"], "IngestTouchEvents", {"events": [touch()]})
