@@ -233,6 +233,78 @@ def load_recording(engine: Engine, session_id: str) -> Recording | None:
     return Recording(session_id, rows[0].visitor_id, tuple(bytes(row.events) for row in rows))
 
 
+@dataclass(frozen=True)
+class RecordingHead:
+    """The first chunks of a session's recording, up to a size: what a player in a browser is handed.
+
+    ``chunks`` are the stored blobs (zlib-compressed JSON arrays of events), in ``seq`` order; the times
+    are ms since 1970 UTC (the recorded browser's clock, the time base of rrweb's events) and sizes are
+    bytes of decoded JSON. ``start_ms``/``end_ms`` span the chunks held here, ``recorded_end_ms`` the
+    whole recording.
+    """
+
+    session_id: str
+    visitor_id: str
+    chunks: tuple[bytes, ...]
+    start_ms: int
+    end_ms: int
+    size: int
+    recorded_chunks: int
+    recorded_size: int
+    recorded_end_ms: int
+
+    @property
+    def truncated(self) -> bool:
+        """Whether later chunks were left out."""
+        return len(self.chunks) < self.recorded_chunks
+
+
+def load_recording_head(engine: Engine, session_id: str, max_bytes: int) -> RecordingHead | None:
+    """The recording of ``session_id`` from its first chunk, whole chunks while they hold at most
+    ``max_bytes`` of decoded JSON together (always the first chunk); None when it has no chunk.
+
+    The chunks' sizes and times are read first, then only the blobs kept, so a recording far over
+    ``max_bytes`` costs no more than one at it.
+    """
+    of_session = recording_chunks.c.session_id == session_id
+    facts = select(
+        recording_chunks.c.seq,
+        recording_chunks.c.visitor_id,
+        recording_chunks.c.first_ts,
+        recording_chunks.c.last_ts,
+        recording_chunks.c.decoded_size,
+    ).where(of_session)
+    with engine.connect() as conn:
+        rows = conn.execute(facts.order_by(recording_chunks.c.seq)).all()
+        if not rows:
+            return None
+        kept, size = 1, rows[0].decoded_size
+        while kept < len(rows) and size + rows[kept].decoded_size <= max_bytes:
+            size += rows[kept].decoded_size
+            kept += 1
+        blobs = conn.scalars(
+            select(recording_chunks.c.events)
+            .where(of_session, recording_chunks.c.seq <= rows[kept - 1].seq)
+            .order_by(recording_chunks.c.seq)
+        ).all()
+    held = rows[:kept]
+    return RecordingHead(
+        session_id=session_id,
+        visitor_id=rows[0].visitor_id,
+        chunks=tuple(bytes(blob) for blob in blobs),
+        start_ms=min(_whole_ms(row.first_ts) for row in held),
+        end_ms=max(_whole_ms(row.last_ts) for row in held),
+        size=size,
+        recorded_chunks=len(rows),
+        recorded_size=sum(row.decoded_size for row in rows),
+        recorded_end_ms=max(_whole_ms(row.last_ts) for row in rows),
+    )
+
+
+def _whole_ms(moment: Any) -> int:
+    return round(_ms(_as_datetime(moment)))
+
+
 def recordings_mark(engine: Engine) -> int:
     """A snapshot of the stored chunks: the newest ``created_at`` in µs since the epoch (0 when none).
     Every chunk stored later has a larger one (writes are serialised)."""

@@ -5,6 +5,7 @@ Every field carries a description: ``docs/settings.md`` lists them all and a tes
 
 from __future__ import annotations
 
+import re
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -18,6 +19,13 @@ from data_layer.urls import PageKeyRules
 
 DEFAULT_REPLAY_URL_TEMPLATE = (
     "{dashboard_url}/session?sessionId={sessionId}&visitorId={visitorId}&date={date}"
+)
+
+
+# An origin as a Content-Security-Policy source: a host name (or ``*.`` before one), an IPv4 or bracketed
+# IPv6 address, an optional port; nothing a policy would read as a separator.
+_CSP_ORIGIN = re.compile(
+    r"https?://(\*\.)?([a-z0-9-]+\.)*[a-z0-9-]+(:\d{1,5})?|https?://\[[0-9a-f:.]+\](:\d{1,5})?"
 )
 
 
@@ -211,6 +219,14 @@ class Settings(BaseSettings):
             "with 413 and the tracker stops recording that session."
         ),
     )
+    replay_resource_origins: str = Field(
+        "",
+        description=(
+            "Comma-separated origins (scheme://host[:port]) whose images, stylesheets and fonts a "
+            "recording's replay may load in the dashboard, e.g. the site's own and its CDN's; empty = none "
+            "(replays show the recorded structure and inlined CSS only); `*` = any http(s) origin."
+        ),
+    )
 
     @field_validator("capture_origins")
     @classmethod
@@ -219,6 +235,21 @@ class Settings(BaseSettings):
         from data_layer.capture.origins import parse_origins
 
         parse_origins(value)
+        return value
+
+    @field_validator("replay_resource_origins")
+    @classmethod
+    def _replay_origins(cls, value: str) -> str:
+        """Bare origins, or ``*`` alone (they end up in a Content-Security-Policy)."""
+        from data_layer.capture.origins import parse_origins
+
+        if value.strip() == "*":
+            return value
+        for origin in parse_origins(value, what="replay resource origin"):
+            if not _CSP_ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"replay resource origin {origin[:100]!r}: not a host name, IP address or *.domain"
+                )
         return value
 
     @field_validator("replay_url_template", "dashboard_url", "api_url")
@@ -258,6 +289,16 @@ class Settings(BaseSettings):
         from data_layer.capture.origins import parse_origins
 
         return parse_origins(self.capture_origins)
+
+    @property
+    def replay_resource_sources(self) -> tuple[str, ...]:
+        """Where a replay may load images, stylesheets and fonts from, as CSP sources: the normalised
+        origins of HEATMAPS_REPLAY_RESOURCE_ORIGINS, or ``http:`` and ``https:`` for ``*``."""
+        from data_layer.capture.origins import parse_origins
+
+        if self.replay_resource_origins.strip() == "*":
+            return ("http:", "https:")
+        return parse_origins(self.replay_resource_origins, what="replay resource origin")
 
     def capture_width(self, breakpoint: str) -> int:
         """The nominal viewport width (CSS px) a backdrop of ``breakpoint`` is photographed at."""

@@ -18,21 +18,20 @@ class OriginNotAllowedError(BadRequest):
     """The URL's origin is not in the allow-list; the message names the setting."""
 
 
-def parse_origins(value: str) -> tuple[str, ...]:
-    """Normalised ``scheme://host[:port]`` of each comma-separated entry; ValueError on anything else."""
+def parse_origins(value: str, what: str = "capture origin") -> tuple[str, ...]:
+    """Normalised ``scheme://host[:port]`` of each comma-separated entry; ValueError on anything else
+    (its message names the entry as ``what``)."""
     origins = []
     for entry in (item.strip() for item in value.split(",")):
         if not entry:
             continue
         parts = urlsplit(entry)
         if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
-            raise ValueError(
-                f"capture origin {entry[:100]!r}: give scheme://host[:port] only, no path or query"
-            )
+            raise ValueError(f"{what} {entry[:100]!r}: give scheme://host[:port] only, no path or query")
         try:
             origins.append(origin_of(normalize_page_key(entry)))
         except InvalidUrlError as exc:
-            raise ValueError(f"capture origin {entry[:100]!r} {exc}") from None
+            raise ValueError(f"{what} {entry[:100]!r} {exc}") from None
     return tuple(dict.fromkeys(origins))
 
 
