@@ -1,12 +1,18 @@
-"""Session replay: one session's clicks and scrolls on a page, in time order (opened by replay links).
+"""Session replay: a session's recording in rrweb's player, and its clicks and scrolls on a page in time
+order (the click path, the only view of a session without a recording). Opened by replay links.
 
-The replay URL carries ``sessionId``, ``visitorId`` and ``date`` (the UTC day of the session's first event
-on the page); it names no page, so the page picker defaults to the page with most of the session's events.
+The URL holds the view's state. A replay URL carries ``sessionId``, ``visitorId`` and ``date`` (the UTC
+day of the session's first event on the page); the dashboard's own links also carry ``pageKey`` and, for
+a hotspot's sessions, ``at`` (the click, ms since 1970). Without ``pageKey`` the page picker defaults to
+the page with most of the session's events; without ``at`` the player starts a few seconds before that
+page's first rage or dead click (else its first click). Picking an event beside the player sets ``at``;
+``view`` chooses between the recording and the click path.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -17,14 +23,29 @@ from dashboard.cartesian_chart import cartesian_chart
 from dashboard.context import Backend
 from dashboard.figures import Canvas, ReplayMark, scroll_timeline, session_replay
 from dashboard.formatting import count, escape_markdown, escape_plotly
+from dashboard.recording_player import (
+    LEAD_MS,
+    at_param,
+    click_markers,
+    first_moment,
+    parse_at,
+    recording_player,
+    start_ms,
+)
 from dashboard.replay import breakpoints_by_events, cluster_clicks, describe_step, session_pages, timeline
 from data_layer.breakpoints import NOMINAL_WIDTH_PX
 from data_layer.filters import parse_day
+from data_layer.recordings import MIB, RecordingHead
 
 PLAY_INTERVAL_S = 0.8
 PLAYING_KEY = "_replay_playing"
+RECORDING, CLICK_PATH = "Recording", "Click path"
+VIEWS = [RECORDING, CLICK_PATH]
 EVENT_COLUMNS = {
     "step": st.column_config.NumberColumn("Step", width="small"),
+    "in_recording": st.column_config.NumberColumn(
+        "In recording (s)", format="%.1f", width="small", help="Seconds since the recording's start."
+    ),
     "seconds": st.column_config.NumberColumn("Time (s)", format="%.1f", width="small"),
     "what": st.column_config.TextColumn("Event"),
     "selector": st.column_config.TextColumn("Element", width="large"),
@@ -157,6 +178,102 @@ def replay_panel(
     )
 
 
+def _linked_moment(text: str | None) -> datetime | None:
+    """The link's ``at`` (the moment of interest, naive UTC); a garbled one is named and ignored."""
+    if not text:
+        return None
+    try:
+        return parse_at(text)
+    except ValueError as exc:
+        st.warning(f"Ignored the link's time: {escape_markdown(str(exc))}.")
+        return None
+
+
+def _forget_linked_moment() -> None:
+    """Another page chosen: the link's moment was on the page before, the player goes to this one."""
+    st.query_params.pop("at", None)
+
+
+def _play_from(table_key: str, moments: list[datetime]) -> None:
+    """An event picked in the table: the link (and the player) go to it."""
+    rows = st.session_state[table_key]["selection"]["rows"]
+    if rows and 0 <= rows[0] < len(moments):
+        st.query_params["at"] = at_param(moments[rows[0]])
+
+
+def _player(backend: Backend, head: RecordingHead, events: pl.DataFrame, start: int | None) -> None:
+    recording_player(
+        head,
+        markers=click_markers(events),
+        start_ms=start,
+        sources=backend.settings.replay_resource_sources,
+        key="recording_player",
+    )
+    notes = []
+    if head.truncated:
+        notes.append(
+            f"This recording holds {head.recorded_size / MIB:.1f} MiB of events; the player shows its first "
+            f"{head.size / MIB:.1f} MiB ({(head.end_ms - head.start_ms) / 1000:.0f} s of "
+            f"{(head.recorded_end_ms - head.start_ms) / 1000:.0f} s); the API's "
+            "`GET /rest/v1/sessions/{sessionId}/recording` returns all of it."
+        )
+    if not backend.settings.replay_resource_sources:
+        notes.append(
+            "Images, external stylesheets and web fonts of the recorded site are not loaded (its text was "
+            "masked when recorded): list its origins in `HEATMAPS_REPLAY_RESOURCE_ORIGINS` to see them."
+        )
+    for note in notes:
+        st.caption(note)
+
+
+def _start_note(moment: datetime | None, page_view: pl.DataFrame) -> str:
+    lead = f"{LEAD_MS / 1000:.0f} s"
+    if moment is not None:
+        return f"The player waits {lead} before the linked moment ({moment:%H:%M:%S} UTC): press play."
+    flagged = page_view.filter(
+        (pl.col("event_type") == "click")
+        & (pl.col("rage_start").fill_null(False) | pl.col("dead").fill_null(False))
+    )
+    what = "first rage or dead click" if not flagged.is_empty() else "first click"
+    if page_view.filter(pl.col("event_type") == "click").is_empty():
+        what = "first event"
+    return f"The player waits {lead} before this page's {what}: press play, or pick an event beside it."
+
+
+def _events_table(
+    steps: pl.DataFrame, page_view: pl.DataFrame, recording_start: int | None, *, key: str, selectable: bool
+) -> None:
+    """The page view's events; beside a recording, with their time in it (a picked one plays from there)."""
+    table = steps.select(
+        "step",
+        "seconds",
+        pl.Series("what", [describe_step(row) for row in steps.iter_rows(named=True)], dtype=pl.String),
+        pl.col("selector").fill_null(""),
+        pl.when(pl.col("event_type") == "click")
+        .then(pl.format("{}, {}", pl.col("x").round(0), pl.col("y").round(0)))
+        .otherwise(pl.lit(""))
+        .alias("position"),
+    )
+    if recording_start is not None:
+        since = (page_view["ts"].dt.epoch("ms") - recording_start) / 1000
+        table = table.insert_column(1, since.alias("in_recording"))
+    if not selectable:
+        st.dataframe(table, column_config=EVENT_COLUMNS, hide_index=True, width="stretch")
+        return
+    st.dataframe(
+        table,
+        column_config=EVENT_COLUMNS,
+        column_order=["in_recording", "what", "selector"],
+        hide_index=True,
+        width="stretch",
+        height=480 if table.height > 12 else "auto",
+        key=key,
+        on_select=partial(_play_from, key, page_view["ts"].to_list()),
+        selection_mode="single-row",
+    )
+    st.caption("Pick an event to play from a few seconds before it.")
+
+
 backend = context.page_backend()
 st.title("Session replay")
 empty.stop_if_empty(backend, "web")
@@ -170,16 +287,28 @@ visitor_id = params.get("visitorId", "").strip() or None
 version = loaders.data_version(backend)
 with context.explained_errors():
     events = loaders.session_events(backend, backend.key, version, session_id, day, visitor_id)
+    head = loaders.recording_head(backend, version, session_id)
+if head is not None and visitor_id and head.visitor_id != visitor_id:
+    head = None  # the session id of another visitor's recording
+moment = _linked_moment(params.get("at"))
 st.caption(
     f"Session **{escape_markdown(session_id)}**"
     + (f" · visitor **{escape_markdown(visitor_id)}**" if visitor_id else "")
     + f" · from {day:%Y-%m-%d} (UTC)"
+    + (" · recorded" if head is not None else "")
 )
 if events.is_empty():
+    if head is None:
+        st.info(
+            f"No events of this session on {day:%Y-%m-%d} or the day after. The data may have been purged "
+            "(retention) or erased, or the link comes from another installation."
+        )
+        st.stop()
     st.info(
-        f"No events of this session on {day:%Y-%m-%d} or the day after. The data may have been purged "
-        "(retention) or erased, or the link comes from another installation."
+        f"No clicks or scrolls of this session on {day:%Y-%m-%d} or the day after (check the link's date): "
+        "the recording plays without markers."
     )
+    _player(backend, head, events, start_ms(moment))
     st.stop()
 
 pages = session_pages(events)
@@ -189,6 +318,7 @@ page_key = pickers[0].selectbox(
     pages["page_key"].to_list(),
     key="pageKey",
     bind="query-params",
+    on_change=_forget_linked_moment,
     help="Pages this session visited, the one with most events first.",
 )
 on_page = events.filter(pl.col("page_key") == page_key)
@@ -201,7 +331,8 @@ else:
     pickers[1].caption(f"Breakpoint: **{breakpoint}**")
 visited = " · ".join(f"{escape_markdown(key)} ({n})" for key, n in pages.select("page_key", "events").rows())
 st.caption(f"Events per page in this session: {visited}")
-steps = timeline(on_page.filter(pl.col("breakpoint") == breakpoint))
+page_view = on_page.filter(pl.col("breakpoint") == breakpoint).sort(["ts", "seq"])
+steps = timeline(page_view)
 # One slider per page view: its range differs, and going back to a page keeps its position.
 step_key = f"step:{page_key}:{breakpoint}"
 
@@ -212,6 +343,36 @@ numbers[1].metric("Rage events", count(clicks["rage_run"].drop_nulls().n_unique(
 numbers[2].metric("Dead clicks", count(int(clicks["dead"].sum())), border=True)
 numbers[3].metric("Deepest scroll", f"{float(steps['deepest'].max() or 0):.0f} %", border=True)
 numbers[4].metric("Duration", f"{float(steps['seconds'].max() or 0):.0f} s", border=True)
+
+view = CLICK_PATH
+if head is not None:
+    view = (
+        st.segmented_control(
+            "View",
+            VIEWS,
+            default=RECORDING,
+            key="view",
+            bind="query-params",
+            help="Recording: what the visitor saw, replayed. Click path: the page view's clicks and scrolls "
+            "over the page's screenshot, step by step.",
+        )
+        or RECORDING
+    )
+else:
+    st.caption(
+        "No recording of this session: the click path below replays its clicks and scrolls over the page's "
+        'screenshot. Sessions are recorded when the tracker\'s tag says `data-record="on"`.'
+    )
+
+if view == RECORDING and head is not None:
+    player, beside = st.columns([3, 2])
+    with player:
+        start = start_ms(moment or first_moment(page_view))
+        _player(backend, head, events, start)
+        st.caption(_start_note(moment, page_view))
+    with beside:
+        _events_table(steps, page_view, head.start_ms, key=f"events:{page_key}:{breakpoint}", selectable=True)
+    st.stop()
 
 controls = st.columns([1, 1, 6])
 controls[0].button(
@@ -224,14 +385,6 @@ st.fragment(replay_panel, run_every=PLAY_INTERVAL_S if playing else None)(
 )
 
 with st.expander("All events of this page view", expanded=False):
-    table = steps.select(
-        "step",
-        "seconds",
-        pl.Series("what", [describe_step(row) for row in steps.iter_rows(named=True)], dtype=pl.String),
-        pl.col("selector").fill_null(""),
-        pl.when(pl.col("event_type") == "click")
-        .then(pl.format("{}, {}", pl.col("x").round(0), pl.col("y").round(0)))
-        .otherwise(pl.lit(""))
-        .alias("position"),
+    _events_table(
+        steps, page_view, head.start_ms if head else None, key="click_path_events", selectable=False
     )
-    st.dataframe(table, column_config=EVENT_COLUMNS, hide_index=True, width="stretch")

@@ -22,10 +22,12 @@ from dashboard.context import Backend
 from dashboard.figures import PageOverlay, page_overlay
 from dashboard.heatmap_view import LAYERS
 from dashboard.images import DisplayImage, display_image, thumbnail_uri
-from data_layer import breakpoints, explore, screenshots
+from dashboard.recording_player import DISPLAY_LIMIT_BYTES
+from data_layer import breakpoints, explore, recordings, screenshots
 from data_layer.breakpoints import Breakpoint
 from data_layer.filters import WebFilters, Window, parse_filters
 from data_layer.page_ref import PageRef
+from data_layer.recordings import RecordingHead
 from data_layer.schema import screenshots as screenshots_table
 from data_layer.schema import touch_events
 from data_layer.service import PageSummary
@@ -216,6 +218,23 @@ def session_events(
 ) -> pl.DataFrame:
     """One session's events around ``day`` (explore.session_events)."""
     return explore.session_events(_backend.engine, session_id, day, visitor_id)
+
+
+def recording_head(backend: Backend, version: DataVersion, session_id: str) -> RecordingHead | None:
+    """The session's recording, its first chunks up to the player's display limit; None without one.
+
+    Keyed by the newest stored chunk and the deletion generation: a recording that grows, or is
+    purged or forgotten, is read again."""
+    return _recording_head(
+        backend, backend.key, recordings.recordings_mark(backend.engine), version.web[1], session_id
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=8, show_spinner="Loading the recording…")
+def _recording_head(
+    _backend: Backend, db: str, mark: int, generation: str, session_id: str
+) -> RecordingHead | None:
+    return recordings.load_recording_head(_backend.engine, session_id, DISPLAY_LIMIT_BYTES)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner="Computing the tap heatmap…")

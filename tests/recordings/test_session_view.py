@@ -1,0 +1,183 @@
+"""The Session replay view under AppTest with a recorded session beside the demo data: the player with
+its markers and start, the click path kept, the view without a recording, and what the URL may hold."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from streamlit.testing.v1 import AppTest
+
+from data_layer.auth import secret_key
+from data_layer.filters import WebFilters
+from data_layer.page_ref import PageRef
+from data_layer.replica import ReplicaStore
+from data_layer.service import HeatmapService
+from data_layer.settings import Settings
+from demo_site.loader import load_demo
+from tests.recordings import recorded
+from tests.test_dashboard import END, PAGES, WINDOW, assert_clean, replay_query, run_page, texts
+
+SESSION_PAGE = PAGES[2]
+LINK = {"sessionId": recorded.SESSION, "visitorId": recorded.VISITOR, "date": recorded.DAY}
+
+pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
+
+
+@pytest.fixture(autouse=True)
+def error_details() -> Iterator[None]:
+    from streamlit import config
+
+    before = config.get_option("client.showErrorDetails")
+    config.set_option("client.showErrorDetails", "full")
+    yield
+    config.set_option("client.showErrorDetails", before)
+
+
+@pytest.fixture
+def site(engine: Engine, settings: Settings) -> HeatmapService:
+    """The demo site (no recordings) and one recorded session of two pages."""
+    load_demo(engine, settings, events=1500, days=5, seed=5, end=END)
+    recorded.store_recorded_session(engine, settings)
+    return HeatmapService(ReplicaStore(engine), settings, secret_key(engine, settings.secret_key))
+
+
+def player(at: AppTest) -> dict[str, Any] | None:
+    """The recording player's data, None when the page shows none."""
+    found = [item for item in at.get("bidi_component") if item.proto.component_name == "recording_player"]
+    assert len(found) <= 1
+    return json.loads(found[0].proto.json) if found else None
+
+
+def test_a_recorded_session_plays_its_recording_beside_its_events(site: HeatmapService) -> None:
+    at = run_page(SESSION_PAGE, LINK)
+    assert_clean(at)
+    data = player(at)
+    assert data is not None
+    assert data["js"] == "app/static/rrweb-player-2.1.7.min.js"
+    assert data["css"] == "app/static/rrweb-player-2.1.7.min.css"
+    assert len(data["chunks"]) == 2  # the recording's two chunks as stored, compressed
+    assert data["sources"] == []  # HEATMAPS_REPLAY_RESOURCE_ORIGINS unset: nothing from the site
+    # Markers: both pages' clicks, the rage event once (at its first click), the dead click.
+    assert data["markers"] == [
+        {"at": recorded.ms(recorded.PLAIN_CLICK_S), "kind": "click"},
+        {"at": recorded.ms(recorded.RAGE_CLICKS_S[0]), "kind": "rage"},
+        {"at": recorded.ms(recorded.DEAD_CLICK_S), "kind": "dead"},
+        {"at": recorded.ms(recorded.CHECKOUT_CLICK_S), "kind": "click"},
+    ]
+    # The busiest page (the cart), 3 s before its first rage or dead click.
+    assert at.selectbox(key="pageKey").value == recorded.PAGE
+    assert data["start"] == recorded.ms(recorded.RAGE_CLICKS_S[0]) - 3000
+    assert at.button_group(key="view").value == "Recording"
+    assert not at.slider  # the click path waits behind its tab
+    table = at.dataframe[0].value
+    assert table["in_recording"].to_list() == [
+        pytest.approx(s)
+        for s in (recorded.PLAIN_CLICK_S, *recorded.RAGE_CLICKS_S, recorded.DEAD_CLICK_S, 16.0)
+    ]
+    shown = texts(at)
+    assert "before this page's first rage or dead click" in shown
+    assert "HEATMAPS_REPLAY_RESOURCE_ORIGINS" in shown
+
+
+def test_the_click_path_stays_one_tab_away(site: HeatmapService) -> None:
+    at = run_page(SESSION_PAGE, {**LINK, "view": "Click path"})
+    assert_clean(at)
+    assert player(at) is None
+    step = at.slider[0]
+    assert step.max == 6  # the cart page's five clicks and its scroll
+    step.set_value(2).run()
+    assert_clean(at)
+    assert "**Step 2 of 6**" in texts(at)
+    assert at.query_params["view"] == "Click path"
+
+
+@pytest.mark.parametrize(
+    ("at_param", "offset_s"),
+    [
+        (str(recorded.ms(recorded.DEAD_CLICK_S)), recorded.DEAD_CLICK_S),
+        ((recorded.START.replace(tzinfo=None).isoformat() + ".5Z"), 0.5),
+        ("2026-11-01T19:00:02+02:00", 2.0),
+    ],
+)
+def test_a_link_s_time_starts_the_player_3_s_before_it(
+    site: HeatmapService, at_param: str, offset_s: float
+) -> None:
+    at = run_page(SESSION_PAGE, {**LINK, "at": at_param})
+    assert_clean(at)
+    data = player(at)
+    assert data is not None
+    assert data["start"] == recorded.ms(offset_s) - 3000
+    assert "before the linked moment" in texts(at)
+
+
+def test_another_page_starts_at_its_own_first_click(site: HeatmapService) -> None:
+    at = run_page(SESSION_PAGE, {**LINK, "pageKey": recorded.OTHER_PAGE})
+    assert_clean(at)
+    data = player(at)
+    assert data is not None
+    assert data["start"] == recorded.ms(recorded.CHECKOUT_CLICK_S) - 3000
+    assert "before this page's first click" in texts(at)
+
+
+def test_picking_another_page_forgets_the_link_s_time(site: HeatmapService) -> None:
+    at = run_page(SESSION_PAGE, {**LINK, "at": str(recorded.ms(recorded.DEAD_CLICK_S))})
+    at.selectbox(key="pageKey").select(recorded.OTHER_PAGE).run()
+    assert_clean(at)
+    assert "at" not in at.query_params
+    data = player(at)
+    assert data is not None
+    assert data["start"] == recorded.ms(recorded.CHECKOUT_CLICK_S) - 3000
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        {"at": "yesterday"},
+        {"at": "9" * 30},
+        {"at": "-1"},
+        {"at": "<script>alert(1)</script>"},
+        {"view": "Everything"},
+        {"pageKey": "https://elsewhere.example.com/"},
+        {"at": "", "view": "", "pageKey": ""},
+    ],
+)
+def test_garbage_in_the_url_is_ignored(site: HeatmapService, garbage: dict[str, str]) -> None:
+    at = run_page(SESSION_PAGE, {**LINK, **garbage})
+    assert not at.exception, [item.value for item in at.exception]
+    assert not at.error, [item.value for item in at.error]
+    data = player(at)
+    assert data is not None
+    assert data["start"] == recorded.ms(recorded.RAGE_CLICKS_S[0]) - 3000  # as without it
+    if garbage.get("at"):
+        assert "Ignored the link's time: at must be" in texts(at)
+
+
+def test_a_session_without_a_recording_keeps_the_click_path(site: HeatmapService) -> None:
+    ranked = site.ranked_pages(WINDOW, WebFilters(), None, "CLICKS", True)
+    summary = site.page_summary(PageRef(ranked["page_key"][0], "desktop"), WINDOW)
+    at = run_page(SESSION_PAGE, replay_query(summary.replays["url"][0]))
+    assert_clean(at)
+    assert player(at) is None
+    assert not at.get("button_group") or "view" not in [item.key for item in at.get("button_group")]
+    assert at.slider  # the click path, as before
+    assert "No recording of this session" in texts(at)
+
+
+def test_a_recording_of_another_visitor_is_not_shown(site: HeatmapService) -> None:
+    at = run_page(SESSION_PAGE, {**LINK, "visitorId": "someone-else"})
+    assert not at.exception
+    assert player(at) is None
+
+
+def test_a_recording_whose_events_are_on_another_day_plays_without_markers(site: HeatmapService) -> None:
+    at = run_page(SESSION_PAGE, {**LINK, "date": "2026-10-01"})
+    assert not at.exception
+    data = player(at)
+    assert data is not None
+    assert data["markers"] == []
+    assert data["start"] is None
+    assert "the recording plays without markers" in texts(at)
