@@ -55,12 +55,22 @@ def _pg_available() -> str | None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Live and browser tests, and those over the demo site, are slow: marked so, `-m "not slow"` gives
-    a quick run."""
+    """Marks the slow tests, so that `-m "not slow"` gives a quick run: live and browser tests, those
+    over the demo site, and on PostgreSQL every case of a table of cases but the first. The quick run so
+    checks each test's code path on both databases and every case on SQLite; CI runs every case on
+    both."""
+    on_postgres: set[str] = set()
     for item in items:
         live = item.get_closest_marker("live") or item.get_closest_marker("browser")
         if live or "demo_site" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+            continue
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database_url") == "postgresql":
+            test = item.nodeid.split("[", 1)[0]
+            if test in on_postgres:
+                item.add_marker(pytest.mark.slow)
+            on_postgres.add(test)
 
 
 _PG_REASON: str | bool | None = False  # False = not probed yet
