@@ -12,10 +12,18 @@ from dashboard.cartesian_chart import cartesian_chart
 from dashboard.context import Backend
 from dashboard.export import overlay_png
 from dashboard.filters import Filters
-from dashboard.formatting import count, escape_markdown, is_web_link, replay_session_id, shorten
+from dashboard.formatting import (
+    count,
+    escape_markdown,
+    is_web_link,
+    replay_session_id,
+    shorten,
+    to_session_page,
+)
 from dashboard.heatmap_geometry import bin_at
 from dashboard.heatmap_view import LAYERS
 from dashboard.reach import reach_html
+from dashboard.recording_player import at_param
 from data_layer import bins, breakpoints
 from data_layer.explore import HotspotLayer
 from data_layer.service import PageSummary
@@ -30,8 +38,9 @@ def _breakpoint_split(pages: pl.DataFrame, page_key: str) -> dict[str, int]:
     return {item["breakpoint"]: item["clicks"] for item in row["breakpoints"][0]}
 
 
-def _replay_links(replays: pl.DataFrame) -> None:
-    """The summary's replay links, one column per breakpoint, in the summary's order."""
+def _replay_links(replays: pl.DataFrame, page_key: str, dashboard_url: str) -> None:
+    """The summary's replay links, one column per breakpoint, in the summary's order; those to this
+    dashboard's Session page open it on this page."""
     columns = st.columns(len(breakpoints.NAMES))
     for column, name in zip(columns, breakpoints.NAMES, strict=True):
         entries = replays.filter(pl.col("breakpoint") == name).to_dicts()
@@ -47,7 +56,7 @@ def _replay_links(replays: pl.DataFrame) -> None:
                 continue
             column.link_button(
                 f"{rank}. {escape_markdown(shorten(session, 32))}",
-                item["url"],
+                to_session_page(item["url"], dashboard_url, pageKey=page_key),
                 icon=":material/play_circle:",
                 width="stretch",
             )
@@ -171,10 +180,26 @@ def _hotspot_sessions(
     if sessions.is_empty():
         st.info("No session matches this layer in the selected spots.")
         return
-    links = [url if is_web_link(url) else None for url in sessions["replay_url"].to_list()]
+    # A link to this dashboard's Session page opens it on this page, a few seconds before the click.
+    dashboard_url = backend.settings.dashboard_url
+    links = [
+        to_session_page(url, dashboard_url, pageKey=page_key, at=at_param(first))
+        if is_web_link(url)
+        else None
+        for url, first in sessions.select("replay_url", "first_ts").iter_rows()
+    ]
     safe = sessions.with_columns(pl.Series("replay_url", links, dtype=pl.String))
-    st.dataframe(safe, column_config=HOTSPOT_COLUMNS, hide_index=True, width="stretch")
-    st.caption("Best replay candidates first: rage events, dead clicks, then clicks in the selected spots.")
+    st.dataframe(
+        safe,
+        column_config=HOTSPOT_COLUMNS,
+        column_order=list(HOTSPOT_COLUMNS),
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        "Best replay candidates first: rage events, dead clicks, then clicks in the selected spots. A replay "
+        "starts a few seconds before the session's first click here."
+    )
 
 
 backend = context.page_backend()
@@ -246,6 +271,6 @@ if not summary.replays.is_empty():
     st.caption(
         "Up to 5 sessions per breakpoint, the most frustrated first (rage events, dead clicks, clicks)."
     )
-    _replay_links(summary.replays)
+    _replay_links(summary.replays, page_key, backend.settings.dashboard_url)
 else:
     st.info("No sessions on this page for these filters.")

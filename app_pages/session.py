@@ -18,11 +18,11 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard import context, empty, loaders
+from dashboard import context, empty, filters, loaders
 from dashboard.cartesian_chart import cartesian_chart
 from dashboard.context import Backend
 from dashboard.figures import Canvas, ReplayMark, scroll_timeline, session_replay
-from dashboard.formatting import count, escape_markdown, escape_plotly
+from dashboard.formatting import count, escape_markdown, escape_plotly, is_web_link
 from dashboard.recording_player import (
     LEAD_MS,
     at_param,
@@ -33,12 +33,26 @@ from dashboard.recording_player import (
     start_ms,
 )
 from dashboard.replay import breakpoints_by_events, cluster_clicks, describe_step, session_pages, timeline
+from data_layer import metrics
 from data_layer.breakpoints import NOMINAL_WIDTH_PX
 from data_layer.filters import parse_day
 from data_layer.recordings import MIB, RecordingHead
 
 PLAY_INTERVAL_S = 0.8
 PLAYING_KEY = "_replay_playing"
+RECORDED_SESSIONS_SHOWN = 25
+RECORDED_COLUMNS = {
+    "start": st.column_config.DatetimeColumn("Start (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.0f"),
+    "entry": st.column_config.TextColumn("First page", width="large"),
+    "page_count": st.column_config.NumberColumn("Pages"),
+    "clicks": st.column_config.NumberColumn("Clicks"),
+    "rage_events": st.column_config.NumberColumn("Rage events"),
+    "dead_clicks": st.column_config.NumberColumn("Dead clicks"),
+    "country": st.column_config.TextColumn("Country"),
+    "browser": st.column_config.TextColumn("Browser"),
+    "replay_url": st.column_config.LinkColumn("Replay", display_text="Open replay ↗"),
+}
 RECORDING, CLICK_PATH = "Recording", "Click path"
 VIEWS = [RECORDING, CLICK_PATH]
 EVENT_COLUMNS = {
@@ -53,11 +67,12 @@ EVENT_COLUMNS = {
 }
 
 
-def _ask_for_session() -> None:
+def _ask_for_session(backend: Backend) -> None:
     st.info(
         "Open a replay from the **Heatmap** page (replay links and the sessions behind a hotspot lead "
-        "here), or enter a session id and the day it happened."
+        "here), pick a recorded session below, or enter a session id and the day it happened."
     )
+    _recorded_sessions(backend)
     with st.form("open_session"):
         session_id = st.text_input("Session id")
         day = st.date_input("Day (UTC)", value=None, format="YYYY-MM-DD")
@@ -65,6 +80,44 @@ def _ask_for_session() -> None:
             st.query_params.update({"sessionId": session_id.strip(), "date": day.isoformat()})
             st.rerun()
     st.stop()
+
+
+def _recorded_sessions(backend: Backend) -> None:
+    """The newest recorded sessions in the sidebar's window and filters, each a link to its replay."""
+    chosen = filters.current_filters()
+    with context.explained_errors():
+        found = loaders.recorded_sessions(
+            backend, loaders.data_version(backend), *chosen.dimension_args, RECORDED_SESSIONS_SHOWN
+        )
+    st.subheader("Recorded sessions")
+    if found.is_empty():
+        st.caption(
+            f"No recorded session for {escape_markdown(chosen.describe())}. Sessions are recorded when the "
+            'tracker\'s tag says `data-record="on"`.'
+        )
+        return
+    template = backend.settings.replay_template()
+    links = [
+        metrics.replay_url(template, session_id, visitor_id, start.date().isoformat())
+        for session_id, visitor_id, start in found.select("session_id", "visitor_id", "start").iter_rows()
+    ]
+    table = found.select(
+        "start",
+        (pl.col("duration_ms") / 1000).alias("duration_s"),
+        pl.col("pages").list.first().alias("entry"),
+        pl.col("pages").list.len().alias("page_count"),
+        "clicks",
+        "rage_events",
+        "dead_clicks",
+        "country",
+        "browser",
+        pl.Series("replay_url", [url if is_web_link(url) else None for url in links], dtype=pl.String),
+    )
+    st.dataframe(table, column_config=RECORDED_COLUMNS, hide_index=True, width="stretch")
+    st.caption(
+        f"The {RECORDED_SESSIONS_SHOWN} newest with events in {escape_markdown(chosen.describe())} (UTC), "
+        "as the sidebar filters them; `GET /rest/v1/sessions?hasRecording=true` lists them all."
+    )
 
 
 def _canvas(backend: Backend, page_key: str, breakpoint: str, steps: pl.DataFrame) -> Canvas:
@@ -280,7 +333,7 @@ empty.stop_if_empty(backend, "web")
 params = st.query_params
 session_id = params.get("sessionId", "").strip()
 if not session_id:
-    _ask_for_session()
+    _ask_for_session(backend)
 with context.explained_errors():
     day: date = parse_day("date", params.get("date") or None)
 visitor_id = params.get("visitorId", "").strip() or None

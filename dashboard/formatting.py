@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
 
@@ -35,6 +35,14 @@ def replay_session_id(url: str) -> str | None:
     """The ``sessionId`` query parameter of a replay URL, when the template carries one."""
     values = parse_qs(urlsplit(url).query).get("sessionId")
     return values[0] if values else None
+
+
+def to_session_page(url: str, dashboard_url: str, **params: str) -> str:
+    """``url`` with ``params`` added to its query when it opens this dashboard's Session page (the default
+    replay template does); a link elsewhere (a template for another tool) is left as it is."""
+    if not url.startswith(f"{dashboard_url.rstrip('/')}/session?"):
+        return url
+    return f"{url}&{urlencode(params, quote_via=quote)}"
 
 
 def is_web_link(url: str) -> bool:

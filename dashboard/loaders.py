@@ -31,6 +31,7 @@ from data_layer.recordings import RecordingHead
 from data_layer.schema import screenshots as screenshots_table
 from data_layer.schema import touch_events
 from data_layer.service import PageSummary
+from data_layer.sessions import SessionQuery, list_sessions
 from data_layer.touch_query import TouchHeatmap, TouchQuery, query_touch_heatmap
 
 TTL_SECONDS = 600
@@ -235,6 +236,38 @@ def _recording_head(
     _backend: Backend, db: str, mark: int, generation: str, session_id: str
 ) -> RecordingHead | None:
     return recordings.load_recording_head(_backend.engine, session_id, DISPLAY_LIMIT_BYTES)
+
+
+def recorded_sessions(
+    backend: Backend,
+    version: DataVersion,
+    window: Window,
+    country: str | None,
+    region: str | None,
+    browser: str | None,
+    limit: int,
+) -> pl.DataFrame:
+    """The newest ``limit`` recorded sessions with events in the window and filters (data_layer.sessions:
+    the API's sessions list with hasRecording=true)."""
+    mark = recordings.recordings_mark(backend.engine)
+    return _recorded_sessions(backend, backend.key, version, mark, window, country, region, browser, limit)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=16, show_spinner=False)
+def _recorded_sessions(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    mark: int,
+    window: Window,
+    country: str | None,
+    region: str | None,
+    browser: str | None,
+    limit: int,
+) -> pl.DataFrame:
+    query = SessionQuery(window, service_filters(country, region, browser), has_recording=True)
+    listing = list_sessions(_backend.store, _backend.engine, _backend.service.secret, query, limit=limit)
+    return listing.sessions
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner="Computing the tap heatmap…")

@@ -131,7 +131,8 @@ def hotspot_sessions(
     (where the summary places a rage event). Ranking and links follow the summary's replays (CONTRACT
     2.7): rage events, dead clicks, clicks (desc), latest event (desc), session id; the link's date is the
     session's first event on the page in the window. Columns: ``session_id``, ``visitor_id``, ``clicks``,
-    ``dead_clicks``, ``rage_events`` (within the bins), ``last_ts``, ``replay_url``; at most ``limit``.
+    ``dead_clicks``, ``rage_events`` (within the bins), ``last_ts``, ``first_ts`` (the session's first
+    click that counts, where its replay is worth starting), ``replay_url``; at most ``limit``.
     """
     events = store.web_events(window.from_day, window.to_day, filters, page_key=page_key)
     wanted = pl.DataFrame(
@@ -145,10 +146,17 @@ def hotspot_sessions(
         clicks = clicks.filter(pl.col("dead"))
     elif layer == "rage":
         clicks = clicks.filter(pl.col("rage_start"))
+    firsts_here = clicks.group_by("session_id").agg(first_ts=pl.col("ts").min())
     ranked = (
         metrics.session_ranking(clicks)
         .sort(list(metrics.RANK_KEYS), descending=[True, True, True, True, False])
         .head(limit)
+        .join(
+            firsts_here.with_columns(pl.col("session_id").cast(pl.String)),
+            on="session_id",
+            how="left",
+            maintain_order="left",
+        )
     )
     firsts = metrics.first_events(events, ranked["session_id"].to_list())
     links = [
@@ -163,7 +171,14 @@ def hotspot_sessions(
         links, schema={"session_id": pl.String, "visitor_id": pl.String, "replay_url": pl.String}
     )
     return ranked.join(link_frame, on="session_id", how="left", maintain_order="left").select(
-        "session_id", "visitor_id", "clicks", "dead_clicks", "rage_events", "last_ts", "replay_url"
+        "session_id",
+        "visitor_id",
+        "clicks",
+        "dead_clicks",
+        "rage_events",
+        "last_ts",
+        "first_ts",
+        "replay_url",
     )
 
 

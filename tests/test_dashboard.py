@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 from PIL import Image
@@ -267,7 +267,9 @@ def test_heatmap_numbers_and_replays_equal_the_summary(demo: HeatmapService) -> 
         "Sessions with scroll data": f"{summary.scroll_reach['sessions'][0]:,}",
     }
     links = [element.proto.url for element in at.get("link_button")]
-    assert links == summary.replays["url"].to_list()
+    # The summary's links, opening the Session page on this page.
+    on_page = urlencode({"pageKey": page_key}, quote_via=quote)
+    assert links == [f"{url}&{on_page}" for url in summary.replays["url"]]
     assert [chart.proto.component_name for chart in at.get("bidi_component")] == ["cartesian_chart"]
     assert not at.get("plotly_chart")  # the overlay is the only figure; scroll reach is plain HTML bars
     assert any("Sessions reaching each depth" in element.proto.body for element in at.get("html"))
@@ -332,7 +334,7 @@ def test_replay_link_opens_the_session_on_its_busiest_page(demo: HeatmapService)
     summary = demo.page_summary(PageRef(busiest_page(demo), "desktop"), WINDOW)
     query = replay_query(summary.replays["url"][0])
     assert set(query) == {"sessionId", "visitorId", "date"}
-    at = run_page(PAGES[2], query)
+    at = run_page(PAGES[2], {**query, "view": "Click path"})  # a recorded session opens on its recording
     assert_clean(at)
     assert at.title[0].value == "Session replay"
     assert query["sessionId"] in texts(at)

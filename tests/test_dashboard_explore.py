@@ -70,12 +70,13 @@ def test_hotspot_sessions_rank_like_replays_and_link_to_them(site: SqlStore) -> 
             "dead_clicks": [0, 1],
             "rage_events": [1, 0],
             "last_ts": [datetime(2026, 4, 10, 10, 0, 0, 400_000), datetime(2026, 4, 10, 11, 0, 0)],
+            "first_ts": [datetime(2026, 4, 10, 10, 0, 0), datetime(2026, 4, 10, 11, 0, 0)],
             "replay_url": [
                 "http://127.0.0.1:8501/session?sessionId=A&visitorId=vA&date=2026-04-10",
                 "http://127.0.0.1:8501/session?sessionId=B&visitorId=vB&date=2026-04-10",
             ],
         },
-        schema_overrides={"last_ts": pl.Datetime("us")},
+        schema_overrides={"last_ts": pl.Datetime("us"), "first_ts": pl.Datetime("us")},
     )
     assert sessions.to_dicts() == expected.to_dicts()
 

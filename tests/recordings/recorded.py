@@ -22,8 +22,8 @@ from tests.factories import web_click, web_scroll
 
 SESSION = "rec-session-1"
 VISITOR = "rec-visitor-1"
-PAGE = "https://shop.example.com/cart"
-OTHER_PAGE = "https://shop.example.com/checkout"
+PAGE = "https://recorded.example.org/cart"
+OTHER_PAGE = "https://recorded.example.org/checkout"
 START = datetime(2026, 11, 1, 17, 0, tzinfo=UTC)
 """The visit's first moment (inside the demo data's last day)."""
 DAY = START.date().isoformat()

@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
+from dashboard.formatting import to_session_page
 from dashboard.recording_player import at_param, click_markers, first_moment, parse_at, start_ms
 from data_layer.recordings import load_recording_head, store_chunk, validate_chunk
 from data_layer.settings import Settings
@@ -174,6 +175,17 @@ def test_a_link_s_time_is_ms_or_iso(text: str, expected: datetime) -> None:
 def test_a_garbled_time_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="at must"):
         parse_at(text)
+
+
+def test_links_to_another_tool_are_left_alone() -> None:
+    dashboard = "http://127.0.0.1:8501"
+    own = f"{dashboard}/session?sessionId=a&visitorId=b&date=2026-11-01"
+    assert to_session_page(own, dashboard + "/", pageKey="https://x.example/a b?c=d&e", at="1") == (
+        f"{own}&pageKey=https%3A%2F%2Fx.example%2Fa%20b%3Fc%3Dd%26e&at=1"
+    )
+    elsewhere = "https://replays.example.com/watch?session=a"
+    assert to_session_page(elsewhere, dashboard, pageKey="p", at="1") == elsewhere
+    assert to_session_page(f"{dashboard}/sessionx?a=1", dashboard, at="1") == f"{dashboard}/sessionx?a=1"
 
 
 # -- where a replay may load resources from --------------------------------------------------------

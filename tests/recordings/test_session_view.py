@@ -6,20 +6,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from dashboard.cartesian_chart import chart_key
 from data_layer.auth import secret_key
-from data_layer.filters import WebFilters
-from data_layer.page_ref import PageRef
+from data_layer.ingest import ingest_web_batch
 from data_layer.replica import ReplicaStore
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
-from demo_site.loader import load_demo
+from tests.factories import web_click
 from tests.recordings import recorded
-from tests.test_dashboard import END, PAGES, WINDOW, assert_clean, replay_query, run_page, texts
+from tests.test_dashboard import PAGES, assert_clean, replay_query, run_page, texts
 
 SESSION_PAGE = PAGES[2]
 LINK = {"sessionId": recorded.SESSION, "visitorId": recorded.VISITOR, "date": recorded.DAY}
@@ -38,11 +39,10 @@ def error_details() -> Iterator[None]:
 
 
 @pytest.fixture
-def site(engine: Engine, settings: Settings) -> HeatmapService:
-    """The demo site (no recordings) and one recorded session of two pages."""
-    load_demo(engine, settings, events=1500, days=5, seed=5, end=END)
-    recorded.store_recorded_session(engine, settings)
-    return HeatmapService(ReplicaStore(engine), settings, secret_key(engine, settings.secret_key))
+def site(demo_site: Settings, engine: Engine) -> HeatmapService:
+    """The demo site and one recorded session of two pages of its own."""
+    recorded.store_recorded_session(engine, demo_site)
+    return HeatmapService(ReplicaStore(engine), demo_site, secret_key(engine, demo_site.secret_key))
 
 
 def player(at: AppTest) -> dict[str, Any] | None:
@@ -156,14 +156,17 @@ def test_garbage_in_the_url_is_ignored(site: HeatmapService, garbage: dict[str, 
         assert "Ignored the link's time: at must be" in texts(at)
 
 
-def test_a_session_without_a_recording_keeps_the_click_path(site: HeatmapService) -> None:
-    ranked = site.ranked_pages(WINDOW, WebFilters(), None, "CLICKS", True)
-    summary = site.page_summary(PageRef(ranked["page_key"][0], "desktop"), WINDOW)
-    at = run_page(SESSION_PAGE, replay_query(summary.replays["url"][0]))
+def test_a_session_without_a_recording_keeps_the_click_path(
+    site: HeatmapService, engine: Engine, demo_site: Settings
+) -> None:
+    unrecorded = {"sessionId": "unrecorded-1", "visitorId": "v-unrecorded", "url": recorded.PAGE}
+    clicks = [web_click(**unrecorded, timestamp=recorded.at(s), x=100 + s, y=100) for s in (1, 5)]
+    ingest_web_batch(engine, demo_site, clicks)
+    at = run_page(SESSION_PAGE, {**LINK, "sessionId": "unrecorded-1", "visitorId": "v-unrecorded"})
     assert_clean(at)
     assert player(at) is None
-    assert not at.get("button_group") or "view" not in [item.key for item in at.get("button_group")]
-    assert at.slider  # the click path, as before
+    assert "view" not in [item.key for item in at.get("button_group")]
+    assert at.slider[0].max == 2  # the click path, as before
     assert "No recording of this session" in texts(at)
 
 
@@ -181,3 +184,48 @@ def test_a_recording_whose_events_are_on_another_day_plays_without_markers(site:
     assert data["markers"] == []
     assert data["start"] is None
     assert "the recording plays without markers" in texts(at)
+
+
+def hotspot_links(at: AppTest, x: float, y: float) -> list[str]:
+    """The replay links of the sessions behind the hotspot at page position (x, y)."""
+    spec = json.loads(at.get("bidi_component")[0].proto.json)["spec"]
+    at.session_state[chart_key("heatmap_chart", spec)] = {"selection": [{"x": x, "y": y}]}
+    at.run()
+    assert_clean(at)
+    return at.dataframe[0].value["replay_url"].to_list()
+
+
+def test_a_hotspot_s_sessions_open_the_player_before_their_click_there(site: HeatmapService) -> None:
+    at = run_page(PAGES[1], {"page": recorded.PAGE})
+    assert_clean(at)
+    (link,) = hotspot_links(at, 640, 420)  # the rage event's spot: only the recorded session clicked there
+    query = replay_query(link)
+    assert query == {**LINK, "pageKey": recorded.PAGE, "at": str(recorded.ms(recorded.RAGE_CLICKS_S[0]))}
+    session = run_page(SESSION_PAGE, query)
+    assert_clean(session)
+    data = player(session)
+    assert data is not None
+    assert data["start"] == recorded.ms(recorded.RAGE_CLICKS_S[0]) - 3000
+
+
+def test_summary_replay_links_open_the_session_on_the_page(site: HeatmapService) -> None:
+    at = run_page(PAGES[1], {"page": recorded.PAGE})
+    urls = [button.proto.url for button in at.get("link_button")]
+    assert urls == [
+        f"http://127.0.0.1:8501/session?{urlencode({**LINK, 'pageKey': recorded.PAGE}, quote_via=quote)}"
+    ]
+    session = run_page(SESSION_PAGE, replay_query(urls[0]))
+    data = player(session)
+    assert data is not None
+    assert data["start"] == recorded.ms(recorded.RAGE_CLICKS_S[0]) - 3000  # the page's first rage click
+
+
+def test_without_a_session_the_page_lists_recorded_ones(site: HeatmapService) -> None:
+    at = run_page(SESSION_PAGE)
+    assert_clean(at)
+    assert "Recorded sessions" in [header.value for header in at.subheader]
+    listed = at.dataframe[0].value
+    ours = listed[listed["entry"] == recorded.PAGE]
+    assert ours[["page_count", "clicks", "rage_events", "dead_clicks"]].values.tolist() == [[2, 6, 1, 1]]
+    assert replay_query(ours["replay_url"].iloc[0]) == LINK
+    assert listed["start"].is_monotonic_decreasing  # newest first
