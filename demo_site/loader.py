@@ -1,7 +1,9 @@
 """Loads the generated demo site into a database through the normal ingestion path (``heatmaps demo``).
 
 Event ids are deterministic per seed, so loading twice stores nothing new; screenshots already present
-(same image for the same page or screen) are not stored again.
+(same image for the same page or screen) are not stored again. Session recordings
+(:mod:`demo_site.recordings`) are made from the web events as stored (whichever load stored them) and go
+through the recording upload's validation and storage, chunk by chunk, idempotent by (session, seq).
 """
 
 from __future__ import annotations
@@ -10,16 +12,20 @@ import hashlib
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
-from data_layer import screenshots
+from data_layer import recordings, screenshots
+from data_layer.db import IN_LIST_CHUNK
 from data_layer.event_models import MAX_BATCH_EVENTS
 from data_layer.ingest import ingest_touch_batch, ingest_web_batch
+from data_layer.schema import recordings as recorded_sessions
+from data_layer.schema import web_events
 from data_layer.settings import Settings
 from demo_site.app_taps import generate_touch_events
+from demo_site.recordings import WebEvent, demo_recordings
 from demo_site.renderer import demo_page_screenshots, demo_screen_screenshots
 from demo_site.traffic import generate_web_events
 
@@ -57,16 +63,20 @@ def load_demo(
     seed: int,
     progress: ProgressLike | None = None,
     end: datetime | None = None,
+    record: bool = True,
 ) -> str:
-    """Generate and store the demo site, app and screenshots; returns a one-line summary."""
+    """Generate and store the demo site, app, screenshots and (unless not ``record``) session recordings;
+    returns a one-line summary."""
     bar = progress or _NoProgress()
     end = end or datetime.now(UTC).replace(microsecond=0)
     web_task = bar.add_task("web events", total=events)
     stored = duplicates = 0
+    sessions: set[str] = set()
     for batch in _batches(generate_web_events(events=events, days=days, seed=seed, end=end)):
         result = ingest_web_batch(engine, settings, batch)
         stored += result.ingested
         duplicates += result.duplicates
+        sessions.update(event["sessionId"] for event in batch)
         bar.advance(web_task, len(batch))
 
     touch_total = max(1, int(events * TOUCH_EVENTS_PER_WEB_EVENT))
@@ -81,10 +91,94 @@ def load_demo(
             bar.advance(touch_task, len(batch))
 
     shots = _load_screenshots(engine, settings)
-    return (
+    summary = (
         f"demo data: {stored} web events stored ({duplicates} already present), "
         f"{touches} touch events stored, {shots} screenshots added"
     )
+    if record:
+        recorded, chunks = _load_recordings(engine, settings, sessions, bar)
+        summary += f", {chunks} recording chunks stored ({recorded} sessions recorded)"
+    return summary
+
+
+_STORED_COLUMNS = (
+    "seq", "session_id", "visitor_id", "event_type", "ts", "page_key", "breakpoint", "viewport_width",
+    "viewport_height", "document_width", "x", "y", "selector", "depth", "fixed", "dead", "rage_start",
+)  # fmt: skip
+_EPOCH = datetime(1970, 1, 1)
+
+
+def stored_web_events(engine: Engine, sessions: Iterable[str]) -> list[WebEvent]:
+    """The stored web events of ``sessions``: a recording replays what the database holds, timestamps
+    included, even when an earlier load (another ``end``) stored them."""
+    query = select(*(web_events.c[name] for name in _STORED_COLUMNS))
+    ordered = sorted(set(sessions))
+    rows: list[WebEvent] = []
+    with engine.connect() as conn:
+        for start in range(0, len(ordered), IN_LIST_CHUNK):
+            part = ordered[start : start + IN_LIST_CHUNK]
+            for row in conn.execute(query.where(web_events.c.session_id.in_(part))):
+                rows.append(
+                    WebEvent(
+                        seq=row.seq,
+                        session_id=row.session_id,
+                        visitor_id=row.visitor_id,
+                        kind=row.event_type,
+                        at=round((row.ts - _EPOCH) / timedelta(milliseconds=1)),
+                        url=row.page_key,
+                        page_key=row.page_key,
+                        breakpoint=row.breakpoint,
+                        viewport_width=row.viewport_width,
+                        viewport_height=row.viewport_height,
+                        document_width=row.document_width,
+                        x=row.x,
+                        y=row.y,
+                        selector=row.selector,
+                        depth=row.depth,
+                        fixed=row.fixed,
+                        dead=row.dead,
+                        rage_start=row.rage_start,
+                    )
+                )
+    return rows
+
+
+def _load_recordings(
+    engine: Engine, settings: Settings, sessions: set[str], bar: ProgressLike
+) -> tuple[int, int]:
+    """Stores the recordings of the chosen demo sessions as the upload route does; (sessions with a
+    chunk stored now, chunks stored now). A session holding as many chunks as its recording has is left
+    alone: loading the demo again costs no write."""
+    made = [
+        (recording, recording.chunks()) for recording in demo_recordings(stored_web_events(engine, sessions))
+    ]
+    held = _stored_chunk_counts(engine, [recording.session_id for recording, _ in made])
+    task = bar.add_task("session recordings", total=len(made))
+    cap = settings.recording_max_mb * recordings.MIB
+    recorded = chunks = 0
+    for recording, bodies in made:
+        stored = 0
+        if held.get(recording.session_id) != len(bodies):
+            for body in bodies:
+                chunk = recordings.validate_chunk(body, settings.page_key_rules)
+                stored += recordings.store_chunk(engine, chunk, cap)
+        recorded += stored > 0
+        chunks += stored
+        bar.advance(task, 1)
+    return recorded, chunks
+
+
+def _stored_chunk_counts(engine: Engine, sessions: list[str]) -> dict[str, int]:
+    """session id -> chunks stored, for those of ``sessions`` with a recording."""
+    query = select(recorded_sessions.c.session_id, recorded_sessions.c.chunks)
+    counts: dict[str, int] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(sessions), IN_LIST_CHUNK):
+            part = sessions[start : start + IN_LIST_CHUNK]
+            counts.update(
+                tuple(row) for row in conn.execute(query.where(recorded_sessions.c.session_id.in_(part)))
+            )
+    return counts
 
 
 def _load_screenshots(engine: Engine, settings: Settings) -> int:
