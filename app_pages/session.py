@@ -340,7 +340,7 @@ visitor_id = params.get("visitorId", "").strip() or None
 version = loaders.data_version(backend)
 with context.explained_errors():
     events = loaders.session_events(backend, backend.key, version, session_id, day, visitor_id)
-    head = loaders.recording_head(backend, version, session_id)
+    head = loaders.recording_head(backend, session_id)
 if head is not None and visitor_id and head.visitor_id != visitor_id:
     head = None  # the session id of another visitor's recording
 moment = _linked_moment(params.get("at"))

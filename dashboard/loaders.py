@@ -221,19 +221,18 @@ def session_events(
     return explore.session_events(_backend.engine, session_id, day, visitor_id)
 
 
-def recording_head(backend: Backend, version: DataVersion, session_id: str) -> RecordingHead | None:
+def recording_head(backend: Backend, session_id: str) -> RecordingHead | None:
     """The session's recording, its first chunks up to the player's display limit; None without one.
 
-    Keyed by the newest stored chunk and the deletion generation: a recording that grows, or is
-    purged or forgotten, is read again."""
-    return _recording_head(
-        backend, backend.key, recordings.recordings_mark(backend.engine), version.web[1], session_id
-    )
+    Cached by the session's chunk count and size (one row read each run): a recording that grows, or
+    is purged or forgotten, is read again."""
+    size = recordings.recording_size(backend.engine, session_id)
+    return None if size is None else _recording_head(backend, backend.key, session_id, size)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=8, show_spinner="Loading the recording…")
 def _recording_head(
-    _backend: Backend, db: str, mark: int, generation: str, session_id: str
+    _backend: Backend, db: str, session_id: str, size: tuple[int, int]
 ) -> RecordingHead | None:
     return recordings.load_recording_head(_backend.engine, session_id, DISPLAY_LIMIT_BYTES)
 

@@ -259,6 +259,17 @@ class RecordingHead:
         return len(self.chunks) < self.recorded_chunks
 
 
+def recording_size(engine: Engine, session_id: str) -> tuple[int, int] | None:
+    """(chunks, decoded bytes) of the session's recording, None without one: a row read by its key,
+    which changes whenever a chunk of the session is stored or deleted."""
+    query = select(recordings.c.chunks, recordings.c.decoded_size).where(
+        recordings.c.session_id == session_id
+    )
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else (int(row.chunks), int(row.decoded_size))
+
+
 def load_recording_head(engine: Engine, session_id: str, max_bytes: int) -> RecordingHead | None:
     """The recording of ``session_id`` from its first chunk, whole chunks while they hold at most
     ``max_bytes`` of decoded JSON together (always the first chunk); None when it has no chunk.

@@ -25,6 +25,9 @@ RUN_TIME_FILES = [
     "tracker/record.js",
     "static/rrweb-record-2.1.6.min.js",
     "static/rrweb-record-2.1.6.LICENSE.txt",
+    "static/rrweb-player-2.1.7.min.js",
+    "static/rrweb-player-2.1.7.min.css",
+    "static/rrweb-player-2.1.7.LICENSE.txt",
     "data_layer/capture/pin.js",
     "data_layer/capture/scroll.js",
     "migrations/env.py",
@@ -42,6 +45,7 @@ sys.path.insert(0, sys.argv[1])
 from api.app import TRACKER_PATH
 from api.recorder_script import RECORDER_GLUE, RRWEB_RECORD_BUNDLE
 from dashboard.cartesian_chart import PLOTLY_BUNDLE
+from dashboard.recording_player import RRWEB_PLAYER_JS, STATIC_DIR
 from data_layer.capture import photograph
 from data_layer.migrate import MIGRATIONS_DIR, upgrade
 from heatmaps_cli.app import PROJECT_ROOT
@@ -53,6 +57,7 @@ print(json.dumps({
     "migrations": str(MIGRATIONS_DIR / "env.py"),
     "entry point": str(PROJECT_ROOT / "streamlit_app.py"),
     "plotly bundle": str(PROJECT_ROOT / "static" / PLOTLY_BUNDLE),
+    "rrweb player": str(STATIC_DIR / RRWEB_PLAYER_JS),
     "dashboard config": str(PROJECT_ROOT / ".streamlit" / "config.toml"),
     "capture scripts": photograph.__file__,
 }))

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from dashboard.formatting import to_session_page
 from dashboard.recording_player import at_param, click_markers, first_moment, parse_at, start_ms
-from data_layer.recordings import load_recording_head, store_chunk, validate_chunk
+from data_layer.recordings import load_recording_head, recording_size, store_chunk, validate_chunk
 from data_layer.settings import Settings
 from data_layer.store import WEB_EVENT_SCHEMA
 from tests.factories import RECORDED_AT_MS, recording_chunk, rrweb_event
@@ -75,6 +75,14 @@ def test_the_first_chunk_is_kept_whatever_its_size(engine: Engine) -> None:
 
 def test_no_recording_is_none(engine: Engine) -> None:
     assert load_recording_head(engine, "nobody", max_bytes=10**6) is None
+    assert recording_size(engine, "nobody") is None
+
+
+def test_a_recording_s_size_changes_with_each_chunk(engine: Engine) -> None:
+    first = store(engine, 0, events_at(0))
+    assert recording_size(engine, "s1") == (1, first)
+    second = store(engine, 1, events_at(1000))
+    assert recording_size(engine, "s1") == (2, first + second)
 
 
 # -- markers and the start ---------------------------------------------------------------------------

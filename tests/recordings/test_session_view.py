@@ -16,6 +16,7 @@ from dashboard.cartesian_chart import chart_key
 from data_layer.auth import secret_key
 from data_layer.ingest import ingest_web_batch
 from data_layer.replica import ReplicaStore
+from data_layer.retention import forget_visitor
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
 from tests.factories import web_click
@@ -229,3 +230,14 @@ def test_without_a_session_the_page_lists_recorded_ones(site: HeatmapService) ->
     assert ours[["page_count", "clicks", "rage_events", "dead_clicks"]].values.tolist() == [[2, 6, 1, 1]]
     assert replay_query(ours["replay_url"].iloc[0]) == LINK
     assert listed["start"].is_monotonic_decreasing  # newest first
+
+
+def test_a_forgotten_visitor_s_recording_is_gone_at_the_next_run(
+    site: HeatmapService, engine: Engine, demo_site: Settings
+) -> None:
+    at = run_page(SESSION_PAGE, LINK)
+    assert player(at) is not None
+    forget_visitor(engine, recorded.VISITOR, demo_site)
+    at.run()
+    assert not at.exception
+    assert player(at) is None
