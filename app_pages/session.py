@@ -37,6 +37,7 @@ from data_layer import metrics
 from data_layer.breakpoints import NOMINAL_WIDTH_PX
 from data_layer.filters import parse_day
 from data_layer.recordings import MIB, RecordingHead
+from data_layer.sessions import SessionQuery
 
 PLAY_INTERVAL_S = 0.8
 PLAYING_KEY = "_replay_playing"
@@ -86,9 +87,9 @@ def _recorded_sessions(backend: Backend) -> None:
     """The newest recorded sessions in the sidebar's window and filters, each a link to its replay."""
     chosen = filters.current_filters()
     with context.explained_errors():
-        found = loaders.recorded_sessions(
-            backend, loaders.data_version(backend), *chosen.dimension_args, RECORDED_SESSIONS_SHOWN
-        )
+        where = loaders.service_filters(chosen.country, chosen.region, chosen.browser)
+        query = SessionQuery(chosen.window, where, has_recording=True)
+        found = loaders.sessions(backend, loaders.data_version(backend), query, RECORDED_SESSIONS_SHOWN)
     st.subheader("Recorded sessions")
     if found.is_empty():
         st.caption(

@@ -237,36 +237,19 @@ def _recording_head(
     return recordings.load_recording_head(_backend.engine, session_id, DISPLAY_LIMIT_BYTES)
 
 
-def recorded_sessions(
-    backend: Backend,
-    version: DataVersion,
-    window: Window,
-    country: str | None,
-    region: str | None,
-    browser: str | None,
-    limit: int,
-) -> pl.DataFrame:
-    """The newest ``limit`` recorded sessions with events in the window and filters (data_layer.sessions:
-    the API's sessions list with hasRecording=true)."""
-    mark = recordings.recordings_mark(backend.engine)
-    return _recorded_sessions(backend, backend.key, version, mark, window, country, region, browser, limit)
+def sessions(backend: Backend, version: DataVersion, query: SessionQuery, limit: int) -> pl.DataFrame:
+    """The first ``limit`` sessions of ``query``, newest first (data_layer.sessions: the API's sessions
+    list), keyed by the events' and the recordings' versions."""
+    return _sessions(backend, backend.key, version, recordings.recordings_mark(backend.engine), query, limit)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=16, show_spinner=False)
-def _recorded_sessions(
-    _backend: Backend,
-    db: str,
-    version: DataVersion,
-    mark: int,
-    window: Window,
-    country: str | None,
-    region: str | None,
-    browser: str | None,
-    limit: int,
+def _sessions(
+    _backend: Backend, db: str, version: DataVersion, mark: int, query: SessionQuery, limit: int
 ) -> pl.DataFrame:
-    query = SessionQuery(window, service_filters(country, region, browser), has_recording=True)
-    listing = list_sessions(_backend.store, _backend.engine, _backend.service.secret, query, limit=limit)
-    return listing.sessions
+    return list_sessions(
+        _backend.store, _backend.engine, _backend.service.secret, query, limit=limit
+    ).sessions
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner="Computing the tap heatmap…")

@@ -4,7 +4,6 @@ its markers and start, the click path kept, the view without a recording, and wh
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -22,21 +21,12 @@ from data_layer.settings import Settings
 from tests.factories import web_click
 from tests.recordings import recorded
 from tests.test_dashboard import PAGES, assert_clean, replay_query, run_page, texts
+from tests.test_dashboard import error_details as error_details  # autouse: exceptions in full
 
 SESSION_PAGE = PAGES[2]
 LINK = {"sessionId": recorded.SESSION, "visitorId": recorded.VISITOR, "date": recorded.DAY}
 
 pytestmark = [pytest.mark.parametrize("database_url", ["sqlite"], indirect=True), pytest.mark.slow]
-
-
-@pytest.fixture(autouse=True)
-def error_details() -> Iterator[None]:
-    from streamlit import config
-
-    before = config.get_option("client.showErrorDetails")
-    config.set_option("client.showErrorDetails", "full")
-    yield
-    config.set_option("client.showErrorDetails", before)
 
 
 @pytest.fixture
