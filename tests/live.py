@@ -39,3 +39,19 @@ def running_dashboard(port: int, **settings: str) -> Iterator[str]:
             server.wait(10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def dashboard_settings(directory: Path, port: int) -> dict[str, str]:
+    """Settings of a dashboard on loopback ``port`` over a migrated SQLite database in ``directory``, as
+    keyword arguments of :func:`running_dashboard` (and of ``Settings``)."""
+    from data_layer.migrate import upgrade
+
+    url = f"sqlite:///{directory / 'dashboard.db'}"
+    upgrade(url)
+    return {
+        "database_url": url,
+        "screenshot_dir": str(directory / "shots"),
+        "replica_dir": str(directory / "replica"),
+        "dashboard_url": f"http://127.0.0.1:{port}",
+        "secret_key": "browser-test",
+    }

@@ -20,10 +20,9 @@ from urllib.parse import urlencode
 import pytest
 
 from data_layer.db import create_db_engine
-from data_layer.migrate import upgrade
 from data_layer.settings import Settings
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
-from tests.live import free_port, running_dashboard
+from tests.live import dashboard_settings, free_port, running_dashboard
 from tests.recordings import recorded
 
 pytestmark = [*needs_chromium, pytest.mark.live]
@@ -70,21 +69,12 @@ def third_party() -> Iterator[tuple[str, list[str]]]:
 
 @pytest.fixture
 def dashboard(tmp_path: Path, third_party: tuple[str, list[str]]) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'dashboard.db'}"
-    upgrade(url)
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    values = {
-        "database_url": url,
-        "screenshot_dir": str(tmp_path / "shots"),
-        "replica_dir": str(tmp_path / "replica"),
-        "dashboard_url": base,
-        "secret_key": "browser-test",
-    }
-    engine = create_db_engine(url)
+    values = dashboard_settings(tmp_path, port)
+    engine = create_db_engine(values["database_url"])
     try:
         recorded.store_recorded_session(engine, Settings(**values), third_party=third_party[0])  # type: ignore[arg-type]
-        with running_dashboard(port, **values):
+        with running_dashboard(port, **values) as base:
             yield base
     finally:
         engine.dispose()
