@@ -43,16 +43,20 @@ PLAY_INTERVAL_S = 0.8
 PLAYING_KEY = "_replay_playing"
 RECORDED_SESSIONS_SHOWN = 25
 RECORDED_COLUMNS = {
+    "replay_url": st.column_config.LinkColumn("Replay", display_text="Open replay ↗"),
     "start": st.column_config.DatetimeColumn("Start (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.0f"),
-    "entry": st.column_config.TextColumn("First page", width="large"),
+    "entry": st.column_config.TextColumn("First page", width="medium"),
     "page_count": st.column_config.NumberColumn("Pages"),
     "clicks": st.column_config.NumberColumn("Clicks"),
     "rage_events": st.column_config.NumberColumn("Rage events"),
     "dead_clicks": st.column_config.NumberColumn("Dead clicks"),
     "country": st.column_config.TextColumn("Country"),
     "browser": st.column_config.TextColumn("Browser"),
-    "replay_url": st.column_config.LinkColumn("Replay", display_text="Open replay ↗"),
+}
+BESIDE_PLAYER_COLUMNS = {  # a narrower column: the event first
+    "what": st.column_config.TextColumn("Event", width="medium"),
+    "selector": st.column_config.TextColumn("Element", width="small"),
 }
 RECORDING, CLICK_PATH = "Recording", "Click path"
 VIEWS = [RECORDING, CLICK_PATH]
@@ -114,7 +118,13 @@ def _recorded_sessions(backend: Backend) -> None:
         "browser",
         pl.Series("replay_url", [url if is_web_link(url) else None for url in links], dtype=pl.String),
     )
-    st.dataframe(table, column_config=RECORDED_COLUMNS, hide_index=True, width="stretch")
+    st.dataframe(
+        table,
+        column_config=RECORDED_COLUMNS,
+        column_order=list(RECORDED_COLUMNS),
+        hide_index=True,
+        width="stretch",
+    )
     st.caption(
         f"The {RECORDED_SESSIONS_SHOWN} newest with events in {escape_markdown(chosen.describe())} (UTC), "
         "as the sidebar filters them; `GET /rest/v1/sessions?hasRecording=true` lists them all."
@@ -316,7 +326,7 @@ def _events_table(
         return
     st.dataframe(
         table,
-        column_config=EVENT_COLUMNS,
+        column_config={**EVENT_COLUMNS, **BESIDE_PLAYER_COLUMNS},
         column_order=["in_recording", "what", "selector"],
         hide_index=True,
         width="stretch",
