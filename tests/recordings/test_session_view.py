@@ -11,9 +11,11 @@ import pytest
 from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
+from dashboard import loaders
 from dashboard.cartesian_chart import chart_key
 from data_layer.auth import secret_key
 from data_layer.ingest import ingest_web_batch
+from data_layer.recordings import load_recording_head
 from data_layer.replica import ReplicaStore
 from data_layer.retention import forget_visitor
 from data_layer.service import HeatmapService
@@ -231,3 +233,18 @@ def test_a_forgotten_visitor_s_recording_is_gone_at_the_next_run(
     at.run()
     assert not at.exception
     assert player(at) is None
+
+
+def test_a_recording_over_the_display_limit_plays_its_first_part(
+    site: HeatmapService, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first_chunk = load_recording_head(engine, recorded.SESSION, max_bytes=1)
+    assert first_chunk is not None
+    monkeypatch.setattr(loaders, "DISPLAY_LIMIT_BYTES", first_chunk.size)
+    at = run_page(SESSION_PAGE, LINK)
+    assert_clean(at)
+    data = player(at)
+    assert data is not None
+    assert len(data["chunks"]) == 1  # the cart page's chunk; the checkout's is left out, and said so
+    assert "the player shows its first" in texts(at)
+    assert "`GET /rest/v1/sessions/{sessionId}/recording` returns all of it" in texts(at)
