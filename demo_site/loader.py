@@ -102,10 +102,13 @@ def load_demo(
 
 
 _STORED_COLUMNS = (
-    "seq", "session_id", "visitor_id", "event_type", "ts", "page_key", "breakpoint", "viewport_width",
-    "viewport_height", "document_width", "x", "y", "selector", "depth", "fixed", "dead", "rage_start",
+    "seq", "session_id", "visitor_id", "event_type", "ts", "page_key", "page_key", "breakpoint",
+    "viewport_width", "viewport_height", "document_width", "x", "y", "selector", "depth", "fixed", "dead",
+    "rage_start",
 )  # fmt: skip
+"""The columns of :class:`WebEvent`'s fields in order (``ts`` for ``at``, the pageKey as the URL too)."""
 _EPOCH = datetime(1970, 1, 1)
+_MS = timedelta(milliseconds=1)
 
 
 def stored_web_events(engine: Engine, sessions: Iterable[str]) -> list[WebEvent]:
@@ -117,29 +120,10 @@ def stored_web_events(engine: Engine, sessions: Iterable[str]) -> list[WebEvent]
     with engine.connect() as conn:
         for start in range(0, len(ordered), IN_LIST_CHUNK):
             part = ordered[start : start + IN_LIST_CHUNK]
-            for row in conn.execute(query.where(web_events.c.session_id.in_(part))):
-                rows.append(
-                    WebEvent(
-                        seq=row.seq,
-                        session_id=row.session_id,
-                        visitor_id=row.visitor_id,
-                        kind=row.event_type,
-                        at=round((row.ts - _EPOCH) / timedelta(milliseconds=1)),
-                        url=row.page_key,
-                        page_key=row.page_key,
-                        breakpoint=row.breakpoint,
-                        viewport_width=row.viewport_width,
-                        viewport_height=row.viewport_height,
-                        document_width=row.document_width,
-                        x=row.x,
-                        y=row.y,
-                        selector=row.selector,
-                        depth=row.depth,
-                        fixed=row.fixed,
-                        dead=row.dead,
-                        rage_start=row.rage_start,
-                    )
-                )
+            for seq, session, visitor, kind, ts, *rest in conn.execute(
+                query.where(web_events.c.session_id.in_(part))
+            ):
+                rows.append(WebEvent(seq, session, visitor, kind, round((ts - _EPOCH) / _MS), *rest))
     return rows
 
 

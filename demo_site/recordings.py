@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from heapq import nsmallest
 from typing import Any
 
@@ -37,7 +38,6 @@ from data_layer.metrics import REPLAYS_PER_BREAKPOINT
 from data_layer.rage import rage_flags_of_rows
 from data_layer.urls import normalize_page_key
 from demo_site.catalog import demo_page_keys
-from demo_site.layout import Element
 from demo_site.page_html import DOCUMENT_ID, PageHtml, page_html
 from demo_site.renderer import SCREENSHOT_PAGES
 
@@ -439,18 +439,37 @@ class _Pageview:
 
     def _node_at(self, x: float, y: float) -> int:
         """The node id of the topmost element under the client point (fixed elements first), else body's."""
-        layout, ids = self.html.layout, self.html.element_ids
-        for fixed in (True, False):
-            row = y if fixed else y + self.scroll_y
-            for index in range(len(layout.elements) - 1, -1, -1):
-                element = layout.elements[index]
-                if element.fixed == fixed and _covers(element, self.width, x, row):
-                    return ids[index]
+        fixed, bands = _hit_index(self.html.layout.page_key, self.html.layout.breakpoint, self.width)
+        row = y + self.scroll_y
+        for boxes, at_y in ((fixed, y), (bands.get(int(row) // _BAND_PX, ()), row)):
+            for left, right, top, bottom, node_id in boxes:
+                if left <= x <= right and top <= at_y <= bottom:
+                    return node_id
         return self.html.body_id
 
 
-def _covers(element: Element, width: int, x: float, y: float) -> bool:
-    return element.left * width <= x <= element.right * width and element.top <= y <= element.bottom
+_Box = tuple[float, float, int, int, int]  # left, right (px), top, bottom, node id
+_BAND_PX = 128
+
+
+@cache
+def _hit_index(
+    page_key: str, breakpoint: str, width: int
+) -> tuple[tuple[_Box, ...], dict[int, tuple[_Box, ...]]]:
+    """A page's element boxes at a viewport width, topmost first: the fixed ones, and the others by the
+    128 px bands of the document they reach into (a pointer's element is found among a few)."""
+    html = page_html(page_key, breakpoint)
+    assert html is not None
+    fixed: list[_Box] = []
+    bands: dict[int, list[_Box]] = defaultdict(list)
+    for element, node_id in zip(reversed(html.layout.elements), reversed(html.element_ids), strict=True):
+        box = (element.left * width, element.right * width, element.top, element.bottom, node_id)
+        if element.fixed:
+            fixed.append(box)
+        else:
+            for band in range(element.top // _BAND_PX, element.bottom // _BAND_PX + 1):
+                bands[band].append(box)
+    return tuple(fixed), {band: tuple(boxes) for band, boxes in bands.items()}
 
 
 def _ease(share: float) -> float:
