@@ -4,8 +4,8 @@ web events and the pages' layouts, so the Session replay view has recordings to 
 Which sessions (:func:`choose_sessions`): on the most visited pages (those with screenshots), at every
 breakpoint, the ones the summary's replay links point at (CONTRACT 2.7's ranking over the dashboard's
 default window) and the first few behind each of the busiest hotspots (all clicks, rage and dead clicks,
-ranked as the Heatmap view ranks them), plus a sample of every session. About 5 % of the sessions, a
-few MB compressed for the default demo.
+ranked as the Heatmap view ranks them), plus a sample of every session. For the default demo (100,000
+events) that is 333 of 8,613 sessions: 2,511 chunks, 23 MB of events, 3.3 MB stored compressed.
 
 What a recording holds (:func:`session_events`), page by page as the recorder would send it: a Meta event
 (type 4: href, viewport width and height) and a FullSnapshot (type 2) of the page as static HTML
@@ -327,7 +327,6 @@ class _Pageview:
         self.width, self.height = first.viewport_width, first.viewport_height
         self.touch = first.breakpoint != "desktop"
         self.rng = rng
-        self.start = start
         self.now = start
         self.scroll_y = 0
         self.max_scroll = max(0, html.layout.height - self.height)
