@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from playwright import sync_api
+
 from data_layer.capture.chromium import ChromiumMissingError, find_chromium
 
 # Without background networking, which the sandbox refuses.
@@ -24,3 +30,14 @@ def _installed_chromium() -> str | None:
 
 CHROMIUM = _installed_chromium()
 """The executable, or None on a machine without one (browser tests then skip, outside CI)."""
+
+
+@contextmanager
+def launched() -> Iterator[Any]:
+    """That Chromium under Playwright (never a downloaded browser), closed on the way out."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -20,6 +20,7 @@ from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -30,8 +31,10 @@ from data_layer.db import create_db_engine
 from data_layer.migrate import upgrade
 from data_layer.schema import metadata
 from data_layer.settings import Settings, get_settings
+from heatmaps_testing.browser import launched
+from heatmaps_testing.loopback import REPO
 
-PROTO_ROOT = Path(__file__).resolve().parent.parent / "proto"
+PROTO_ROOT = REPO / "proto"
 PROTO_FILE = PROTO_ROOT / "heatmap" / "v1" / "heatmap.proto"
 PG_URL = os.environ.get("HEATMAPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("HEATMAPS_TEST_REQUIRE_PG") == "1"
@@ -210,7 +213,7 @@ class _PgMigrated:
 #   would be a fresher start, but dropping a database forces a checkpoint of the whole server
 #   (PostgreSQL 15), which once tests have written costs more than the migration it saves; emptying the
 #   tables and restarting the sequences takes milliseconds.
-# tests/test_migrations.py still runs Alembic itself, on `empty_database_url`.
+# tests/operations/test_migrations.py still runs Alembic itself, on `empty_database_url`.
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file to copy; pytest removes its directory with the old temporary ones."""
@@ -395,3 +398,10 @@ def pb2(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """The system Chromium, shared by a module's browser tests (each opens its own contexts)."""
+    with launched() as chromium:
+        yield chromium

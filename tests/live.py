@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from heatmaps_testing.loopback import REPO
 from heatmaps_testing.loopback import free_port as free_port
 from heatmaps_testing.loopback import product_env as product_env
 from heatmaps_testing.loopback import wait_ok as wait_ok
@@ -25,7 +26,7 @@ def running_dashboard(port: int, **settings: str) -> Iterator[str]:
             sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
             "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
         ],
-        cwd=Path(__file__).resolve().parents[1], env=product_env(**settings),
+        cwd=REPO, env=product_env(**settings),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:

@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from api.recorder_script import recorder_script
-from heatmaps_testing.loopback import serving, serving_html
+from heatmaps_testing.loopback import REPO, serving, serving_html
 
-REPO = Path(__file__).resolve().parents[2]
 TRACKER_JS = REPO / "tracker" / "tracker.js"
 PAGE_HTML = (Path(__file__).with_name("privacy_page.html")).read_text()
 RECORDINGS = "/rest/v1/recordings"

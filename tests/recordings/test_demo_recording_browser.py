@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +16,13 @@ from demo_site.page_html import page_html
 from demo_site.pages import page_layout
 from demo_site.recordings import DemoRecording
 from demo_site.traffic import generate_web_events
+from heatmaps_testing.loopback import REPO
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 
 pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
+ARTIFACTS = REPO / "test-artifacts"
 END = datetime(2026, 11, 1, 18, 0, tzinfo=UTC)
 FRAME = ".replayer-wrapper iframe"
 START_PLAYER = """events => {
@@ -43,8 +42,8 @@ AT_POINT = """([x, y, id]) => {
 
 def player_files() -> tuple[str, str]:
     """The vendored rrweb player's script and style sheet."""
-    scripts = sorted((ROOT / "static").glob("rrweb-player-*.min.js"))
-    styles = sorted((ROOT / "static").glob("rrweb-player-*.min.css"))
+    scripts = sorted((REPO / "static").glob("rrweb-player-*.min.js"))
+    styles = sorted((REPO / "static").glob("rrweb-player-*.min.css"))
     assert len(scripts) == len(styles) == 1, "the rrweb player is vendored in static/, one version"
     return scripts[0].read_text(encoding="utf-8"), styles[0].read_text(encoding="utf-8")
 

@@ -25,7 +25,7 @@ from demo_site import recordings as demo_recordings
 from demo_site.catalog import demo_page_keys
 from demo_site.loader import load_demo, stored_web_events
 from tests.conftest import bearer
-from tests.test_dashboard import WINDOW
+from tests.dashboard.test_dashboard import WINDOW
 
 END = datetime(2026, 11, 1, 18, 0, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
+from tests.browser import needs_chromium
 from tests.recordings.site import DNT_INIT, KEY, Collector, Upload, collector_and_site, random_init
 
 pytestmark = needs_chromium
@@ -40,14 +40,6 @@ def servers() -> Iterator[Collector]:
 def collector(servers: Collector) -> Collector:
     servers.reset()
     return servers
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -278,18 +270,20 @@ def test_a_hidden_page_beacons_parts_under_64_kib_and_leaves_the_rest_to_the_nex
     _recording(page)
     _flush(page)
     # 12 separate mutations of 12 KB each (one rrweb event apiece), then away before the 5 s flush.
-    page.evaluate(
-        """async () => {
-            for (let i = 0; i < 12; i++) {
-                const li = document.createElement("li");
-                li.className = "bulk";
-                li.textContent = "word ".repeat(2400);
-                document.getElementById("list").appendChild(li);
-                await new Promise(r => setTimeout(r, 0));
-            }
-            document.getElementById("link").click();
-        }"""
-    )
+    with page.expect_navigation():
+        page.evaluate(
+            """async () => {
+                for (let i = 0; i < 12; i++) {
+                    const li = document.createElement("li");
+                    li.className = "bulk";
+                    li.textContent = "word ".repeat(2400);
+                    document.getElementById("list").appendChild(li);
+                    await new Promise(r => setTimeout(r, 0));
+                }
+                // In a later task, so this evaluation has answered before the page navigates away.
+                setTimeout(() => document.getElementById("link").click(), 0);
+            }"""
+        )
     page.wait_for_function(RECORDING_UP)
     _flush(page)
 

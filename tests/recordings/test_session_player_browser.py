@@ -21,6 +21,7 @@ import pytest
 
 from data_layer.db import create_db_engine
 from data_layer.settings import Settings
+from heatmaps_testing.loopback import REPO
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
 from tests.live import dashboard_settings, free_port, running_dashboard
 from tests.recordings import recorded
@@ -28,7 +29,7 @@ from tests.recordings import recorded
 pytestmark = [*needs_chromium, pytest.mark.live]
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+ARTIFACTS = REPO / "test-artifacts"
 TIMEOUT_MS = 30_000
 SHOWS_TIME = "(t) => document.querySelector('.recording-player .rr-timeline__time').textContent.trim() === t"
 # Streamlit draws the page icon (streamlit_app.py: a Material Symbol) from Google's font server: not the

@@ -20,10 +20,10 @@ from data_layer.replica import ReplicaStore
 from data_layer.retention import forget_visitor
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
+from tests.dashboard.test_dashboard import PAGES, assert_clean, replay_query, run_page, texts
+from tests.dashboard.test_dashboard import error_details as error_details  # autouse: exceptions in full
 from tests.factories import web_click
 from tests.recordings import recorded
-from tests.test_dashboard import PAGES, assert_clean, replay_query, run_page, texts
-from tests.test_dashboard import error_details as error_details  # autouse: exceptions in full
 
 SESSION_PAGE = PAGES[2]
 LINK = {"sessionId": recorded.SESSION, "visitorId": recorded.VISITOR, "date": recorded.DAY}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pydantic import ValidationError
 
 from data_layer.settings import Settings
+from heatmaps_testing.loopback import REPO
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
+DOCS = REPO / "docs" / "settings.md"
 
 
 def test_every_setting_is_documented() -> None:

@@ -26,8 +26,8 @@ from data_layer.replica import ReplicaStore
 from data_layer.screenshots import MAX_HEIGHT, latest_page_screenshot, list_page_screenshots
 from data_layer.settings import Settings
 from heatmaps_cli.app import app
+from tests.backdrops.capture_site import BLUE, GREEN, HEADER_PX, MAGENTA, RED, TALL_PX, Site, serve_site
 from tests.browser import needs_chromium
-from tests.capture_site import BLUE, GREEN, HEADER_PX, MAGENTA, RED, TALL_PX, Site, serve_site
 from tests.conftest import bearer
 from tests.factories import web_click
 

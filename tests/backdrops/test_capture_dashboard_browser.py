@@ -12,36 +12,26 @@ import pytest
 
 from data_layer.db import create_db_engine
 from data_layer.ingest import ingest_web_batch
-from data_layer.migrate import upgrade
 from data_layer.screenshots import latest_page_screenshot
 from data_layer.settings import Settings
+from heatmaps_testing.browser import launched
 from heatmaps_testing.loopback import ApiServer
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
-from tests.capture_site import serve_site
+from tests.backdrops.capture_site import serve_site
+from tests.browser import needs_chromium
+from tests.dashboard.test_dashboard_browser import full_page_screenshot, wait_idle
 from tests.factories import web_click
-from tests.live import free_port, running_dashboard
-from tests.test_dashboard_browser import full_page_screenshot, wait_idle
+from tests.live import dashboard_settings, free_port, running_dashboard
 
 pytestmark = [*needs_chromium, pytest.mark.live]
-sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
 
 TIMEOUT_MS = 90_000
 
 
 def test_capture_backdrop_from_the_heatmap_view(tmp_path: Path) -> None:
     with serve_site() as site:
-        url = f"sqlite:///{tmp_path / 'capture.db'}"
-        upgrade(url)
         port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        values = {
-            "database_url": url,
-            "screenshot_dir": str(tmp_path / "shots"),
-            "replica_dir": str(tmp_path / "replica"),
-            "dashboard_url": base,
-            "secret_key": "browser-test",
-            "capture_origins": site.origin,
-        }
+        values = {**dashboard_settings(tmp_path, port), "capture_origins": site.origin}
+        url, base = values["database_url"], values["dashboard_url"]
         settings = Settings(**values)  # type: ignore[arg-type]
         engine = create_db_engine(url)
         page_key = f"{site.origin}/"
@@ -52,8 +42,7 @@ def test_capture_backdrop_from_the_heatmap_view(tmp_path: Path) -> None:
         ingest_web_batch(engine, settings, clicks)
         api = ApiServer(url, tmp_path, **{k: v for k, v in values.items() if k != "database_url"}).start()
         try:
-            with running_dashboard(port, **values), sync_api.sync_playwright() as driver:
-                browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            with running_dashboard(port, **values), launched() as browser:
                 page = browser.new_page(viewport={"width": 1440, "height": 900})
                 page.set_default_timeout(TIMEOUT_MS)
                 day = datetime.now(UTC).date().isoformat()

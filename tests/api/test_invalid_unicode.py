@@ -28,9 +28,9 @@ from sqlalchemy import Engine
 from api.errors import SERVICE
 from data_layer.event_models import WebEventIn
 from data_layer.settings import Settings
+from tests.api.test_hostile_input import png, tables
 from tests.conftest import bearer
 from tests.factories import recording_chunk, touch, web_click
-from tests.test_hostile_input import png, tables
 
 LONE_SURROGATES = ["\ud800", "x\udfffy", "\udc00\ud800"]  # high, low, a pair in the wrong order
 NOT_UTF8 = ["%ED%A0%80", "%FF", "a%C0%AF"]  # a surrogate, a byte never in UTF-8, an overlong "/"

@@ -2,8 +2,8 @@
 
 The API runs as `heatmaps api` in a subprocess on loopback with a temporary SQLite database; a second
 local server plays the customer's website (tests/fixtures/tracker_page.html, geometry documented in
-tests/test_tracker_browser.py). After the browser session, the summary endpoint must show the rage event
-and the dead click in the bins worked out by hand.
+tests/tracker/test_tracker_browser.py). After the browser session, the summary endpoint must show the
+rage event and the dead click in the bins worked out by hand.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from data_layer.auth import Permission, create_token
 from data_layer.db import create_db_engine
 from data_layer.migrate import upgrade
 from data_layer.schema import web_events
+from heatmaps_testing.loopback import REPO
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_tracked, scroll_and_wait
 from tests.live import free_port, wait_ok
 
 pytestmark = [*needs_chromium, pytest.mark.live]
-REPO = Path(__file__).resolve().parents[1]
 PAGE = (REPO / "tests" / "fixtures" / "tracker_page.html").read_text()
 TALL_BODY_PAGE = (REPO / "tests" / "fixtures" / "tracker_tall_body.html").read_text()
 

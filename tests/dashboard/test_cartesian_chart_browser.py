@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from dashboard.cartesian_chart import COMPONENT_JS, PLOTLY_BUNDLE
+from heatmaps_testing.loopback import REPO
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
-from tests.test_cartesian_chart import PROJECT_ROOT
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
 pytestmark = needs_chromium
@@ -54,7 +54,7 @@ def page() -> Iterator[Any]:
 
 def mount(page: Any, width: int, height: int) -> None:
     page.set_content(HARNESS)
-    page.add_script_tag(path=str(PROJECT_ROOT / "static" / PLOTLY_BUNDLE))
+    page.add_script_tag(path=str(REPO / "static" / PLOTLY_BUNDLE))
     figure = {
         "data": [],
         "layout": {"width": width, "height": height, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}},

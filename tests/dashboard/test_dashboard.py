@@ -9,7 +9,6 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -27,9 +26,10 @@ from data_layer.replica import ReplicaStore
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
 from data_layer.touch_query import TouchQuery, query_touch_heatmap
+from heatmaps_testing.loopback import REPO
 from tests.conftest import DEMO_END
 
-APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+APP = str(REPO / "streamlit_app.py")
 PAGES = (
     "app_pages/pages.py",
     "app_pages/heatmap.py",

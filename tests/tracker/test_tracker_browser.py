@@ -25,19 +25,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, open_tracked, scroll_and_wait
+from heatmaps_testing.loopback import REPO
+from tests.browser import needs_chromium, open_tracked, scroll_and_wait
 
 pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
 
-REPO = Path(__file__).resolve().parents[1]
 TRACKER_JS = REPO / "tracker" / "tracker.js"
-FIXTURES = Path(__file__).with_name("fixtures")
+FIXTURES = REPO / "tests" / "fixtures"
 PAGE_HTML = FIXTURES / "tracker_page.html"
 KEY = "test-key"
 SECRETS = ("SECRET", "lorem ipsum")  # page text, input value and typed text must never be sent
@@ -191,14 +190,6 @@ def servers() -> Iterator[Backend]:
 def backend(servers: Backend) -> Backend:
     servers.reset()
     return servers
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from pathlib import Path
 import plotly
 
 from dashboard.cartesian_chart import PLOTLY_BUNDLE
+from heatmaps_testing.loopback import REPO
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 RELEASE = re.compile(r"plotly\.js (?:\(cartesian - minified\) )?v(\d+\.\d+\.\d+)")
 
 
@@ -23,10 +23,10 @@ def release_of(script: Path) -> str:
 def test_the_vendored_bundle_is_the_plotly_packages_release() -> None:
     """Upgrading the plotly package means replacing static/'s cartesian bundle with the same release."""
     shipped = release_of(Path(plotly.__file__).parent / "package_data" / "plotly.min.js")
-    assert release_of(PROJECT_ROOT / "static" / PLOTLY_BUNDLE) == shipped
+    assert release_of(REPO / "static" / PLOTLY_BUNDLE) == shipped
     assert shipped in PLOTLY_BUNDLE  # a new release gets a new URL, never a stale cached script
 
 
 def test_the_dashboard_serves_static_files() -> None:
-    config = tomllib.loads((PROJECT_ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["server"]["enableStaticServing"] is True

@@ -17,7 +17,7 @@ from data_layer.event_models import (
     validate_batch,
     validate_web_batch,
 )
-from tests.test_fuzz_ingest import web_events_invalid, web_events_valid
+from tests.ingest.test_fuzz_ingest import web_events_invalid, web_events_valid
 
 FIELDS = list(WebEventIn.model_fields)
 # Beyond the contract's rule breaks: field names instead of aliases, lax-mode inputs, odd timestamps.

@@ -31,11 +31,11 @@ from sqlalchemy import Engine, func, inspect, select
 
 from data_layer.schema import web_events
 from data_layer.settings import Settings
+from heatmaps_testing.loopback import REPO
 from tests.conftest import bearer
 from tests.factories import touch, web_click, web_scroll
 from tests.live import free_port
 
-REPO = Path(__file__).resolve().parents[1]
 EVENTS = "/rest/v1/events"
 PAGES = "/rest/v1/heatmap-pages"
 SUMMARY = "/rest/v1/heatmap-pages/summary"

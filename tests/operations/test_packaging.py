@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from heatmaps_testing.loopback import REPO
+
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
 # Files the code opens by path (beside its packages), not imports; every name below must be in the wheel.
 RUN_TIME_FILES = [
     "streamlit_app.py",
@@ -48,17 +49,17 @@ from dashboard.cartesian_chart import PLOTLY_BUNDLE
 from dashboard.recording_player import RRWEB_PLAYER_JS, STATIC_DIR
 from data_layer.capture import photograph
 from data_layer.migrate import MIGRATIONS_DIR, upgrade
-from heatmaps_cli.app import PROJECT_ROOT
+from heatmaps_cli.app import REPO
 upgrade(sys.argv[2])
 print(json.dumps({
     "tracker": str(TRACKER_PATH),
     "recorder": str(RRWEB_RECORD_BUNDLE),
     "recorder glue": str(RECORDER_GLUE),
     "migrations": str(MIGRATIONS_DIR / "env.py"),
-    "entry point": str(PROJECT_ROOT / "streamlit_app.py"),
-    "plotly bundle": str(PROJECT_ROOT / "static" / PLOTLY_BUNDLE),
+    "entry point": str(REPO / "streamlit_app.py"),
+    "plotly bundle": str(REPO / "static" / PLOTLY_BUNDLE),
     "rrweb player": str(STATIC_DIR / RRWEB_PLAYER_JS),
-    "dashboard config": str(PROJECT_ROOT / ".streamlit" / "config.toml"),
+    "dashboard config": str(REPO / ".streamlit" / "config.toml"),
     "capture scripts": photograph.__file__,
 }))
 """

@@ -22,20 +22,19 @@ from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
 from data_layer.filters import WebFilters, Window
 from data_layer.ingest import ingest_web_batch
-from data_layer.migrate import upgrade
 from data_layer.page_ref import PageRef
 from data_layer.replica import ReplicaStore
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
 from data_layer.urls import normalize_page_key
 from demo_site.loader import load_demo
+from heatmaps_testing.loopback import REPO
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium
-from tests.live import free_port, running_dashboard
+from tests.live import dashboard_settings, free_port, running_dashboard
 
 pytestmark = [*needs_chromium, pytest.mark.live]
 sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
 
-REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 TIMEOUT_MS = 20_000
 CLICK_PATH, PLAYER = ".js-plotly-plot", ".recording-player .rr-player"  # the Session page's two views
@@ -44,19 +43,11 @@ CLICK_PATH, PLAYER = ".js-plotly-plot", ".recording-player .rr-player"  # the Se
 @pytest.fixture
 def dashboard(tmp_path: Path) -> Iterator[dict[str, Any]]:
     """`streamlit run streamlit_app.py` on a free loopback port over a fresh demo database."""
-    url = f"sqlite:///{tmp_path / 'dashboard.db'}"
-    upgrade(url)
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    values = {
-        "database_url": url,
-        "screenshot_dir": str(tmp_path / "shots"),
-        "replica_dir": str(tmp_path / "replica"),
-        "dashboard_url": base,
-        "secret_key": "browser-test",
-    }
+    values = dashboard_settings(tmp_path, port)
+    base = values["dashboard_url"]
     settings = Settings(**values)  # type: ignore[arg-type]
-    engine = create_db_engine(url)
+    engine = create_db_engine(values["database_url"])
     end = datetime.now(UTC).replace(microsecond=0)
     load_demo(engine, settings, events=3000, days=10, seed=5, end=end)
     ingest_web_batch(engine, settings, hostile_events(end))

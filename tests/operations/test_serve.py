@@ -13,11 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from heatmaps_testing.loopback import REPO
 from tests.live import free_port, product_env, wait_ok
 
 pytestmark = pytest.mark.live
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 def port_closed(port: int) -> bool:

@@ -14,9 +14,9 @@ from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from heatmaps_cli import app as cli
+from heatmaps_testing.loopback import REPO
 from tests.live import free_port, product_env
 
-REPO = Path(__file__).resolve().parents[1]
 COMMANDS = [
     ("init",),
     ("api",),
