@@ -49,17 +49,17 @@ from dashboard.cartesian_chart import PLOTLY_BUNDLE
 from dashboard.recording_player import RRWEB_PLAYER_JS, STATIC_DIR
 from data_layer.capture import photograph
 from data_layer.migrate import MIGRATIONS_DIR, upgrade
-from heatmaps_cli.app import REPO
+from heatmaps_cli.app import PROJECT_ROOT
 upgrade(sys.argv[2])
 print(json.dumps({
     "tracker": str(TRACKER_PATH),
     "recorder": str(RRWEB_RECORD_BUNDLE),
     "recorder glue": str(RECORDER_GLUE),
     "migrations": str(MIGRATIONS_DIR / "env.py"),
-    "entry point": str(REPO / "streamlit_app.py"),
-    "plotly bundle": str(REPO / "static" / PLOTLY_BUNDLE),
+    "entry point": str(PROJECT_ROOT / "streamlit_app.py"),
+    "plotly bundle": str(PROJECT_ROOT / "static" / PLOTLY_BUNDLE),
     "rrweb player": str(STATIC_DIR / RRWEB_PLAYER_JS),
-    "dashboard config": str(REPO / ".streamlit" / "config.toml"),
+    "dashboard config": str(PROJECT_ROOT / ".streamlit" / "config.toml"),
     "capture scripts": photograph.__file__,
 }))
 """
@@ -102,8 +102,8 @@ def test_the_installed_code_finds_its_files_in_site_packages(wheel: Path, tmp_pa
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
     )
+    assert found.returncode == 0, found.stderr[-3000:]
     paths = {what: Path(path) for what, path in json.loads(found.stdout).items()}
     misplaced = {what: str(path) for what, path in paths.items() if not path.is_relative_to(site)}
     missing = {what: str(path) for what, path in paths.items() if not path.is_file()}
