@@ -9,6 +9,7 @@ the real API (tests/recordings/test_recording_privacy_e2e.py) only the site is u
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import re
@@ -116,7 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Access-Control-Allow-Methods", "POST, OPTIONS")
         self.send_header("Access-Control-Allow-Headers", "Authorization, Content-Type, Content-Encoding")
         self.end_headers()
-        self.wfile.write(body)
+        # A closing page's beacon does not wait for the answer.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
 
     def do_GET(self) -> None:
         with self.state.lock:
