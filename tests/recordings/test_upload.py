@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from api.inputs import decode_body
 from data_layer.errors import PayloadTooLarge
 from data_layer.recordings import MAX_CHUNK_EVENTS, MIB
-from data_layer.schema import recording_chunks
+from data_layer.schema import recording_chunks, recordings
 from tests.conftest import bearer
 from tests.factories import recording_chunk, rrweb_event
 
@@ -64,6 +64,67 @@ def test_a_chunk_is_stored_once(client, tokens, engine) -> None:
     )
     assert (row.first_ts, row.last_ts) == (datetime(2026, 4, 10, 12), datetime(2026, 4, 10, 12, 0, 0, 40_000))
     assert zlib.decompress(row.events) == text
+
+
+def everything_stored(engine: Engine) -> list[tuple[Any, ...]]:
+    """Every row of the chunks and of the sessions' recording summaries, in key order."""
+    with engine.connect() as conn:
+        chunks = conn.execute(select(recording_chunks).order_by("session_id", "seq")).all()
+        summaries = conn.execute(select(recordings).order_by("session_id")).all()
+    return [tuple(row) for row in [*chunks, *summaries]]
+
+
+def test_a_foreign_replay_of_a_stored_seq_is_a_duplicate_and_changes_nothing(client, tokens, engine) -> None:
+    """Another visitor's upload under a stored (sessionId, seq), with another page and other events, by
+    fetch, beacon or gzip: answered as a duplicate, and the stored chunk stays as it was, byte for byte."""
+    original = recording_chunk(sessionId="victim-session", visitorId="victim")
+    assert post(client, tokens["ingest"], original).json() == {"stored": True}
+    before = everything_stored(engine)
+    forged = {
+        **original,
+        "visitorId": "intruder",
+        "url": "https://elsewhere.example.org/phish",
+        "events": [rrweb_event(4, 5, href="https://elsewhere.example.org/phish"), rrweb_event(3, 9)],
+    }
+    gzipped = gzip.compress(json.dumps(forged).encode())
+    answers = [
+        post(client, tokens["ingest"], forged),
+        post(client, None, {**forged, "key": tokens["ingest"]}, **{"Content-Type": "text/plain"}),
+        post(client, tokens["ingest"], gzipped, **{"Content-Encoding": "gzip"}),
+    ]
+    assert [(answer.status_code, answer.json()) for answer in answers] == [(200, {"stored": False})] * 3
+    assert everything_stored(engine) == before
+    recording = client.get("/rest/v1/sessions/victim-session/recording", headers=bearer(tokens["view"]))
+    assert recording.json() == {
+        "sessionId": "victim-session",
+        "visitorId": "victim",
+        "events": original["events"],
+    }
+
+
+NOT_JSON = "the body is not valid JSON ("
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "said"),
+    [
+        (b'{"sessionId": "s1", "seq": 0,', {}, NOT_JSON),
+        (b'{"sessionId": "s1"} trailing', {}, NOT_JSON),
+        (b"\xff\xfe not text", {}, "the body is not valid UTF-8"),
+        (gzip.compress(b'{"sessionId": "s1", "events": [}'), {"Content-Encoding": "gzip"}, NOT_JSON),
+        (b'{"key": "hm_x", "sessionId": "s1"', {"Content-Type": "text/plain"}, NOT_JSON),  # a beacon
+    ],
+    ids=["truncated", "trailing text", "not utf-8", "gzip of broken JSON", "broken beacon"],
+)
+def test_a_body_that_is_not_json_is_a_clear_400_and_nothing_is_stored(
+    client, tokens, engine, body: bytes, headers: dict[str, str], said: str
+) -> None:
+    response = post(client, tokens["ingest"], body, **headers)
+    assert response.status_code == 400, response.text
+    details = response.json()["details"]
+    assert response.json() == {"error": "bad_request", "details": details}
+    assert details.startswith(said), details
+    assert chunk_count(engine) == 0
 
 
 def test_the_page_key_of_a_chunk_is_normalised(client, tokens, engine) -> None:
