@@ -188,17 +188,28 @@ def hotspot_links(at: AppTest, x: float, y: float) -> list[str]:
     return at.dataframe[0].value["replay_url"].to_list()
 
 
-def test_a_hotspot_s_sessions_open_the_player_before_their_click_there(site: HeatmapService) -> None:
+@pytest.mark.parametrize(
+    ("spot", "click_s"),
+    [((640, 420), recorded.RAGE_CLICKS_S[0]), ((900, 700), recorded.DEAD_CLICK_S)],
+    ids=["the rage event's spot", "the dead click's spot"],
+)
+def test_a_hotspot_s_sessions_open_the_player_before_their_click_there(
+    site: HeatmapService, spot: tuple[int, int], click_s: float
+) -> None:
+    """Only the recorded session clicked either spot. The dead click's (at 14 s) is not where the view
+    would start without the link (5 s: 3 s before the page's first rage click), so the start is the
+    hotspot's own click."""
     at = run_page(PAGES[1], {"page": recorded.PAGE})
     assert_clean(at)
-    (link,) = hotspot_links(at, 640, 420)  # the rage event's spot: only the recorded session clicked there
+    (link,) = hotspot_links(at, *spot)
     query = replay_query(link)
-    assert query == {**LINK, "pageKey": recorded.PAGE, "at": str(recorded.ms(recorded.RAGE_CLICKS_S[0]))}
+    assert query == {**LINK, "pageKey": recorded.PAGE, "at": str(recorded.ms(click_s))}
     session = run_page(SESSION_PAGE, query)
     assert_clean(session)
     data = player(session)
     assert data is not None
-    assert data["start"] == recorded.ms(recorded.RAGE_CLICKS_S[0]) - 3000
+    assert data["start"] == recorded.ms(click_s) - 3000
+    assert "before the linked moment" in texts(session)
 
 
 def test_summary_replay_links_open_the_session_on_the_page(site: HeatmapService) -> None:
