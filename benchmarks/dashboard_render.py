@@ -167,13 +167,14 @@ def open_browser(pw: Playwright, profile: Path, private: bool) -> BrowserContext
     return context
 
 
-def load_seconds(context: BrowserContext, url: str, ready: list[str]) -> float:
-    """Seconds from navigation in a fresh tab until the view is fully rendered."""
+def load_seconds(context: BrowserContext, url: str, ready: list[str], rendered: str = RENDERED_JS) -> float:
+    """Seconds from navigation in a fresh tab until the view is fully rendered (``rendered``, given
+    ``ready``, says true)."""
     page = context.new_page()
     try:
         started = time.perf_counter()
         page.goto(url, wait_until="commit")
-        page.wait_for_function(RENDERED_JS, arg=ready, polling=POLL_MS, timeout=RENDER_TIMEOUT_MS)
+        page.wait_for_function(rendered, arg=ready, polling=POLL_MS, timeout=RENDER_TIMEOUT_MS)
         return time.perf_counter() - started
     finally:
         page.close()

@@ -230,15 +230,15 @@ class DemoRecording:
     visitor_id: str
     events: list[dict[str, Any]]
 
-    def chunks(self) -> list[dict[str, Any]]:
+    def chunks(self, chunk_ms: int = CHUNK_MS) -> list[dict[str, Any]]:
         """Upload bodies (CONTRACT 13: sessionId, visitorId, url, seq, events) numbered from 0 across the
-        session's pages: a page's Meta and FullSnapshot alone, then its other events :data:`CHUNK_MS` at
-        a time."""
+        session's pages: a page's Meta and FullSnapshot alone, then its other events ``chunk_ms`` at a
+        time (the recorder sends every 5,000)."""
         bodies: list[dict[str, Any]] = []
         url, current = "", []
         for event in self.events:
             cut = current and (
-                event["type"] == META or event["timestamp"] - current[0]["timestamp"] >= CHUNK_MS
+                event["type"] == META or event["timestamp"] - current[0]["timestamp"] >= chunk_ms
             )
             if cut:
                 bodies.append(self._body(len(bodies), url, current))
