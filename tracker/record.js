@@ -38,6 +38,12 @@
   // whatever rrweb's input masking leaves out; data-* only where the name says it is text.
   var TEXT_ATTRIBUTE =
     /^(title|alt|placeholder|label|value|summary|abbr|srcdoc|aria-(label|description|valuetext|placeholder|roledescription)|data-[\w-]*(title|label|tooltip|text|content|caption|placeholder|name|value|message|hint|description)[\w-]*)$/i;
+  // Attributes that name elements: site generators make ids (and the links and labels pointing at them)
+  // from headings' words, so they are page text too.
+  var NAME_ATTRIBUTE =
+    /^(id|name|for|headers|aria-(labelledby|describedby|controls|owns|activedescendant|flowto|details|errormessage))$/i;
+  // Links whose target is personal: an e-mail address, a phone number.
+  var PERSONAL_LINK = /^\s*(mailto|tel|sms|callto):/i;
   // rrweb's event and node types (@rrweb/types).
   var FULL_SNAPSHOT = 2, INCREMENTAL = 3, META = 4, MUTATION = 0, INPUT = 5;
   var ELEMENT = 2, TEXT = 3, CDATA = 4, COMMENT = 5;
@@ -72,6 +78,15 @@
     return typeof text === "string" ? text.replace(/[^]/g, "*") : text;
   }
 
+  /** A link keeps where it leads but not what it says: an e-mail address or phone number, and the
+   * fragment (a heading's id). */
+  function maskLink(href) {
+    var personal = PERSONAL_LINK.exec(href);
+    if (personal) return personal[0] + maskValue(href.slice(personal[0].length));
+    var hash = href.indexOf("#");
+    return hash < 0 ? href : href.slice(0, hash + 1) + maskValue(href.slice(hash + 1));
+  }
+
   /** Masks the text-bearing attributes of an element `tag` (lower case) in place; `metaName` is the
    * name of a meta tag (whose content is page text unless it sets the viewport). */
   function maskAttributes(tag, attributes, metaName) {
@@ -80,7 +95,10 @@
       if (typeof value !== "string") continue; // removed (null) or a style diff
       var lower = name.toLowerCase();
       if (lower === "value") attributes[name] = maskValue(value);
-      else if (lower === "content" ? tag === "meta" && !/^viewport$/i.test(metaName || "") : TEXT_ATTRIBUTE.test(lower)) {
+      else if (lower === "href" || lower === "xlink:href") attributes[name] = maskLink(value);
+      else if (NAME_ATTRIBUTE.test(lower) && !(tag === "meta" && lower === "name")) {
+        attributes[name] = maskValue(value);
+      } else if (lower === "content" ? tag === "meta" && !/^viewport$/i.test(metaName || "") : TEXT_ATTRIBUTE.test(lower)) {
         attributes[name] = maskText(value);
       }
     }

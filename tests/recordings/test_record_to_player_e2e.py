@@ -51,19 +51,20 @@ PAGE = """<!doctype html>
   body { margin: 0; font: 18px sans-serif; }
   header { background: #1d4ed8; color: #fff; padding: 56px 24px 12px; }
   main { padding: 12px 24px; }
-  #search { width: 240px; }
-  #list li { color: #b91c1c; }
+  [data-part=search] { width: 240px; }
+  [data-part=list] li { color: #b91c1c; }
   nav { position: fixed; right: 24px; bottom: 24px; background: #fff; padding: 8px; }
   .tall { height: 2400px; background: linear-gradient(#f8fafc, #94a3b8); }
 </style>
 </head>
 <body>
-<header><h1 id="title">HEADING</h1></header>
-<nav><a id="next" href="/page/2">Next page</a></nav>
+<header><h1 id="title" data-part="title">HEADING</h1></header>
+<nav><a id="next" data-part="next" href="/page/2">Next page</a></nav>
 <main>
-  <label for="search">Search</label> <input id="search" type="text">
-  <button id="add" type="button">Add to cart</button> <button id="pay" type="button">Pay now</button>
-  <ul id="list"></ul>
+  <label for="search">Search</label> <input id="search" data-part="search" type="text">
+  <button id="add" data-part="add" type="button">Add to cart</button>
+  <button id="pay" data-part="pay" type="button">Pay now</button>
+  <ul id="list" data-part="list"></ul>
   <div class="tall">The catalogue</div>
 </main>
 <script>
@@ -162,9 +163,10 @@ def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _nodes(child)
 
 
-def _by_html_id(snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _by_part(snapshot: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The snapshot's elements by their ``data-part`` (the recorder masks ids: they are page text)."""
     elements = (node for node in _nodes(snapshot["data"]["node"]) if node["type"] == 2)
-    return {node["attributes"]["id"]: node for node in elements if "id" in node["attributes"]}
+    return {node["attributes"]["data-part"]: node for node in elements if "data-part" in node["attributes"]}
 
 
 def _complete(product: Product, session: str) -> list[dict[str, Any]] | None:
@@ -176,7 +178,7 @@ def _complete(product: Product, session: str) -> list[dict[str, Any]] | None:
     snapshots = [event for event in events if event["type"] == FULL_SNAPSHOT]
     if len(snapshots) < 2:
         return None
-    pay = _by_html_id(snapshots[1])["pay"]["id"]
+    pay = _by_part(snapshots[1])["pay"]["id"]
     after = [event["data"] for event in events if event["timestamp"] >= snapshots[1]["timestamp"]]
     clicked = any(d.get("source") == MOUSE_INTERACTION and d.get("id") == pay for d in after)
     return events if clicked else None
@@ -208,9 +210,9 @@ def test_a_visit_recorded_in_a_browser_plays_in_the_dashboard(browser: Any, prod
     assert [meta["data"]["href"] for meta in metas] == [f"{product.site}/page/1", f"{product.site}/page/2"]
     first, second = (event for event in events if event["type"] == FULL_SNAPSHOT)
     assert [event["type"] for event in events[:2]] == [META, FULL_SNAPSHOT]
-    ids = _by_html_id(first)
+    ids = _by_part(first)
     assert ids["title"]["childNodes"][0]["textContent"] == masked(HEADINGS["1"])
-    assert _by_html_id(second)["title"]["childNodes"][0]["textContent"] == masked(HEADINGS["2"])
+    assert _by_part(second)["title"]["childNodes"][0]["textContent"] == masked(HEADINGS["2"])
     on_page_one = [
         event["data"]
         for event in events
@@ -242,10 +244,12 @@ def test_a_visit_recorded_in_a_browser_plays_in_the_dashboard(browser: Any, prod
         page.locator(".recording-player .rr-player").wait_for()
         replay = page.frame_locator(".recording-player .replayer-wrapper iframe")
         replay.locator("li.added").wait_for(state="attached")
-        assert replay.locator("h1#title").inner_text() == masked(HEADINGS["1"])
+        assert replay.locator("h1[data-part=title]").inner_text() == masked(HEADINGS["1"])
         assert replay.locator("li.added").inner_text() == masked("Added item")
-        assert replay.locator("#search").input_value() == "*" * len(TYPED)
-        assert replay.locator("#pay").count() == 1 and replay.locator("#next").count() == 1
+        assert replay.locator("[data-part=search]").input_value() == "*" * len(TYPED)
+        assert (
+            replay.locator("[data-part=pay]").count() == 1 and replay.locator("[data-part=next]").count() == 1
+        )
         scrolled = replay.locator("body").evaluate("(body) => body.ownerDocument.scrollingElement.scrollTop")
         assert scrolled == SCROLLED_TO
         page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached")

@@ -40,7 +40,12 @@ TYPED = {  # words found nowhere else (not in the page, its ids, its styles, or 
     "#editor": " QAFQAZ Qeditedz",
 }
 OPTION_VALUES = ["plain-choice", "other-choice", "third-choice"]
-SECRETS = [*PAGE_WORDS, *(word for text in TYPED.values() for word in text.split()), *OPTION_VALUES]
+SECRETS = [
+    *PAGE_WORDS,
+    "15550123",
+    *(word for text in TYPED.values() for word in text.split()),
+    *OPTION_VALUES,
+]
 RECORDING_UP = (
     "() => !!(window.__heatmaps && window.__heatmaps.recording && window.__heatmaps.recording.flush)"
 )
@@ -186,8 +191,10 @@ def test_nothing_the_server_stored_holds_page_text_or_typed_values(api: dict[str
     tags = {n["tagName"] for n in first if n["type"] == 2}
     assert tags >= {"html", "head", "title", "body", "h1", "p", "b", "a", "img", "button", "input", "form"}
     assert tags >= {"label", "textarea", "select", "option", "optgroup", "div", "ul"}
-    by_html_id = {n["attributes"]["id"]: n for n in first if n["type"] == 2 and "id" in n["attributes"]}
+    # Ids are masked like text (site generators make them from headings); data-part finds elements here.
+    by_html_id = {n["attributes"]["data-part"]: n for n in first if "data-part" in n.get("attributes", {})}
     heading = by_html_id["heading"]
+    assert heading["attributes"]["id"] == "*******"
     assert heading["attributes"]["title"] == "******* ******* *****"  # masked, the length kept
     assert heading["childNodes"][0]["textContent"] == "****** **** *******"
     assert by_html_id["logo"]["attributes"]["src"] == f"{site}/logo.png"  # an image is its URL
