@@ -14,11 +14,14 @@ import hmac
 import json
 from dataclasses import dataclass
 
+from data_layer.errors import BadRequest
+
 _VERSION = 1
 
 
-class InvalidCursorError(ValueError):
-    """The cursor is malformed, not ours, altered, or belongs to another query."""
+class InvalidCursorError(BadRequest):
+    """The cursor is malformed, not ours, altered, or belongs to another query: a 400 like any bad
+    parameter, answered by the one error handler."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from data_layer import metrics, rage
-from data_layer.cursors import CursorState, InvalidCursorError, decode_cursor, encode_cursor, query_digest
+from data_layer.cursors import CursorState, decode_cursor, encode_cursor, query_digest
 from data_layer.errors import BadRequest, NotFound
 from data_layer.filters import WebFilters, Window
 from data_layer.page_ref import PageRef
@@ -117,10 +117,7 @@ class HeatmapService:
             }
         )
         if cursor:
-            try:
-                state = decode_cursor(cursor, digest, self.secret)
-            except InvalidCursorError as exc:
-                raise BadRequest(str(exc)) from None
+            state = decode_cursor(cursor, digest, self.secret)
         else:
             state = CursorState(offset=0, snapshot=self.store.last_seq())
         pages = self.ranked_pages(window, filters, search, sort_key, descending, as_of_seq=state.snapshot)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 from sqlalchemy import Engine
 
-from data_layer.cursors import CursorState, InvalidCursorError, decode_cursor, encode_cursor, query_digest
+from data_layer.cursors import CursorState, decode_cursor, encode_cursor, query_digest
 from data_layer.errors import BadRequest
 from data_layer.filters import WebFilters, Window
 from data_layer.recordings import recorded_sessions, recordings_mark
@@ -179,10 +179,7 @@ def list_sessions(
     """
     digest = query.digest()
     if cursor:
-        try:
-            state = decode_cursor(cursor, digest, secret)
-        except InvalidCursorError as exc:
-            raise BadRequest(str(exc)) from None
+        state = decode_cursor(cursor, digest, secret)
     else:
         state = CursorState(offset=0, snapshot=store.last_seq(), recordings=recordings_mark(engine))
     recorded = recorded_sessions(engine, state.recordings) if query.has_recording is not None else set()
