@@ -18,6 +18,7 @@ from api.capture_routes import router as capture_router
 from api.connect import router as connect_router
 from api.context import AppContext
 from api.errors import error_response, install_error_handlers
+from api.group_routes import router as group_router
 from api.inputs import refuse_invalid_url_text
 from api.recorder_script import recorder_script, recorder_script_gzip
 from api.recording_routes import router as recording_router
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(screenshot_router)
     app.include_router(capture_router)
     app.include_router(recording_router)
+    app.include_router(group_router)
 
     @app.get("/tracker.js", include_in_schema=False)
     def tracker_script() -> Response:

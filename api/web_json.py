@@ -37,6 +37,16 @@ def page_entity(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def group_entity(row: dict[str, Any]) -> dict[str, Any]:
+    """A saved page group in the contract's JSON shape; with its totals when a window was given."""
+    entity = {"id": row["id"], "name": row["name"], "pattern": row["pattern"]}
+    if "total_clicks" in row:
+        totals = page_entity({**row, "page_key": None})
+        del totals["pageKey"]
+        entity |= totals | {"pages": row["pages"]}
+    return entity
+
+
 def pagination(next_cursor: str | None) -> dict[str, Any]:
     return {"nextCursor": next_cursor, "hasMore": next_cursor is not None}
 
@@ -89,6 +99,8 @@ def summary_text(summary: PageSummary) -> str:
         "binGeometry": json.dumps({"columns": bins.COLUMNS, "rowHeightPx": bins.ROW_HEIGHT_PX}),
         "fold": json.dumps(fold),
     }
+    if summary.pages is not None:
+        parts["pages"] = str(summary.pages)
     return "{" + ",".join(f'"{name}":{text}' for name, text in parts.items()) + "}"
 
 

@@ -17,7 +17,7 @@ from data_layer.auth import Permission, Principal
 from data_layer.errors import BadRequest
 from data_layer.filters import WebFilters, Window, parse_filters, parse_window
 from data_layer.ingest import IngestResult, RequestContext, ingest_web_batch
-from data_layer.page_ref import parse_page_ref
+from data_layer.page_ref import parse_heatmap_ref, parse_page_pattern
 from data_layer.service import parse_limit, parse_sort
 
 MAX_INGEST_BODY = 1024 * 1024
@@ -29,7 +29,15 @@ FILTER_DOCS = {
     "country": "Visitor country (ISO code as stored on events), case-insensitive exact match.",
     "region": "Visitor region (state/province as stored on events), case-insensitive exact match.",
     "browserName": "Browser name as captured on events, case-insensitive exact match.",
+    "utmSource": "utm_source of the session's landing URL, case-insensitive exact match.",
+    "utmMedium": "utm_medium of the session's landing URL, case-insensitive exact match.",
+    "utmCampaign": "utm_campaign of the session's landing URL, case-insensitive exact match.",
+    "referrerHost": "Host the session came from (e.g. www.google.com), case-insensitive exact match.",
+    "visitorType": "new (the visitor's first session) or returning.",
+    "tag": "key:value set by window.heatmaps.tag(key, value); repeat for several, all must match.",
 }
+SORT_DOC = "CLICKS (default), RAGE_CLICKS, DEAD_CLICKS, RAGE_RATE, DEAD_RATE, ISSUE_SCORE, PAGE_KEY."
+PATTERN_DOC = "A pageKey where * matches one or more characters (at most 5 *), e.g. https://shop.example/p/*"
 
 
 def window_of(
@@ -46,9 +54,31 @@ def filters_of(
     browser_name: Annotated[
         str | None, Query(alias="browserName", description=FILTER_DOCS["browserName"])
     ] = None,
+    utm_source: Annotated[str | None, Query(alias="utmSource", description=FILTER_DOCS["utmSource"])] = None,
+    utm_medium: Annotated[str | None, Query(alias="utmMedium", description=FILTER_DOCS["utmMedium"])] = None,
+    utm_campaign: Annotated[
+        str | None, Query(alias="utmCampaign", description=FILTER_DOCS["utmCampaign"])
+    ] = None,
+    referrer_host: Annotated[
+        str | None, Query(alias="referrerHost", description=FILTER_DOCS["referrerHost"])
+    ] = None,
+    visitor_type: Annotated[
+        str | None, Query(alias="visitorType", description=FILTER_DOCS["visitorType"])
+    ] = None,
+    tag: Annotated[list[str] | None, Query(description=FILTER_DOCS["tag"])] = None,
 ) -> WebFilters:
-    """The dimension filters of a query (a dependency)."""
-    return parse_filters(country, region, browser_name)
+    """The dimension and segment filters of a query (a dependency)."""
+    return parse_filters(
+        country,
+        region,
+        browser_name,
+        utm_source=utm_source,
+        utm_medium=utm_medium,
+        utm_campaign=utm_campaign,
+        referrer_host=referrer_host,
+        visitor_type=visitor_type,
+        tags=tag or (),
+    )
 
 
 def request_context(request: Request, ctx: AppContext) -> RequestContext:
@@ -135,40 +165,42 @@ def list_heatmap_pages(
     limit: Annotated[int | None, Query(description="Page size, default 25, clamped to 1..100.")] = None,
     cursor: Annotated[str | None, Query(description="pagination.nextCursor of the previous page.")] = None,
     search: Annotated[str | None, Query(description="Case-insensitive literal substring of pageKey.")] = None,
+    page_pattern: Annotated[str | None, Query(alias="pagePattern", description=PATTERN_DOC)] = None,
     sort_by: Annotated[
         str | None,
-        Query(
-            alias="sortBy",
-            description=(
-                "CLICKS (default), RAGE_CLICKS, DEAD_CLICKS, RAGE_RATE, DEAD_RATE, ISSUE_SCORE, PAGE_KEY."
-            ),
-        ),
+        Query(alias="sortBy", description=SORT_DOC),
     ] = None,
     sort_dir: Annotated[str | None, Query(alias="sortDir", description="ASC or DESC (default).")] = None,
 ) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
     size = parse_limit(limit)
     sort = parse_sort(sort_by, sort_dir)
+    pattern = parse_page_pattern(page_pattern, ctx.settings.page_key_rules) if page_pattern else None
     listing = ctx.service.list_pages(
-        window, filters, search=search or None, sort=sort, limit=size, cursor=cursor
+        window, filters, search=search or None, pattern=pattern, sort=sort, limit=size, cursor=cursor
     )
     return fast_json(page_list_body(listing))
 
 
 @router.get(
     "/heatmap-pages/summary",
-    summary="Click bins, dead clicks, rage clicks, scroll depth and replays of one page",
+    summary="Click bins, dead clicks, rage clicks, scroll depth and replays of one page or a pattern's pages",
     response_model=SummaryResponse,
     responses=error_responses(400, 401, 403, 404, 429, 503),
 )
 def heatmap_page_summary(
     request: Request,
     principal: Annotated[Principal, Depends(require(Permission.VIEW_HEATMAPS))],
-    page_key: Annotated[str, Query(alias="pageKey", description="Page URL; normalised before lookup.")],
     breakpoint: Annotated[str, Query(description="desktop, tablet or mobile.")],
     window: Annotated[Window, Depends(window_of)],
     filters: Annotated[WebFilters, Depends(filters_of)],
+    page_key: Annotated[
+        str | None, Query(alias="pageKey", description="Page URL; normalised before lookup.")
+    ] = None,
+    page_pattern: Annotated[
+        str | None, Query(alias="pagePattern", description=f"Instead of pageKey: {PATTERN_DOC}")
+    ] = None,
 ) -> Response:
     ctx: AppContext = request.app.state.ctx
-    page = parse_page_ref(page_key, breakpoint, ctx.settings.page_key_rules)
+    page = parse_heatmap_ref(page_key, page_pattern, breakpoint, ctx.settings.page_key_rules)
     return summary_response(ctx.service.page_summary(page, window, filters))

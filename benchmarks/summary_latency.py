@@ -58,7 +58,7 @@ def main() -> None:
     print(f"top page {page.page_key}: {sizes}")
 
     def events() -> pl.LazyFrame:
-        return store.page_events(page.page_key, window, WebFilters(), metrics.SUMMARY_COLUMNS)
+        return store.page_events([page.page_key], window, WebFilters(), metrics.SUMMARY_COLUMNS)
 
     parts = {
         "summary": lambda: service.page_summary(page, window),

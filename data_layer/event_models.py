@@ -114,6 +114,28 @@ UserAgent = Annotated[str, StringConstraints(max_length=1024)]
 # The fast path's native stand-ins for NoNul and Finite: checked inside pydantic-core, no Python call.
 NulFree = StringConstraints(pattern=r"^[^\x00]*$")
 FiniteNumber = StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)]
+# Segments (CONTRACT 14). Control characters are refused: they separate the parts of a replica's segment
+# key (data_layer/segments.py) and have no business in a campaign name or a tag.
+TAG_KEY_PATTERN = r"^[A-Za-z0-9_.-]{1,32}$"
+MAX_TAGS = 10
+Campaign = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{0,128}$")]
+# A host with an optional port and nothing else: a path, query, user or space is refused, so a referrer's
+# path cannot be stored even by a client that sends one.
+ReferrerHost = Annotated[str, StringConstraints(pattern=r"^[^\s/?#@\\\x00-\x1f\x7f]{1,255}$")]
+TagKey = Annotated[str, StringConstraints(pattern=TAG_KEY_PATTERN)]
+TagValue = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]{0,64}$")]
+Tags = Annotated[dict[TagKey, TagValue], Field(max_length=MAX_TAGS)]
+RectPosition = Annotated[FiniteNumber, Field(ge=-1_000_000, le=2_000_000)]
+RectSide = Annotated[FiniteNumber, Field(ge=0, le=1_000_000)]
+
+
+class ElementRect(TypedDict):
+    """The clicked element's box (CONTRACT 15): document CSS px, viewport px for a fixed element."""
+
+    x: RectPosition
+    y: RectPosition
+    width: RectSide
+    height: RectSide
 
 
 def _check_type_rules(
@@ -165,6 +187,12 @@ class WebEventIn(BaseModel):
     region: Annotated[Region, NoNul] | None = None
     browser_name: Annotated[BrowserName, NoNul] | None = Field(None, alias="browserName")
     user_agent: Annotated[UserAgent, NoNul] | None = Field(None, alias="userAgent")
+    utm_source: Campaign | None = Field(None, alias="utmSource")
+    utm_medium: Campaign | None = Field(None, alias="utmMedium")
+    utm_campaign: Campaign | None = Field(None, alias="utmCampaign")
+    referrer_host: ReferrerHost | None = Field(None, alias="referrerHost")
+    tags: Tags | None = None
+    element_rect: ElementRect | None = Field(None, alias="elementRect")
 
     @model_validator(mode="after")
     def _type_rules(self) -> WebEventIn:
@@ -198,6 +226,12 @@ class _WebEventFields(TypedDict, total=False):
     region: Annotated[Region, NulFree] | None
     browser_name: Annotated[Annotated[BrowserName, NulFree] | None, Field(alias="browserName")]
     user_agent: Annotated[Annotated[UserAgent, NulFree] | None, Field(alias="userAgent")]
+    utm_source: Annotated[Campaign | None, Field(alias="utmSource")]
+    utm_medium: Annotated[Campaign | None, Field(alias="utmMedium")]
+    utm_campaign: Annotated[Campaign | None, Field(alias="utmCampaign")]
+    referrer_host: Annotated[ReferrerHost | None, Field(alias="referrerHost")]
+    tags: Tags | None
+    element_rect: Annotated[ElementRect | None, Field(alias="elementRect")]
 
 
 def _fields_with(validator: AfterValidator) -> tuple[str, ...]:

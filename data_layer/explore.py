@@ -18,7 +18,7 @@ from data_layer import metrics
 from data_layer.bins import with_bins
 from data_layer.filters import WebFilters, Window
 from data_layer.schema import screenshots, touch_events, web_events
-from data_layer.store import WEB_EVENT_SCHEMA, EventStore
+from data_layer.store import WEB_EVENT_SCHEMA, EventStore, web_column
 
 HotspotLayer = Literal["clicks", "dead", "rage"]
 HOTSPOT_SESSION_LIMIT = 50
@@ -99,7 +99,7 @@ def page_geometry(
     store: EventStore, page_key: str, breakpoint: str, window: Window, filters: WebFilters
 ) -> PageGeometry:
     """Median document width and height and viewport height of a page's events in one breakpoint."""
-    frame = store.web_events(window.from_day, window.to_day, filters, page_key=page_key).filter(
+    frame = store.web_events(window.from_day, window.to_day, filters, page_keys=[page_key]).filter(
         pl.col("breakpoint") == breakpoint
     )
     if frame.is_empty():
@@ -134,7 +134,7 @@ def hotspot_sessions(
     ``dead_clicks``, ``rage_events`` (within the bins), ``last_ts``, ``first_ts`` (the session's first
     click that counts, where its replay is worth starting), ``replay_url``; at most ``limit``.
     """
-    events = store.web_events(window.from_day, window.to_day, filters, page_key=page_key)
+    events = store.web_events(window.from_day, window.to_day, filters, page_keys=[page_key])
     wanted = pl.DataFrame(
         {"bin_x": [b[0] for b in bins], "bin_y": [b[1] for b in bins]},
         schema={"bin_x": pl.Int32, "bin_y": pl.Int32},
@@ -189,7 +189,7 @@ def session_events(engine: Engine, session_id: str, day: date, visitor_id: str |
     when given, must match too (a session id reused by another visitor is not mixed in). Read from SQL
     through the (session_id, page_key) index: a few rows, whatever the table's size.
     """
-    columns = [web_events.c[name] for name in WEB_EVENT_SCHEMA]
+    columns = [web_column(name) for name in WEB_EVENT_SCHEMA]
     conditions = [
         web_events.c.session_id == session_id,
         web_events.c.day >= day,

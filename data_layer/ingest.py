@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from ua_parser import parse as parse_user_agent
 
-from data_layer import rage
+from data_layer import rage, segments, visitors
 from data_layer.db import IN_LIST_CHUNK, bulk_insert, write_transaction
 from data_layer.event_models import TouchEventIn, validate_batch, validate_web_batch
 from data_layer.schema import WEB_ROW_COLUMNS, touch_events, web_events
@@ -51,6 +51,7 @@ TOUCH_ROW_COLUMNS = (
     "event_id", "user_id", "screen_name", "x", "y", "ts", "day", "campaign_id", "event_type",
 )  # fmt: skip
 _TYPE, _SESSION, _PAGE = map(WEB_ROW_COLUMNS.index, ("event_type", "session_id", "page_key"))
+_RECT_SIDES = ("x", "y", "width", "height")
 
 
 def web_event_row(event: Mapping[str, Any], settings: Settings, context: RequestContext) -> list[Any]:
@@ -64,6 +65,8 @@ def web_event_row(event: Mapping[str, Any], settings: Settings, context: Request
         browser = browser_from_user_agent(agent) if agent else None
     country = get("country") or context.country
     timestamp = event["timestamp"]
+    referrer = get("referrer_host")
+    rect = get("element_rect") if is_click else None
     return [
         get("event_id"),
         event["type"],
@@ -88,6 +91,13 @@ def web_event_row(event: Mapping[str, Any], settings: Settings, context: Request
         browser,
         False,
         False,
+        get("utm_source") or None,
+        get("utm_medium") or None,
+        get("utm_campaign") or None,
+        referrer.lower() if referrer else None,
+        segments.canonical_tags(get("tags")),
+        visitors.NEW,  # set with the batch's, once its visitors are looked up
+        *((float(rect[side]) for side in _RECT_SIDES) if rect else (None,) * len(_RECT_SIDES)),
     ]
 
 
@@ -145,6 +155,7 @@ def store_web_events(
         if fresh:
             touched = {(row[_SESSION], row[_PAGE]) for row in fresh if row[_TYPE] == "click"}
             rage.refresh_stored_flags(conn, touched, settings, pending=fresh)
+            visitors.assign_visitor_types(conn, fresh)
             bulk_insert(conn, web_events, WEB_ROW_COLUMNS, fresh)
     return IngestResult(ingested=len(fresh), duplicates=len(rows) - len(fresh))
 

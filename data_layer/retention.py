@@ -1,7 +1,8 @@
 """Retention and erasure: deleting old events and every trace of one visitor.
 
 Recordings go with the events: purge deletes the chunks stored before the cutoff, forget those of the
-visitor. Besides the SQL rows, a deletion reaches the derived data: rage flags of the clicks left behind are
+visitor; the first session remembered of a visitor (``visitors``) goes with the visitor's last event.
+Besides the SQL rows, a deletion reaches the derived data: rage flags of the clicks left behind are
 recomputed (a run may lose some of its clicks), every replica is told to rebuild, and the replica files
 on disk, which still hold the deleted rows, are removed (:mod:`data_layer.deletions`). The database
 itself may keep deleted bytes in free pages until it is vacuumed (docs/reliability.md).
@@ -13,12 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, exists, select
 
 from data_layer import rage, recordings
 from data_layer.db import write_transaction
 from data_layer.deletions import bump_generation, discard_replica_files
-from data_layer.schema import touch_events, web_events
+from data_layer.schema import touch_events, visitors, web_events
 from data_layer.settings import Settings, get_settings
 
 
@@ -56,6 +57,9 @@ def purge_older_than(
         web = conn.execute(delete(web_events).where(web_events.c.day < cutoff)).rowcount
         touch = conn.execute(delete(touch_events).where(touch_events.c.day < cutoff)).rowcount
         chunks = recordings.delete_stored_before(conn, datetime(cutoff.year, cutoff.month, cutoff.day))
+        if web:  # visitors with no event left are forgotten too (a later visit counts as new)
+            gone = ~exists().where(web_events.c.visitor_id == visitors.c.visitor_id)
+            conn.execute(delete(visitors).where(gone))
         result = DeletionResult(web, touch, chunks)
         boundary = select(web_events.c.session_id, web_events.c.page_key).where(
             web_events.c.day == cutoff, web_events.c.event_type == "click"
@@ -85,6 +89,7 @@ def forget_visitor(engine: Engine, visitor_id: str, settings: Settings | None = 
         )
         pairs = [(s, p) for s, p in conn.execute(touched.distinct())]
         web = conn.execute(delete(web_events).where(web_events.c.visitor_id == visitor_id)).rowcount
+        conn.execute(delete(visitors).where(visitors.c.visitor_id == visitor_id))
         touch = conn.execute(delete(touch_events).where(touch_events.c.user_id == visitor_id)).rowcount
         chunks = recordings.delete_visitor(conn, visitor_id)
         result = DeletionResult(web, touch, chunks)

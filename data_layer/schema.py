@@ -63,6 +63,21 @@ web_events = Table(
     # Derived by the server at ingestion (CONTRACT 2.2): part of a rage run / first click of one.
     Column("rage", Boolean, nullable=False, default=False),
     Column("rage_start", Boolean, nullable=False, default=False),
+    # Segments (CONTRACT 14): the session's campaign and referrer as the tracker saw them on landing, the
+    # page's tags as canonical JSON (keys sorted, so equal tag sets are equal texts), and the server's
+    # 'new' / 'returning' from the visitor's first session (``visitors``).
+    Column("utm_source", String(128), nullable=True),
+    Column("utm_medium", String(128), nullable=True),
+    Column("utm_campaign", String(128), nullable=True),
+    Column("referrer_host", String(255), nullable=True),
+    Column("tags", Text, nullable=True),
+    Column("visitor_type", String(9), nullable=False, server_default="new"),
+    # The clicked element's box as the tracker measured it (CONTRACT 15), document px (viewport px when
+    # ``fixed``); null when not reported.
+    Column("rect_x", Float, nullable=True),
+    Column("rect_y", Float, nullable=True),
+    Column("rect_width", Float, nullable=True),
+    Column("rect_height", Float, nullable=True),
     # The newest sequence number when these flags last changed after insertion (a late click can extend
     # an older run): readers that copied the row earlier re-read rows with flags_rev above their mark.
     Column("flags_rev", SequenceNumber, nullable=True),
@@ -78,6 +93,27 @@ web_events = Table(
     ),
     Index("ix_web_events_session_page", "session_id", "page_key"),
     Index("ix_web_events_visitor", "visitor_id"),
+)
+
+# A visitor's first session as the server first saw it: what makes the visitor's later sessions
+# 'returning' (CONTRACT 14). One primary-key look-up per visitor of a batch instead of reading the
+# visitor's events; forget deletes the row, purge the rows of visitors with no event left.
+visitors = Table(
+    "visitors",
+    metadata,
+    Column("visitor_id", String(128), primary_key=True),
+    Column("first_session_id", String(128), nullable=False),
+)
+
+# Saved page groups (CONTRACT 14): a name for a pattern over pageKeys.
+page_groups = Table(
+    "page_groups",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("pattern", String(2048), nullable=False),
+    Column("created_at", DateTime(timezone=False), nullable=False),
+    Column("created_by", String(128), nullable=True),
 )
 
 touch_events = Table(
@@ -203,5 +239,6 @@ app_meta = Table(
 WEB_ROW_COLUMNS = (
     "event_id", "event_type", "ts", "day", "page_key", "breakpoint", "session_id", "visitor_id",
     "viewport_width", "viewport_height", "document_width", "document_height", "x", "y", "selector", "dead",
-    "fixed", "depth", "country", "region", "browser", "rage", "rage_start",
+    "fixed", "depth", "country", "region", "browser", "rage", "rage_start", "utm_source", "utm_medium",
+    "utm_campaign", "referrer_host", "tags", "visitor_type", "rect_x", "rect_y", "rect_width", "rect_height",
 )  # fmt: skip

@@ -9,15 +9,15 @@ reads the same frames without a round trip through strings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
-from data_layer import metrics, rage
+from data_layer import metrics, page_groups, rage
 from data_layer.cursors import CursorState, decode_cursor, encode_cursor, query_digest
 from data_layer.errors import BadRequest, NotFound
 from data_layer.filters import WebFilters, Window
-from data_layer.page_ref import PageRef
+from data_layer.page_ref import GroupRef, PagePattern, PageRef
 from data_layer.settings import Settings
 from data_layer.store import EventStore
 
@@ -57,12 +57,13 @@ def parse_sort(sort_by: str | None, sort_dir: str | None) -> tuple[str, bool]:
     return key, direction == "DESC"
 
 
-def sort_pages(pages: pl.DataFrame, sort_key: str, descending: bool) -> pl.DataFrame:
-    """Total, stable order: the sort column, then pageKey ascending."""
+def sort_pages(pages: pl.DataFrame, sort_key: str, descending: bool, name: str = "page_key") -> pl.DataFrame:
+    """Total, stable order: the sort column, then the ``name`` column ascending (pageKey; a group's
+    name, which ``PAGE_KEY`` sorts groups by)."""
     column = SORT_COLUMNS[sort_key]
     if column == "page_key":
-        return pages.sort("page_key", descending=descending)
-    return pages.sort([column, "page_key"], descending=[descending, False], nulls_last=True)
+        return pages.sort(name, descending=descending)
+    return pages.sort([column, name], descending=[descending, False], nulls_last=True)
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,11 @@ class PageListing:
 
 @dataclass(frozen=True)
 class PageSummary(metrics.BreakpointSummary):
-    """A page's heatmap at one breakpoint and its curated replays (``breakpoint``, ``url``)."""
+    """A page's (or a group's) heatmap at one breakpoint and its curated replays (``breakpoint``,
+    ``url``); ``pages``: for a group, how many matching pages had events in the window and filters."""
 
     replays: pl.DataFrame
+    pages: int | None = None
 
 
 class HeatmapService:
@@ -94,6 +97,7 @@ class HeatmapService:
         filters: WebFilters = WebFilters(),
         *,
         search: str | None = None,
+        pattern: PagePattern | None = None,
         sort: tuple[str, bool] = ("CLICKS", True),
         limit: int = DEFAULT_LIMIT,
         cursor: str | None = None,
@@ -108,10 +112,9 @@ class HeatmapService:
             {
                 "from": window.from_day,
                 "to": window.to_day,
-                "country": (filters.country or "").upper(),
-                "region": (filters.region or "").lower(),
-                "browser": (filters.browser or "").lower(),
+                **filters.digest_values(),
                 "search": (search or "").lower(),
+                "pattern": pattern.text if pattern else "",
                 "sort": sort_key,
                 "desc": descending,
             }
@@ -120,7 +123,9 @@ class HeatmapService:
             state = decode_cursor(cursor, digest, self.secret)
         else:
             state = CursorState(offset=0, snapshot=self.store.last_seq())
-        pages = self.ranked_pages(window, filters, search, sort_key, descending, as_of_seq=state.snapshot)
+        pages = self.ranked_pages(
+            window, filters, search, sort_key, descending, pattern=pattern, as_of_seq=state.snapshot
+        )
         chunk = pages.slice(state.offset, limit)
         has_more = state.offset + chunk.height < pages.height
         next_cursor = (
@@ -138,6 +143,7 @@ class HeatmapService:
         sort_key: str,
         descending: bool,
         *,
+        pattern: PagePattern | None = None,
         as_of_seq: int | None = None,
     ) -> pl.DataFrame:
         """Every matching page's metrics in the contract's order (the dashboard shows it whole)."""
@@ -159,6 +165,8 @@ class HeatmapService:
             pages = pages.filter(
                 pl.col("page_key").str.to_lowercase().str.contains(search.lower(), literal=True)
             )
+        if pattern:
+            pages = pages.filter(pattern.matches(pl.col("page_key")))
         return sort_pages(pages, sort_key, descending)
 
     def _rage_flags_as_of(self, events: pl.DataFrame, earlier: pl.DataFrame) -> pl.DataFrame:
@@ -172,16 +180,49 @@ class HeatmapService:
         flags = flags.select("seq", "rage", "rage_start")
         return events.update(flags, on="seq", how="left")
 
-    def page_summary(self, page: PageRef, window: Window, filters: WebFilters = WebFilters()) -> PageSummary:
-        """``GET /rest/v1/heatmap-pages/summary``: bins, dead and rage clicks, scroll depth, replays."""
-        if not self.store.page_exists(page.page_key):
-            raise NotFound(f"no events were ever recorded for pageKey {page.page_key}")
-        events = self.store.page_events(page.page_key, window, filters, metrics.SUMMARY_COLUMNS)
-        return summarize_page(events, page.breakpoint, self.settings.replay_template())
+    def group_list(
+        self,
+        groups: pl.DataFrame,
+        window: Window,
+        filters: WebFilters = WebFilters(),
+        sort: tuple[str, bool] = ("CLICKS", True),
+    ) -> pl.DataFrame:
+        """``GET /rest/v1/page-groups`` with a window: each of ``groups`` (:data:`page_groups.GROUP_SCHEMA`)
+        with its totals (:func:`page_groups.group_totals`), sorted like pages (``PAGE_KEY``: by name)."""
+        counts = self.store.click_counts(window.from_day, window.to_day, filters)
+        totals = page_groups.group_totals(groups, counts)
+        return sort_pages(totals, *sort, name="name").with_columns(pl.col("id").cast(pl.String))
+
+    def matching_pages(self, pattern: PagePattern) -> list[str]:
+        """Every stored pageKey the pattern matches, sorted."""
+        keys = self.store.page_keys().to_frame("page_key")
+        return keys.filter(pattern.matches(pl.col("page_key"))).get_column("page_key").sort().to_list()
+
+    def page_summary(
+        self, page: PageRef | GroupRef, window: Window, filters: WebFilters = WebFilters()
+    ) -> PageSummary:
+        """``GET /rest/v1/heatmap-pages/summary``: bins, dead and rage clicks, scroll depth, replays; of
+        one page, or of every page a pattern matches together (each click binned by its own page's
+        width, each session counted once in scroll reach, replays ranked across the pages)."""
+        if isinstance(page, GroupRef):
+            keys = self.matching_pages(page.pattern)
+            if not keys:
+                raise NotFound(f"no events were ever recorded for a pageKey matching {page.pattern.text}")
+            columns = (*metrics.SUMMARY_COLUMNS, "page_key")
+        else:
+            if not self.store.page_exists(page.page_key):
+                raise NotFound(f"no events were ever recorded for pageKey {page.page_key}")
+            keys, columns = [page.page_key], metrics.SUMMARY_COLUMNS
+        events = self.store.page_events(keys, window, filters, columns)
+        summary = summarize_page(events, page.breakpoint, self.settings.replay_template())
+        if isinstance(page, GroupRef):
+            pages = events.select(pl.col("page_key").n_unique()).collect().item()
+            return replace(summary, pages=int(pages))
+        return summary
 
 
 def summarize_page(events: pl.LazyFrame, breakpoint: str, replay_template: str) -> PageSummary:
-    """The summary of one page's events (all breakpoints; replays use them all)."""
+    """The summary of one page's (or pages') events (all breakpoints; replays use them all)."""
     heatmap = metrics.breakpoint_summary(events, breakpoint)
     return PageSummary(
         heatmap.click_bins,

@@ -74,9 +74,7 @@ class SessionQuery:
                 "list": "sessions",
                 "from": self.window.from_day,
                 "to": self.window.to_day,
-                "country": (self.filters.country or "").upper(),
-                "region": (self.filters.region or "").lower(),
-                "browser": (self.filters.browser or "").lower(),
+                **self.filters.digest_values(),
                 "pageKey": self.page_key or "",
                 "hasRecording": self.has_recording,
             }

@@ -13,9 +13,9 @@ from datetime import date
 from typing import Any, Protocol
 
 import polars as pl
-from sqlalchemy import Engine, Select, and_, exists, func, select
+from sqlalchemy import ColumnElement, Engine, Select, and_, exists, func, literal, select
 
-from data_layer import metrics, rage, sessions
+from data_layer import metrics, rage, segments, sessions
 from data_layer.filters import TouchFilters, WebFilters, Window
 from data_layer.schema import touch_events, web_events
 
@@ -43,7 +43,9 @@ WEB_EVENT_SCHEMA: dict[str, Any] = {
     "browser": pl.String,
     "rage": pl.Boolean,
     "rage_start": pl.Boolean,
+    "segment": pl.String,
 }
+"""``segment``: the event's segment key (:mod:`data_layer.segments`), made from its stored columns."""
 
 TOUCH_EVENT_SCHEMA: dict[str, Any] = {"user_id": pl.String, "x": pl.Float64, "y": pl.Float64}
 """What :mod:`data_layer.touch_metrics` reads of a touch event, and all the store fetches: these columns
@@ -60,15 +62,17 @@ class EventStore(Protocol):
         to_day: date,
         filters: WebFilters = ...,
         *,
-        page_key: str | None = None,
+        page_keys: Sequence[str] | None = None,
         clicks_only: bool = False,
         as_of_seq: int | None = None,
         columns: Sequence[str] | None = None,
     ) -> pl.DataFrame: ...
 
     def page_events(
-        self, page_key: str, window: Window, filters: WebFilters, columns: Sequence[str]
+        self, page_keys: Sequence[str], window: Window, filters: WebFilters, columns: Sequence[str]
     ) -> pl.LazyFrame: ...
+
+    def page_keys(self) -> pl.Series: ...
 
     def click_counts(
         self, from_day: date, to_day: date, filters: WebFilters = ..., *, as_of_seq: int | None = None
@@ -93,6 +97,19 @@ class EventStore(Protocol):
     def touch_events(self, filters: TouchFilters) -> pl.DataFrame: ...
 
 
+def _segment_key() -> ColumnElement[str]:
+    """:data:`segments.SEGMENT_COLUMNS` joined in SQL (SQLite and PostgreSQL spell ``||`` alike)."""
+    key: ColumnElement[str] = func.coalesce(web_events.c[segments.SEGMENT_COLUMNS[0]], "")
+    for name in segments.SEGMENT_COLUMNS[1:]:
+        key = key + literal(segments.SEPARATOR) + func.coalesce(web_events.c[name], "")
+    return key
+
+
+def web_column(name: str) -> ColumnElement[Any]:
+    """The SQL expression of one :data:`WEB_EVENT_SCHEMA` column."""
+    return _segment_key().label("segment") if name == "segment" else web_events.c[name]
+
+
 def rows_frame(rows: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
     """A frame of SQLAlchemy result rows (in ``schema``'s column order)."""
     return pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
@@ -107,7 +124,7 @@ class SqlStore:
     def _web_select(
         self, from_day: date, to_day: date, filters: WebFilters, as_of_seq: int | None, names: Sequence[str]
     ) -> Select[Any]:
-        columns = [web_events.c[name] for name in names]
+        columns = [web_column(name) for name in names]
         conditions = [web_events.c.day >= from_day, web_events.c.day <= to_day]
         if filters.country:
             conditions.append(web_events.c.country == filters.country.upper())
@@ -125,33 +142,46 @@ class SqlStore:
         to_day: date,
         filters: WebFilters = WebFilters(),
         *,
-        page_key: str | None = None,
+        page_keys: Sequence[str] | None = None,
         clicks_only: bool = False,
         as_of_seq: int | None = None,
         columns: Sequence[str] | None = None,
     ) -> pl.DataFrame:
         """Web events with ``from_day <= day <= to_day`` matching the filters, in arrival order.
 
-        ``as_of_seq`` ignores events stored after that sequence number (a stable snapshot); ``columns``
-        limits the frame to the columns a caller needs (all of :data:`WEB_EVENT_SCHEMA` by default).
+        ``page_keys`` limits them to those pages; ``as_of_seq`` ignores events stored after that sequence
+        number (a stable snapshot); ``columns`` limits the frame to the columns a caller needs (all of
+        :data:`WEB_EVENT_SCHEMA` by default).
         """
         names = list(columns) if columns is not None else list(WEB_EVENT_SCHEMA)
-        query = self._web_select(from_day, to_day, filters, as_of_seq, names)
-        if page_key is not None:
-            query = query.where(web_events.c.page_key == page_key)
+        segmented = segments.has_segment_filter(filters)
+        fetched = [*names, "segment"] if segmented and "segment" not in names else names
+        query = self._web_select(from_day, to_day, filters, as_of_seq, fetched)
+        if page_keys is not None:
+            query = query.where(web_events.c.page_key.in_(page_keys))
         if clicks_only:
             query = query.where(web_events.c.event_type == "click")
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(web_events.c.seq)).all()
-        return rows_frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in names})
+        frame = rows_frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in fetched})
+        if segmented:
+            wanted = segments.matching_keys(frame.get_column("segment"), filters)
+            frame = frame.filter(pl.col("segment").is_in(wanted.implode())).select(names)
+        return frame
 
     def page_events(
-        self, page_key: str, window: Window, filters: WebFilters, columns: Sequence[str]
+        self, page_keys: Sequence[str], window: Window, filters: WebFilters, columns: Sequence[str]
     ) -> pl.LazyFrame:
-        """One page's events of the window matching the filters, ``columns`` only, as a lazy frame: the
+        """Some pages' events of the window matching the filters, ``columns`` only, as a lazy frame: the
         summary's several passes over them each read what they need."""
-        events = self.web_events(*astuple(window), filters, page_key=page_key, columns=columns)
+        events = self.web_events(*astuple(window), filters, page_keys=page_keys, columns=columns)
         return events.lazy()
+
+    def page_keys(self) -> pl.Series:
+        """Every pageKey with a stored event (String), in no particular order: what patterns match."""
+        with self.engine.connect() as conn:
+            keys = conn.scalars(select(web_events.c.page_key).distinct()).all()
+        return pl.Series("page_key", keys, dtype=pl.String)
 
     def click_counts(
         self,

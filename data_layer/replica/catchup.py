@@ -19,7 +19,7 @@ from sqlalchemy import Connection, func, select
 from data_layer import deletions
 from data_layer.replica.runs import compact
 from data_layer.schema import web_events
-from data_layer.store import WEB_EVENT_SCHEMA, rows_frame
+from data_layer.store import WEB_EVENT_SCHEMA, rows_frame, web_column
 
 FLAG_SCHEMA: dict[str, Any] = {name: WEB_EVENT_SCHEMA[name] for name in ("seq", "rage", "rage_start")}
 _FETCH_CHUNK = 100_000
@@ -34,7 +34,7 @@ def head(conn: Connection) -> tuple[int, str]:
 def rows_after(conn: Connection, after: int, upto: int) -> Iterator[pl.DataFrame]:
     """Compacted frames of the rows with ``after < seq <= upto``, in chunks, in arrival order (each chunk
     compacted as it comes, so a first build never holds the wide frames of every row)."""
-    columns = [web_events.c[name] for name in WEB_EVENT_SCHEMA]
+    columns = [web_column(name) for name in WEB_EVENT_SCHEMA]
     start = after
     while start < upto:
         stop = min(upto, start + _FETCH_CHUNK)

@@ -10,7 +10,7 @@ so no step ever copies all events at once and memory stays near the size of the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from itertools import accumulate
 from typing import Any
@@ -30,6 +30,7 @@ CATEGORICAL_COLUMNS = (
     "country",
     "region",
     "browser",
+    "segment",
 )
 SMALL_INTEGER_COLUMNS = ("viewport_width", "viewport_height")
 """At most 20,000 px (ingestion validates it): two bytes are enough."""
@@ -43,7 +44,7 @@ COMPACT_SCHEMA: dict[str, Any] = {
     )
     for name, dtype in WEB_EVENT_SCHEMA.items()
 }
-"""How the replica holds :data:`WEB_EVENT_SCHEMA`: about 89 bytes per event."""
+"""How the replica holds :data:`WEB_EVENT_SCHEMA`: about 93 bytes per event."""
 COMPACT_MIN_TAIL = 50_000
 COMPACT_TAIL_SHARE = 0.05
 """The tail becomes a run once it holds this many events and this share of the compacted ones."""
@@ -186,10 +187,21 @@ class Snapshot:
         """Whether a run is not written to a file yet (compaction made it)."""
         return any(run.file is None for run in self.runs)
 
-    def page_frames(self, page_key: str) -> list[pl.DataFrame]:
-        """One page's rows: a slice of each run holding it, and its tail rows."""
-        slices = [run.frame.slice(*run.ranges[page_key]) for run in self.runs if page_key in run.ranges]
-        return [*slices, self.tail.filter(pl.col("page_key") == page_key)]
+    def page_frames(self, page_keys: Collection[str]) -> list[pl.DataFrame]:
+        """Some pages' rows: a slice of each run per page it holds, and their tail rows."""
+        slices = [
+            run.frame.slice(*run.ranges[key]) for run in self.runs for key in page_keys if key in run.ranges
+        ]
+        wanted = pl.Series(list(page_keys), dtype=pl.String)
+        return [*slices, self.tail.filter(pl.col("page_key").cast(pl.String).is_in(wanted.implode()))]
+
+    def page_keys(self) -> pl.Series:
+        """Every pageKey held (String, distinct)."""
+        if "page_keys" not in self.memo:
+            held = {key for run in self.runs for key in run.ranges}
+            tail = self.tail.get_column("page_key").unique().drop_nulls().cast(pl.String).to_list()
+            self.memo["page_keys"] = pl.Series("page_key", sorted(held.union(tail)), dtype=pl.String)
+        return self.memo["page_keys"]
 
     def distinct(self, column: str) -> list[str]:
         """The distinct non-null values of a string column (few: countries, regions, browsers)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine
 
-from data_layer import metrics, rage, sessions
+from data_layer import metrics, rage, segments, sessions
 from data_layer.filters import TouchFilters, WebFilters, Window
 from data_layer.replica import catchup
 from data_layer.replica.files import RunFiles
@@ -73,7 +73,7 @@ class ReplicaStore:
         to_day: date,
         filters: WebFilters = WebFilters(),
         *,
-        page_key: str | None = None,
+        page_keys: Sequence[str] | None = None,
         clicks_only: bool = False,
         as_of_seq: int | None = None,
         columns: list[str] | tuple[str, ...] | None = None,
@@ -81,7 +81,7 @@ class ReplicaStore:
         """As :meth:`SqlStore.web_events`. With ``columns`` given, string columns may stay Categorical
         (metrics accept both); without, the frame has exactly :data:`WEB_EVENT_SCHEMA`."""
         snap = self.refresh()
-        parts = snap.page_frames(page_key) if page_key is not None else snap.frames
+        parts = snap.page_frames(page_keys) if page_keys is not None else snap.frames
         conditions = [pl.col("day").is_between(from_day, to_day)]
         if clicks_only:
             conditions.append(pl.col("event_type") == "click")
@@ -93,12 +93,16 @@ class ReplicaStore:
         return frame.sort("seq").cast(WEB_EVENT_SCHEMA).collect()  # type: ignore[arg-type]
 
     def page_events(
-        self, page_key: str, window: Window, filters: WebFilters, columns: Sequence[str]
+        self, page_keys: Sequence[str], window: Window, filters: WebFilters, columns: Sequence[str]
     ) -> pl.LazyFrame:
-        """As :meth:`SqlStore.page_events`, over the page's slices of the snapshot, never copied whole."""
+        """As :meth:`SqlStore.page_events`, over the pages' slices of the snapshot, never copied whole."""
         snap = self.refresh()
         in_window = pl.col("day").is_between(window.from_day, window.to_day)
-        return _matching(snap, snap.page_frames(page_key), [in_window], filters).select(columns)
+        return _matching(snap, snap.page_frames(page_keys), [in_window], filters).select(columns)
+
+    def page_keys(self) -> pl.Series:
+        """As :meth:`SqlStore.page_keys`: the runs' page ranges and the tail's keys, no scan of a run."""
+        return self.refresh().page_keys()
 
     def session_page(
         self,
@@ -184,11 +188,15 @@ def _matching(
 
 
 def _dimension_conditions(snap: Snapshot, filters: WebFilters) -> list[pl.Expr]:
-    """Case-insensitive exact matches, resolved against the few distinct values of each column."""
+    """Case-insensitive exact matches and segments, resolved against the few distinct values of each
+    column (the segment keys are few too: one per session's landing and tags)."""
     conditions = []
     wanted_values = {"country": filters.country, "region": filters.region, "browser": filters.browser}
     for column, wanted in wanted_values.items():
         if wanted:
             matching = [v for v in snap.distinct(column) if v.lower() == wanted.lower()]
             conditions.append(pl.col(column).is_in(matching) if matching else pl.lit(False))
+    if segments.has_segment_filter(filters):
+        keys = segments.matching_keys(pl.Series(snap.distinct("segment"), dtype=pl.String), filters)
+        conditions.append(pl.col("segment").is_in(keys.implode()) if keys.len() else pl.lit(False))
     return conditions

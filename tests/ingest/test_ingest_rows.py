@@ -33,6 +33,11 @@ def test_a_web_row_holds_each_value_under_its_column(settings: Settings) -> None
         "country": "fr",
         "region": "FR-IDF",
         "browser_name": "Firefox",
+        "utm_source": "News",
+        "utm_campaign": "",
+        "referrer_host": "Search.Example:8080",
+        "tags": {"variant": "B", "plan": "pro"},
+        "element_rect": {"x": 4, "y": 18.5, "width": 120, "height": 24},
     }
     row = web_event_row(event, settings, RequestContext())
     assert dict(zip(WEB_ROW_COLUMNS, row, strict=True)) == {
@@ -57,6 +62,16 @@ def test_a_web_row_holds_each_value_under_its_column(settings: Settings) -> None
         "country": "FR",
         "region": "FR-IDF",
         "browser": "Firefox",
+        "utm_source": "News",
+        "utm_medium": None,
+        "utm_campaign": None,
+        "referrer_host": "search.example:8080",
+        "tags": '{"plan":"pro","variant":"B"}',
+        "visitor_type": "new",
+        "rect_x": 4.0,
+        "rect_y": 18.5,
+        "rect_width": 120.0,
+        "rect_height": 24.0,
         "rage": False,
         "rage_start": False,
     }
