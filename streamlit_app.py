@@ -6,12 +6,19 @@ building blocks in ``dashboard/``; every number comes from ``data_layer.service`
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import context, filters, loaders
 
-st.set_page_config(page_title="Heatmaps", page_icon=":material/local_fire_department:", layout="wide")
+# A file, not a Material Symbol: Streamlit fetches a ":material/...:" page icon from fonts.gstatic.com,
+# and nothing of this dashboard may leave the machine. A local SVG becomes a data: URI in the page.
+# The Material icons of pages and buttons are drawn with the font Streamlit serves itself.
+PAGE_ICON = Path(__file__).resolve().parent / "static" / "favicon.svg"
+
+st.set_page_config(page_title="Heatmaps", page_icon=PAGE_ICON, layout="wide")
 context.load_secrets_into_environment()
 
 navigation = st.navigation(

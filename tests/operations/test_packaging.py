@@ -21,6 +21,7 @@ RUN_TIME_FILES = [
     ".streamlit/config.toml",
     *(f"app_pages/{page}.py" for page in ("pages", "heatmap", "session", "mobile", "screenshots")),
     "dashboard/cartesian_chart.py",
+    "static/favicon.svg",
     "static/plotly-cartesian-4.1.1.min.js",
     "tracker/tracker.js",
     "tracker/record.js",

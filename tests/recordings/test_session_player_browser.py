@@ -32,9 +32,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright 
 ARTIFACTS = REPO / "test-artifacts"
 TIMEOUT_MS = 30_000
 SHOWS_TIME = "(t) => document.querySelector('.recording-player .rr-timeline__time').textContent.trim() === t"
-# Streamlit draws the page icon (streamlit_app.py: a Material Symbol) from Google's font server: not the
-# player's doing, and outside this test.
-STREAMLIT_FAVICON = "https://fonts.gstatic.com/s/i/short-term/release/materialsymbolsrounded/"
 LINK = {"sessionId": recorded.SESSION, "visitorId": recorded.VISITOR, "date": recorded.DAY}
 
 
@@ -159,9 +156,7 @@ def test_a_recorded_session_replays_in_the_player(dashboard: str, third_party: t
         assert frame_ran is None
         assert hits == []
         # Chromium reports the recording's requests, each refused by the replay's policy before it left.
-        foreign = [
-            url for url in requested if not url.startswith((base, "data:", "blob:", STREAMLIT_FAVICON))
-        ]
+        foreign = [url for url in requested if not url.startswith((base, "data:", "blob:"))]
         assert set(foreign) == {f"{third_party[0]}/{name}.png" for name in ("hero", "bg")}, foreign
         refused = [failure for failure in blocked if failure.startswith(third_party[0])]
         assert refused and all(failure.endswith((" csp", "ERR_BLOCKED_BY_CSP")) for failure in refused), (
