@@ -7,9 +7,28 @@
  * script's origin, which reads window.__heatmaps.recording and masks all text (see tracker/record.js).
  * Records clicks (selector, document coordinates, dead/fixed flags) and the maximum scroll depth per
  * pageview, and posts them in batches to <endpoint>/rest/v1/events every 5 s and when the page is hidden.
+ * A click also carries elementRect {x, y, width, height}: the clicked element's box, rounded to whole CSS
+ * px like x/y and placed like them (document px; y in viewport px when the click is `fixed`) (CONTRACT 15);
+ * clamped only to the server's bounds (x/y -1e6..2e6, sides 0..1e6), so x/y may be negative.
+ * Segments (CONTRACT 14), taken once per session on its landing page and sent with each of its events:
+ * utmSource, utmMedium, utmCampaign from the URL's utm_source/utm_medium/utm_campaign (control characters
+ * removed, cut to 128 characters, trimmed), and referrerHost, the host[:port] of document.referrer, never
+ * its path or query, left out when there is none or it is this page's own host. Empty fields are left out.
  * Never reads page text or input values. Does nothing when navigator.doNotTrack === "1".
- * Global: window.__heatmaps.flush() sends queued events now, ignoring retry backoff, and returns a
- * Promise settled when the sends are done (for tests and single-page apps about to tear down).
+ * Globals:
+ * - window.__heatmaps.flush() sends queued events now, ignoring retry backoff, and returns a Promise
+ *   settled when the sends are done (for tests and single-page apps about to tear down).
+ * - window.heatmaps.tag(key, value) tags the session: every event queued after the call carries
+ *   tags {key: value, ...}, on this page and the session's later ones. key: [A-Za-z0-9_.-]{1,32}, else
+ *   the call is ignored; value: converted to a string, control characters removed, cut to 64 characters
+ *   (not refused); an empty value (or null/undefined) removes the key. At most 10 keys: a new key beyond
+ *   them is ignored, a known one is replaced. A session started on this page (after 30 idle minutes)
+ *   keeps the tags set on this page.
+ *   `tag` exists once the tracker has run (a deferred tracker: before DOMContentLoaded), and never when it
+ *   stays off (Do Not Track, blocked). Calls made before can be queued on a stub the tracker replays:
+ *     window.heatmaps = window.heatmaps || {};
+ *     heatmaps.tag = heatmaps.tag || function () { (heatmaps.tag.q = heatmaps.tag.q || []).push(arguments); };
+ *   Other members of an existing window.heatmaps are left alone.
  */
 (function () {
   "use strict";
@@ -36,6 +55,13 @@
   var MAX_BODY = 32000;
   var MAX_QUEUE = 1000; // oldest events are dropped beyond this, so memory stays bounded
   var ID_RE = /^[A-Za-z0-9]{8,40}$/;
+  // What the server accepts (CONTRACT 14, 15; data_layer/event_models.py): one invalid event fails its
+  // whole batch, so values are made valid here.
+  var UTM_MAX = 128, HOST_MAX = 255, TAG_MAX = 64, MAX_TAGS = 10;
+  var TAG_KEY = /^[A-Za-z0-9_.-]{1,32}$/;
+  var CONTROL = /[\u0000-\u001f\u007f]/g; // refused in campaigns and tags
+  var LONE = /^[\ud800-\udfff]$/; // half a surrogate pair: not encodable as UTF-8, so not storable
+  var RECT_MAX = 1000000; // a box's x/y within -1e6..2e6, its width/height within 0..1e6
   // Build-tool hashes (CSS modules, CSS-in-JS) and state classes would not match the element next time.
   var UNSTABLE_CLASS = /\d{3,}|\d[a-zA-Z]+\d|^(css|sc|jsx|emotion|svelte)-|__|^_|^(is|has)-|active|hover|focus|open|selected|checked/;
   var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -53,6 +79,10 @@
   var range = null; // measures text nodes
   var counter = 0, failures = 0, retryAt = 0;
   var sid = null, lastActivity = 0, savedActivity = 0, vid = null;
+  // The session's segments and tags: { s: session id, f: {utmSource, ...}, t: {key: value} }, kept in
+  // sessionStorage as hm_seg so the session's later pages carry what its landing page saw.
+  var seg = null;
+  var pageTags = dict(); // tags set on this page: a session that starts on it begins with them
   var pv = newPageview();
   var encoder = new TextEncoder();
 
@@ -89,9 +119,84 @@
       if (!ID_RE.test(sid || "")) sid = null;
     }
     if (!sid || now - lastActivity > IDLE_MS) store("sessionStorage", "hm_sid", (sid = randomId(16)));
+    segments(sid); // a new session takes its segments now, from the page it lands on
     lastActivity = now;
     if (now - savedActivity > 1000) store("sessionStorage", "hm_sat", String((savedActivity = now)));
     return sid;
+  }
+
+  /** An object without a prototype, so keys such as "__proto__" or "constructor" are plain keys. */
+  function dict(from) {
+    var d = Object.create(null);
+    for (var k in from) d[k] = from[k];
+    return d;
+  }
+
+  /** `value` as a string of at most `max` characters (code points, so no surrogate pair is split),
+   * without control characters, and with U+FFFD for a lone surrogate. */
+  function cut(value, max) {
+    return Array.from(String(value).replace(CONTROL, ""))
+      .slice(0, max)
+      .map(function (c) {
+        return LONE.test(c) ? "\ufffd" : c;
+      })
+      .join("");
+  }
+
+  /** The segment fields of a session landing on this page. Only the referrer's host is kept: its path and
+   * query may name what the visitor read or searched. This site's own host is an internal navigation (a
+   * session that starts after 30 idle minutes on a later page), not a referrer. */
+  function landing() {
+    var f = {}, params = new URLSearchParams(location.search), host = "";
+    ["Source", "Medium", "Campaign"].forEach(function (name) {
+      var value = cut(params.get("utm_" + name.toLowerCase()) || "", UTM_MAX).trim();
+      if (value) f["utm" + name] = value;
+    });
+    try {
+      host = new URL(document.referrer).host.toLowerCase();
+    } catch (e) {
+      /* no referrer */
+    }
+    if (host && host !== location.host.toLowerCase() && host.length <= HOST_MAX) f.referrerHost = host;
+    return f;
+  }
+
+  /** Segments and tags of session `id`: saved ones when the session began on an earlier page, else taken
+   * now, from the page it starts on. */
+  function segments(id) {
+    if (seg && seg.s === id) return seg;
+    try {
+      seg = JSON.parse(store("sessionStorage", "hm_seg"));
+    } catch (e) {
+      seg = null;
+    }
+    if (seg && seg.s === id && seg.f && seg.t) {
+      seg.t = dict(seg.t);
+    } else {
+      seg = { s: id, f: landing(), t: dict(pageTags) };
+      saveSegments();
+    }
+    return seg;
+  }
+
+  function saveSegments() {
+    store("sessionStorage", "hm_seg", JSON.stringify(seg));
+  }
+
+  /** window.heatmaps.tag(key, value): see the header for the rules. Does not count as activity. */
+  function setTag(name, value) {
+    name = String(name);
+    if (!TAG_KEY.test(name)) return;
+    value = value == null ? "" : cut(value, TAG_MAX);
+    // A new object each time: events queued before share the old one, and keep the tags they had.
+    var g = segments(sid), t = dict(g.t), known = name in t;
+    if (!value) delete t[name];
+    else if (known || Object.keys(t).length < MAX_TAGS) t[name] = value;
+    else return;
+    if (value) pageTags[name] = value;
+    else delete pageTags[name];
+    g.t = t;
+    saveSegments();
   }
 
   /** Whether session `id` is recorded: drawn once per session with the data-record-sample share. */
@@ -158,6 +263,9 @@
     ev.visitorId = visitor();
     ev.url = href;
     for (var k in s) ev[k] = s[k];
+    var g = segments(id);
+    for (k in g.f) ev[k] = g.f[k];
+    if (Object.keys(g.t).length) ev.tags = g.t;
     return ev;
   }
 
@@ -415,9 +523,9 @@
     labelled = control && !control.contains(el) ? control : null;
     measure();
     var s = sizes(), fixed = isFixed(el), cx = e.clientX, cy = e.clientY, id = session();
+    var r = el.getBoundingClientRect();
     if (!e.detail) {
       // Keyboard activation (Enter/Space) has no pointer position: use the element's centre.
-      var r = el.getBoundingClientRect();
       cx = r.left + r.width / 2;
       cy = r.top + r.height / 2;
     }
@@ -430,6 +538,14 @@
     ev.y = clamp(Math.round(fixed ? cy : cy + scrollY), 0, s.documentHeight);
     ev.fixed = fixed;
     ev.selector = selector(el);
+    // Placed like the click itself, so the box holds the point. Not clamped to the document (an element
+    // may reach past its top or left edge), only to what the server accepts.
+    ev.elementRect = {
+      x: clamp(Math.round(r.left + scrollX), -RECT_MAX, 2 * RECT_MAX),
+      y: clamp(Math.round(fixed ? r.top : r.top + scrollY), -RECT_MAX, 2 * RECT_MAX),
+      width: clamp(Math.round(r.width), 0, RECT_MAX),
+      height: clamp(Math.round(r.height), 0, RECT_MAX),
+    };
     var click = { ev: ev, at: performance.now(), prev: e.detail === 2 || e.detail === 3 ? lastClick : null };
     click.els = labelled ? [el, labelled] : [el];
     if (e.detail) lastClick = click;
@@ -521,6 +637,26 @@
     target.addEventListener(type, guard(fn), { capture: !!capture, passive: true });
   }
 
+  /** Puts tag() on window.heatmaps (made if absent, other members kept), then replays the calls a stub
+   * queued before the tracker ran. */
+  function exposeTag() {
+    var hm = window.heatmaps;
+    if (!hm || (typeof hm !== "object" && typeof hm !== "function")) hm = window.heatmaps = {};
+    var early = typeof hm.tag === "function" && hm.tag.q;
+    hm.tag = function (name, value) {
+      try {
+        setTag(name, value);
+      } catch (err) {
+        /* never break the host page */
+      }
+    };
+    try {
+      for (var i = 0; early && i < early.length; i++) hm.tag(early[i][0], early[i][1]);
+    } catch (err) {
+      /* a malformed queue */
+    }
+  }
+
   try {
     base = (script.getAttribute("data-endpoint") || new URL(script.src).origin).replace(/\/+$/, "");
     url = base + "/rest/v1/events";
@@ -581,6 +717,7 @@
         }
       },
     };
+    exposeTag();
     if (recording && recorded(sid)) startRecorder();
   } catch (err) {
     /* unsupported browser: stay silent */

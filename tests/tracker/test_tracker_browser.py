@@ -8,7 +8,8 @@ failures (503, or a dropped connection).
 
 Page geometry (fixture): document 3000 px high = sticky header 60 + section 400 (button#grow at 60-100,
 input at 100-140) + paragraph 460-660 + card 660-760 + card 760-860 + spacer 860-3000. Headless Chromium
-hides scrollbars, so the document is exactly as wide as the viewport. Other pages under tests/fixtures/
+hides scrollbars, so the document is exactly as wide as the viewport. A click's elementRect is the
+clicked element's box in the same coordinates (`_box`). Other pages under tests/fixtures/
 (/fixture/<name>) reproduce what a trial on real documentation sites found; each documents its geometry.
 
 Needs /usr/bin/chromium (never downloads a browser); skipped with a reason when it is missing.
@@ -232,6 +233,11 @@ def _clicks(backend: Backend, n: int) -> Callable[[], list[dict[str, Any]] | Non
     return lambda: clicks if len(clicks := backend.events("click")) >= n else None
 
 
+def _box(x: int, y: int, width: int, height: int) -> dict[str, dict[str, int]]:
+    """A click's `elementRect` field (CONTRACT 15)."""
+    return {"elementRect": {"x": x, "y": y, "width": width, "height": height}}
+
+
 def _stable(event: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if k not in VOLATILE}
 
@@ -293,7 +299,7 @@ def test_dom_changing_click_is_alive_and_sent_with_bearer_key(backend: Backend, 
         "fixed": False,
         "selector": "#grow",
         "dead": False,
-    }
+    } | _box(0, 60, 200, 40)
     post = next(r for r in backend.posts() if click in r.payload()["events"])
     assert post.at - before < DEAD_AFTER_S  # the mutation settled it; it did not wait for the dead timeout
     assert post.headers["authorization"] == f"Bearer {KEY}"
@@ -316,8 +322,8 @@ def test_click_without_reaction_is_dead_after_2500_ms(backend: Backend, open_pag
     common = {"type": "click", "url": url, "viewportWidth": 1280, "viewportHeight": 800}
     common |= {"documentWidth": 1280, "documentHeight": 3000, "fixed": False, "dead": True}
     assert sorted((_stable(c) for c in clicks), key=lambda c: c["y"]) == [
-        common | {"x": 50, "y": 120, "selector": "body > main > section > input"},
-        common | {"x": 100, "y": 500, "selector": "body > main > p.lead"},
+        common | {"x": 50, "y": 120, "selector": "body > main > section > input"} | _box(0, 100, 200, 40),
+        common | {"x": 100, "y": 500, "selector": "body > main > p.lead"} | _box(0, 460, 1280, 200),
     ]
     first_dead = min(
         r.at for r in backend.posts() if any(e["type"] == "click" for e in r.payload()["events"])
@@ -349,7 +355,8 @@ def test_four_fast_clicks_on_one_spot_are_four_events(backend: Backend, open_pag
                 "fixed": False,
                 "selector": "body > main > div.card:nth-of-type(1)",
                 "dead": True,
-            },
+            }
+            | _box(0, 660, 1280, 100),
             sort_keys=True,
         )
     }
@@ -381,7 +388,7 @@ def test_sticky_header_click_after_scrolling_is_fixed_with_viewport_y(
         "fixed": True,
         "selector": "#top > button.nav-link",  # the state class "active" is left out
         "dead": True,
-    }
+    } | _box(10, 10, 200, 40)  # viewport px, like y
     _assert_clean(backend)
 
 
@@ -406,7 +413,8 @@ def test_scroll_depth_and_hidden_page_beacon(backend: Backend, open_page: OpenPa
     assert beacon.payload()["key"] == KEY
     assert sorted((_stable(e) for e in beacon.payload()["events"]), key=lambda e: e["type"]) == [
         {"type": "click", "url": url, **sizes, "x": 100, "y": 1800, "fixed": False, "dead": False}
-        | {"selector": "body > main > div.spacer:nth-of-type(3)"},
+        | {"selector": "body > main > div.spacer:nth-of-type(3)"}
+        | _box(0, 860, 1280, 2140),
         {"type": "scroll", "url": url, **sizes, "depth": 70.0},
     ]
     assert [e["depth"] for e in backend.events("scroll")] == [26.7, 70.0]
@@ -426,7 +434,8 @@ def test_viewport_size_is_reported(
     sizes = {"viewportWidth": width, "viewportHeight": height, "documentWidth": width, "documentHeight": 3000}
     assert sorted((_stable(e) for e in backend.events()), key=lambda e: e["type"]) == [
         {"type": "click", "url": url, **sizes, "x": 50, "y": 80, "fixed": False, "selector": "#grow"}
-        | {"dead": False},
+        | {"dead": False}
+        | _box(0, 60, 200, 40),
         {"type": "scroll", "url": url, **sizes, "depth": fold},  # 667 / 3000 = 22.23 %
     ]
     _assert_clean(backend)
@@ -559,9 +568,9 @@ def test_double_click_selecting_a_word_and_a_scroll_right_after_a_click_make_cli
     common = {"type": "click", "url": url, "viewportWidth": 1280, "viewportHeight": 800}
     common |= {"documentWidth": 1280, "documentHeight": 3000, "x": 100, "fixed": False, "dead": False}
     assert sorted((_stable(c) for c in clicks), key=lambda c: c["y"]) == [
-        common | {"y": 500, "selector": "body > main > p.lead"},
-        common | {"y": 500, "selector": "body > main > p.lead"},
-        common | {"y": 780, "selector": "body > main > div.card:nth-of-type(2)"},
+        common | {"y": 500, "selector": "body > main > p.lead"} | _box(0, 460, 1280, 200),
+        common | {"y": 500, "selector": "body > main > p.lead"} | _box(0, 460, 1280, 200),
+        common | {"y": 780, "selector": "body > main > div.card:nth-of-type(2)"} | _box(0, 760, 1280, 100),
     ]
     _assert_clean(backend)
 
@@ -686,7 +695,7 @@ def test_a_reader_at_the_bottom_has_seen_all_of_the_scrolling_element(
     assert _stable(click) == {"type": "click", **common, "x": 100, "y": 2995 - short, "fixed": False} | {
         "selector": "body > div.page > button.end",
         "dead": True,
-    }
+    } | _box(0, 2950, 200, 50)
     assert _stable(backend.events("scroll")[-1]) == {"type": "scroll", **common, "depth": 100.0}
     _assert_clean(backend, clock_ahead=timedelta(seconds=DEAD_AFTER_S + 0.1))
 
