@@ -1,4 +1,5 @@
-"""Pages: every page with clicks in the window, ranked, with rage/dead rates and the issue score."""
+"""Pages: every page with clicks in the window, ranked, with rage/dead rates and the issue score; below,
+the pages visitors scrolled without clicking, whose scroll depth is on the Heatmap view too."""
 
 from __future__ import annotations
 
@@ -8,8 +9,15 @@ import polars as pl
 import streamlit as st
 
 from dashboard import context, empty, filters, loaders
-from dashboard.formatting import count, percent
-from dashboard.tables import PAGE_TABLE_COLUMNS, page_table
+from dashboard.formatting import count, escape_markdown, page_host, percent
+from dashboard.tables import (
+    PAGE_TABLE_COLUMNS,
+    SCROLL_ONLY_COLUMNS,
+    column_order,
+    page_table,
+    scroll_only_table,
+    several_sites,
+)
 
 SORT_LABELS = {
     "ISSUE_SCORE": "Issue score",
@@ -21,6 +29,37 @@ SORT_LABELS = {
     "PAGE_KEY": "Page URL",
 }
 PAGE_SIZES = (25, 50, 100)
+SCROLL_ONLY_ROWS = 10  # shown at once; the table scrolls
+
+
+def _open_heatmap(page_key: str, breakpoint: str) -> None:
+    st.switch_page("app_pages/heatmap.py", query_params={"page": page_key, "bp": breakpoint})
+
+
+def _scroll_only_pages(pages: pl.DataFrame, with_site: bool) -> None:
+    """Pages with scroll data but no click: the list above ranks clicks and leaves them out, yet their
+    scroll-depth chart and fold are on the Heatmap view. A selected row opens it at the breakpoint with
+    most of the page's scroll sessions."""
+    if pages.is_empty():
+        return
+    table = scroll_only_table(pages)
+    with st.expander(f"Pages with scroll data but no clicks ({pages.height:,})"):
+        event = st.dataframe(
+            table,
+            column_config=SCROLL_ONLY_COLUMNS,
+            column_order=column_order(SCROLL_ONLY_COLUMNS, with_site=with_site),
+            hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            key="scroll_only_table",
+            width="stretch",
+            height=min(38 + 35 * table.height, 38 + 35 * SCROLL_ONLY_ROWS),
+        )
+        st.caption("Select a row to open its scroll depth on the Heatmap view.")
+    if event.selection.rows:
+        row = pages.row(event.selection.rows[0], named=True)
+        _open_heatmap(row["page_key"], row["breakpoint"])
+
 
 backend = context.page_backend()
 st.title("Pages")
@@ -47,16 +86,17 @@ direction = controls[1].segmented_control(
 )
 size = controls[2].selectbox("Rows", PAGE_SIZES, key="size", bind="query-params")
 
+version = loaders.data_version(backend)
 with context.explained_errors():
     ranked = loaders.ranked_pages(
-        backend,
-        backend.key,
-        loaders.data_version(backend),
-        *chosen.dimension_args,
-        chosen.search,
-        sort_key,
-        direction != "asc",
+        backend, backend.key, version, *chosen.dimension_args, chosen.search, sort_key, direction != "asc"
     )
+    scroll_only = loaders.scroll_only_pages(
+        backend, backend.key, version, *chosen.dimension_args, chosen.search
+    )
+# The host is worth a column only when the pages are on several sites; one site is named once.
+listed = pl.concat([ranked.select("page_key"), scroll_only.select("page_key")])
+with_site = several_sites(listed)
 
 totals = ranked.select(
     pl.col("total_clicks").sum(), pl.col("rage_clicks").sum(), pl.col("dead_clicks").sum()
@@ -73,13 +113,15 @@ metrics[1].metric(
 metrics[2].metric("Dead clicks", count(dead_clicks), border=True, help="Clicks the page did not react to.")
 metrics[3].metric("Pages", count(ranked.height), border=True, help="Pages with at least one click.")
 if clicks:
+    site = "" if with_site else f" All on {escape_markdown(page_host(listed['page_key'][0]))}."
     st.caption(
         f"Across these pages: {percent(rage_events / clicks)} rage rate, {percent(dead_clicks / clicks)} "
-        "dead-click rate."
+        f"dead-click rate.{site}"
     )
 
 if ranked.is_empty():
     st.info("No page has clicks for these filters. Widen the date range or clear a filter in the sidebar.")
+    _scroll_only_pages(scroll_only, with_site)
     st.stop()
 
 page_count = max(1, math.ceil(ranked.height / size))
@@ -97,6 +139,7 @@ with table_slot:
     event = st.dataframe(
         table,
         column_config=PAGE_TABLE_COLUMNS,
+        column_order=column_order(PAGE_TABLE_COLUMNS, with_site=with_site),
         hide_index=True,
         on_select="rerun",
         selection_mode="single-row",
@@ -107,8 +150,5 @@ with table_slot:
 
 if event.selection.rows:
     row = chunk.row(event.selection.rows[0], named=True)
-    top_breakpoint = row["breakpoints"][0]["breakpoint"] if row["breakpoints"] else "desktop"
-    st.switch_page(
-        "app_pages/heatmap.py",
-        query_params={"page": row["page_key"], "bp": top_breakpoint},
-    )
+    _open_heatmap(row["page_key"], row["breakpoints"][0]["breakpoint"] if row["breakpoints"] else "desktop")
+_scroll_only_pages(scroll_only, with_site)

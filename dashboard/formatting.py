@@ -61,3 +61,15 @@ def shorten(text: str, keep: int = 60) -> str:
         return text
     head = (keep - 1) // 2
     return f"{text[:head]}…{text[-(keep - 1 - head) :]}"
+
+
+def page_path(page_key: str) -> str:
+    """The path of a pageKey (origin + path, no query: CONTRACT 3.2), ``/`` for a site's root page.
+
+    What tells a site's pages apart, so the Pages view shows it first, the host beside it."""
+    return urlsplit(page_key).path or "/"
+
+
+def page_host(page_key: str) -> str:
+    """The host of a pageKey, with its port when it has one (``localhost:8000``)."""
+    return urlsplit(page_key).netloc

@@ -23,7 +23,7 @@ from dashboard.figures import PageOverlay, page_overlay
 from dashboard.heatmap_view import LAYERS
 from dashboard.images import DisplayImage, display_image, thumbnail_uri
 from dashboard.recording_player import DISPLAY_LIMIT_BYTES
-from data_layer import breakpoints, explore, recordings, screenshots
+from data_layer import breakpoints, explore, recordings, screenshots, scroll_only
 from data_layer.breakpoints import Breakpoint
 from data_layer.filters import WebFilters, Window, parse_filters
 from data_layer.page_ref import PageRef
@@ -107,6 +107,23 @@ def ranked_pages(
     service = _backend.service
     filters = service_filters(country, region, browser)
     return service.ranked_pages(window, filters, search or None, sort_key, descending)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
+def scroll_only_pages(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    window: Window,
+    country: str | None,
+    region: str | None,
+    browser: str | None,
+    search: str | None,
+) -> pl.DataFrame:
+    """Pages with scroll data but no click for the window, filters and search (scroll_only), which the
+    page list leaves out."""
+    filters = service_filters(country, region, browser)
+    return scroll_only.scroll_only_pages(_backend.store, window, filters, search or None)
 
 
 def service_filters(country: str | None, region: str | None, browser: str | None) -> WebFilters:

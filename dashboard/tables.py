@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import polars as pl
 import streamlit as st
 
+from dashboard.formatting import page_host, page_path, shorten
 from data_layer import breakpoints
 
+PATH_CHARS = 56
+"""A longer path is cut in the middle, so both its start and its end (the product, the article) show."""
+
 PAGE_TABLE_COLUMNS = {
-    "page": st.column_config.TextColumn("Page", width=290, help="pageKey: origin + path, no query."),
+    "page": st.column_config.TextColumn(
+        "Page", width=380, help="The page's path; the full URL is in the last column."
+    ),
+    "site": st.column_config.TextColumn("Site", width=140, help="The page's host."),
     "clicks": st.column_config.NumberColumn("Clicks", format="localized"),
     "rage_events": st.column_config.NumberColumn(
         "Rage events", format="localized", help="Runs of 3+ fast clicks on the same spot."
@@ -35,14 +45,47 @@ PAGE_TABLE_COLUMNS = {
         width=160,
         help="Clicks per breakpoint (viewport < 768 px is mobile, < 1024 tablet).",
     ),
+    "url": st.column_config.TextColumn("URL", help="pageKey: origin + path, no query."),
 }
+SCROLL_ONLY_COLUMNS = {
+    "page": PAGE_TABLE_COLUMNS["page"],
+    "site": PAGE_TABLE_COLUMNS["site"],
+    "scroll_sessions": st.column_config.NumberColumn(
+        "Sessions with scroll data", format="localized", help="Sessions that scrolled the page."
+    ),
+    "url": PAGE_TABLE_COLUMNS["url"],
+}
+
+
+def several_sites(pages: pl.DataFrame) -> bool:
+    """Whether the ``page_key`` column spans several hosts: only then is a Site column worth its room."""
+    return pages["page_key"].map_elements(page_host, return_dtype=pl.String).n_unique() > 1
+
+
+def column_order(config: Mapping[str, Any], *, with_site: bool) -> list[str]:
+    """The columns of ``config`` to show, in its order; ``site`` only ``with_site``."""
+    return [name for name in config if name != "site" or with_site]
+
+
+def _short_path(page_key: str) -> str:
+    return shorten(page_path(page_key), PATH_CHARS)
+
+
+def _page_and_site(page_key: pl.Expr) -> list[pl.Expr]:
+    """The path first (cut in the middle when very long) and the host apart, for a list of long URLs."""
+    return [
+        page_key.map_elements(_short_path, return_dtype=pl.String).alias("page"),
+        page_key.map_elements(page_host, return_dtype=pl.String).alias("site"),
+    ]
 
 
 def page_table(pages: pl.DataFrame) -> pl.DataFrame:
     """Rows of ``service.ranked_pages`` in display form (order kept): one column per table column.
 
-    ``split`` is the clicks of desktop, tablet and mobile in that order (0 when none), e.g.
-    ``120 / 8 / 64``. Rates become percentages (0-100) so every row shows one decimal.
+    ``page`` is the pageKey's path, cut in the middle past :data:`PATH_CHARS` characters, ``site`` its
+    host and ``url`` the pageKey itself. ``split`` is the clicks of desktop, tablet and mobile in that
+    order (0 when none), e.g. ``120 / 8 / 64``. Rates become percentages (0-100) so every row shows one
+    decimal.
     """
     per_breakpoint = [
         pl.col("breakpoints")
@@ -55,7 +98,7 @@ def page_table(pages: pl.DataFrame) -> pl.DataFrame:
         for name in breakpoints.NAMES
     ]
     return pages.with_columns(per_breakpoint).select(
-        pl.col("page_key").alias("page"),
+        *_page_and_site(pl.col("page_key")),
         pl.col("total_clicks").alias("clicks"),
         pl.col("rage_clicks").alias("rage_events"),
         "dead_clicks",
@@ -63,4 +106,13 @@ def page_table(pages: pl.DataFrame) -> pl.DataFrame:
         (pl.col("dead_rate") * 100).alias("dead_rate"),
         "issue_score",
         pl.format("{} / {} / {}", *(pl.col(name) for name in breakpoints.NAMES)).alias("split"),
+        pl.col("page_key").alias("url"),
+    )
+
+
+def scroll_only_table(pages: pl.DataFrame) -> pl.DataFrame:
+    """Rows of ``scroll_only.scroll_only_pages`` in display form (order kept), the page and site as in
+    :func:`page_table`."""
+    return pages.select(
+        *_page_and_site(pl.col("page_key")), "scroll_sessions", pl.col("page_key").alias("url")
     )

@@ -177,10 +177,10 @@ def test_query_parameters_seed_the_filters_and_the_numbers_match_the_service(dem
         "Pages": f"{ranked.height:,}",
     }
     table = at.dataframe[0].value
-    shown = table[["page", "clicks", "rage_events", "dead_clicks", "issue_score"]].to_dict("records")
+    shown = table[["url", "clicks", "rage_events", "dead_clicks", "issue_score"]].to_dict("records")
     expected = [
         {
-            "page": row["page_key"],
+            "url": row["page_key"],
             "clicks": row["total_clicks"],
             "rage_events": row["rage_clicks"],
             "dead_clicks": row["dead_clicks"],
@@ -233,16 +233,16 @@ def test_regions_are_limited_to_the_chosen_country(demo: HeatmapService) -> None
 def test_sorting_and_paging_walk_the_whole_list(demo: HeatmapService) -> None:
     ranked = demo.ranked_pages(WINDOW, WebFilters(), None, "PAGE_KEY", False)
     at = run_page(PAGES[0], {"sort": "Page URL", "dir": "Lowest first", "size": "25"})
-    seen = list(at.dataframe[0].value["page"])
+    seen = list(at.dataframe[0].value["url"])
     while len(seen) < ranked.height:
         at.pagination(key="p").select(at.pagination(key="p").value + 1).run()
-        seen += list(at.dataframe[0].value["page"])
+        seen += list(at.dataframe[0].value["url"])
     assert seen == ranked["page_key"].to_list()
 
 
 def test_selecting_a_row_opens_its_heatmap(demo: HeatmapService) -> None:
     at = run_page(PAGES[0], {"country": "US"})
-    first = at.dataframe[0].value["page"][0]
+    first = at.dataframe[0].value["url"][0]
     at.session_state["pages_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     assert_clean(at)

@@ -10,6 +10,8 @@ from dashboard.formatting import (
     escape_markdown,
     escape_plotly,
     is_web_link,
+    page_host,
+    page_path,
     percent,
     replay_session_id,
     shorten,
@@ -51,6 +53,20 @@ def test_replay_session_id_and_numbers() -> None:
 def test_shorten_keeps_both_ends() -> None:
     assert shorten("abcdefghij", keep=7) == "abc…hij"
     assert shorten("short", keep=7) == "short"
+
+
+@pytest.mark.parametrize(
+    ("page_key", "path", "host"),
+    [
+        ("https://shop.example.com/products/trail-shoes", "/products/trail-shoes", "shop.example.com"),
+        ("https://shop.example.com/", "/", "shop.example.com"),
+        ("https://shop.example.com", "/", "shop.example.com"),
+        ("http://localhost:8000/a/b", "/a/b", "localhost:8000"),
+        ("https://x.example/evil/<b>[l](javascript:1)", "/evil/<b>[l](javascript:1)", "x.example"),
+    ],
+)
+def test_a_page_is_its_path_on_its_host(page_key: str, path: str, host: str) -> None:
+    assert (page_path(page_key), page_host(page_key)) == (path, host)
 
 
 def test_reach_bars_give_each_depth_its_share_and_draw_the_fold() -> None:
