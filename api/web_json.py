@@ -47,6 +47,22 @@ def group_entity(row: dict[str, Any]) -> dict[str, Any]:
     return entity
 
 
+def elements_body(frame: pl.DataFrame) -> dict[str, Any]:
+    """At most 100 elements; ``rect`` null when no click on the element reported its box."""
+    rect = pl.when(pl.col("rect_x").is_not_null()).then(
+        pl.struct(x="rect_x", y="rect_y", width="rect_width", height="rect_height")
+    )
+    columns = {
+        "selector": pl.col("selector"),
+        "clicks": pl.col("clicks"),
+        "share": pl.col("share"),
+        "rageEvents": pl.col("rage_events"),
+        "deadClicks": pl.col("dead_clicks"),
+        "rect": rect,
+    }
+    return {"elements": frame.select(**columns).to_dicts()}
+
+
 def pagination(next_cursor: str | None) -> dict[str, Any]:
     return {"nextCursor": next_cursor, "hasMore": next_cursor is not None}
 

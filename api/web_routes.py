@@ -12,7 +12,7 @@ from api.context import AppContext
 from api.inputs import parse_json
 from api.models import IngestResponse, PageListResponse, SummaryResponse, error_responses
 from api.security import beacon_token, check_access, read_beacon, require
-from api.web_json import page_list_body, summary_response
+from api.web_json import elements_body, page_list_body, summary_response
 from data_layer.auth import Permission, Principal
 from data_layer.errors import BadRequest
 from data_layer.filters import WebFilters, Window, parse_filters, parse_window
@@ -204,3 +204,28 @@ def heatmap_page_summary(
     ctx: AppContext = request.app.state.ctx
     page = parse_heatmap_ref(page_key, page_pattern, breakpoint, ctx.settings.page_key_rules)
     return summary_response(ctx.service.page_summary(page, window, filters))
+
+
+@router.get(
+    "/heatmap-pages/elements",
+    summary="The most clicked elements of a page or a pattern's pages: clicks, share, rage, dead, box",
+    responses=error_responses(400, 401, 403, 404, 429, 503),
+)
+def heatmap_page_elements(
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Permission.VIEW_HEATMAPS))],
+    breakpoint: Annotated[str, Query(description="desktop, tablet or mobile.")],
+    window: Annotated[Window, Depends(window_of)],
+    filters: Annotated[WebFilters, Depends(filters_of)],
+    page_key: Annotated[
+        str | None, Query(alias="pageKey", description="Page URL; normalised before lookup.")
+    ] = None,
+    page_pattern: Annotated[
+        str | None, Query(alias="pagePattern", description=f"Instead of pageKey: {PATTERN_DOC}")
+    ] = None,
+    limit: Annotated[int | None, Query(description="Elements, default 25, clamped to 1..100.")] = None,
+) -> JSONResponse:
+    ctx: AppContext = request.app.state.ctx
+    size = parse_limit(limit)
+    page = parse_heatmap_ref(page_key, page_pattern, breakpoint, ctx.settings.page_key_rules)
+    return fast_json(elements_body(ctx.service.page_elements(page, window, filters, size)))

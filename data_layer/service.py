@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from data_layer import metrics, page_groups, rage
+from data_layer import elements, metrics, page_groups, rage
 from data_layer.cursors import CursorState, decode_cursor, encode_cursor, query_digest
 from data_layer.errors import BadRequest, NotFound
 from data_layer.filters import WebFilters, Window
@@ -198,24 +198,36 @@ class HeatmapService:
         keys = self.store.page_keys().to_frame("page_key")
         return keys.filter(pattern.matches(pl.col("page_key"))).get_column("page_key").sort().to_list()
 
+    def page_keys_of(self, page: PageRef | GroupRef) -> list[str]:
+        """The stored pages a heatmap is about; 404 when none was ever seen."""
+        if isinstance(page, GroupRef):
+            keys = self.matching_pages(page.pattern)
+            if not keys:
+                raise NotFound(f"no events were ever recorded for a pageKey matching {page.pattern.text}")
+            return keys
+        if not self.store.page_exists(page.page_key):
+            raise NotFound(f"no events were ever recorded for pageKey {page.page_key}")
+        return [page.page_key]
+
+    def page_elements(
+        self, page: PageRef | GroupRef, window: Window, filters: WebFilters = WebFilters(), limit: int = 25
+    ) -> pl.DataFrame:
+        """``GET /rest/v1/heatmap-pages/elements``: the most clicked elements
+        (:func:`elements.element_stats`)."""
+        events = self.store.page_events(self.page_keys_of(page), window, filters, elements.ELEMENT_COLUMNS)
+        return elements.element_stats(events, page.breakpoint, limit)
+
     def page_summary(
         self, page: PageRef | GroupRef, window: Window, filters: WebFilters = WebFilters()
     ) -> PageSummary:
         """``GET /rest/v1/heatmap-pages/summary``: bins, dead and rage clicks, scroll depth, replays; of
         one page, or of every page a pattern matches together (each click binned by its own page's
         width, each session counted once in scroll reach, replays ranked across the pages)."""
-        if isinstance(page, GroupRef):
-            keys = self.matching_pages(page.pattern)
-            if not keys:
-                raise NotFound(f"no events were ever recorded for a pageKey matching {page.pattern.text}")
-            columns = (*metrics.SUMMARY_COLUMNS, "page_key")
-        else:
-            if not self.store.page_exists(page.page_key):
-                raise NotFound(f"no events were ever recorded for pageKey {page.page_key}")
-            keys, columns = [page.page_key], metrics.SUMMARY_COLUMNS
-        events = self.store.page_events(keys, window, filters, columns)
+        grouped = isinstance(page, GroupRef)
+        columns = (*metrics.SUMMARY_COLUMNS, "page_key") if grouped else metrics.SUMMARY_COLUMNS
+        events = self.store.page_events(self.page_keys_of(page), window, filters, columns)
         summary = summarize_page(events, page.breakpoint, self.settings.replay_template())
-        if isinstance(page, GroupRef):
+        if grouped:
             pages = events.select(pl.col("page_key").n_unique()).collect().item()
             return replace(summary, pages=int(pages))
         return summary

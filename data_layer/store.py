@@ -13,7 +13,21 @@ from datetime import date
 from typing import Any, Protocol
 
 import polars as pl
-from sqlalchemy import ColumnElement, Engine, Select, and_, exists, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Integer,
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+)
 
 from data_layer import metrics, rage, segments, sessions
 from data_layer.filters import TouchFilters, WebFilters, Window
@@ -44,8 +58,12 @@ WEB_EVENT_SCHEMA: dict[str, Any] = {
     "rage": pl.Boolean,
     "rage_start": pl.Boolean,
     "segment": pl.String,
+    "rect": pl.String,
 }
-"""``segment``: the event's segment key (:mod:`data_layer.segments`), made from its stored columns."""
+"""``segment``: the event's segment key (:mod:`data_layer.segments`); ``rect``: the clicked element's box
+as ``x,y,width,height`` in whole px (:mod:`data_layer.elements`), null when not reported. Both are made
+from stored columns, as keys: a page's elements sit at few places, and a session has one segment, so
+either costs a reader one categorical code per event rather than several columns."""
 
 TOUCH_EVENT_SCHEMA: dict[str, Any] = {"user_id": pl.String, "x": pl.Float64, "y": pl.Float64}
 """What :mod:`data_layer.touch_metrics` reads of a touch event, and all the store fetches: these columns
@@ -105,9 +123,23 @@ def _segment_key() -> ColumnElement[str]:
     return key
 
 
+def _rect_key() -> ColumnElement[str | None]:
+    """``x,y,width,height`` rounded to whole px, or null without a reported box."""
+    sides = [web_events.c[name] for name in ("rect_x", "rect_y", "rect_width", "rect_height")]
+    texts = [cast(cast(func.round(side), Integer), String) for side in sides]
+    key: ColumnElement[str] = texts[0]
+    for text in texts[1:]:
+        key = key + literal(",") + text
+    return case((web_events.c.rect_x.is_(None), null()), else_=key)
+
+
 def web_column(name: str) -> ColumnElement[Any]:
     """The SQL expression of one :data:`WEB_EVENT_SCHEMA` column."""
-    return _segment_key().label("segment") if name == "segment" else web_events.c[name]
+    if name == "segment":
+        return _segment_key().label("segment")
+    if name == "rect":
+        return _rect_key().label("rect")
+    return web_events.c[name]
 
 
 def rows_frame(rows: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:

@@ -26,7 +26,7 @@ from sqlalchemy import URL
 from data_layer.deletions import REPLICA_FILE_PREFIX
 from data_layer.replica.runs import Run, Snapshot, empty
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 _LOAD_ATTEMPTS = 3
 
 

@@ -69,6 +69,7 @@ ENDPOINTS = [
     Endpoint("ingest", "POST", "/rest/v1/events", ANY_TOKEN, {"json": {"events": [web_click(eventId=None)]}}),
     Endpoint("pages", "GET", "/rest/v1/heatmap-pages", VIEW, {"params": DAY}),
     Endpoint("summary", "GET", "/rest/v1/heatmap-pages/summary", VIEW, {"params": {**DAY, **BACKDROP}}),
+    Endpoint("elements", "GET", "/rest/v1/heatmap-pages/elements", VIEW, {"params": {**DAY, **BACKDROP}}),
     Endpoint(
         "upload backdrop", "PUT", "/rest/v1/heatmap-pages/screenshot", MANAGE,
         {"params": BACKDROP, "content": png(), "headers": {"Content-Type": "image/png"}},
