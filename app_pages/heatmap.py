@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 import streamlit as st
 
@@ -10,7 +12,8 @@ from dashboard.backdrop import backdrop_controls
 from dashboard.backdrop import describe as describe_backdrop
 from dashboard.cartesian_chart import cartesian_chart
 from dashboard.context import Backend
-from dashboard.export import overlay_png
+from dashboard.export import density_png, overlay_png
+from dashboard.figures import PageOverlay
 from dashboard.filters import Filters
 from dashboard.formatting import (
     count,
@@ -21,7 +24,7 @@ from dashboard.formatting import (
     to_session_page,
 )
 from dashboard.heatmap_geometry import bin_at
-from dashboard.heatmap_view import LAYERS
+from dashboard.heatmap_view import DRAWINGS, LAYERS
 from dashboard.reach import reach_html
 from dashboard.recording_player import at_param
 from data_layer import bins, breakpoints
@@ -101,8 +104,20 @@ def heatmap_panel(
         or "All clicks"
     ]
     opacity = controls[1].slider("Opacity", 0.1, 1.0, 0.65, 0.05, key="opacity")
+    drawing = (
+        controls[2].segmented_control(
+            "Draw as",
+            DRAWINGS,
+            default="Density",
+            key="draw",
+            bind="query-params",
+            help="Density: the clicks smoothed into hot areas, on a log scale. Cells: each cell of "
+            f"1 % of the page width x {bins.ROW_HEIGHT_PX} px with its exact count.",
+        )
+        or "Density"
+    )
     cells = layer.cells(summary)
-    overlay = loaders.heatmap_overlay(*view_args, layer.label, opacity)
+    overlay = loaders.heatmap_overlay(*view_args, layer.label, opacity, drawing)
     canvas = overlay.canvas
 
     chart, reach = st.columns([3, 1])
@@ -117,9 +132,14 @@ def heatmap_panel(
                 selectable=True,
                 width="stretch",
             )
+        drawn = (
+            f"{layer.unit.capitalize()} smoothed over about {overlay.density.sigma_px:.0f} px, log scale"
+            if overlay.density
+            else f"Each cell is 1 % of the page width x {bins.ROW_HEIGHT_PX} px"
+        )
         st.caption(
-            f"Backdrop: {describe_backdrop(shot)}. Each cell is 1 % of the page width x "
-            f"{bins.ROW_HEIGHT_PX} px. Click a hotspot (or drag a box) to list the sessions behind it."
+            f"Backdrop: {describe_backdrop(shot)}. {drawn}. Click a hotspot (or drag a box) to list "
+            "the sessions behind it."
         )
     with reach:
         sessions = summary.scroll_reach["sessions"][0]
@@ -147,19 +167,28 @@ def heatmap_panel(
 
     st.download_button(
         "Download PNG",
-        data=lambda: overlay_png(
-            cells,
-            layer.value,
-            document_width_px=int(canvas.width),
-            document_height_px=int(canvas.height),
-            backdrop_png=loaders.screenshot_bytes(backend, shot["sha256"]) if shot else None,
-            opacity=opacity,
-        ),
-        file_name=f"heatmap-{breakpoint}-{layer.name}.png",
+        data=lambda: _export_png(backend, shot, overlay, cells, layer.value, opacity),
+        file_name=f"heatmap-{breakpoint}-{layer.name}-{drawing.lower()}.png",
         mime="image/png",
         icon=":material/download:",
         help="The whole page with this layer, at the screenshot's resolution.",
     )
+
+
+def _export_png(
+    backend: Backend,
+    shot: dict[str, Any] | None,
+    overlay: PageOverlay,
+    cells: pl.DataFrame,
+    value: str,
+    opacity: float,
+) -> bytes:
+    """What the figure shows (its density, or the cells) over the full-resolution screenshot."""
+    backdrop_png = loaders.screenshot_bytes(backend, shot["sha256"]) if shot else None
+    size = {"document_width_px": int(overlay.canvas.width), "document_height_px": int(overlay.canvas.height)}
+    if overlay.density:
+        return density_png(overlay.density, **size, backdrop_png=backdrop_png, opacity=opacity)
+    return overlay_png(cells, value, **size, backdrop_png=backdrop_png, opacity=opacity)
 
 
 def _hotspot_sessions(

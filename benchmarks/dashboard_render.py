@@ -70,7 +70,8 @@ RENDERED_JS = """
 }
 """
 PAGES_READY = ['[data-testid="stMetric"]', '[data-testid="stDataFrame"] canvas']
-HEATMAP_READY = ['[data-testid="stMetric"]', ".js-plotly-plot .heatmaplayer image"]
+# The view's default drawing, the density, is the chart's PNG image (the backdrop is a JPEG).
+HEATMAP_READY = ['[data-testid="stMetric"]', '.js-plotly-plot .imagelayer image[*|href^="data:image/png"]']
 # In-app navigation keeps the previous view on screen until the new one replaces it: also wait for the
 # new view's title (and for the old view's content to be gone).
 NAVIGATED_JS = (

@@ -1,8 +1,9 @@
 """PNG export of a heatmap overlay with Pillow (no browser, no Kaleido): pure bytes in, bytes out.
 
-The grid is painted at one pixel per bin, coloured with :mod:`dashboard.palette`, resized with NEAREST
-so every bin becomes a crisp rectangle, and alpha-composited over the screenshot (or over a neutral page
-outline when there is none).
+Cells: the grid is painted at one pixel per bin, coloured with :mod:`dashboard.palette`, resized with
+NEAREST so every bin becomes a crisp rectangle. Density: the figure's own :class:`Density` levels,
+resized to the screenshot's pixels. Either is alpha-composited over the screenshot (or over a neutral
+page outline when there is none).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 import polars as pl
 from PIL import Image, ImageDraw
 
+from dashboard.density import Density
 from dashboard.heatmap_geometry import bin_grid, rows_covering
 from dashboard.palette import OUTLINE_FILL, OUTLINE_LINE, colours_at
 from data_layer import bins
@@ -57,19 +59,48 @@ def overlay_png(
     outline of ``document_width_px x document_height_px`` (height capped at 40,000 px). Bins below the
     canvas are cut off.
     """
-    if backdrop_png is not None:
-        with Image.open(BytesIO(backdrop_png)) as image:
-            canvas = image.convert("RGBA")
-    else:
-        canvas = _outline(max(1, document_width_px), max(1, min(document_height_px, MAX_OUTLINE_HEIGHT_PX)))
+    canvas = _canvas(backdrop_png, document_width_px, document_height_px)
     width, height = canvas.size
     scale = width / max(1, document_width_px)
     rows = rows_covering(height, row_height_px * scale)
     grid = bin_grid(cells, value, rows=rows, columns=columns)
     layer = Image.fromarray(grid_rgba(grid, opacity))
     layer = layer.resize((width, round(rows * row_height_px * scale)), Image.Resampling.NEAREST)
+    return _composed_png(canvas, layer)
+
+
+def density_png(
+    density: Density,
+    *,
+    document_width_px: int,
+    document_height_px: int,
+    backdrop_png: bytes | None = None,
+    opacity: float = 0.6,
+) -> bytes:
+    """The ``density`` over the backdrop, as PNG bytes, at the backdrop's full resolution.
+
+    The density spans ``density.width x density.height`` CSS px of the page, scaled by
+    ``W / document_width_px`` for a backdrop ``W`` pixels wide; the canvas is the backdrop or the page
+    outline, as in :func:`overlay_png`, and what lies below it is cut off.
+    """
+    canvas = _canvas(backdrop_png, document_width_px, document_height_px)
+    scale = canvas.width / max(1, document_width_px)
+    size = (max(1, round(density.width * scale)), max(1, round(density.height * scale)))
+    return _composed_png(canvas, density.image(opacity, size).convert("RGBA"))
+
+
+def _canvas(backdrop_png: bytes | None, document_width_px: int, document_height_px: int) -> Image.Image:
+    """The backdrop as RGBA, or the page outline (height capped at 40,000 px) when there is none."""
+    if backdrop_png is not None:
+        with Image.open(BytesIO(backdrop_png)) as image:
+            return image.convert("RGBA")
+    return _outline(max(1, document_width_px), max(1, min(document_height_px, MAX_OUTLINE_HEIGHT_PX)))
+
+
+def _composed_png(canvas: Image.Image, layer: Image.Image) -> bytes:
+    """``layer`` (RGBA, from the top left, cut to the canvas) composited over ``canvas``, as PNG."""
     overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
-    overlay.paste(layer.crop((0, 0, width, min(height, layer.height))), (0, 0))
+    overlay.paste(layer.crop((0, 0, min(canvas.width, layer.width), min(canvas.height, layer.height))))
     composed = Image.alpha_composite(canvas, overlay)
     out = BytesIO()
     composed.save(out, format="PNG", optimize=False)

@@ -16,8 +16,9 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
+from dashboard.density import Density, density_colorscale, kernel_sigma_px, page_density
 from dashboard.heatmap_geometry import bin_centres, bin_grid, page_height, rows_covering
-from dashboard.heatmap_view import Hover, Layer, hotspot_hover
+from dashboard.heatmap_view import Drawing, Hover, Layer, hotspot_hover
 from dashboard.images import DisplayImage
 from dashboard.palette import FOLD_COLOUR, OUTLINE_FILL, OUTLINE_LINE, plotly_colorscale
 from data_layer import bins
@@ -155,29 +156,46 @@ def _fold(figure: go.Figure, canvas: Canvas, fold_px: int | None) -> None:
     )
 
 
-def page_heatmap(
-    grid: np.ndarray,
-    cells: pl.DataFrame,
-    hover: Hover,
-    *,
-    canvas: Canvas,
-    value_label: str,
-    opacity: float,
-    fold_px: int | None,
-) -> go.Figure:
-    """Bins over the page: ``grid`` (rows x columns, NaN where empty) drawn over the canvas.
+def _density(figure: go.Figure, density: Density, value_label: str, opacity: float) -> None:
+    """The density as an image spanning its page, smoothed by the browser (``zsmooth="fast"``: the
+    grid is coarser than the screen), and its colour bar on a scatter without points (an image trace
+    has none)."""
+    rows, columns = density.levels.shape
+    dx, dy = density.width / columns, density.height / rows
+    figure.add_trace(
+        go.Image(
+            source=density.png_uri(opacity),
+            x0=dx / 2,  # x0, y0 are the first pixel's centre
+            y0=dy / 2,
+            dx=dx,
+            dy=dy,
+            zsmooth="fast",
+            hoverinfo="skip",
+            name="density",
+        )
+    )
+    colorbar = {**_colorbar(f"{value_label}, smoothed (log scale)", 1.0), "tickmode": "array"}
+    figure.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            hoverinfo="skip",
+            name="density scale",
+            marker={
+                "color": [0.0],
+                "cmin": 0,
+                "cmax": 1,
+                "colorscale": density_colorscale(opacity),
+                "showscale": True,
+                "colorbar": {**colorbar, "tickvals": [0, 1], "ticktext": ["fewer", "more"]},
+            },
+        )
+    )
 
-    ``cells`` are the non-empty bins (``bin_x``, ``bin_y``), in the order of ``hover``'s data;
-    they become an invisible scatter of bin centres, so clicking or box-selecting a hotspot reports
-    points whose x, y give the bins chosen (:func:`bin_at`; heatmap traces emit no selections).
-    Its markers are never drawn (``maxdisplayed``): Plotly hovers and selects from the data, and
-    thousands of SVG markers are slow to draw; a box selection keeps its outline. Coordinates and
-    counts go as NumPy arrays, which Plotly sends as compact typed arrays rather than per-cell JSON.
-    The figure shows the whole page at :func:`figure_width` (callers put it in a scrolling container
-    for tall pages); the fold line is drawn at ``fold_px``; the colour bar sits above the page.
-    """
-    figure = go.Figure()
-    _backdrop(figure, canvas)
+
+def _cells(figure: go.Figure, grid: np.ndarray, canvas: Canvas, value_label: str, opacity: float) -> None:
+    """The exact bins as a heatmap (NaN cells transparent) with a colour bar of counts."""
     finite = grid[~np.isnan(grid)]
     peak = float(finite.max()) if finite.size else 1.0
     figure.add_trace(
@@ -198,6 +216,36 @@ def page_heatmap(
             colorbar=_colorbar(value_label, peak),
         )
     )
+
+
+def page_heatmap(
+    drawn: np.ndarray | Density,
+    cells: pl.DataFrame,
+    hover: Hover,
+    *,
+    canvas: Canvas,
+    value_label: str,
+    opacity: float,
+    fold_px: int | None,
+) -> go.Figure:
+    """Bins over the page: ``drawn`` over the canvas, either their grid (rows x columns, NaN where
+    empty; a heatmap of exact cells) or their :class:`Density` (an image).
+
+    ``cells`` are the non-empty bins (``bin_x``, ``bin_y``), in the order of ``hover``'s data;
+    they become an invisible scatter of bin centres, so clicking or box-selecting a hotspot reports
+    points whose x, y give the bins chosen (:func:`bin_at`; heatmap traces emit no selections).
+    Its markers are never drawn (``maxdisplayed``): Plotly hovers and selects from the data, and
+    thousands of SVG markers are slow to draw; a box selection keeps its outline. Coordinates and
+    counts go as NumPy arrays, which Plotly sends as compact typed arrays rather than per-cell JSON.
+    The figure shows the whole page at :func:`figure_width` (callers put it in a scrolling container
+    for tall pages); the fold line is drawn at ``fold_px``; the colour bar sits above the page.
+    """
+    figure = go.Figure()
+    _backdrop(figure, canvas)
+    if isinstance(drawn, Density):
+        _density(figure, drawn, value_label, opacity)
+    else:
+        _cells(figure, drawn, canvas, value_label, opacity)
     xs, ys = bin_centres(cells, canvas.width)
     figure.add_trace(
         go.Scatter(
@@ -219,10 +267,12 @@ def page_heatmap(
 
 @dataclass(frozen=True)
 class PageOverlay:
-    """The Heatmap page's figure and the canvas it is drawn on (selections map back through it)."""
+    """The Heatmap page's figure, the canvas it is drawn on (selections map back through it) and the
+    density it shows, if it does (the PNG export draws the same)."""
 
     figure: go.Figure
     canvas: Canvas
+    density: Density | None = None
 
 
 def page_overlay(
@@ -233,11 +283,14 @@ def page_overlay(
     document_width: float,
     document_height: int | None,
     opacity: float,
+    breakpoint: str,
+    drawing: Drawing = "Density",
 ) -> PageOverlay:
     """One layer of a page summary over the screenshot (or the page outline): :func:`page_heatmap`.
 
     The canvas spans the screenshot scaled to ``document_width`` (or the typical document), extended
-    down to the lowest bin; the fold is the summary's median viewport height.
+    down to the lowest bin; the fold is the summary's median viewport height. The density covers the
+    canvas with the ``breakpoint``'s kernel (:func:`kernel_sigma_px`).
     """
     cells = layer.cells(summary)
     if image:
@@ -247,8 +300,19 @@ def page_overlay(
     else:
         height = page_height(cells, image_height=None, document_height=document_height)
         canvas = Canvas(document_width, height)
+    density = (
+        page_density(
+            cells,
+            layer.value,
+            page_width=canvas.width,
+            page_height=canvas.height,
+            sigma_px=kernel_sigma_px(breakpoint, canvas.width),
+        )
+        if drawing == "Density"
+        else None
+    )
     figure = page_heatmap(
-        bin_grid(cells, layer.value, rows=rows_covering(height)),
+        density or bin_grid(cells, layer.value, rows=rows_covering(height)),
         cells,
         hotspot_hover(layer, cells),
         canvas=canvas,
@@ -256,7 +320,7 @@ def page_overlay(
         opacity=opacity,
         fold_px=summary.fold_px,
     )
-    return PageOverlay(figure, canvas)
+    return PageOverlay(figure, canvas, density)
 
 
 @dataclass(frozen=True)

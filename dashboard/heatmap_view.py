@@ -1,8 +1,9 @@
-"""The Heatmap view's layers: which part of a page summary each draws, and what its hotspots say."""
+"""The Heatmap view's layers: which part of a page summary each draws, how, and what its hotspots say."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 import polars as pl
@@ -33,6 +34,11 @@ LAYERS = {
     "Dead clicks": Layer("dead", "Dead clicks", "dead_bins", "dead_clicks", "dead clicks"),
     "Rage clicks": Layer("rage", "Rage clicks", "rage_bins", "rage_events", "rage events"),
 }
+
+
+Drawing = Literal["Density", "Cells"]
+DRAWINGS: tuple[Drawing, ...] = get_args(Drawing)
+"""How a layer is drawn: a smooth density (:mod:`dashboard.density`, the default) or the exact cells."""
 
 
 @dataclass(frozen=True)

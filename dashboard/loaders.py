@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from dashboard.context import Backend
 from dashboard.figures import PageOverlay, page_overlay
-from dashboard.heatmap_view import LAYERS
+from dashboard.heatmap_view import LAYERS, Drawing
 from dashboard.images import DisplayImage, display_image, thumbnail_uri
 from dashboard.recording_player import DISPLAY_LIMIT_BYTES
 from data_layer import breakpoints, explore, recordings, screenshots, scroll_only
@@ -178,6 +178,7 @@ def heatmap_overlay(
     browser: str | None,
     layer: str,
     opacity: float,
+    drawing: Drawing,
 ) -> PageOverlay:
     """The Heatmap page's figure for one view (``layer`` is a :data:`LAYERS` label), built once.
 
@@ -200,6 +201,8 @@ def heatmap_overlay(
         or (shot["width"] if shot else breakpoints.NOMINAL_WIDTH_PX[breakpoint]),
         document_height=geometry.document_height,
         opacity=opacity,
+        breakpoint=breakpoint,
+        drawing=drawing,
     )
 
 

@@ -18,7 +18,7 @@ from heatmaps_testing.browser import launched
 from heatmaps_testing.loopback import ApiServer
 from tests.backdrops.capture_site import serve_site
 from tests.browser import needs_chromium
-from tests.dashboard.test_dashboard_browser import full_page_screenshot, wait_idle
+from tests.dashboard.test_dashboard_browser import DENSITY_DRAWN, full_page_screenshot, wait_idle
 from tests.factories import web_click
 from tests.live import dashboard_settings, free_port, running_dashboard
 
@@ -57,9 +57,9 @@ def test_capture_backdrop_from_the_heatmap_view(tmp_path: Path) -> None:
                 page.get_by_text("Backdrop: captured").wait_for()
                 wait_idle(page)
                 page.get_by_role("button", name="Retake backdrop").wait_for()
-                # The backdrop is drawn as an image layer of the chart, under the heatmap.
+                # The backdrop is drawn as an image layer of the chart, under the heatmap's density.
                 page.locator(".js-plotly-plot .imagelayer image").first.wait_for()
-                page.locator(".js-plotly-plot .heatmaplayer image").first.wait_for()
+                page.locator(DENSITY_DRAWN).first.wait_for()
                 full_page_screenshot(page, "capture-after")
                 browser.close()
             shot = latest_page_screenshot(engine, page_key, "desktop")

@@ -324,6 +324,18 @@ def test_heatmap_layers_load(demo: HeatmapService, layer: str) -> None:
     assert at.button_group(key="layer").value == layer
 
 
+@pytest.mark.parametrize(("query", "drawn"), [({}, "image"), ({"draw": "Cells"}, "heatmap")])
+def test_heatmap_draws_the_density_by_default_and_the_cells_on_request(
+    demo: HeatmapService, query: dict[str, str], drawn: str
+) -> None:
+    at = run_page(PAGES[1], {"page": busiest_page(demo), **query})
+    assert_clean(at)
+    assert at.button_group(key="draw").value == query.get("draw", "Density")
+    figure = json.loads(json.loads(at.get("bidi_component")[0].proto.json)["spec"])
+    assert [trace["type"] for trace in figure["data"]][1] == drawn  # over the backdrop, under the hotspots
+    assert figure["data"][-1]["name"] == "hotspots"
+
+
 def test_an_unknown_page_is_explained_not_a_traceback(demo: HeatmapService) -> None:
     at = run_page(PAGES[1], {"page": "https://nowhere.example.com/x"})
     assert not at.exception

@@ -38,6 +38,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright 
 ARTIFACTS = REPO / "test-artifacts"
 TIMEOUT_MS = 20_000
 CLICK_PATH, PLAYER = ".js-plotly-plot", ".recording-player .rr-player"  # the Session page's two views
+# The Heatmap view's default drawing, its density, is a PNG image on the chart (the backdrop is a JPEG).
+DENSITY_DRAWN = '.js-plotly-plot .imagelayer image[*|href^="data:image/png"]'
 
 
 @pytest.fixture
@@ -134,13 +136,13 @@ def test_walk_through_the_dashboard(dashboard: dict[str, Any]) -> None:
         table = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
         page.mouse.click(table["x"] + 18, table["y"] + 35 + 17)
         page.wait_for_url("**/heatmap?page=**")
-        page.locator(".js-plotly-plot .heatmaplayer image").first.wait_for()
+        page.locator(DENSITY_DRAWN).first.wait_for()
         wait_idle(page)
         page.wait_for_url("**country=US**")
 
         # The busiest page has a demo screenshot: the overlay is drawn over it.
         page.goto(f"{base}/heatmap?{urlencode({'page': busiest})}")
-        page.locator(".js-plotly-plot .heatmaplayer image").first.wait_for()
+        page.locator(DENSITY_DRAWN).first.wait_for()
         page.locator(".js-plotly-plot .imagelayer image").first.wait_for()
         wait_idle(page)
         # The 720 px page figure is scaled down to its narrower column: nothing is cut off at the right.
@@ -194,7 +196,7 @@ def hotspot_position(page: Any, index: int) -> dict[str, float]:
     return page.evaluate(
         """(index) => {
             const gd = [...document.querySelectorAll('.js-plotly-plot')]
-                .find(g => g.querySelector('.heatmaplayer'));
+                .find(g => g._fullData && g._fullData.some(t => t.name === 'hotspots'));
             gd.scrollIntoView();
             const layout = gd._fullLayout, trace = gd._fullData.find(t => t.name === 'hotspots');
             const box = gd.getBoundingClientRect();
@@ -211,7 +213,7 @@ def check_hostile_strings_stay_text(page: Any, base: str, last_day: date) -> Non
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     key = normalize_page_key(HOSTILE_PAGE)
     page.goto(f"{base}/heatmap?{urlencode({'page': key, 'layer': 'Dead clicks'})}")
-    page.locator(".js-plotly-plot .heatmaplayer image").first.wait_for()
+    page.locator(DENSITY_DRAWN).first.wait_for()
     wait_idle(page)
     picker = page.locator('[data-testid="stSelectbox"]').filter(has_text="Page").first
     shown = picker.inner_text() + " ".join(box.input_value() for box in picker.locator("input").all())
