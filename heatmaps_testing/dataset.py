@@ -2,7 +2,9 @@
 
 5,000 pages with Zipf-like popularity, 3 breakpoints, ~40 countries, 6 browsers, about 2 % of clicks in
 rage bursts, about 8 % dead clicks, plus one or two scroll events per pageview, spread over ``days``
-UTC days ending at ``end``. The same arguments always give the same events.
+UTC days ending at ``end``. Sessions carry segments (CONTRACT 14) as a tracker would send them: a
+campaign on about a quarter, a referrer on about 40 %, an A/B tag on a third, and clicks their element's
+box. The same arguments always give the same events.
 """
 
 from __future__ import annotations
@@ -56,9 +58,28 @@ COUNTRIES = [
     "PH",
     "ID",
 ]
+UTM_SOURCES = ["google", "newsletter", "facebook", "linkedin", "bing", "partner", "twitter", "reddit"]
+UTM_MEDIUMS = ["cpc", "email", "social", "referral"]
+REFERRERS = [f"www.site{n}.example" for n in range(30)]
 REGIONS = ["North", "South", "East", "West", "Central"]
 BROWSERS = ["Chrome", "Safari", "Firefox", "Edge", "Samsung Internet", "Opera"]
 VIEWPORTS = [(390, 844), (414, 896), (820, 1180), (1280, 800), (1440, 900), (1920, 1080)]
+
+
+def _segment(session: int) -> dict[str, Any]:
+    """A session's segment fields, from a generator of its own so the events' other values stay those
+    of earlier data sets (figures stay comparable)."""
+    rng = random.Random(session * 7_919 + 1)
+    fields: dict[str, Any] = {}
+    if rng.random() < 0.25:
+        fields["utmSource"] = rng.choice(UTM_SOURCES)
+        fields["utmMedium"] = rng.choice(UTM_MEDIUMS)
+        fields["utmCampaign"] = f"campaign-{rng.randrange(20)}"
+    if rng.random() < 0.4:
+        fields["referrerHost"] = rng.choice(REFERRERS)
+    if rng.random() < 0.33:
+        fields["tags"] = {"variant": rng.choice("AB"), "plan": rng.choice(["free", "pro"])}
+    return fields
 
 
 def _cumulative(weights: list[float]) -> list[float]:
@@ -85,6 +106,7 @@ def generate(
         region = f"{country}-{REGIONS[rng.randrange(len(REGIONS))]}"
         browser = BROWSERS[min(int(rng.expovariate(0.9)), len(BROWSERS) - 1)]
         moment = start + timedelta(seconds=rng.random() * span)
+        segment = _segment(session)
         for _ in range(1 + int(rng.expovariate(0.6))):
             page = rng.choices(range(PAGES), cum_weights=page_weights)[0]
             doc_height = 2000 + (page * 7919) % 7000
@@ -99,6 +121,7 @@ def generate(
                 "country": country,
                 "region": region,
                 "browserName": browser,
+                **segment,
             }
             for _ in range(1 + int(rng.expovariate(0.35))):
                 moment += timedelta(milliseconds=2000 + rng.random() * 8000)
@@ -118,6 +141,7 @@ def generate(
                         "y": round(min(doc_height, y + step), 1),
                         "dead": dead,
                         "selector": f"main > div:nth-of-type({1 + int(y) // 400}) > button",
+                        "elementRect": {"x": 40, "y": int(y) // 400 * 400 + 16, "width": 240, "height": 48},
                     }
             produced += 1
             moment += timedelta(milliseconds=500)
