@@ -218,14 +218,27 @@ class HeatmapService:
         return elements.element_stats(events, page.breakpoint, limit)
 
     def page_summary(
-        self, page: PageRef | GroupRef, window: Window, filters: WebFilters = WebFilters()
+        self,
+        page: PageRef | GroupRef,
+        window: Window,
+        filters: WebFilters = WebFilters(),
+        *,
+        include_fixed: bool = True,
     ) -> PageSummary:
         """``GET /rest/v1/heatmap-pages/summary``: bins, dead and rage clicks, scroll depth, replays; of
         one page, or of every page a pattern matches together (each click binned by its own page's
-        width, each session counted once in scroll reach, replays ranked across the pages)."""
+        width, each session counted once in scroll reach, replays ranked across the pages).
+
+        ``include_fixed=False`` leaves out clicks on fixed or sticky elements, whose y is where they were
+        seen in the viewport (CONTRACT 3.1), for a dashboard that hides them (CONTRACT 15).
+        """
         grouped = isinstance(page, GroupRef)
         columns = (*metrics.SUMMARY_COLUMNS, "page_key") if grouped else metrics.SUMMARY_COLUMNS
+        if not include_fixed:
+            columns = (*columns, "fixed")
         events = self.store.page_events(self.page_keys_of(page), window, filters, columns)
+        if not include_fixed:
+            events = events.filter(~pl.col("fixed").fill_null(False)).drop("fixed")
         summary = summarize_page(events, page.breakpoint, self.settings.replay_template())
         if grouped:
             pages = events.select(pl.col("page_key").n_unique()).collect().item()
