@@ -37,8 +37,10 @@ keep a lone click visible on a figure drawn at half scale: 12 px. See also :func
 TRUNCATE: Final = 5.0
 """The kernel is cut this many sigma from its centre, where less than 10⁻⁶ of a click's mass is left."""
 
-BAND_POINTS: Final = 256
-"""Working grid rows blurred together (:func:`_smoothed`)."""
+BAND_POINTS: Final = 16
+"""Working grid points blurred together (:func:`_smoothed`). Small bands touch few lattice rows, and
+products this small run on one thread: on a busy 2-core machine, OpenBLAS's threads spin and made
+the density of a long page 3 to 4 times slower (docs/performance.md)."""
 
 LATTICE_SMOOTHING: Final = 0.6
 """The smallest sigma, as a fraction of a bin's width or height. Gaussians at least 0.6 times their
@@ -101,7 +103,7 @@ def _smoothed(
     """``_kernel(at, centres, sigma) @ values`` for sorted ``centres``, a band of points at a time.
 
     A point gets mass only from centres within :data:`TRUNCATE` sigma, so a band of
-    :data:`BAND_POINTS` points multiplies the few lattice rows near it, not a long page's hundreds.
+    :data:`BAND_POINTS` points multiplies the few lattice rows (or columns) near it, not all of them.
     """
     out = np.zeros((at.size, values.shape[1]), dtype=np.float32)
     reach = TRUNCATE * sigma
@@ -132,8 +134,8 @@ def click_density(
 
     Each bin's ``value`` sits at its centre (:func:`bin_centres`) and is spread by a Gaussian of
     ``sigma_px``. The kernel is separable and the bins lie on a lattice, so the density is two matrix
-    products over the lattice's occupied rows and columns (``down @ counts @ across.T``, the first
-    band by band), instead of one kernel per bin. The kernel is not renormalised at the page's
+    products over the lattice's occupied rows and columns (``down @ counts @ across.T``, each band
+    by band), instead of one kernel per bin. The kernel is not renormalised at the page's
     edges: mass beyond them is lost, and a click looks the same wherever it is. Away from the edges,
     the grid sums to the clicks (times a cell's area).
     """
@@ -148,8 +150,8 @@ def click_density(
         weights=cells.get_column(value).to_numpy().astype(np.float64),
         minlength=lattice_y.size * lattice_x.size,
     ).reshape(lattice_y.size, lattice_x.size)
-    across = counts.astype(np.float32) @ _kernel(_cell_centres(cols, page_width), lattice_x, sigma_px).T
-    return _smoothed(_cell_centres(rows, page_height), lattice_y, sigma_px, across)
+    across = _smoothed(_cell_centres(cols, page_width), lattice_x, sigma_px, counts.T.astype(np.float32))
+    return _smoothed(_cell_centres(rows, page_height), lattice_y, sigma_px, np.ascontiguousarray(across.T))
 
 
 def heat(density: np.ndarray, sigma_px: float) -> np.ndarray:
