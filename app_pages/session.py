@@ -91,8 +91,7 @@ def _recorded_sessions(backend: Backend) -> None:
     """The newest recorded sessions in the sidebar's window and filters, each a link to its replay."""
     chosen = filters.current_filters()
     with context.explained_errors():
-        where = loaders.service_filters(chosen.country, chosen.region, chosen.browser)
-        query = SessionQuery(chosen.window, where, has_recording=True)
+        query = SessionQuery(chosen.window, chosen.where, has_recording=True)
         found = loaders.sessions(backend, loaders.data_version(backend), query, RECORDED_SESSIONS_SHOWN)
     st.subheader("Recorded sessions")
     if found.is_empty():

@@ -1,8 +1,10 @@
 """The shared sidebar filters, bound to the URL so a copied link reproduces the view.
 
 Every widget here has a key and ``bind="query-params"``: the key is the query parameter's name
-(``dates``, ``country``, ``region``, ``browser``, ``q``). They are drawn by the entry point before the
-page runs, so they survive page switches; pages read the result with :func:`current_filters`.
+(``dates``, ``country``, ``region``, ``browser``, ``q``, and the segment filters' ``utmSource``,
+``utmMedium``, ``utmCampaign``, ``referrerHost``, ``visitorType`` and repeated ``tag``: see
+:mod:`dashboard.segment_filters`). They are drawn by the entry point before the page runs, so they survive
+page switches; pages read the result with :func:`current_filters`.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard import loaders
+from dashboard import loaders, segment_filters
 from dashboard.context import Backend
-from data_layer.filters import MAX_WINDOW_DAYS, Window
+from dashboard.segment_filters import SegmentChoices
+from data_layer.filters import MAX_WINDOW_DAYS, VISITOR_TYPES, WebFilters, Window, parse_filters
+from data_layer.segments import SEGMENT_COLUMNS
 
 ALL = "All"
 DEFAULT_WINDOW_DAYS = 30
@@ -26,24 +30,23 @@ FILTERS_KEY = "_heatmaps_filters"
 
 @dataclass(frozen=True)
 class Filters:
-    """The sidebar's choice: a valid window (at most 60 days) and single-value filters (None = all)."""
+    """The sidebar's choice: a valid window (at most 60 days), the dimension and segment filters of every
+    web query (``where``, as the API parses them) and the page search."""
 
     window: Window
-    country: str | None = None
-    region: str | None = None
-    browser: str | None = None
+    where: WebFilters = WebFilters()
     search: str | None = None
 
     @property
-    def dimension_args(self) -> tuple[Window, str | None, str | None, str | None]:
-        """(window, country, region, browser): the hashable arguments of the cached loaders."""
-        return self.window, self.country, self.region, self.browser
+    def dimension_args(self) -> tuple[Window, WebFilters]:
+        """(window, where): the hashable arguments of the cached loaders."""
+        return self.window, self.where
 
     def describe(self) -> str:
-        """``2026-03-01 to 2026-03-30 · DE · Chrome`` for captions."""
+        """``2026-03-01 to 2026-03-30 · DE · Chrome · source google · variant:B`` for captions."""
         parts = [f"{self.window.from_day:%Y-%m-%d} to {self.window.to_day:%Y-%m-%d}"]
-        parts += [value for value in (self.country, self.region, self.browser) if value]
-        return " · ".join(parts)
+        parts += [value for value in (self.where.country, self.where.region, self.where.browser) if value]
+        return " · ".join(parts + segment_filters.describe(self.where))
 
 
 def utc_today() -> date:
@@ -86,9 +89,47 @@ def _options(values: pl.Series) -> list[str]:
 
 def _reset(defaults: Window) -> None:
     st.session_state["dates"] = (defaults.from_day, defaults.to_day)
-    for key in ("country", "region", "browser"):
+    for key in ("country", "region", "browser", *(key for key, _, _ in segment_filters.SELECTS.values())):
         st.session_state[key] = ALL
+    st.session_state[segment_filters.VISITOR_KEY] = None
+    st.session_state[segment_filters.TAG_KEY] = []
     st.session_state["q"] = ""
+
+
+def _segment_section(choices: SegmentChoices) -> dict[str, Any]:
+    """The segment filters in a collapsed expander (open when the URL sets one); the selects and tags
+    only where the data holds values. Returns them as keyword arguments of ``parse_filters``."""
+    active = any(key in st.query_params for key in segment_filters.KEYS)
+    chosen: dict[str, Any] = {}
+    with st.expander("Segments", expanded=active, icon=":material/group:"):
+        for field, (key, label, help_text) in segment_filters.SELECTS.items():
+            if choices.values[field]:
+                options = [ALL, *choices.values[field]]
+                chosen[field] = _choice(
+                    st.selectbox(label, options, key=key, bind="query-params", help=help_text)
+                )
+        chosen["visitor_type"] = st.segmented_control(
+            "Visitors",
+            list(VISITOR_TYPES),
+            key=segment_filters.VISITOR_KEY,
+            bind="query-params",
+            help="new: the visitor's first session the server saw; returning: any later session.",
+        )
+        if choices.tags:
+            chosen["tags"] = st.multiselect(
+                "Tags",
+                choices.tags,
+                key=segment_filters.TAG_KEY,
+                bind="query-params",
+                placeholder="Any",
+                help="Set by the page with window.heatmaps.tag(key, value); sessions with every tag picked.",
+            )
+        if not choices.any:
+            st.caption(
+                "No campaign, referrer or tag in the data yet: the tracker sends a session's UTM "
+                "parameters and referrer host, and the tags its pages set with `window.heatmaps.tag()`."
+            )
+    return chosen
 
 
 def render_filters(backend: Backend) -> Filters:
@@ -115,11 +156,12 @@ def render_filters(backend: Backend) -> Filters:
         )
         if note:
             st.caption(f":orange[{note}]")
-        dims = (
-            loaders.dimensions(backend, backend.key, version.web[1], web_days.first, web_days.last)
-            if web_days is not None
-            else pl.DataFrame(schema={"country": pl.String, "region": pl.String, "browser": pl.String})
-        )
+        if web_days is not None:
+            days = (backend, backend.key, version.web[1], web_days.first, web_days.last)
+            dims, segments = loaders.dimensions(*days), loaders.segment_values(*days)
+        else:
+            dims = pl.DataFrame(schema=dict.fromkeys(("country", "region", "browser"), pl.String))
+            segments = pl.DataFrame(schema=dict.fromkeys(SEGMENT_COLUMNS, pl.String))
         country = _choice(
             st.selectbox(
                 "Country",
@@ -152,10 +194,11 @@ def render_filters(backend: Backend) -> Filters:
             ).strip()
             or None
         )
+        segment = _segment_section(segment_filters.segment_choices(segments))
         st.button("Reset filters", on_click=_reset, args=(defaults,), width="stretch")
         if lasts:
             st.caption(f"Newest data: {max(lasts):%Y-%m-%d} (UTC).")
-    filters = Filters(window, country, region, browser, search)
+    filters = Filters(window, parse_filters(country, region, browser, **segment), search)
     st.session_state[FILTERS_KEY] = filters
     return filters
 

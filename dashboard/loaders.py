@@ -25,7 +25,7 @@ from dashboard.images import DisplayImage, display_image, thumbnail_uri
 from dashboard.recording_player import DISPLAY_LIMIT_BYTES
 from data_layer import breakpoints, explore, recordings, screenshots, scroll_only
 from data_layer.breakpoints import Breakpoint
-from data_layer.filters import WebFilters, Window, parse_filters
+from data_layer.filters import WebFilters, Window
 from data_layer.page_ref import PageRef
 from data_layer.recordings import RecordingHead
 from data_layer.schema import screenshots as screenshots_table
@@ -90,23 +90,27 @@ def dimensions(_backend: Backend, db: str, generation: str, first: date, last: d
     return explore.dimension_values(_backend.store, explore.DayRange(first, last))
 
 
+@st.cache_data(ttl=CHOICES_TTL_SECONDS, max_entries=16, show_spinner=False)
+def segment_values(_backend: Backend, db: str, generation: str, first: date, last: date) -> pl.DataFrame:
+    """Distinct segments (explore.segment_values) over the days with data: the sidebar's segment
+    choices, keyed like :func:`dimensions`."""
+    return explore.segment_values(_backend.store, explore.DayRange(first, last))
+
+
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner="Ranking pages…")
 def ranked_pages(
     _backend: Backend,
     db: str,
     version: DataVersion,
     window: Window,
-    country: str | None,
-    region: str | None,
-    browser: str | None,
+    where: WebFilters,
     search: str | None,
     sort_key: str,
     descending: bool,
 ) -> pl.DataFrame:
     """The whole page list (service.ranked_pages) for a window, filters, search and sort."""
     service = _backend.service
-    filters = service_filters(country, region, browser)
-    return service.ranked_pages(window, filters, search or None, sort_key, descending)
+    return service.ranked_pages(window, where, search or None, sort_key, descending)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
@@ -115,20 +119,12 @@ def scroll_only_pages(
     db: str,
     version: DataVersion,
     window: Window,
-    country: str | None,
-    region: str | None,
-    browser: str | None,
+    where: WebFilters,
     search: str | None,
 ) -> pl.DataFrame:
     """Pages with scroll data but no click for the window, filters and search (scroll_only), which the
     page list leaves out."""
-    filters = service_filters(country, region, browser)
-    return scroll_only.scroll_only_pages(_backend.store, window, filters, search or None)
-
-
-def service_filters(country: str | None, region: str | None, browser: str | None) -> WebFilters:
-    """The service's own parsing of filter values (empty means no filter)."""
-    return parse_filters(country, region, browser)
+    return scroll_only.scroll_only_pages(_backend.store, window, where, search or None)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner="Computing the heatmap…")
@@ -139,13 +135,10 @@ def page_summary(
     page_key: str,
     breakpoint: Breakpoint,
     window: Window,
-    country: str | None,
-    region: str | None,
-    browser: str | None,
+    where: WebFilters,
 ) -> PageSummary:
     """The page's summary (service.page_summary), the same answer the REST API gives."""
-    filters = service_filters(country, region, browser)
-    return _backend.service.page_summary(PageRef(page_key, breakpoint), window, filters)
+    return _backend.service.page_summary(PageRef(page_key, breakpoint), window, where)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
@@ -156,13 +149,10 @@ def page_geometry(
     page_key: str,
     breakpoint: str,
     window: Window,
-    country: str | None,
-    region: str | None,
-    browser: str | None,
+    where: WebFilters,
 ) -> explore.PageGeometry:
     """Median document and viewport size of the page's visits (layout of the figure)."""
-    filters = service_filters(country, region, browser)
-    return explore.page_geometry(_backend.store, page_key, breakpoint, window, filters)
+    return explore.page_geometry(_backend.store, [page_key], breakpoint, window, where)
 
 
 @st.cache_resource(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
@@ -173,9 +163,7 @@ def heatmap_overlay(
     page_key: str,
     breakpoint: str,
     window: Window,
-    country: str | None,
-    region: str | None,
-    browser: str | None,
+    where: WebFilters,
     layer: str,
     opacity: float,
     drawing: Drawing,
@@ -186,8 +174,8 @@ def heatmap_overlay(
     validation of every property (0.1-0.3 s of server time per run). Nobody mutates it: Streamlit
     serialises a copy (``to_dict``).
     """
-    summary = page_summary(_backend, db, version, page_key, breakpoint, window, country, region, browser)
-    geometry = page_geometry(_backend, db, version, page_key, breakpoint, window, country, region, browser)
+    summary = page_summary(_backend, db, version, page_key, breakpoint, window, where)
+    geometry = page_geometry(_backend, db, version, page_key, breakpoint, window, where)
     shot = latest_page_screenshot(_backend, db, version, page_key, breakpoint)
     image = display_screenshot(_backend, db, shot["sha256"]) if shot else None
     # A captured backdrop knows the document width it was taken at: its clicks' CSS px map onto it 1:1.
@@ -214,19 +202,17 @@ def hotspot_sessions(
     page_key: str,
     breakpoint: str,
     window: Window,
-    country: str | None,
-    region: str | None,
-    browser: str | None,
+    where: WebFilters,
     bins: tuple[tuple[int, int], ...],
     layer: explore.HotspotLayer,
 ) -> pl.DataFrame:
     """Sessions behind the selected bins, with replay links (explore.hotspot_sessions)."""
     return explore.hotspot_sessions(
         _backend.store,
-        page_key=page_key,
+        page_keys=[page_key],
         breakpoint=breakpoint,
         window=window,
-        filters=service_filters(country, region, browser),
+        filters=where,
         bins=list(bins),
         layer=layer,
         replay_template=_backend.settings.replay_template(),

@@ -7,6 +7,7 @@ session ranking and replay links so a hotspot's sessions agree with the summary'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -14,7 +15,7 @@ from typing import Any, Literal
 import polars as pl
 from sqlalchemy import Engine, func, select
 
-from data_layer import metrics
+from data_layer import metrics, segments
 from data_layer.bins import with_bins
 from data_layer.filters import WebFilters, Window
 from data_layer.schema import screenshots, touch_events, web_events
@@ -95,11 +96,23 @@ def dimension_values(store: EventStore, days: DayRange) -> pl.DataFrame:
     )
 
 
+def segment_values(store: EventStore, days: DayRange) -> pl.DataFrame:
+    """The distinct segments over ``days``: one row per distinct segment key, a column per part of
+    :data:`segments.SEGMENT_COLUMNS` (String, null when the session had none), in no particular order.
+
+    As :func:`dimension_values`, read as the one ``segment`` column and made unique while the replica's
+    keys are still categorical codes: a data set holds few keys (one per landing and tag set).
+    """
+    frame = store.web_events(days.first, days.last, columns=["segment"])
+    return segments.split_keys(frame.lazy().unique().collect().get_column("segment"))
+
+
 def page_geometry(
-    store: EventStore, page_key: str, breakpoint: str, window: Window, filters: WebFilters
+    store: EventStore, page_keys: Sequence[str], breakpoint: str, window: Window, filters: WebFilters
 ) -> PageGeometry:
-    """Median document width and height and viewport height of a page's events in one breakpoint."""
-    frame = store.web_events(window.from_day, window.to_day, filters, page_keys=[page_key]).filter(
+    """Median document width and height and viewport height of the events of ``page_keys`` (one page,
+    or a group's pages together) in one breakpoint."""
+    frame = store.web_events(window.from_day, window.to_day, filters, page_keys=page_keys).filter(
         pl.col("breakpoint") == breakpoint
     )
     if frame.is_empty():
@@ -116,7 +129,7 @@ def page_geometry(
 def hotspot_sessions(
     store: EventStore,
     *,
-    page_key: str,
+    page_keys: Sequence[str],
     breakpoint: str,
     window: Window,
     filters: WebFilters,
@@ -125,16 +138,18 @@ def hotspot_sessions(
     replay_template: str,
     limit: int = HOTSPOT_SESSION_LIMIT,
 ) -> pl.DataFrame:
-    """Sessions whose clicks fall in the given ``(binX, binY)`` bins, best replay candidates first.
+    """Sessions whose clicks on ``page_keys`` (one page, or a group's pages together, each click binned
+    by its own page's width as the summary bins it) fall in the given ``(binX, binY)`` bins, best replay
+    candidates first.
 
     ``layer`` picks the clicks that count: all clicks, dead clicks, or the first clicks of rage events
     (where the summary places a rage event). Ranking and links follow the summary's replays (CONTRACT
     2.7): rage events, dead clicks, clicks (desc), latest event (desc), session id; the link's date is the
-    session's first event on the page in the window. Columns: ``session_id``, ``visitor_id``, ``clicks``,
+    session's first event on the pages in the window. Columns: ``session_id``, ``visitor_id``, ``clicks``,
     ``dead_clicks``, ``rage_events`` (within the bins), ``last_ts``, ``first_ts`` (the session's first
     click that counts, where its replay is worth starting), ``replay_url``; at most ``limit``.
     """
-    events = store.web_events(window.from_day, window.to_day, filters, page_keys=[page_key])
+    events = store.web_events(window.from_day, window.to_day, filters, page_keys=page_keys)
     wanted = pl.DataFrame(
         {"bin_x": [b[0] for b in bins], "bin_y": [b[1] for b in bins]},
         schema={"bin_x": pl.Int32, "bin_y": pl.Int32},

@@ -14,9 +14,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import Engine
 
-from data_layer import explore
+from data_layer import explore, segments
 from data_layer.filters import WebFilters, Window
 from data_layer.ingest import ingest_touch_batch, ingest_web_batch
+from data_layer.replica import ReplicaStore
 from data_layer.screenshots import save_screenshot
 from data_layer.settings import Settings
 from data_layer.store import SqlStore
@@ -54,7 +55,7 @@ def site(engine: Engine, settings: Settings) -> SqlStore:
 def test_hotspot_sessions_rank_like_replays_and_link_to_them(site: SqlStore) -> None:
     sessions = explore.hotspot_sessions(
         site,
-        page_key="https://example.com/pricing",
+        page_keys=["https://example.com/pricing"],
         breakpoint="desktop",
         window=WINDOW,
         filters=WebFilters(),
@@ -86,7 +87,7 @@ def test_hotspot_layers_count_their_own_clicks(
     site: SqlStore, layer: explore.HotspotLayer, sessions: list[str]
 ) -> None:
     found = explore.hotspot_sessions(
-        site, page_key="https://example.com/pricing", breakpoint="desktop", window=WINDOW,
+        site, page_keys=["https://example.com/pricing"], breakpoint="desktop", window=WINDOW,
         filters=WebFilters(), bins=[(7, 12)], layer=layer,
         replay_template=TEMPLATE,
     )  # fmt: skip
@@ -95,12 +96,12 @@ def test_hotspot_layers_count_their_own_clicks(
 
 def test_hotspot_sessions_honour_filters_and_other_bins(site: SqlStore) -> None:
     found = explore.hotspot_sessions(
-        site, page_key="https://example.com/pricing", breakpoint="desktop", window=WINDOW,
+        site, page_keys=["https://example.com/pricing"], breakpoint="desktop", window=WINDOW,
         filters=WebFilters(country="de"), bins=[(7, 12), (46, 37)], layer="clicks", replay_template=TEMPLATE,
     )  # fmt: skip
     assert found["session_id"].to_list() == ["B"]
     nobody = explore.hotspot_sessions(
-        site, page_key="https://example.com/pricing", breakpoint="mobile", window=WINDOW,
+        site, page_keys=["https://example.com/pricing"], breakpoint="mobile", window=WINDOW,
         filters=WebFilters(), bins=[(7, 12)], layer="clicks", replay_template=TEMPLATE,
     )  # fmt: skip
     assert nobody.is_empty()
@@ -120,9 +121,9 @@ def test_session_events_cover_the_day_and_the_next_in_time_order(site: SqlStore,
 
 
 def test_page_geometry_is_the_median_of_the_visits(site: SqlStore) -> None:
-    geometry = explore.page_geometry(site, "https://example.com/pricing", "desktop", WINDOW, WebFilters())
+    geometry = explore.page_geometry(site, ["https://example.com/pricing"], "desktop", WINDOW, WebFilters())
     assert geometry == explore.PageGeometry(document_width=1280, document_height=4000, viewport_height=800)
-    missing = explore.page_geometry(site, "https://example.com/pricing", "tablet", WINDOW, WebFilters())
+    missing = explore.page_geometry(site, ["https://example.com/pricing"], "tablet", WINDOW, WebFilters())
     assert missing == explore.PageGeometry(None, None, None)
 
 
@@ -158,3 +159,70 @@ def test_touch_screens_busiest_first_and_campaigns(engine: Engine, settings: Set
     assert explore.touch_campaigns(engine, "cart") == ["autumn", "spring"]
     assert explore.touch_campaigns(engine, "home_feed") == []
     assert explore.touch_day_range(engine) == explore.DayRange(DAY, DAY)
+
+
+def test_hotspot_sessions_of_a_group_add_up_its_pages(site: SqlStore) -> None:
+    """/next's click (x=10 of 1000 px, y=10) is bin (1, 0) of its own width; A's pricing clicks (7, 12)."""
+    pages = ["https://example.com/next", "https://example.com/pricing"]
+    both_days = Window(DAY, date(2026, 4, 11))
+    found = explore.hotspot_sessions(
+        site, page_keys=pages, breakpoint="desktop", window=both_days, filters=WebFilters(),
+        bins=[(7, 12), (1, 0)], layer="clicks", replay_template=TEMPLATE,
+    )  # fmt: skip
+    assert found.select("session_id", "clicks", "dead_clicks", "rage_events").rows() == [
+        ("A", 4, 0, 1),
+        ("B", 1, 1, 0),
+    ]
+    one_page = explore.hotspot_sessions(
+        site, page_keys=pages[:1], breakpoint="desktop", window=both_days, filters=WebFilters(),
+        bins=[(7, 12), (1, 0)], layer="clicks", replay_template=TEMPLATE,
+    )  # fmt: skip
+    assert one_page.select("session_id", "clicks").rows() == [("A", 1)]
+
+
+def test_page_geometry_of_several_pages_is_the_median_of_all_their_visits(
+    engine: Engine, settings: Settings
+) -> None:
+    ingest_web_batch(
+        engine,
+        settings,
+        [
+            web_click(url="https://example.com/a", documentWidth=1000, documentHeight=2000),
+            web_click(url="https://example.com/a", documentWidth=1000, documentHeight=2000, x=5),
+            web_click(
+                url="https://example.com/b", documentWidth=1400, documentHeight=3000, viewportHeight=700
+            ),
+        ],
+    )
+    store = SqlStore(engine)
+    both = explore.page_geometry(
+        store, ["https://example.com/a", "https://example.com/b"], "desktop", WINDOW, WebFilters()
+    )
+    assert both == explore.PageGeometry(document_width=1000, document_height=2000, viewport_height=800)
+    only_b = explore.page_geometry(store, ["https://example.com/b"], "desktop", WINDOW, WebFilters())
+    assert only_b == explore.PageGeometry(document_width=1400, document_height=3000, viewport_height=700)
+
+
+@pytest.mark.parametrize("replica", [False, True], ids=["sql", "replica"])
+def test_segment_values_are_the_distinct_segments_split_into_their_parts(
+    engine: Engine, settings: Settings, replica: bool
+) -> None:
+    campaign = {"utmSource": "news", "utmMedium": "email", "utmCampaign": "spring"}
+    ingest_web_batch(
+        engine,
+        settings,
+        [
+            web_click(sessionId="s1", **campaign, referrerHost="Mail.Example", tags={"variant": "B"}),
+            web_click(sessionId="s1", **campaign, referrerHost="Mail.Example", tags={"variant": "B"}, x=5),
+            web_click(sessionId="s2", visitorId="v2", timestamp="2026-04-10T13:00:00Z"),
+            web_click(sessionId="s3", timestamp="2026-04-10T14:00:00Z", tags={"plan": "pro", "variant": "A"}),
+        ],
+    )
+    store = ReplicaStore(engine) if replica else SqlStore(engine)
+    values = explore.segment_values(store, explore.DayRange(DAY, DAY))
+    assert values.sort("visitor_type", "utm_source", nulls_last=True).rows() == [
+        ("new", "news", "email", "spring", "mail.example", '{"variant":"B"}'),
+        ("new", None, None, None, None, None),
+        ("returning", None, None, None, None, '{"plan":"pro","variant":"A"}'),
+    ]
+    assert values.columns == list(segments.SEGMENT_COLUMNS)

@@ -124,7 +124,7 @@ def test_replay_links_and_the_busiest_hotspots_of_the_busiest_pages_have_recordi
                 )
                 behind = explore.hotspot_sessions(
                     store,
-                    page_key=page_key,
+                    page_keys=[page_key],
                     breakpoint=breakpoint,
                     window=WINDOW,
                     filters=WebFilters(),
