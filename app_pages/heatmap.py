@@ -1,4 +1,5 @@
-"""Heatmap: one page and breakpoint, its clicks over the newest screenshot, scroll reach and replays."""
+"""Heatmap: one page and breakpoint, its clicks over the newest screenshot, scroll reach and replays; or
+a group, the pages matching a pattern (``?pattern=``), added up over its busiest page's backdrop."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard import context, empty, filters, loaders
+from dashboard import context, empty, filters, groups, loaders
 from dashboard.backdrop import backdrop_controls
 from dashboard.backdrop import describe as describe_backdrop
 from dashboard.cartesian_chart import cartesian_chart
@@ -23,27 +24,22 @@ from dashboard.formatting import (
     shorten,
     to_session_page,
 )
+from dashboard.groups import page_link_params
 from dashboard.heatmap_geometry import bin_at
 from dashboard.heatmap_view import DRAWINGS, LAYERS
 from dashboard.reach import reach_html
 from dashboard.recording_player import at_param
 from data_layer import bins, breakpoints
 from data_layer.explore import HotspotLayer
+from data_layer.page_ref import GroupRef, PageRef, parse_page_pattern
 from data_layer.service import PageSummary
 
 PANEL_HEIGHT_PX = 720
 
 
-def _breakpoint_split(pages: pl.DataFrame, page_key: str) -> dict[str, int]:
-    row = pages.filter(pl.col("page_key") == page_key)
-    if row.is_empty():
-        return {}
-    return {item["breakpoint"]: item["clicks"] for item in row["breakpoints"][0]}
-
-
-def _replay_links(replays: pl.DataFrame, page_key: str, dashboard_url: str) -> None:
+def _replay_links(replays: pl.DataFrame, page: PageRef | GroupRef, dashboard_url: str) -> None:
     """The summary's replay links, one column per breakpoint, in the summary's order; those to this
-    dashboard's Session page open it on this page."""
+    dashboard's Session page open it on this page (a group's on the session's own page)."""
     columns = st.columns(len(breakpoints.NAMES))
     for column, name in zip(columns, breakpoints.NAMES, strict=True):
         entries = replays.filter(pl.col("breakpoint") == name).to_dicts()
@@ -59,7 +55,7 @@ def _replay_links(replays: pl.DataFrame, page_key: str, dashboard_url: str) -> N
                 continue
             column.link_button(
                 f"{rank}. {escape_markdown(shorten(session, 32))}",
-                to_session_page(item["url"], dashboard_url, pageKey=page_key),
+                to_session_page(item["url"], dashboard_url, **page_link_params(page)),
                 icon=":material/play_circle:",
                 width="stretch",
             )
@@ -77,17 +73,16 @@ HOTSPOT_COLUMNS = {
 
 
 @st.fragment
-def heatmap_panel(
-    backend: Backend, chosen: Filters, page_key: str, breakpoint: str, summary: PageSummary
-) -> None:
+def heatmap_panel(backend: Backend, chosen: Filters, page: PageRef | GroupRef, summary: PageSummary) -> None:
     """Layer and opacity controls, the figure, scroll reach, the sessions behind a hotspot, the PNG export.
 
     A fragment: its controls and the hotspot selection rerun only this panel.
     """
     version = loaders.data_version(backend)
-    view_args = (backend, backend.key, version, page_key, breakpoint, *chosen.dimension_args)
+    breakpoint = page.breakpoint
+    view_args = (backend, backend.key, version, page, *chosen.dimension_args)
     geometry = loaders.page_geometry(*view_args)
-    shot = loaders.latest_page_screenshot(backend, backend.key, version, page_key, breakpoint)
+    shot = loaders.backdrop_screenshot(backend, version, page, *chosen.dimension_args)
     fold = summary.fold_px
 
     controls = st.columns([3, 2, 2], vertical_alignment="bottom")
@@ -163,7 +158,7 @@ def heatmap_panel(
         }
     )
     if picked:
-        _hotspot_sessions(backend, chosen, page_key, breakpoint, tuple(picked), layer.name)
+        _hotspot_sessions(backend, chosen, page, tuple(picked), layer.name)
 
     st.download_button(
         "Download PNG",
@@ -194,15 +189,14 @@ def _export_png(
 def _hotspot_sessions(
     backend: Backend,
     chosen: Filters,
-    page_key: str,
-    breakpoint: str,
+    page: PageRef | GroupRef,
     bins: tuple[tuple[int, int], ...],
     layer: HotspotLayer,
 ) -> None:
     version = loaders.data_version(backend)
     with context.explained_errors():
         sessions = loaders.hotspot_sessions(
-            backend, backend.key, version, page_key, breakpoint, *chosen.dimension_args, bins, layer
+            backend, backend.key, version, page, *chosen.dimension_args, bins, layer
         )
     spots = "this spot" if len(bins) == 1 else f"these {len(bins)} spots"
     st.subheader(f"Sessions that clicked {spots}")
@@ -212,7 +206,7 @@ def _hotspot_sessions(
     # A link to this dashboard's Session page opens it on this page, a few seconds before the click.
     dashboard_url = backend.settings.dashboard_url
     links = [
-        to_session_page(url, dashboard_url, pageKey=page_key, at=at_param(first))
+        to_session_page(url, dashboard_url, **page_link_params(page), at=at_param(first))
         if is_web_link(url)
         else None
         for url, first in sessions.select("replay_url", "first_ts").iter_rows()
@@ -241,7 +235,7 @@ with context.explained_errors():
         backend, backend.key, version, *chosen.dimension_args, chosen.search, "CLICKS", True
     )
 
-pickers = st.columns([4, 2], vertical_alignment="bottom")
+pickers = st.columns([4, 3, 2], vertical_alignment="bottom")
 page_key = pickers[0].selectbox(
     "Page",
     pages["page_key"].to_list(),
@@ -251,8 +245,20 @@ page_key = pickers[0].selectbox(
     placeholder="Pick a page or paste its URL",
     help="Pages with clicks for the sidebar filters, busiest first.",
 )
+pattern = (
+    pickers[1]
+    .text_input(
+        "Or every page matching",
+        key="pattern",
+        bind="query-params",
+        placeholder="https://shop.example.com/products/*",
+        help="A pattern instead of one page: * stands for one or more characters (at most 5). The view then "
+        "adds up every matching page. Clear it to see the page picked.",
+    )
+    .strip()
+)
 breakpoint = (
-    pickers[1].segmented_control(
+    pickers[2].segmented_control(
         "Breakpoint",
         list(breakpoints.NAMES),
         default="desktop",
@@ -261,16 +267,33 @@ breakpoint = (
     )
     or "desktop"
 )
-if not page_key:
+if not page_key and not pattern:
     st.info("No page has clicks for these filters. Widen the date range or clear a filter in the sidebar.")
     st.stop()
 
 with context.explained_errors():
-    summary = loaders.page_summary(
-        backend, backend.key, version, page_key, breakpoint, *chosen.dimension_args
+    page = (
+        GroupRef(parse_page_pattern(pattern, backend.settings.page_key_rules), breakpoint)
+        if pattern
+        else PageRef(page_key, breakpoint)
     )
+    summary = loaders.page_summary(backend, backend.key, version, page, *chosen.dimension_args)
+    shown_pages = (  # the rows whose clicks this view adds up
+        loaders.ranked_pages(
+            backend, backend.key, version, *chosen.dimension_args, None, "CLICKS", True, page.pattern
+        )
+        if isinstance(page, GroupRef)
+        else pages.filter(pl.col("page_key") == page_key)
+    )
+    shown = loaders.backdrop_page(backend, backend.key, version, page, *chosen.dimension_args)
 
-split = _breakpoint_split(pages, page_key)
+subject = "these pages" if isinstance(page, GroupRef) else "this page"
+if isinstance(page, GroupRef):
+    st.markdown(
+        f"**{count(summary.pages or 0)} pages** match {escape_markdown(page.pattern.text)} in this window "
+        "and filters; their clicks add up below, each binned by its own page's width."
+    )
+split = groups.clicks_by_breakpoint(shown_pages)
 clicks = int(summary.click_bins["clicks"].sum())
 dead = int(summary.dead_bins["dead_clicks"].sum())
 rage = int(summary.rage_bins["rage_events"].sum())
@@ -280,26 +303,29 @@ numbers[1].metric("Dead clicks", count(dead), border=True, help="Clicks the page
 numbers[2].metric("Rage events", count(rage), border=True, help="Runs of 3+ fast clicks on the same spot.")
 numbers[3].metric("Sessions with scroll data", count(summary.scroll_reach["sessions"][0]), border=True)
 st.caption(
-    f"{chosen.describe()} (UTC) · clicks on this page by breakpoint: "
+    f"{chosen.describe()} (UTC) · clicks on {subject} by breakpoint: "
     + " · ".join(f"{name} {split.get(name, 0):,}" for name in breakpoints.NAMES)
 )
 if clicks == 0 and any(split.values()):
     busiest = max(split, key=split.__getitem__)
-    st.info(f"No {breakpoint} clicks on this page for these filters; most clicks are on {busiest}.")
+    st.info(f"No {breakpoint} clicks on {subject} for these filters; most clicks are on {busiest}.")
 
-backdrop_controls(
-    backend,
-    page_key,
-    breakpoint,
-    loaders.latest_page_screenshot(backend, backend.key, version, page_key, breakpoint),
-)
-heatmap_panel(backend, chosen, page_key, breakpoint, summary)
+if isinstance(page, GroupRef):
+    st.caption(escape_markdown(groups.backdrop_note(shown, summary.pages or 0, breakpoint)))
+if shown:
+    backdrop_controls(
+        backend,
+        shown,
+        breakpoint,
+        loaders.latest_page_screenshot(backend, backend.key, version, shown, breakpoint),
+    )
+heatmap_panel(backend, chosen, page, summary)
 
 st.subheader("Replays")
 if not summary.replays.is_empty():
     st.caption(
         "Up to 5 sessions per breakpoint, the most frustrated first (rage events, dead clicks, clicks)."
     )
-    _replay_links(summary.replays, page_key, backend.settings.dashboard_url)
+    _replay_links(summary.replays, page, backend.settings.dashboard_url)
 else:
-    st.info("No sessions on this page for these filters.")
+    st.info(f"No sessions on {subject} for these filters.")

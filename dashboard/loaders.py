@@ -18,15 +18,15 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import func, select
 
+from dashboard import groups
 from dashboard.context import Backend
 from dashboard.figures import PageOverlay, page_overlay
 from dashboard.heatmap_view import LAYERS, Drawing
 from dashboard.images import DisplayImage, display_image, thumbnail_uri
 from dashboard.recording_player import DISPLAY_LIMIT_BYTES
 from data_layer import breakpoints, explore, recordings, screenshots, scroll_only
-from data_layer.breakpoints import Breakpoint
 from data_layer.filters import WebFilters, Window
-from data_layer.page_ref import PageRef
+from data_layer.page_ref import GroupRef, PagePattern, PageRef
 from data_layer.recordings import RecordingHead
 from data_layer.schema import screenshots as screenshots_table
 from data_layer.schema import touch_events
@@ -107,10 +107,12 @@ def ranked_pages(
     search: str | None,
     sort_key: str,
     descending: bool,
+    pattern: PagePattern | None = None,
 ) -> pl.DataFrame:
-    """The whole page list (service.ranked_pages) for a window, filters, search and sort."""
+    """The whole page list (service.ranked_pages) for a window, filters, search and sort; with
+    ``pattern``, its matching pages only (a group's pages)."""
     service = _backend.service
-    return service.ranked_pages(window, where, search or None, sort_key, descending)
+    return service.ranked_pages(window, where, search or None, sort_key, descending, pattern=pattern)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
@@ -132,13 +134,12 @@ def page_summary(
     _backend: Backend,
     db: str,
     version: DataVersion,
-    page_key: str,
-    breakpoint: Breakpoint,
+    page: PageRef | GroupRef,
     window: Window,
     where: WebFilters,
 ) -> PageSummary:
-    """The page's summary (service.page_summary), the same answer the REST API gives."""
-    return _backend.service.page_summary(PageRef(page_key, breakpoint), window, where)
+    """The page's (or the group's) summary (service.page_summary), the same answer the REST API gives."""
+    return _backend.service.page_summary(page, window, where)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
@@ -146,13 +147,40 @@ def page_geometry(
     _backend: Backend,
     db: str,
     version: DataVersion,
-    page_key: str,
-    breakpoint: str,
+    page: PageRef | GroupRef,
     window: Window,
     where: WebFilters,
 ) -> explore.PageGeometry:
-    """Median document and viewport size of the page's visits (layout of the figure)."""
-    return explore.page_geometry(_backend.store, [page_key], breakpoint, window, where)
+    """Median document and viewport size of the page's visits (a group's: of all its pages' visits),
+    the layout of the figure."""
+    keys = _backend.service.page_keys_of(page)
+    return explore.page_geometry(_backend.store, keys, page.breakpoint, window, where)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
+def backdrop_page(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    page: PageRef | GroupRef,
+    window: Window,
+    where: WebFilters,
+) -> str | None:
+    """The page whose newest backdrop the heatmap is drawn over: the page itself; for a group, its
+    busiest page at the breakpoint in the window and filters (groups.busiest_page), None without a
+    click there."""
+    if isinstance(page, PageRef):
+        return page.page_key
+    ranked = ranked_pages(_backend, db, version, window, where, None, "CLICKS", True, page.pattern)
+    return groups.busiest_page(ranked, page.breakpoint)
+
+
+def backdrop_screenshot(
+    backend: Backend, version: DataVersion, page: PageRef | GroupRef, window: Window, where: WebFilters
+) -> dict[str, Any] | None:
+    """The newest screenshot of :func:`backdrop_page` at the breakpoint, None without one."""
+    shown = backdrop_page(backend, backend.key, version, page, window, where)
+    return latest_page_screenshot(backend, backend.key, version, shown, page.breakpoint) if shown else None
 
 
 @st.cache_resource(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
@@ -160,8 +188,7 @@ def heatmap_overlay(
     _backend: Backend,
     db: str,
     version: DataVersion,
-    page_key: str,
-    breakpoint: str,
+    page: PageRef | GroupRef,
     window: Window,
     where: WebFilters,
     layer: str,
@@ -170,13 +197,17 @@ def heatmap_overlay(
 ) -> PageOverlay:
     """The Heatmap page's figure for one view (``layer`` is a :data:`LAYERS` label), built once.
 
+    A group's figure lays its pages' bins (each click binned by its own page's width) over its busiest
+    page's backdrop, scaled to the group's median document width: pages of one template share it.
+
     A resource, not data: the figure is shared as is, never pickled, so a warm view skips Plotly's
     validation of every property (0.1-0.3 s of server time per run). Nobody mutates it: Streamlit
     serialises a copy (``to_dict``).
     """
-    summary = page_summary(_backend, db, version, page_key, breakpoint, window, where)
-    geometry = page_geometry(_backend, db, version, page_key, breakpoint, window, where)
-    shot = latest_page_screenshot(_backend, db, version, page_key, breakpoint)
+    summary = page_summary(_backend, db, version, page, window, where)
+    geometry = page_geometry(_backend, db, version, page, window, where)
+    shot = backdrop_screenshot(_backend, version, page, window, where)
+    breakpoint = page.breakpoint
     image = display_screenshot(_backend, db, shot["sha256"]) if shot else None
     # A captured backdrop knows the document width it was taken at: its clicks' CSS px map onto it 1:1.
     captured_width = shot.get("documentWidth") if shot else None
@@ -199,18 +230,18 @@ def hotspot_sessions(
     _backend: Backend,
     db: str,
     version: DataVersion,
-    page_key: str,
-    breakpoint: str,
+    page: PageRef | GroupRef,
     window: Window,
     where: WebFilters,
     bins: tuple[tuple[int, int], ...],
     layer: explore.HotspotLayer,
 ) -> pl.DataFrame:
-    """Sessions behind the selected bins, with replay links (explore.hotspot_sessions)."""
+    """Sessions behind the selected bins of the page (or the group's pages), with replay links
+    (explore.hotspot_sessions)."""
     return explore.hotspot_sessions(
         _backend.store,
-        page_keys=[page_key],
-        breakpoint=breakpoint,
+        page_keys=_backend.service.page_keys_of(page),
+        breakpoint=page.breakpoint,
         window=window,
         filters=where,
         bins=list(bins),
