@@ -206,9 +206,10 @@ def replay_panel(
             st.session_state[PLAYING_KEY] = False
             st.rerun(scope="app")
         st.session_state[step_key] = current + 1
-    step = st.slider(
-        "Step", 1, total, total, key=step_key, help="Drag to go through the session event by event."
-    )
+    # The start (the last step) goes through the widget's state, not a default value: Play and the
+    # timer set that state, and a widget given both makes Streamlit log a warning.
+    st.session_state.setdefault(step_key, total)
+    step = st.slider("Step", 1, total, key=step_key, help="Drag to go through the session event by event.")
     row = steps.row(step - 1, named=True)
     st.markdown(
         f"**Step {step} of {total}** · {row['seconds']:.1f} s · {escape_markdown(describe_step(row))}"
