@@ -84,6 +84,17 @@ def patch(frame: pl.DataFrame, changes: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """(start, length) ranges with adjoining ones joined, in row order."""
+    merged: list[tuple[int, int]] = []
+    for start, length in sorted(ranges):
+        if merged and merged[-1][0] + merged[-1][1] == start:
+            merged[-1] = (merged[-1][0], merged[-1][1] + length)
+        else:
+            merged.append((start, length))
+    return merged
+
+
 def _page_ranges(frame: pl.DataFrame) -> dict[str, tuple[int, int]]:
     """page_key -> (first row, row count) of a frame whose rows of one page are contiguous."""
     if frame.is_empty():
@@ -189,9 +200,16 @@ class Snapshot:
         return any(run.file is None for run in self.runs)
 
     def page_frames(self, page_keys: Collection[str]) -> list[pl.DataFrame]:
-        """Some pages' rows: a slice of each run per page it holds, and their tail rows."""
+        """Some pages' rows: slices of each run holding them, and their tail rows.
+
+        A run keeps pages in key order, so the pages of a pattern over a common prefix sit side by side:
+        their ranges are merged into as few slices as possible (a group of thousands of pages is then a
+        handful of slices rather than thousands of tiny frames).
+        """
         slices = [
-            run.frame.slice(*run.ranges[key]) for run in self.runs for key in page_keys if key in run.ranges
+            run.frame.slice(start, length)
+            for run in self.runs
+            for start, length in _merged([run.ranges[key] for key in page_keys if key in run.ranges])
         ]
         wanted = pl.Series(list(page_keys), dtype=pl.String)
         return [*slices, self.tail.filter(pl.col("page_key").cast(pl.String).is_in(wanted.implode()))]

@@ -197,6 +197,17 @@ def _dimension_conditions(snap: Snapshot, filters: WebFilters) -> list[pl.Expr]:
             matching = [v for v in snap.distinct(column) if v.lower() == wanted.lower()]
             conditions.append(pl.col(column).is_in(matching) if matching else pl.lit(False))
     if segments.has_segment_filter(filters):
-        keys = segments.matching_keys(pl.Series(snap.distinct("segment"), dtype=pl.String), filters)
+        keys = _segment_keys(snap, filters)
         conditions.append(pl.col("segment").is_in(keys.implode()) if keys.len() else pl.lit(False))
     return conditions
+
+
+def _segment_keys(snap: Snapshot, filters: WebFilters) -> pl.Series:
+    """The snapshot's segment keys matching ``filters``, memoised: a data set holds tens of thousands
+    of keys (a session's campaign, referrer and tags), which take tens of ms to match, and a dashboard
+    asks the same filters again and again."""
+    memo_key = f"segment:{sorted(filters.digest_values().items())}"
+    if memo_key not in snap.memo:
+        keys = pl.Series(snap.distinct("segment"), dtype=pl.String)
+        snap.memo[memo_key] = segments.matching_keys(keys, filters)
+    return snap.memo[memo_key]
