@@ -22,7 +22,7 @@ from dashboard import context, empty, filters, loaders
 from dashboard.cartesian_chart import cartesian_chart
 from dashboard.context import Backend
 from dashboard.figures import Canvas, ReplayMark, scroll_timeline, session_replay
-from dashboard.formatting import count, escape_markdown, escape_plotly, is_web_link
+from dashboard.formatting import count, escape_markdown, escape_plotly, is_web_link, to_session_page
 from dashboard.recording_player import (
     LEAD_MS,
     at_param,
@@ -100,9 +100,11 @@ def _recorded_sessions(backend: Backend) -> None:
             'tracker\'s tag says `data-record="on"`.'
         )
         return
-    template = backend.settings.replay_template()
+    template, dashboard_url = backend.settings.replay_template(), backend.settings.dashboard_url
     links = [
-        metrics.replay_url(template, session_id, visitor_id, start.date().isoformat())
+        to_session_page(
+            metrics.replay_url(template, session_id, visitor_id, start.date().isoformat()), dashboard_url
+        )
         for session_id, visitor_id, start in found.select("session_id", "visitor_id", "start").iter_rows()
     ]
     table = found.select(

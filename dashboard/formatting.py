@@ -1,8 +1,12 @@
-"""Small pure helpers that turn values into text for the dashboard (no Streamlit import)."""
+"""Small helpers that turn values into text for the dashboard, pure but for :func:`to_session_page`,
+which reads the sidebar's filters from the current URL."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from dashboard.url_filters import sidebar_params
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
 
@@ -38,9 +42,17 @@ def replay_session_id(url: str) -> str | None:
 
 
 def to_session_page(url: str, dashboard_url: str, **params: str) -> str:
-    """``url`` with ``params`` added to its query when it opens this dashboard's Session page (the default
-    replay template does); a link elsewhere (a template for another tool) is left as it is."""
-    if not url.startswith(f"{dashboard_url.rstrip('/')}/session?"):
+    """``url`` with ``params`` and the sidebar's filters of the current URL added to its query when it
+    opens this dashboard's Session page (the default replay template does), so the session opens in the
+    user's window and filters and the views reached from it keep them; a link elsewhere (a template for
+    another tool) is left as it is."""
+    return with_own_params(url, dashboard_url, [*params.items(), *sidebar_params()])
+
+
+def with_own_params(url: str, dashboard_url: str, params: Sequence[tuple[str, str]]) -> str:
+    """``url`` with ``params`` (repeated keys kept) added to its query when it opens this dashboard's
+    Session page; any other link as it is."""
+    if not url.startswith(f"{dashboard_url.rstrip('/')}/session?") or not params:
         return url
     return f"{url}&{urlencode(params, quote_via=quote)}"
 

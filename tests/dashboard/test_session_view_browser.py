@@ -1,5 +1,7 @@
-"""The Session replay view in Chromium over the demo site: the click path plays without the server
-saying anything. Screenshots go to ``test-artifacts/``.
+"""Sessions in Chromium over the demo site: the replay links of the Heatmap view and of the Session
+replay view's recorded sessions keep the sidebar's window and filters, so the session's tab and the views
+reached from it stay in the user's context; the click path plays without the server saying anything.
+Screenshots go to ``test-artifacts/``.
 """
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from sqlalchemy import Engine, text
@@ -27,6 +29,13 @@ pytestmark = [
 
 ARTIFACTS = REPO / "test-artifacts"
 TIMEOUT_MS = 30_000
+CART = "https://shop.example.com/cart"
+WINDOW = ("2026-10-20", "2026-11-01")
+FILTERED = urlencode({"dates": WINDOW, "country": "US"}, doseq=True)
+CARRIED = {"dates": list(WINDOW), "country": ["US"], "visitorType": ["returning"]}
+"""The sidebar's parameters a link must carry: the window and country from the URL, the visitor type
+picked in the sidebar."""
+ROW_PX, HEADER_PX = 35, 35
 LOGGED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (?P<message>.*)$", re.MULTILINE)
 """A line of Streamlit's log (``2026-12-06 05:42:38.544 The widget with key ...``): its message."""
 
@@ -86,3 +95,70 @@ def test_play_steps_through_the_click_path_without_a_warning(dashboard: dict[str
         page.wait_for_timeout(2000)
         assert step.inner_text() == paused_at != f"Step {total} of {total}"
     assert logged_messages(dashboard["log"]) == []
+
+
+def carried(url: str) -> dict[str, list[str]]:
+    """The sidebar's parameters in ``url``'s query."""
+    return {key: values for key, values in parse_qs(urlsplit(url).query).items() if key in CARRIED}
+
+
+def pick_returning_visitors(page: Any) -> None:
+    """Picks "returning" among the sidebar's segment filters, as a user would."""
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Segments").click()
+    sidebar.get_by_text("returning", exact=True).click()
+    page.wait_for_url("**visitorType=returning**")
+    wait_idle(page)
+
+
+def test_replay_links_keep_the_sidebar_filters(dashboard: dict[str, Any]) -> None:
+    base = dashboard["base"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    with launched() as browser:
+        context = browser.new_context(viewport={"width": 1440, "height": 1100})
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        page.goto(f"{base}/heatmap?{urlencode({'page': CART})}&{FILTERED}")
+        page.get_by_role("heading", name="Replays").wait_for()
+        wait_idle(page)
+        pick_returning_visitors(page)
+        links = [
+            link.get_attribute("href")
+            for link in page.locator('[data-testid="stLinkButton"] a[href*="/session?"]').all()
+        ]
+        assert links, "the cart has replays for returning US visitors"
+        assert [(carried(link), parse_qs(urlsplit(link).query)["pageKey"]) for link in links] == [
+            (CARRIED, [CART])
+        ] * len(links)
+        page.get_by_role("heading", name="Replays").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "replay-links-heatmap.png"))
+
+        # The session opens in the user's context, and the Heatmap view reached from it keeps it.
+        session = context.new_page()
+        session.goto(links[0])
+        session.get_by_role("heading", name="Session replay").wait_for()
+        wait_idle(session)
+        session.get_by_role("link", name="Heatmap").click()
+        session.get_by_role("heading", name="Replays").wait_for()
+        wait_idle(session)
+        session.get_by_text(f"{WINDOW[0]} to {WINDOW[1]} · US · returning visitors").wait_for()
+        session.screenshot(path=str(ARTIFACTS / "replay-links-back-to-heatmap.png"))
+
+        # The Session replay view's recorded sessions: a link opens a new tab with the filters.
+        page.goto(f"{base}/session?{FILTERED}")
+        table = page.locator('[data-testid="stDataFrame"]')
+        table.wait_for()
+        wait_idle(page)
+        pick_returning_visitors(page)
+        page.screenshot(path=str(ARTIFACTS / "replay-links-recorded-sessions.png"))
+        box = table.bounding_box()
+        link = (box["x"] + 40, box["y"] + HEADER_PX + ROW_PX // 2)  # the first row's "Open replay"
+        page.mouse.move(*link)  # the grid shows a link as one once hovered
+        page.wait_for_timeout(300)
+        with context.expect_page() as opened:
+            page.mouse.click(*link)
+        replay = opened.value
+        replay.wait_for_load_state()
+        assert carried(replay.url) == CARRIED
+        replay.get_by_role("heading", name="Session replay").wait_for()
+        context.close()
