@@ -25,6 +25,7 @@ navigation = st.navigation(
     [
         st.Page("app_pages/pages.py", title="Pages", icon=":material/table_chart:", default=True),
         st.Page("app_pages/heatmap.py", title="Heatmap", icon=":material/local_fire_department:"),
+        st.Page("app_pages/groups.py", title="Groups", icon=":material/folder_copy:"),
         st.Page(
             "app_pages/session.py", title="Session replay", icon=":material/play_circle:", url_path="session"
         ),

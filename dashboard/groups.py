@@ -4,6 +4,8 @@ values out."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import polars as pl
 import streamlit as st
 
@@ -86,3 +88,11 @@ def group_table(groups: pl.DataFrame) -> pl.DataFrame:
         (pl.col("dead_rate") * 100).alias("dead_rate"),
         "issue_score",
     )
+
+
+def example_pattern(page_key: str) -> str:
+    """A pattern grouping ``page_key`` with its siblings (its last path segment made ``*``), shown as
+    the pattern field's example so it is written in the site's own URLs: ``https://shop.example/p/*``."""
+    parts = urlsplit(page_key)
+    parent = parts.path.rstrip("/").rpartition("/")[0]
+    return f"{parts.scheme}://{parts.netloc}{parent}/*"

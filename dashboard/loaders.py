@@ -24,7 +24,7 @@ from dashboard.figures import PageOverlay, page_overlay
 from dashboard.heatmap_view import LAYERS, Drawing
 from dashboard.images import DisplayImage, display_image, thumbnail_uri
 from dashboard.recording_player import DISPLAY_LIMIT_BYTES
-from data_layer import breakpoints, explore, recordings, screenshots, scroll_only
+from data_layer import breakpoints, explore, page_groups, recordings, screenshots, scroll_only
 from data_layer.filters import WebFilters, Window
 from data_layer.page_ref import GroupRef, PagePattern, PageRef
 from data_layer.recordings import RecordingHead
@@ -113,6 +113,30 @@ def ranked_pages(
     ``pattern``, its matching pages only (a group's pages)."""
     service = _backend.service
     return service.ranked_pages(window, where, search or None, sort_key, descending, pattern=pattern)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner="Adding up the groups…")
+def group_list(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    saved: tuple[tuple[str, str, str], ...],
+    window: Window,
+    where: WebFilters,
+    sort_key: str,
+    descending: bool,
+) -> pl.DataFrame:
+    """Each saved group's totals for the window and filters (service.group_list, the API's groups
+    list), sorted; ``saved`` holds the groups' (id, name, pattern), so a new or deleted group is a new
+    key."""
+    groups = pl.DataFrame(list(saved), schema=page_groups.GROUP_SCHEMA, orient="row")
+    return _backend.service.group_list(groups, window, where, (sort_key, descending))
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
+def matching_pages(_backend: Backend, db: str, version: DataVersion, pattern: PagePattern) -> list[str]:
+    """Every stored pageKey the pattern matches (service.matching_pages), whatever the window."""
+    return _backend.service.matching_pages(pattern)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
