@@ -225,3 +225,97 @@ def test_reading_to_the_bottom_is_100_percent_and_no_click_lies_below_the_stored
         headers={"Authorization": f"Bearer {live_api['view']}"},
     ).json()
     assert summary["scrollDepth"][10] == {"bucket": 100, "sessions": 1}
+
+
+REAL_PAGE = Path("/usr/share/doc/python3/python-policy.html")
+"""A page nobody here wrote: the Debian Python policy as Sphinx renders it (package python3-dev)."""
+
+
+@pytest.fixture
+def policy_site(live_api: dict[str, Any]) -> Iterator[str]:
+    if not REAL_PAGE.is_file():
+        pytest.skip(f"{REAL_PAGE} is missing: install the Debian package python3-dev (.ci/run does)")
+    page = REAL_PAGE.read_text().replace("</body>", "SCRIPT_TAG</body>", 1)
+    yield from _site(live_api, page, "/python/policy.html")
+
+
+def test_a_real_page_reports_its_campaign_referrer_tags_and_boxes(live_api, policy_site) -> None:
+    """Landing from another site with a campaign in the URL: the stored clicks carry the campaign, the
+    referrer's host (never its path), a tag the page set, and each clicked element's box as the page
+    laid it out; the elements endpoint answers with those boxes."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
+    landing = f"{policy_site}?utm_source=News&utm_medium=email&utm_campaign=spring"
+    referrer = f'<a id="go" href="{landing}">policy</a>'.encode()
+
+    class Referrer(BaseHTTPRequestHandler):
+        def log_message(self, *_args: Any) -> None:
+            return None
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header(
+                "Referrer-Policy", "unsafe-url"
+            )  # the whole URL would be shared: must not be sent
+            self.end_headers()
+            self.wfile.write(referrer)
+
+    other = ThreadingHTTPServer(("localhost", 0), Referrer)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    other_host = f"localhost:{other.server_address[1]}"
+    boxes: dict[str, dict[str, float]] = {}
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.goto(f"http://{other_host}/secret/path?q=1")
+            page.click("#go")
+            page.wait_for_function("() => window.__heatmaps !== undefined && !!window.heatmaps")
+            assert "/secret/path" in page.evaluate("document.referrer")
+            page.evaluate("window.heatmaps.tag('variant', 'B')")
+            page.evaluate("scrollTo(0, 400)")
+            for selector in ("h1", "p"):
+                target = page.locator(selector).nth(1)
+                target.click()
+                box = page.evaluate(
+                    "el => { const r = el.getBoundingClientRect();"
+                    " return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}; }",
+                    target.element_handle(),
+                )
+                boxes[selector] = box
+            page.wait_for_timeout(3000)  # dead-click verdicts
+            page.evaluate("window.__heatmaps.flush()")
+            rows = wait_for(live_api["engine"], lambda r: sum(e["event_type"] == "click" for e in r) >= 2)
+            browser.close()
+    finally:
+        other.shutdown()
+
+    clicks = [r for r in rows if r["event_type"] == "click"]
+    assert len(clicks) == 2
+    for row in rows:
+        assert (row["utm_source"], row["utm_medium"], row["utm_campaign"]) == ("News", "email", "spring")
+        assert row["referrer_host"] == other_host
+        assert row["tags"] == '{"variant":"B"}' or row["event_type"] == "scroll"
+        assert row["visitor_type"] == "new"
+        assert "secret" not in str(row) and "q=1" not in str(row)
+    for row, box in zip(clicks, boxes.values(), strict=True):
+        stored = (row["rect_x"], row["rect_y"], row["rect_width"], row["rect_height"])
+        assert stored == pytest.approx((box["x"], box["y"], box["width"], box["height"]), abs=1)
+
+    day = clicks[0]["day"].isoformat()
+    answer = httpx.get(
+        f"{live_api['base']}/rest/v1/heatmap-pages/elements",
+        params={"pageKey": policy_site, "breakpoint": "desktop", "from": day, "to": day, "tag": "variant:b"},
+        headers={"Authorization": f"Bearer {live_api['view']}"},
+    ).json()
+    elements = {e["selector"]: e for e in answer["elements"]}
+    assert set(elements) == {row["selector"] for row in clicks}
+    for row in clicks:
+        element = elements[row["selector"]]
+        assert (element["clicks"], element["share"]) == (1, 0.5)
+        assert element["rect"] == {
+            "x": round(row["rect_x"]),
+            "y": round(row["rect_y"]),
+            "width": round(row["rect_width"]),
+            "height": round(row["rect_height"]),
+        }
