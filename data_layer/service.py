@@ -210,12 +210,35 @@ class HeatmapService:
         return [page.page_key]
 
     def page_elements(
-        self, page: PageRef | GroupRef, window: Window, filters: WebFilters = WebFilters(), limit: int = 25
+        self,
+        page: PageRef | GroupRef,
+        window: Window,
+        filters: WebFilters = WebFilters(),
+        limit: int = 25,
+        *,
+        include_fixed: bool = True,
     ) -> pl.DataFrame:
         """``GET /rest/v1/heatmap-pages/elements``: the most clicked elements
-        (:func:`elements.element_stats`)."""
-        events = self.store.page_events(self.page_keys_of(page), window, filters, elements.ELEMENT_COLUMNS)
+        (:func:`elements.element_stats`); ``include_fixed`` as in :meth:`page_summary`, shares then of
+        the clicks that are left."""
+        events = self._page_events(page, window, filters, elements.ELEMENT_COLUMNS, include_fixed)
         return elements.element_stats(events, page.breakpoint, limit)
+
+    def _page_events(
+        self,
+        page: PageRef | GroupRef,
+        window: Window,
+        filters: WebFilters,
+        columns: tuple[str, ...],
+        include_fixed: bool,
+    ) -> pl.LazyFrame:
+        """The page's (or the group's) events, ``columns`` only; without the clicks on fixed or sticky
+        elements unless ``include_fixed``."""
+        keys = self.page_keys_of(page)
+        if include_fixed:
+            return self.store.page_events(keys, window, filters, columns)
+        events = self.store.page_events(keys, window, filters, (*columns, "fixed"))
+        return events.filter(~pl.col("fixed").fill_null(False)).drop("fixed")
 
     def page_summary(
         self,
@@ -234,11 +257,7 @@ class HeatmapService:
         """
         grouped = isinstance(page, GroupRef)
         columns = (*metrics.SUMMARY_COLUMNS, "page_key") if grouped else metrics.SUMMARY_COLUMNS
-        if not include_fixed:
-            columns = (*columns, "fixed")
-        events = self.store.page_events(self.page_keys_of(page), window, filters, columns)
-        if not include_fixed:
-            events = events.filter(~pl.col("fixed").fill_null(False)).drop("fixed")
+        events = self._page_events(page, window, filters, columns, include_fixed)
         summary = summarize_page(events, page.breakpoint, self.settings.replay_template())
         if grouped:
             pages = events.select(pl.col("page_key").n_unique()).collect().item()

@@ -24,7 +24,7 @@ def test_fixed_clicks_are_kept_at_their_viewport_place_or_left_out(
         settings,
         [
             web_click(x=640, y=20, fixed=True, dead=True, selector="header a"),  # a sticky header, top
-            web_click(x=640, y=3000, sessionId="s2"),
+            web_click(x=640, y=3000, sessionId="s2", selector="#buy"),
         ],
     )
     service = HeatmapService(ReplicaStore(engine), settings, secret_key(engine, settings.secret_key))
@@ -37,3 +37,8 @@ def test_fixed_clicks_are_kept_at_their_viewport_place_or_left_out(
     assert hidden.click_bins.rows() == [(50, 187, 1)]
     assert hidden.dead_bins.is_empty()
     assert (shown.replays.height, hidden.replays.height) == (2, 1)
+    # The elements leave them out alike: shares are then of the clicks left.
+    every = service.page_elements(page, window)
+    assert every.select("selector", "clicks", "share").rows() == [("#buy", 1, 0.5), ("header a", 1, 0.5)]
+    unfixed = service.page_elements(page, window, include_fixed=False)
+    assert unfixed.select("selector", "clicks", "share").rows() == [("#buy", 1, 1.0)]
