@@ -126,6 +126,43 @@ def page_geometry(
     return PageGeometry(width, height, viewport)
 
 
+BIN_ELEMENT_COLUMNS = ("event_type", "breakpoint", "x", "y", "document_width", "selector", "fixed")
+
+
+def bin_top_elements(
+    store: EventStore,
+    page_keys: Sequence[str],
+    breakpoint: str,
+    window: Window,
+    filters: WebFilters,
+    include_fixed: bool = True,
+) -> pl.DataFrame:
+    """Per bin of the breakpoint's clicks on ``page_keys`` (each binned by its own page's width):
+    ``bin_x``, ``bin_y``, ``clicks``, ``top_element`` (:func:`metrics.click_top_elements`), so a spot's
+    hover can name what was clicked there; fixed clicks left out unless ``include_fixed``."""
+    events = store.page_events(page_keys, window, filters, BIN_ELEMENT_COLUMNS)
+    if not include_fixed:
+        events = events.filter(~metrics.ON_FIXED)
+    clicks = events.filter((pl.col("event_type") == "click") & (pl.col("breakpoint") == breakpoint))
+    return metrics.click_top_elements(clicks)
+
+
+def _page_clicks(
+    store: EventStore,
+    page_keys: Sequence[str],
+    breakpoint: str,
+    window: Window,
+    filters: WebFilters,
+    include_fixed: bool,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(events, clicks at ``breakpoint``) of ``page_keys``; without clicks on fixed or sticky elements
+    unless ``include_fixed``, as the summary leaves them out."""
+    events = store.web_events(window.from_day, window.to_day, filters, page_keys=page_keys)
+    if not include_fixed:
+        events = events.filter(~metrics.ON_FIXED)
+    return events, events.filter((pl.col("event_type") == "click") & (pl.col("breakpoint") == breakpoint))
+
+
 def hotspot_sessions(
     store: EventStore,
     *,
@@ -137,41 +174,69 @@ def hotspot_sessions(
     layer: HotspotLayer,
     replay_template: str,
     limit: int = HOTSPOT_SESSION_LIMIT,
+    include_fixed: bool = True,
 ) -> pl.DataFrame:
     """Sessions whose clicks on ``page_keys`` (one page, or a group's pages together, each click binned
     by its own page's width as the summary bins it) fall in the given ``(binX, binY)`` bins, best replay
-    candidates first.
+    candidates first (:func:`_sessions_behind`).
 
-    ``layer`` picks the clicks that count: all clicks, dead clicks, or the first clicks of rage events
-    (where the summary places a rage event). Ranking and links follow the summary's replays (CONTRACT
-    2.7): rage events, dead clicks, clicks (desc), latest event (desc), session id; the link's date is the
-    session's first event on the pages in the window. Columns: ``session_id``, ``visitor_id``, ``clicks``,
-    ``dead_clicks``, ``rage_events`` (within the bins), ``last_ts``, ``first_ts`` (the session's first
-    click that counts, where its replay is worth starting), ``replay_url``; at most ``limit``.
+    ``layer`` picks the sessions: those with a click, a dead click, or the first click of a rage event
+    (where the summary places a rage event) in the bins. Their counts are of every click in the bins, so
+    a spot's ``clicks`` add up to what its hover says, whichever layer is shown.
     """
-    events = store.web_events(window.from_day, window.to_day, filters, page_keys=page_keys)
+    events, clicks = _page_clicks(store, page_keys, breakpoint, window, filters, include_fixed)
     wanted = pl.DataFrame(
         {"bin_x": [b[0] for b in bins], "bin_y": [b[1] for b in bins]},
         schema={"bin_x": pl.Int32, "bin_y": pl.Int32},
     )
-    clicks = with_bins(
-        events.filter((pl.col("event_type") == "click") & (pl.col("breakpoint") == breakpoint))
-    ).join(wanted, on=["bin_x", "bin_y"], how="semi")
+    here = with_bins(clicks).join(wanted, on=["bin_x", "bin_y"], how="semi")
+    return _sessions_behind(events, here, layer, replay_template, limit)
+
+
+def element_sessions(
+    store: EventStore,
+    *,
+    page_keys: Sequence[str],
+    breakpoint: str,
+    window: Window,
+    filters: WebFilters,
+    selector: str,
+    replay_template: str,
+    limit: int = HOTSPOT_SESSION_LIMIT,
+    include_fixed: bool = True,
+) -> pl.DataFrame:
+    """Sessions that clicked the element ``selector`` on ``page_keys`` at ``breakpoint``, shaped and
+    ranked as :func:`hotspot_sessions`; rage events count at their first click's selector, as the
+    elements list counts them (CONTRACT 15)."""
+    events, clicks = _page_clicks(store, page_keys, breakpoint, window, filters, include_fixed)
+    here = clicks.filter(pl.col("selector").cast(pl.String) == selector)
+    return _sessions_behind(events, here, "clicks", replay_template, limit)
+
+
+def _sessions_behind(
+    events: pl.DataFrame, here: pl.DataFrame, layer: HotspotLayer, replay_template: str, limit: int
+) -> pl.DataFrame:
+    """The sessions of the clicks ``here`` (with a dead click or a rage event's first click among them
+    for those layers), best replay candidates first.
+
+    Ranking and links follow the summary's replays (CONTRACT 2.7): rage events, dead clicks, clicks
+    (desc), latest event (desc), session id; the link's date is the session's first event in ``events``.
+    Columns: ``session_id``, ``visitor_id``, ``clicks``, ``dead_clicks``, ``rage_events`` (all among
+    ``here``), ``last_ts``, ``first_ts`` (the session's first click of the layer here, where its replay
+    is worth starting), ``replay_url``; at most ``limit``.
+    """
     if layer == "dead":
-        clicks = clicks.filter(pl.col("dead"))
+        counted = here.filter(pl.col("dead").fill_null(False))
     elif layer == "rage":
-        clicks = clicks.filter(pl.col("rage_start"))
-    firsts_here = clicks.group_by("session_id").agg(first_ts=pl.col("ts").min())
+        counted = here.filter(pl.col("rage_start").fill_null(False))
+    else:
+        counted = here
+    firsts_here = counted.group_by("session_id").agg(first_ts=pl.col("ts").min())
     ranked = (
-        metrics.session_ranking(clicks)
+        metrics.session_ranking(here)
+        .join(firsts_here.with_columns(pl.col("session_id").cast(pl.String)), on="session_id")
         .sort(list(metrics.RANK_KEYS), descending=[True, True, True, True, False])
         .head(limit)
-        .join(
-            firsts_here.with_columns(pl.col("session_id").cast(pl.String)),
-            on="session_id",
-            how="left",
-            maintain_order="left",
-        )
     )
     firsts = metrics.first_events(events, ranked["session_id"].to_list())
     links = [

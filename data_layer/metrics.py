@@ -25,6 +25,8 @@ FULL_WEIGHT_CLICKS = 100
 REPLAYS_PER_BREAKPOINT = 5
 
 _IS_CLICK = pl.col("event_type") == "click"
+ON_FIXED = pl.col("fixed").fill_null(False)
+"""A click on a fixed or sticky element: its y is where it was seen in the viewport (CONTRACT 3.1)."""
 
 
 def issue_score(frustrated: pl.Expr, total: pl.Expr) -> pl.Expr:
@@ -180,25 +182,30 @@ def click_and_rage_bins(clicks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
     return _click_and_rage(_per_bin_counts(clicks.lazy()).collect())
 
 
-def _dead_per_bin(clicks: pl.LazyFrame) -> pl.LazyFrame:
-    """Per bin with dead clicks, in the contract's order (binY, then binX): ``dead_clicks`` and
-    ``top_element`` (see :func:`dead_click_bins`). Selectors are compared as strings only once counted."""
+def _selectors_per_bin(clicks: pl.LazyFrame, count: str) -> pl.LazyFrame:
+    """Per bin of ``clicks``, in the contract's order (binY, then binX): their number (as ``count``) and
+    ``top_element``, the most frequent non-null selector, ties broken by the smallest (string order),
+    null when none had a selector. Selectors are compared as strings only once counted."""
     selector = pl.col("selector")
     return (
-        clicks.filter(pl.col("dead").fill_null(False))
-        .group_by(_bin=bins.bin_key(), selector=selector)
+        clicks.group_by(_bin=bins.bin_key(), selector=selector)
         .agg(n=pl.len().cast(pl.Int64))
         .with_columns(selector.cast(pl.String))
         .group_by("_bin")
         .agg(
-            dead_clicks=pl.col("n").sum(),
+            pl.col("n").sum().alias(count),
             top_element=selector.sort_by(
                 [selector.is_null(), pl.col("n"), selector], descending=[False, True, False]
             ).first(),
         )
         .sort("_bin")
-        .select(**bins.from_bin_key("_bin"), dead_clicks="dead_clicks", top_element="top_element")
+        .select(**bins.from_bin_key("_bin"), **{count: count}, top_element="top_element")
     )
+
+
+def _dead_per_bin(clicks: pl.LazyFrame) -> pl.LazyFrame:
+    """Per bin with dead clicks: ``dead_clicks`` and ``top_element`` (see :func:`dead_click_bins`)."""
+    return _selectors_per_bin(clicks.filter(pl.col("dead").fill_null(False)), "dead_clicks")
 
 
 def dead_click_bins(clicks: pl.DataFrame) -> pl.DataFrame:
@@ -209,6 +216,12 @@ def dead_click_bins(clicks: pl.DataFrame) -> pl.DataFrame:
     the smallest selector (string order); null when none of them had a selector.
     """
     return _dead_per_bin(clicks.lazy()).collect()
+
+
+def click_top_elements(clicks: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """``bin_x``, ``bin_y``, ``clicks``, ``top_element`` over every click, as :func:`dead_click_bins`
+    over the dead ones: what the dashboard's hover names for a spot."""
+    return _selectors_per_bin(clicks.lazy(), "clicks").collect()
 
 
 def _session_depths(scrolls: pl.LazyFrame) -> pl.LazyFrame:

@@ -238,7 +238,7 @@ class HeatmapService:
         if include_fixed:
             return self.store.page_events(keys, window, filters, columns)
         events = self.store.page_events(keys, window, filters, (*columns, "fixed"))
-        return events.filter(~pl.col("fixed").fill_null(False)).drop("fixed")
+        return events.filter(~metrics.ON_FIXED).drop("fixed")
 
     def page_summary(
         self,

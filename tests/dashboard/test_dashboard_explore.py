@@ -226,3 +226,67 @@ def test_segment_values_are_the_distinct_segments_split_into_their_parts(
         ("returning", None, None, None, None, '{"plan":"pro","variant":"A"}'),
     ]
     assert values.columns == list(segments.SEGMENT_COLUMNS)
+
+
+def test_a_rage_or_dead_spot_lists_every_click_of_its_sessions_there(site: SqlStore) -> None:
+    """The rage layer's hover over (7, 12) says 1 rage event and 4 clicks in the spot: A's three clicks
+    and B's dead one. A's row counts its 3 clicks there, not the run's first click alone."""
+    spot = {
+        "page_keys": ["https://example.com/pricing"], "breakpoint": "desktop", "window": WINDOW,
+        "filters": WebFilters(), "bins": [(7, 12)], "replay_template": TEMPLATE,
+    }  # fmt: skip
+    rage = explore.hotspot_sessions(site, layer="rage", **spot)
+    assert rage.select("session_id", "clicks", "dead_clicks", "rage_events").rows() == [("A", 3, 0, 1)]
+    assert rage["first_ts"].to_list() == [datetime(2026, 4, 10, 10, 0, 0)]
+    dead = explore.hotspot_sessions(site, layer="dead", **spot)
+    assert dead.select("session_id", "clicks", "dead_clicks", "rage_events").rows() == [("B", 1, 1, 0)]
+
+
+@pytest.mark.parametrize("replica", [False, True], ids=["sql", "replica"])
+def test_element_sessions_are_those_that_clicked_the_selector(
+    engine: Engine, settings: Settings, replica: bool
+) -> None:
+    """s1 rage-clicks #buy (its run starts there, the third click lands on #buy span); s2 clicks #buy
+    once, s3 clicks elsewhere; a fixed click on #buy by s4 is left out when fixed clicks are hidden."""
+    at = "2026-04-10T10:00:00.{}Z"
+    ingest_web_batch(
+        engine,
+        settings,
+        [
+            web_click(sessionId="s1", timestamp=at.format("000"), selector="#buy"),
+            web_click(sessionId="s1", timestamp=at.format("200"), selector="#buy", x=101),
+            web_click(sessionId="s1", timestamp=at.format("400"), selector="#buy span", x=102),
+            web_click(sessionId="s2", timestamp="2026-04-10T11:00:00Z", selector="#buy", dead=True),
+            web_click(sessionId="s3", timestamp="2026-04-10T12:00:00Z", selector="#other"),
+            web_click(sessionId="s4", timestamp="2026-04-10T13:00:00Z", selector="#buy", fixed=True, y=10),
+        ],
+    )
+    store = ReplicaStore(engine) if replica else SqlStore(engine)
+    element = {
+        "page_keys": ["https://example.com/pricing"], "breakpoint": "desktop", "window": WINDOW,
+        "filters": WebFilters(), "selector": "#buy", "replay_template": TEMPLATE,
+    }  # fmt: skip
+    found = explore.element_sessions(store, **element)
+    assert found.select("session_id", "clicks", "dead_clicks", "rage_events").rows() == [
+        ("s1", 2, 0, 1),
+        ("s2", 1, 1, 0),
+        ("s4", 1, 0, 0),
+    ]
+    assert found["replay_url"][0] == f"{TEMPLATE[: TEMPLATE.index('{')]}s1&visitorId=v1&date=2026-04-10"
+    unfixed = explore.element_sessions(store, include_fixed=False, **element)
+    assert unfixed["session_id"].to_list() == ["s1", "s2"]
+    assert explore.element_sessions(store, **{**element, "selector": "#nothing"}).is_empty()
+
+
+@pytest.mark.parametrize("replica", [False, True], ids=["sql", "replica"])
+def test_bin_top_elements_name_the_most_clicked_selector_of_each_spot(
+    site: SqlStore, engine: Engine, replica: bool
+) -> None:
+    """(7, 12): A's 3 clicks without a selector and B's on div.card: div.card is named (a selector
+    beats none); (46, 37): C's click without one."""
+    store = ReplicaStore(engine) if replica else site
+    top = explore.bin_top_elements(store, ["https://example.com/pricing"], "desktop", WINDOW, WebFilters())
+    assert top.rows() == [(7, 12, 4, "div.card"), (46, 37, 1, None)]
+    assert explore.bin_top_elements(
+        store, ["https://example.com/pricing"], "mobile", WINDOW, WebFilters()
+    ).is_empty()
