@@ -1,7 +1,11 @@
 """Screenshots: upload PNG backdrops for a web page + breakpoint or a mobile screen, and list them.
 
-Uploads are validated by ``data_layer.screenshots`` exactly as the API validates them. The newest
-screenshot of a page + breakpoint (or screen) is the heatmap's backdrop.
+One flow: pick the page and breakpoint (or the screen), then Upload, the file picker's only button; the
+file is stored as soon as it is picked. The page and breakpoint pickers are bound to ``pageKey`` and
+``breakpoint`` (the API's names), so the Heatmap view's "Upload a backdrop" link arrives with them
+chosen; not to that view's ``page`` and ``bp``, which Streamlit drops from a link followed from there
+(they belong to its widgets). Uploads are validated by ``data_layer.screenshots`` exactly as the API
+validates them. The newest screenshot of a page + breakpoint (or screen) is the heatmap's backdrop.
 """
 
 from __future__ import annotations
@@ -15,15 +19,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard import context, filters, loaders
 from dashboard.context import Backend
 from dashboard.formatting import escape_markdown
+from dashboard.tables import PAGE_TABLE_COLUMNS, column_order, page_and_site, several_sites
 from data_layer import breakpoints, screenshots
 from data_layer.capture import jobs
 from data_layer.capture.origins import SETTING
 from data_layer.urls import InvalidUrlError, normalize_page_key
 
 WEB, MOBILE = "Web page", "Mobile screen"
+UPLOADS_KEY = "_screenshot_uploads"
+"""Files stored this session: part of the file picker's key, so the picker is empty after each upload."""
+OUTCOME_KEY = "_screenshot_upload_outcome"
+PAGE_URL = st.column_config.TextColumn("Page URL", help="pageKey: origin + path, no query.")
 LIST_COLUMNS = {
     "thumbnail": st.column_config.ImageColumn("Preview", width="small"),
-    "owner": st.column_config.TextColumn("Page or screen", width="large"),
+    "page": PAGE_TABLE_COLUMNS["page"],
+    "site": PAGE_TABLE_COLUMNS["site"],
+    "owner": st.column_config.TextColumn("Screen", width="large"),
     "breakpoint": st.column_config.TextColumn("Breakpoint", width="small"),
     "size": st.column_config.TextColumn("Pixels"),
     "kib": st.column_config.NumberColumn("Size (KiB)", format="%.0f"),
@@ -31,7 +42,10 @@ LIST_COLUMNS = {
     "url": st.column_config.TextColumn("Captured URL"),
     "created": st.column_config.TextColumn("Added (UTC)"),
     "current": st.column_config.CheckboxColumn("Backdrop", help="The newest one is used as the backdrop."),
+    "page_key": PAGE_URL,
 }
+WEB_COLUMNS = [name for name in LIST_COLUMNS if name != "owner"]  # "site" only when several sites
+SCREEN_COLUMNS = ["thumbnail", "owner", "size", "kib", "created", "current"]
 
 
 def _save(backend: Backend, data: bytes, kind: str, target: str, breakpoint: str | None) -> dict[str, Any]:
@@ -57,68 +71,84 @@ def _save(backend: Backend, data: bytes, kind: str, target: str, breakpoint: str
     )
 
 
-def _upload_form(backend: Backend, page_keys: list[str], screen_names: list[str]) -> None:
-    kind = st.segmented_control("Backdrop for", [WEB, MOBILE], default=WEB, key="shot_kind") or WEB
-    with st.form("upload", clear_on_submit=True):
-        if kind == WEB:
-            columns = st.columns([4, 2])
-            target = columns[0].selectbox(
-                "Page URL",
-                page_keys,
-                index=None,
-                accept_new_options=True,
-                placeholder="Pick a page or paste its URL",
-                help="Normalised like the API: query and fragment are dropped.",
-            )
-            breakpoint = columns[1].selectbox("Breakpoint", list(breakpoints.NAMES))
-        else:
-            target = st.selectbox(
-                "Screen name",
-                screen_names,
-                index=None,
-                accept_new_options=True,
-                placeholder="Pick a screen or type its name (as the app sends it)",
-            )
-            breakpoint = None
-        upload = st.file_uploader(
-            "PNG file",
-            type=["png"],
-            help="At most 10 MiB, 4,000 px wide, 40,000 px high and 60 megapixels. A full-page "
-            "screenshot at the page's CSS width lines the heatmap up best.",
-        )
-        submitted = st.form_submit_button("Upload", type="primary", icon=":material/upload:")
-    if not submitted:
-        return
-    if not target or upload is None:
-        st.error("Choose a page (or screen) and a PNG file first.")
-        return
+def _store(backend: Backend, data: bytes, kind: str, target: str, breakpoint: str | None) -> tuple[str, str]:
+    """Store an upload; ``("success" | "error", what to tell the uploader)``."""
     try:
-        entity = _save(backend, upload.getvalue(), kind, target, breakpoint)
+        entity = _save(backend, data, kind, target, breakpoint)
     except (screenshots.ScreenshotError, InvalidUrlError) as exc:
-        st.error(f"Upload refused: {exc}")
-        return
+        return "error", f"Upload refused: {exc}"
     except SQLAlchemyError as exc:
-        st.error(context.describe_database_error(exc))
-        return
+        return "error", context.describe_database_error(exc)
     loaders.remember_data_version(backend)
     owner = entity.get("pageKey") or entity.get("screenName") or ""
-    st.success(
-        f"Saved {entity['width']} x {entity['height']} px for {escape_markdown(owner)}"
-        + (f" ({entity['breakpoint']})" if entity.get("breakpoint") else "")
-        + ". It is now the backdrop."
+    where = f" ({entity['breakpoint']})" if entity.get("breakpoint") else ""
+    return "success", (
+        f"Saved {entity['width']} x {entity['height']} px for {escape_markdown(owner)}{where}. "
+        "It is now the backdrop."
     )
 
 
+def _upload_form(backend: Backend, page_keys: list[str], screen_names: list[str]) -> None:
+    """What the backdrop is for, then Upload: a picked file is stored at once and the picker empties
+    (a new key per upload), so no file lingers to be stored twice and there is no second button."""
+    kind = st.segmented_control("Backdrop for", [WEB, MOBILE], default=WEB, key="shot_kind") or WEB
+    if kind == WEB:
+        columns = st.columns([4, 2])
+        target = columns[0].selectbox(
+            "Page URL",
+            page_keys,
+            index=None,
+            key="pageKey",
+            bind="query-params",
+            accept_new_options=True,
+            placeholder="Pick a page or paste its URL",
+            help="Normalised like the API: query and fragment are dropped.",
+        )
+        breakpoint = columns[1].selectbox(
+            "Breakpoint", list(breakpoints.NAMES), key="breakpoint", bind="query-params"
+        )
+    else:
+        target = st.selectbox(
+            "Screen name",
+            screen_names,
+            index=None,
+            accept_new_options=True,
+            placeholder="Pick a screen or type its name (as the app sends it)",
+        )
+        breakpoint = None
+    uploads = st.session_state.get(UPLOADS_KEY, 0)
+    upload = st.file_uploader(
+        "PNG file",
+        type=["png"],
+        key=f"shot_file_{uploads}",
+        disabled=not target,
+        help="Stored as soon as it is picked. At most 10 MiB, 4,000 px wide, 40,000 px high and 60 "
+        "megapixels. A full-page screenshot at the page's CSS width lines the heatmap up best.",
+    )
+    if upload is not None and target:
+        st.session_state[OUTCOME_KEY] = _store(backend, upload.getvalue(), kind, target, breakpoint)
+        st.session_state[UPLOADS_KEY] = uploads + 1
+        st.rerun()
+    outcome = st.session_state.pop(OUTCOME_KEY, None)
+    if outcome is not None:
+        level, message = outcome
+        (st.success if level == "success" else st.error)(message)
+    elif not target:
+        st.caption(f"Pick the {'page' if kind == WEB else 'screen'} first, then Upload its PNG.")
+
+
 def _listing(backend: Backend, shots: list[dict[str, Any]]) -> pl.DataFrame:
+    """One row per screenshot (``shots`` newest first), the newest of each page + breakpoint (or screen)
+    marked as the backdrop."""
     seen: set[tuple[str, str | None]] = set()
     rows = []
     for shot in shots:
-        owner = shot.get("pageKey") or shot.get("screenName") or ""
-        slot = (owner, shot.get("breakpoint"))
+        slot = (shot.get("pageKey") or shot.get("screenName") or "", shot.get("breakpoint"))
         rows.append(
             {
                 "thumbnail": loaders.screenshot_thumbnail(backend, backend.key, shot["sha256"]),
-                "owner": owner,
+                "page_key": shot.get("pageKey") or "",
+                "owner": shot.get("screenName") or "",
                 "breakpoint": shot.get("breakpoint") or "",
                 "size": f"{shot['width']} x {shot['height']}",
                 "kib": shot["sizeBytes"] / 1024,
@@ -133,6 +163,7 @@ def _listing(backend: Backend, shots: list[dict[str, Any]]) -> pl.DataFrame:
         rows,
         schema={
             "thumbnail": pl.String,
+            "page_key": pl.String,
             "owner": pl.String,
             "breakpoint": pl.String,
             "size": pl.String,
@@ -146,12 +177,14 @@ def _listing(backend: Backend, shots: list[dict[str, Any]]) -> pl.DataFrame:
 
 
 CAPTURE_COLUMNS = {
-    "page": st.column_config.TextColumn("Page", width="large"),
+    "page": PAGE_TABLE_COLUMNS["page"],
+    "site": PAGE_TABLE_COLUMNS["site"],
     "breakpoint": st.column_config.TextColumn("Breakpoint", width="small"),
     "status": st.column_config.TextColumn("Status", width="small"),
     "attempts": st.column_config.NumberColumn("Tries", width="small"),
     "error": st.column_config.TextColumn("Reason", width="large"),
     "updated": st.column_config.TextColumn("Updated (UTC)"),
+    "page_key": PAGE_URL,
 }
 
 
@@ -172,7 +205,7 @@ def _captures(backend: Backend) -> None:
         return
     rows = [
         {
-            "page": job.page_key,
+            "page_key": job.page_key,
             "breakpoint": job.breakpoint,
             "status": job.status,
             "attempts": job.attempts,
@@ -181,7 +214,13 @@ def _captures(backend: Backend) -> None:
         }
         for job in recent
     ]
-    st.dataframe(pl.DataFrame(rows), column_config=CAPTURE_COLUMNS, hide_index=True)
+    table = pl.DataFrame(rows).with_columns(page_and_site(pl.col("page_key")))
+    st.dataframe(
+        table,
+        column_config=CAPTURE_COLUMNS,
+        column_order=column_order(CAPTURE_COLUMNS, with_site=several_sites(table)),
+        hide_index=True,
+    )
 
 
 backend = context.page_backend()
@@ -212,15 +251,23 @@ with context.explained_errors():
     ]
 st.subheader("Web pages")
 if web_shots:
-    st.dataframe(_listing(backend, web_shots), column_config=LIST_COLUMNS, hide_index=True, row_height=64)
+    pages = _listing(backend, web_shots).with_columns(page_and_site(pl.col("page_key")))
+    st.dataframe(
+        pages,
+        column_config=LIST_COLUMNS,
+        column_order=column_order(WEB_COLUMNS, with_site=several_sites(pages)),
+        hide_index=True,
+        row_height=64,
+    )
 else:
     st.info("No page screenshot yet.")
 _captures(backend)
 st.subheader("Mobile screens")
 if mobile_shots:
     st.dataframe(
-        _listing(backend, mobile_shots).drop("breakpoint", "source", "url"),
+        _listing(backend, mobile_shots),
         column_config=LIST_COLUMNS,
+        column_order=SCREEN_COLUMNS,
         hide_index=True,
         row_height=64,
     )

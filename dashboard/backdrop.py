@@ -53,6 +53,13 @@ def backdrop_controls(backend: Backend, page_key: str, breakpoint: str, shot: di
                 f"`{SETTING}={origin}` (and `HEATMAPS_CAPTURE_AUTO=true` to capture every page with "
                 "clicks), or upload a full-page PNG on the Screenshots page."
             )
+            if context.current_access().can_manage:
+                st.page_link(
+                    "app_pages/screenshots.py",
+                    label="Upload a backdrop",
+                    icon=":material/upload:",
+                    query_params={"pageKey": page_key, "breakpoint": breakpoint},  # its pickers' keys
+                )
         return
     job = jobs.latest_job(backend.engine, page_key, breakpoint)
     if job is not None and job.status in jobs.ACTIVE:

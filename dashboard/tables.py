@@ -71,7 +71,7 @@ def _short_path(page_key: str) -> str:
     return shorten(page_path(page_key), PATH_CHARS)
 
 
-def _page_and_site(page_key: pl.Expr) -> list[pl.Expr]:
+def page_and_site(page_key: pl.Expr) -> list[pl.Expr]:
     """The path first (cut in the middle when very long) and the host apart, for a list of long URLs."""
     return [
         page_key.map_elements(_short_path, return_dtype=pl.String).alias("page"),
@@ -98,7 +98,7 @@ def page_table(pages: pl.DataFrame) -> pl.DataFrame:
         for name in breakpoints.NAMES
     ]
     return pages.with_columns(per_breakpoint).select(
-        *_page_and_site(pl.col("page_key")),
+        *page_and_site(pl.col("page_key")),
         pl.col("total_clicks").alias("clicks"),
         pl.col("rage_clicks").alias("rage_events"),
         "dead_clicks",
@@ -114,5 +114,5 @@ def scroll_only_table(pages: pl.DataFrame) -> pl.DataFrame:
     """Rows of ``scroll_only.scroll_only_pages`` in display form (order kept), the page and site as in
     :func:`page_table`."""
     return pages.select(
-        *_page_and_site(pl.col("page_key")), "scroll_sessions", pl.col("page_key").alias("url")
+        *page_and_site(pl.col("page_key")), "scroll_sessions", pl.col("page_key").alias("url")
     )

@@ -402,26 +402,32 @@ def test_mobile_event_types_and_campaign_filter(demo: HeatmapService) -> None:
 def test_uploading_a_page_screenshot_makes_it_the_backdrop(demo: HeatmapService, engine: Engine) -> None:
     page_key = busiest_page(demo)
     at = run_page(PAGES[4])
+    assert "Upload" not in [button.label for button in at.button]  # the file picker's is the only one
     next(box for box in at.selectbox if box.label == "Page URL").set_value(page_key)
-    next(box for box in at.selectbox if box.label == "Breakpoint").set_value("tablet")
-    at.file_uploader[0].set_value(("shot.png", _png(64, 48), "image/png"))
-    next(button for button in at.button if button.label == "Upload").click().run()
+    next(box for box in at.selectbox if box.label == "Breakpoint").set_value("tablet").run()
+    at.file_uploader[0].set_value(("shot.png", _png(64, 48), "image/png")).run()  # stored once picked
     assert_clean(at)
     assert at.success[0].value.startswith("Saved 64 x 48 px for https")
+    assert at.file_uploader[0].value is None  # an empty picker for the next one
     latest = screenshots.latest_page_screenshot(engine, page_key, "tablet")
     assert latest is not None and (latest["width"], latest["height"]) == (64, 48)
     listing = at.dataframe[0].value
-    newest = listing[(listing["owner"] == page_key) & (listing["breakpoint"] == "tablet")].iloc[0]
+    newest = listing[(listing["page_key"] == page_key) & (listing["breakpoint"] == "tablet")].iloc[0]
     assert (newest["size"], bool(newest["current"])) == ("64 x 48", True)
+
+
+def test_the_upload_pickers_take_the_page_and_breakpoint_from_the_url(demo: HeatmapService) -> None:
+    at = run_page(PAGES[4], {"pageKey": "https://shop.example.com/checkout", "breakpoint": "mobile"})
+    assert_clean(at)
+    assert [box.value for box in at.main.selectbox] == ["https://shop.example.com/checkout", "mobile"]
 
 
 def test_a_refused_upload_says_why(demo: HeatmapService) -> None:
     at = run_page(PAGES[4])
-    next(box for box in at.selectbox if box.label == "Page URL").set_value("https://shop.example.com/")
+    next(box for box in at.selectbox if box.label == "Page URL").set_value("https://shop.example.com/").run()
     jpeg = io.BytesIO()
     Image.new("RGB", (8, 8)).save(jpeg, "JPEG")
-    at.file_uploader[0].set_value(("shot.png", jpeg.getvalue(), "image/png"))
-    next(button for button in at.button if button.label == "Upload").click().run()
+    at.file_uploader[0].set_value(("shot.png", jpeg.getvalue(), "image/png")).run()
     assert not at.exception
     assert at.error[0].value == (
         "Upload refused: the image must be a PNG file (its first bytes are not a PNG signature)"
