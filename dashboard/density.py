@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Final
@@ -189,10 +190,14 @@ def ramp(opacity: float) -> npt.NDArray[np.uint8]:
     return table
 
 
-def density_colorscale(opacity: float, stops: int = 11) -> list[list[float | str]]:
-    """:func:`ramp` as a Plotly ``colorscale`` (alpha included), for the density's colour bar."""
+Palette = Callable[[float], npt.NDArray[np.uint8]]
+"""RGBA (uint8, ``LEVELS x 4``) of each level for an opacity: :func:`ramp`, or a diverging one."""
+
+
+def density_colorscale(opacity: float, stops: int = 11, palette: Palette = ramp) -> list[list[float | str]]:
+    """``palette`` as a Plotly ``colorscale`` (alpha included), for the density's colour bar."""
     positions = np.linspace(0.0, 1.0, stops)
-    table = ramp(opacity)[np.rint(positions * (LEVELS - 1)).astype(np.intp)]
+    table = palette(opacity)[np.rint(positions * (LEVELS - 1)).astype(np.intp)]
     return [
         [float(position), f"rgba({r},{g},{b},{a / 255:.3f})"]
         for position, (r, g, b, a) in zip(positions, table.tolist(), strict=True)
@@ -202,12 +207,14 @@ def density_colorscale(opacity: float, stops: int = 11) -> list[list[float | str
 @dataclass(frozen=True)
 class Density:
     """A page's heat levels (uint8, 0 = no clicks) on a working grid spanning ``width`` x ``height``
-    CSS px of the page: the figure and the PNG export draw from the same levels."""
+    CSS px of the page: the figure and the PNG export draw from the same levels. ``palette`` colours
+    them: the heat :func:`ramp`, or another (a comparison's difference, whose middle level is 0)."""
 
     levels: np.ndarray
     width: float
     height: float
     sigma_px: float
+    palette: Palette = ramp
 
     def image(self, opacity: float, size: tuple[int, int] | None = None) -> Image.Image:
         """The levels coloured by :func:`ramp`, as a palette image (``P``, RGBA palette) of ``size``
@@ -215,7 +222,7 @@ class Density:
         picture = Image.fromarray(self.levels)  # uint8: mode L, which the palette turns into P
         if size is not None and size != picture.size:
             picture = picture.resize(size, Image.Resampling.BICUBIC)
-        picture.putpalette(ramp(opacity).tobytes(), rawmode="RGBA")
+        picture.putpalette(self.palette(opacity).tobytes(), rawmode="RGBA")
         return picture
 
     def png_uri(self, opacity: float) -> str:
