@@ -104,7 +104,8 @@ def render_onboarding(backend: Backend, kind: DataKind) -> None:
         )
     st.markdown(
         f"**Demo data**: a realistic shop site and app, {DEMO_EVENTS:,} web events over {DEMO_DAYS} days "
-        "with rage and dead clicks, scroll depth, screenshots and mobile taps. Loading twice adds nothing."
+        "with rage and dead clicks, scroll depth, screenshots, campaigns, an A/B test's variants, saved page "
+        "groups and mobile taps. Loading twice adds nothing."
     )
     allowed = current_access().can_manage
     if st.button(

@@ -1,7 +1,8 @@
 """Loads the generated demo site into a database through the normal ingestion path (``heatmaps demo``).
 
 Event ids are deterministic per seed, so loading twice stores nothing new; screenshots already present
-(same image for the same page or screen) are not stored again. Session recordings
+(same image for the same page or screen) are not stored again, nor are page groups of a name already
+saved. Session recordings
 (:mod:`demo_site.recordings`) are made from the web events as stored (whichever load stored them) and go
 through the recording upload's validation and storage, chunk by chunk, idempotent by (session, seq).
 """
@@ -17,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, select
 
-from data_layer import recordings, screenshots
+from data_layer import page_groups, recordings, screenshots
 from data_layer.db import IN_LIST_CHUNK
 from data_layer.event_models import MAX_BATCH_EVENTS
 from data_layer.ingest import ingest_touch_batch, ingest_web_batch
@@ -25,12 +26,19 @@ from data_layer.schema import recordings as recorded_sessions
 from data_layer.schema import web_events
 from data_layer.settings import Settings
 from demo_site.app_taps import generate_touch_events
+from demo_site.catalog import page_key_of
 from demo_site.recordings import WebEvent, demo_recordings
 from demo_site.renderer import demo_page_screenshots, demo_screen_screenshots
 from demo_site.traffic import generate_web_events
 
 T = TypeVar("T")
 TOUCH_EVENTS_PER_WEB_EVENT = 0.1
+DEMO_GROUPS = (
+    ("Product pages", page_key_of("/products/*")),
+    ("Categories", page_key_of("/category/*")),
+    ("Journal", page_key_of("/blog/*")),
+)
+"""Saved page groups (CONTRACT 14) a new user finds on the Groups view: the shop's page templates."""
 
 
 class ProgressLike(Protocol):
@@ -91,9 +99,10 @@ def load_demo(
             bar.advance(touch_task, len(batch))
 
     shots = _load_screenshots(engine, settings)
+    groups = _save_groups(engine, settings)
     summary = (
         f"demo data: {stored} web events stored ({duplicates} already present), "
-        f"{touches} touch events stored, {shots} screenshots added"
+        f"{touches} touch events stored, {shots} screenshots added, {groups} page groups saved"
     )
     if record:
         recorded, chunks = _load_recordings(engine, settings, sessions, bar)
@@ -163,6 +172,15 @@ def _stored_chunk_counts(engine: Engine, sessions: list[str]) -> dict[str, int]:
                 tuple(row) for row in conn.execute(query.where(recorded_sessions.c.session_id.in_(part)))
             )
     return counts
+
+
+def _save_groups(engine: Engine, settings: Settings) -> int:
+    """Saves the :data:`DEMO_GROUPS` not saved yet under their name; how many were saved now."""
+    taken = {name.lower() for name in page_groups.saved_groups(engine)["name"].to_list()}
+    fresh = [(name, pattern) for name, pattern in DEMO_GROUPS if name.lower() not in taken]
+    for name, pattern in fresh:
+        page_groups.create_group(engine, name, pattern, settings.page_key_rules, None)
+    return len(fresh)
 
 
 def _load_screenshots(engine: Engine, settings: Settings) -> int:

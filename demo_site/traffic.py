@@ -2,14 +2,17 @@
 
 Visitors arrive on pages by Zipf-like popularity, follow the shop's funnels (product, cart, checkout),
 scroll a realistic depth and click what they can see, mostly on live elements, sometimes on dead-click
-magnets or copy; a click on a broken element often starts a rage burst. Events are plain dicts in the
-JSON shape of CONTRACT 3.1, ready for the ingestion path.
+magnets or copy; a click on a broken element often starts a rage burst. Each session carries what the
+tracker would send with it (CONTRACT 14): its landing URL's UTM parameters, the referrer's host and the
+variant of an A/B test as a tag. Events are plain dicts in the JSON shape of CONTRACT 3.1, ready for the
+ingestion path.
 """
 
 from __future__ import annotations
 
 import math
 import random
+import zlib
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from functools import cache
 from itertools import accumulate
 from operator import itemgetter
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from demo_site.audience import Visitor, new_visitor, random_id
 from demo_site.catalog import DEMO_ORIGIN, PAGES, Page
@@ -41,6 +45,20 @@ _UTM = (
     "utm_source=facebook&utm_medium=paid_social&utm_campaign=retarget",
     "gclid=Cj0KCQjw",
 )
+_CAMPAIGN_REFERRERS = {
+    "google": "www.google.com",
+    "instagram": "l.instagram.com",
+    "facebook": "m.facebook.com",
+}
+"""utm_source -> the host such a visit comes from (an email client sends no referrer)."""
+_ORGANIC_REFERRERS = (
+    (30, "www.google.com"),
+    (34, "www.bing.com"),
+    (37, "duckduckgo.com"),
+    (40, "www.reddit.com"),
+)
+"""Cumulative share in % of the other sessions coming from each host; the rest type the address."""
+_UTM_FIELDS = {"utm_source": "utmSource", "utm_medium": "utmMedium", "utm_campaign": "utmCampaign"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +126,31 @@ def _reach_px(rng: random.Random, viewport_height: int, document_height: int) ->
     return min(document_height, viewport_height + rng.expovariate(1 / (1300 + 0.2 * document_height)))
 
 
+def _segment(session_id: str, landing_url: str) -> dict[str, Any]:
+    """What the tracker sends with every event of the session: the landing URL's UTM parameters, the
+    referrer's host (the campaign's, a search engine's, or none), and the shop's A/B test variant.
+
+    Drawn from a hash of the session id, never from the generator's random stream, so every other value
+    of the demo is what it was before sessions had segments.
+    """
+    query = dict(parse_qsl(urlsplit(landing_url).query))
+    segment: dict[str, Any] = {field: query[name] for name, field in _UTM_FIELDS.items() if name in query}
+    roll = zlib.crc32(session_id.encode())
+    source = query.get("utm_source") or ("google" if "gclid" in query else None)
+    organic = next((host for share, host in _ORGANIC_REFERRERS if roll % 100 < share), None)
+    referrer = _CAMPAIGN_REFERRERS.get(source) if source else organic
+    if referrer:
+        segment["referrerHost"] = referrer
+    segment["tags"] = {"variant": "A" if roll >> 8 & 1 else "B"}
+    return segment
+
+
 class _Pageview:
     """Events of one pageview; timestamps are session-relative ms until the session is placed in time."""
 
-    def __init__(self, visitor: Visitor, session_id: str, tables: _PageTables, url: str) -> None:
+    def __init__(
+        self, visitor: Visitor, session_id: str, tables: _PageTables, url: str, segment: dict[str, Any]
+    ) -> None:
         width, height = visitor.viewport
         self.tables = tables
         self.width = width
@@ -127,7 +166,7 @@ class _Pageview:
         self.tail: dict[str, Any] = {}
         if visitor.country:
             self.tail = {"country": visitor.country, "region": visitor.region}
-        self.tail |= {"browserName": visitor.browser, "userAgent": visitor.user_agent}
+        self.tail |= {"browserName": visitor.browser, "userAgent": visitor.user_agent, **segment}
 
     def click(self, at: int, element: Element, x: int, y: int, dead: bool) -> None:
         self.events.append(
@@ -217,9 +256,13 @@ def _simulate_session(rng: random.Random, visitor: Visitor) -> list[dict[str, An
     page = bisect_right(cum, rng.random() * cum[-1])
     events: list[dict[str, Any]] = []
     at = 0
+    segment: dict[str, Any] = {}
     for number in range(rng.choices(range(1, 7), weights=PAGES_PER_SESSION)[0]):
         spec = PAGES[page]
-        view = _Pageview(visitor, session_id, _tables(page, visitor.breakpoint), _url(rng, spec, number == 0))
+        url = _url(rng, spec, number == 0)
+        if number == 0:  # the tracker takes the session's segment from its landing page
+            segment = _segment(session_id, url)
+        view = _Pageview(visitor, session_id, _tables(page, visitor.breakpoint), url, segment)
         at = _simulate_pageview(rng, view, at) + rng.randint(800, 6000)
         events.extend(sorted(view.events, key=itemgetter("timestamp")))
         page = _next_page(rng, page)

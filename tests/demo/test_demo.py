@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from PIL import Image
@@ -41,6 +42,7 @@ WEB_KEYS = {
     *("eventId", "type", "timestamp", "sessionId", "visitorId", "url"),
     *("viewportWidth", "viewportHeight", "documentWidth", "documentHeight"),
     *("x", "y", "selector", "dead", "fixed", "depth", "country", "region", "browserName", "userAgent"),
+    *("utmSource", "utmMedium", "utmCampaign", "referrerHost", "tags"),
 }
 TOUCH_KEYS = {"eventId", "screenName", "x", "y", "timestamp", "campaignId", "eventType", "userId"}
 USERS = {f"user-{n:03d}" for n in range(1, 31)}
@@ -231,6 +233,32 @@ def test_traffic_is_skewed_towards_the_home_page(web: list[dict[str, Any]]) -> N
     top_page, top_sessions = visits.most_common(1)[0]
     assert top_page == DEMO_HOME
     assert top_sessions > 8 * statistics.median(visits.values())
+
+
+def test_sessions_carry_their_landing_campaign_a_referrer_host_and_a_variant(
+    web: list[dict[str, Any]],
+) -> None:
+    """What the tracker would send (CONTRACT 14): one segment per session, taken from its landing URL."""
+    fields = ("utmSource", "utmMedium", "utmCampaign", "referrerHost")
+    landing: dict[str, dict[str, Any]] = {}
+    for event in web:  # session by session, each in time order: its landing page first
+        segment = {field: event.get(field) for field in fields} | {"tags": event["tags"]}
+        first = landing.setdefault(event["sessionId"], {"url": event["url"], **segment})
+        assert {key: first[key] for key in segment} == segment, event["sessionId"]
+    for session in landing.values():
+        query = parse_qs(urlsplit(session["url"]).query)
+        assert session["utmSource"] == query.get("utm_source", [None])[0]
+        assert session["utmCampaign"] == query.get("utm_campaign", [None])[0]
+        if session["utmSource"] == "newsletter":
+            assert session["referrerHost"] is None  # an email client sends no referrer
+        assert "/" not in (session["referrerHost"] or "")
+    campaigns = Counter(session["utmSource"] for session in landing.values())
+    assert {"google", "newsletter", "instagram", "facebook"} < campaigns.keys()
+    assert 0.1 < 1 - campaigns[None] / len(landing) < 0.4
+    referred = sum(session["referrerHost"] is not None for session in landing.values()) / len(landing)
+    assert 0.4 < referred < 0.7
+    variants = Counter(session["tags"]["variant"] for session in landing.values())
+    assert variants.keys() == {"A", "B"} and abs(variants["A"] - variants["B"]) < 0.1 * len(landing)
 
 
 def test_urls_show_off_normalisation(web: list[dict[str, Any]]) -> None:
