@@ -103,6 +103,7 @@ def test_every_view_loads_from_the_dashboard_alone(dashboard: dict[str, Any]) ->
     views = [
         ("pages", base, "Pages", '[data-testid="stDataFrame"]'),
         ("heatmap", f"{base}/heatmap?{urlencode({'page': busiest})}", "Heatmap", ".js-plotly-plot image"),
+        ("groups", f"{base}/groups", "Groups", '[data-testid="stDataFrame"]'),
         ("screenshots", f"{base}/screenshots", "Screenshots", '[data-testid="stDataFrame"]'),
         ("sessions", f"{base}/session", "Session replay", '[data-testid="stDataFrame"]'),
         (
