@@ -1,19 +1,22 @@
 """PNG export of a heatmap overlay with Pillow (no browser, no Kaleido): pure bytes in, bytes out.
 
 Cells: the grid is painted at one pixel per bin, coloured with :mod:`dashboard.palette`, resized with
-NEAREST so every bin becomes a crisp rectangle. Density: the figure's own :class:`Density` levels,
-resized to the screenshot's pixels. Either is alpha-composited over the screenshot (or over a neutral
-page outline when there is none).
+NEAREST so every bin becomes a crisp rectangle. Density: the figure's own :class:`Density` levels (a
+heat, or a comparison's difference), resized to the screenshot's pixels. Clickmap: the figure's own
+element outlines. Each is alpha-composited over the screenshot (or over a neutral page outline when
+there is none).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from io import BytesIO
 
 import numpy as np
 import polars as pl
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
+from dashboard.clickmap import OUTLINE_FILL_ALPHA, Outline
 from dashboard.density import Density
 from dashboard.heatmap_geometry import bin_grid, rows_covering
 from dashboard.palette import OUTLINE_FILL, OUTLINE_LINE, colours_at
@@ -87,6 +90,34 @@ def density_png(
     scale = canvas.width / max(1, document_width_px)
     size = (max(1, round(density.width * scale)), max(1, round(density.height * scale)))
     return _composed_png(canvas, density.image(opacity, size).convert("RGBA"))
+
+
+def clickmap_png(
+    shapes: Sequence[Outline],
+    *,
+    document_width_px: int,
+    document_height_px: int,
+    backdrop_png: bytes | None = None,
+    opacity: float = 0.6,
+) -> bytes:
+    """The clickmap's outlines (:func:`dashboard.clickmap.outlines`, CSS px) over the backdrop, as PNG
+    bytes: each box filled and outlined in its colour, its share at its top left, as the figure draws
+    them, scaled by ``W / document_width_px`` for a backdrop ``W`` pixels wide."""
+    canvas = _canvas(backdrop_png, document_width_px, document_height_px)
+    scale = canvas.width / max(1, document_width_px)
+    layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    line = max(1, round(2 * scale))
+    font = ImageFont.load_default(size=max(9, round(11 * scale)))
+    for shape in shapes:
+        box = [shape.x0 * scale, shape.y0 * scale, shape.x1 * scale, shape.y1 * scale]
+        fill = (*shape.colour, round(255 * OUTLINE_FILL_ALPHA * min(max(opacity, 0.0), 1.0)))
+        draw.rectangle(box, fill=fill, outline=(*shape.colour, 255), width=line)
+        text = draw.textbbox((box[0], box[1]), shape.label, font=font)
+        pad = max(1, round(2 * scale))
+        draw.rectangle([text[0], text[1], text[2] + 2 * pad, text[3] + 2 * pad], fill=(*shape.colour, 255))
+        draw.text((box[0] + pad, box[1] + pad), shape.label, fill="white", font=font)
+    return _composed_png(canvas, layer)
 
 
 def _canvas(backdrop_png: bytes | None, document_width_px: int, document_height_px: int) -> Image.Image:

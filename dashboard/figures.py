@@ -16,12 +16,16 @@ import numpy as np
 import plotly.graph_objects as go
 import polars as pl
 
+from dashboard.clickmap import OUTLINE_FILL_ALPHA, Outline, outlines
+from dashboard.compare import difference_density
 from dashboard.density import Density, density_colorscale, kernel_sigma_px, page_density
+from dashboard.formatting import escape_plotly
 from dashboard.heatmap_geometry import bin_centres, bin_grid, page_height, rows_covering
-from dashboard.heatmap_view import Drawing, Hover, Layer, hotspot_hover
+from dashboard.heatmap_view import Drawing, Hover, Layer, Zoom, hotspot_hover
 from dashboard.images import DisplayImage
 from dashboard.palette import FOLD_COLOUR, OUTLINE_FILL, OUTLINE_LINE, plotly_colorscale
 from data_layer import bins
+from data_layer.elements import ELEMENT_SCHEMA
 from data_layer.service import PageSummary
 
 MAX_FIGURE_WIDTH_PX = 720
@@ -128,8 +132,12 @@ def _colorbar(label: str, peak: float) -> dict[str, Any]:
     }
 
 
-def figure_width(document_width: float) -> int:
-    """Display width (px) of a page figure: 720 px, narrower for narrow (mobile) pages."""
+def figure_width(document_width: float, zoom: Zoom = "Fit") -> int:
+    """Display width (px) of a page figure: to fit, 720 px, narrower for narrow (mobile) pages (and
+    scaled down further to a narrower column); at 100 %, the page's own CSS width, a page pixel per
+    screen pixel (callers scroll it sideways)."""
+    if zoom == "100 %":
+        return max(MIN_FIGURE_WIDTH_PX, round(document_width))
     return int(min(MAX_FIGURE_WIDTH_PX, max(MIN_FIGURE_WIDTH_PX, document_width)))
 
 
@@ -156,10 +164,12 @@ def _fold(figure: go.Figure, canvas: Canvas, fold_px: int | None) -> None:
     )
 
 
-def _density(figure: go.Figure, density: Density, value_label: str, opacity: float) -> None:
+def _density(
+    figure: go.Figure, density: Density, opacity: float, title: str, ticks: dict[float, str]
+) -> None:
     """The density as an image spanning its page, smoothed by the browser (``zsmooth="fast"``: the
-    grid is coarser than the screen), and its colour bar on a scatter without points (an image trace
-    has none)."""
+    grid is coarser than the screen), and its colour bar (its palette from 0 to 1, ``title``, ``ticks``
+    at those positions) on a scatter without points (an image trace has none)."""
     rows, columns = density.levels.shape
     dx, dy = density.width / columns, density.height / rows
     figure.add_trace(
@@ -174,7 +184,7 @@ def _density(figure: go.Figure, density: Density, value_label: str, opacity: flo
             name="density",
         )
     )
-    colorbar = {**_colorbar(f"{value_label}, smoothed (log scale)", 1.0), "tickmode": "array"}
+    colorbar = {**_colorbar(title, 1.0), "tickmode": "array"}
     figure.add_trace(
         go.Scatter(
             x=[None],
@@ -186,9 +196,9 @@ def _density(figure: go.Figure, density: Density, value_label: str, opacity: flo
                 "color": [0.0],
                 "cmin": 0,
                 "cmax": 1,
-                "colorscale": density_colorscale(opacity),
+                "colorscale": density_colorscale(opacity, palette=density.palette),
                 "showscale": True,
-                "colorbar": {**colorbar, "tickvals": [0, 1], "ticktext": ["fewer", "more"]},
+                "colorbar": {**colorbar, "tickvals": list(ticks), "ticktext": list(ticks.values())},
             },
         )
     )
@@ -227,6 +237,7 @@ def page_heatmap(
     value_label: str,
     opacity: float,
     fold_px: int | None,
+    zoom: Zoom = "Fit",
 ) -> go.Figure:
     """Bins over the page: ``drawn`` over the canvas, either their grid (rows x columns, NaN where
     empty; a heatmap of exact cells) or their :class:`Density` (an image).
@@ -237,15 +248,26 @@ def page_heatmap(
     Its markers are never drawn (``maxdisplayed``): Plotly hovers and selects from the data, and
     thousands of SVG markers are slow to draw; a box selection keeps its outline. Coordinates and
     counts go as NumPy arrays, which Plotly sends as compact typed arrays rather than per-cell JSON.
-    The figure shows the whole page at :func:`figure_width` (callers put it in a scrolling container
-    for tall pages); the fold line is drawn at ``fold_px``; the colour bar sits above the page.
+    The figure shows the whole page at :func:`figure_width` for ``zoom`` (callers put it in a
+    scrolling container for tall pages); the fold line is drawn at ``fold_px``; the colour bar sits
+    above the page.
     """
     figure = go.Figure()
     _backdrop(figure, canvas)
     if isinstance(drawn, Density):
-        _density(figure, drawn, value_label, opacity)
+        ticks = {0.0: "fewer", 1.0: "more"}
+        _density(figure, drawn, opacity, f"{value_label}, smoothed (log scale)", ticks)
     else:
         _cells(figure, drawn, canvas, value_label, opacity)
+    _hotspots(figure, cells, canvas, hover)
+    _fold(figure, canvas, fold_px)
+    _page_layout(figure, canvas, figure_width(canvas.width, zoom), COLORBAR_MARGIN_PX)
+    figure.update_layout(dragmode="select")
+    return figure
+
+
+def _hotspots(figure: go.Figure, cells: pl.DataFrame, canvas: Canvas, hover: Hover) -> None:
+    """The invisible scatter of bin centres that hovers and selects (see :func:`page_heatmap`)."""
     xs, ys = bin_centres(cells, canvas.width)
     figure.add_trace(
         go.Scatter(
@@ -254,25 +276,35 @@ def page_heatmap(
             mode="markers",
             name="hotspots",
             marker={"size": 10, "symbol": "square", "color": "rgba(0,0,0,0)", "maxdisplayed": 1},
-            customdata=hover.counts,
+            customdata=hover.customdata.astype(np.float32),
             text=hover.texts,
             hovertemplate=hover.template,
         )
     )
-    _fold(figure, canvas, fold_px)
-    _page_layout(figure, canvas, figure_width(canvas.width), COLORBAR_MARGIN_PX)
-    figure.update_layout(dragmode="select")
-    return figure
 
 
 @dataclass(frozen=True)
 class PageOverlay:
-    """The Heatmap page's figure, the canvas it is drawn on (selections map back through it) and the
-    density it shows, if it does (the PNG export draws the same)."""
+    """The Heatmap page's figure, the canvas it is drawn on (selections map back through it) and what
+    it shows besides the backdrop, for the PNG export to draw the same: its density (a heat or a
+    difference), or its element outlines, or (neither) its cells."""
 
     figure: go.Figure
     canvas: Canvas
     density: Density | None = None
+    outlines: tuple[Outline, ...] = ()
+
+
+def page_canvas(
+    cells: pl.DataFrame, *, image: DisplayImage | None, document_width: float, document_height: int | None
+) -> Canvas:
+    """The canvas of a page's bins: the screenshot scaled to ``document_width`` (or the typical
+    document, ``document_height`` tall), extended down to the lowest bin."""
+    if image:
+        scaled = Canvas.for_image(image, document_width)
+        height = page_height(cells, image_height=scaled.height, document_height=document_height)
+        return Canvas(scaled.width, height, image)
+    return Canvas(document_width, page_height(cells, image_height=None, document_height=document_height))
 
 
 def page_overlay(
@@ -285,21 +317,25 @@ def page_overlay(
     opacity: float,
     breakpoint: str,
     drawing: Drawing = "Density",
+    tops: pl.DataFrame | None = None,
+    elements: pl.DataFrame | None = None,
+    zoom: Zoom = "Fit",
 ) -> PageOverlay:
-    """One layer of a page summary over the screenshot (or the page outline): :func:`page_heatmap`.
+    """One layer of a page summary over the screenshot (or the page outline): :func:`page_heatmap`,
+    or with ``drawing="Clickmap"`` the ``elements`` (``service.page_elements``) outlined
+    (:func:`clickmap_figure`).
 
-    The canvas spans the screenshot scaled to ``document_width`` (or the typical document), extended
-    down to the lowest bin; the fold is the summary's median viewport height. The density covers the
-    canvas with the ``breakpoint``'s kernel (:func:`kernel_sigma_px`).
+    The canvas is :func:`page_canvas`; the fold is the summary's median viewport height. The density
+    covers the canvas with the ``breakpoint``'s kernel (:func:`kernel_sigma_px`). ``tops``
+    (``explore.bin_top_elements``) name each spot's element in the hover.
     """
     cells = layer.cells(summary)
-    if image:
-        scaled = Canvas.for_image(image, document_width)
-        height = page_height(cells, image_height=scaled.height, document_height=document_height)
-        canvas = Canvas(scaled.width, height, image)
-    else:
-        height = page_height(cells, image_height=None, document_height=document_height)
-        canvas = Canvas(document_width, height)
+    canvas = page_canvas(cells, image=image, document_width=document_width, document_height=document_height)
+    if drawing == "Clickmap":
+        shapes = tuple(outlines(elements if elements is not None else pl.DataFrame(schema=ELEMENT_SCHEMA)))
+        return PageOverlay(
+            clickmap_figure(shapes, canvas, opacity, summary.fold_px, zoom), canvas, outlines=shapes
+        )
     density = (
         page_density(
             cells,
@@ -311,16 +347,101 @@ def page_overlay(
         if drawing == "Density"
         else None
     )
+    page_clicks = int(summary.click_bins.get_column("clicks").sum())
     figure = page_heatmap(
-        density or bin_grid(cells, layer.value, rows=rows_covering(height)),
+        density or bin_grid(cells, layer.value, rows=rows_covering(canvas.height)),
         cells,
-        hotspot_hover(layer, cells),
+        hotspot_hover(layer, cells, tops if tops is not None else NO_TOPS, page_clicks),
         canvas=canvas,
         value_label=layer.unit,
         opacity=opacity,
         fold_px=summary.fold_px,
+        zoom=zoom,
     )
     return PageOverlay(figure, canvas, density)
+
+
+NO_TOPS = pl.DataFrame(schema={"bin_x": pl.Int32, "bin_y": pl.Int32, "top_element": pl.String})
+"""No spot's element known (the hover then names none)."""
+
+
+def clickmap_figure(
+    shapes: Sequence[Outline], canvas: Canvas, opacity: float, fold_px: int | None, zoom: Zoom = "Fit"
+) -> go.Figure:
+    """The elements' outlines over the page, each labelled with its share of the clicks at its top left
+    and filled lightly (``opacity`` scales the fill): hovering inside one names its selector and
+    numbers (a filled scatter per element: shapes have no hover; the smallest, drawn last, wins)."""
+    figure = go.Figure()
+    _backdrop(figure, canvas)
+    for index, shape in enumerate(shapes):
+        colour = "rgb({},{},{})".format(*shape.colour)
+        fill = "rgba({},{},{},{:.3f})".format(*shape.colour, OUTLINE_FILL_ALPHA * opacity)
+        figure.add_trace(
+            go.Scatter(
+                x=[shape.x0, shape.x1, shape.x1, shape.x0, shape.x0],
+                y=[shape.y0, shape.y0, shape.y1, shape.y1, shape.y0],
+                mode="lines",
+                fill="toself",
+                fillcolor=fill,
+                line={"color": colour, "width": 2},
+                hoveron="fills",
+                text=shape.hover,
+                hoverinfo="text",
+                name=f"element {index + 1}",
+            )
+        )
+        figure.add_annotation(
+            x=shape.x0,
+            y=shape.y0,
+            xanchor="left",
+            yanchor="top",
+            showarrow=False,
+            text=f"<b>{shape.label}</b>",
+            font={"color": "white", "size": 11},
+            bgcolor=colour,
+            borderpad=2,
+        )
+    _fold(figure, canvas, fold_px)
+    _page_layout(figure, canvas, figure_width(canvas.width, zoom), COLORBAR_MARGIN_PX)
+    figure.update_layout(hovermode="closest")
+    return figure
+
+
+def difference_overlay(
+    shares: pl.DataFrame,
+    *,
+    labels: tuple[str, str],
+    image: DisplayImage | None,
+    document_width: float,
+    document_height: int | None,
+    opacity: float,
+    breakpoint: str,
+    fold_px: int | None,
+    zoom: Zoom = "Fit",
+) -> PageOverlay:
+    """The difference of two sides' shares (:func:`compare.share_difference`) over the page: the
+    smoothed difference (:func:`compare.difference_density`, blue where B's share is smaller, red where
+    larger) and the bins' hover with both shares and their difference. ``labels`` name A and B."""
+    canvas = page_canvas(shares, image=image, document_width=document_width, document_height=document_height)
+    sigma = kernel_sigma_px(breakpoint, canvas.width)
+    difference = difference_density(
+        shares, page_width=canvas.width, page_height=canvas.height, sigma_px=sigma
+    )
+    a, b = (escape_plotly(label) for label in labels)
+    figure = go.Figure()
+    _backdrop(figure, canvas)
+    ticks = {0.0: "fewer in B", 0.5: "same share", 1.0: "more in B"}
+    _density(figure, difference, opacity, "B's share of its clicks minus A's, smoothed", ticks)
+    hover = Hover(
+        f"A · {a}: %{{customdata[0]:.1f}} % of clicks<br>B · {b}: %{{customdata[1]:.1f}} %<br>"
+        "<b>%{customdata[2]:+.1f} pts</b><extra></extra>",
+        100 * shares.select("share_a", "share_b", "difference").to_numpy(),
+        [],
+    )
+    _hotspots(figure, shares, canvas, hover)
+    _fold(figure, canvas, fold_px)
+    _page_layout(figure, canvas, figure_width(canvas.width, zoom), COLORBAR_MARGIN_PX)
+    return PageOverlay(figure, canvas, difference)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Literal, get_args
 import numpy as np
 import polars as pl
 
-from dashboard.formatting import escape_plotly
+from dashboard.formatting import escape_plotly, shorten
 from data_layer.explore import HotspotLayer
 from data_layer.service import PageSummary
 
@@ -36,39 +36,64 @@ LAYERS = {
 }
 
 
-Drawing = Literal["Density", "Cells"]
+Drawing = Literal["Density", "Cells", "Clickmap"]
 DRAWINGS: tuple[Drawing, ...] = get_args(Drawing)
-"""How a layer is drawn: a smooth density (:mod:`dashboard.density`, the default) or the exact cells."""
+"""How the view draws the clicks: a smooth density (:mod:`dashboard.density`, the default), the exact
+cells, or the most clicked elements outlined with their share (:mod:`dashboard.clickmap`)."""
+
+Zoom = Literal["Fit", "100 %"]
+ZOOMS: tuple[Zoom, ...] = get_args(Zoom)
+"""The page figure fitted to its column, or at the page's own CSS width (a desktop page read at 100 %)."""
+
+SELECTOR_CHARS = 60
+"""A longer selector is cut in the middle in a spot's hover."""
 
 
 @dataclass(frozen=True)
 class Hover:
-    """What the layer's hotspots say on hover: a Plotly hovertemplate, each cell's count and text.
+    """What the layer's hotspots say on hover: a Plotly hovertemplate, each cell's numbers and text.
 
-    Counts go to the figure as a typed array (``customdata``), so the default layer (all clicks,
-    thousands of cells) sends no per-cell strings; ``texts`` (None there) carry what a template cannot
-    format: a dead click's top element, a rage spot's total clicks.
+    Numbers go to the figure as one typed array (``customdata``, a row per cell: its count, its share
+    of the page's clicks (or dead clicks) in %, and for rage spots their clicks), so thousands of cells
+    send no per-cell number strings; ``texts`` carry what a template cannot format: the spot's top
+    element, as a line of its own (empty when no click there had a selector).
     """
 
     template: str
-    counts: np.ndarray
-    texts: list[str] | None = None
+    customdata: np.ndarray
+    texts: list[str]
 
 
-def hotspot_hover(layer: Layer, cells: pl.DataFrame) -> Hover:
-    """The layer's hover for ``cells`` (in their order); user-controlled selectors are escaped for Plotly."""
-    counts = cells.get_column(layer.value).to_numpy().astype(np.int32)
+def _element_lines(tops: pl.Series) -> list[str]:
+    return [f"<br>{escape_plotly(shorten(top, SELECTOR_CHARS))}" if top else "" for top in tops]
+
+
+def hotspot_hover(layer: Layer, cells: pl.DataFrame, tops: pl.DataFrame, page_clicks: int) -> Hover:
+    """The layer's hover for ``cells`` (in their order): count, share and the spot's top element.
+
+    The clicks and rage layers give the spot's share of the page's ``page_clicks`` and name its most
+    clicked element, from ``tops`` (``bin_x``, ``bin_y``, ``top_element`` of every clicked bin:
+    ``explore.bin_top_elements``); a rage spot also says how many clicks it holds, as its sessions'
+    table counts them. The dead layer gives the spot's share of the dead clicks and names their top
+    element. User-controlled selectors are escaped for Plotly.
+    """
+    counts = cells.get_column(layer.value).cast(pl.Float64).to_numpy()
     if layer.name == "dead":
-        texts = [
-            escape_plotly(top) if top else "no selector recorded" for top in cells.get_column("top_element")
-        ]
-        return Hover(
-            "<b>%{customdata:,} dead clicks</b><br>top element: %{text}<extra></extra>", counts, texts
-        )
+        numbers = np.column_stack([counts, 100 * counts / max(1.0, counts.sum())])
+        template = "<b>%{customdata[0]:,} dead clicks</b> · %{customdata[1]:.1f} % of dead clicks"
+        return Hover(f"{template}%{{text}}<extra></extra>", numbers, _element_lines(cells["top_element"]))
+    named = cells.select("bin_x", "bin_y").join(
+        tops.select("bin_x", "bin_y", "top_element"), on=["bin_x", "bin_y"], how="left", maintain_order="left"
+    )
+    texts = _element_lines(named["top_element"])
     if layer.name == "rage":
-        texts = [f"{total:,}" for total in cells.get_column("total_clicks")]
+        clicks = cells.get_column("total_clicks").cast(pl.Float64).to_numpy()
         template = (
-            "<b>%{customdata:,} rage events</b> start here<br>%{text} clicks in this spot<extra></extra>"
+            "<b>%{customdata[0]:,} rage events</b> start here<br>"
+            "%{customdata[2]:,} clicks in this spot · %{customdata[1]:.1f} % of clicks"
         )
-        return Hover(template, counts, texts)
-    return Hover("<b>%{customdata:,} clicks</b><extra></extra>", counts)
+        numbers = np.column_stack([counts, 100 * clicks / max(1, page_clicks), clicks])
+        return Hover(f"{template}%{{text}}<extra></extra>", numbers, texts)
+    template = "<b>%{customdata[0]:,} clicks</b> · %{customdata[1]:.1f} % of clicks"
+    numbers = np.column_stack([counts, 100 * counts / max(1, page_clicks)])
+    return Hover(f"{template}%{{text}}<extra></extra>", numbers, texts)

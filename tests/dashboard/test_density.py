@@ -184,7 +184,7 @@ def test_the_figure_shows_the_density_by_default_and_keeps_the_hotspots() -> Non
     assert (image.y0 - image.dy / 2, image.y0 + (rows - 0.5) * image.dy) == pytest.approx((0, 2000))
     shown = Image.open(io.BytesIO(base64.b64decode(image.source.split(",", 1)[1])))
     assert np.array_equal(_rgba(shown), _rgba(overlay.density.image(0.7)))
-    assert list(traces["hotspots"].customdata) == [1000, 1]
+    assert traces["hotspots"].customdata[:, 0].tolist() == [1000, 1]  # counts, then % of the clicks
 
 
 def test_the_figure_shows_the_cells_on_request() -> None:
