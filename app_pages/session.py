@@ -32,7 +32,15 @@ from dashboard.recording_player import (
     recording_player,
     start_ms,
 )
-from dashboard.replay import breakpoints_by_events, cluster_clicks, describe_step, session_pages, timeline
+from dashboard.replay import (
+    breakpoints_by_events,
+    cluster_clicks,
+    describe_pages,
+    describe_step,
+    session_pages,
+    timeline,
+)
+from dashboard.tables import PAGE_TABLE_COLUMNS, column_order, page_and_site, several_sites
 from data_layer import metrics
 from data_layer.breakpoints import NOMINAL_WIDTH_PX
 from data_layer.filters import parse_day
@@ -46,13 +54,15 @@ RECORDED_COLUMNS = {
     "replay_url": st.column_config.LinkColumn("Replay", display_text="Open replay ↗"),
     "start": st.column_config.DatetimeColumn("Start (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     "duration_s": st.column_config.NumberColumn("Duration (s)", format="%.0f"),
-    "entry": st.column_config.TextColumn("First page", width="medium"),
+    "page": st.column_config.TextColumn("First page", width="medium", help="Its path; its URL is last."),
+    "site": PAGE_TABLE_COLUMNS["site"],
     "page_count": st.column_config.NumberColumn("Pages"),
     "clicks": st.column_config.NumberColumn("Clicks"),
     "rage_events": st.column_config.NumberColumn("Rage events"),
     "dead_clicks": st.column_config.NumberColumn("Dead clicks"),
     "country": st.column_config.TextColumn("Country"),
     "browser": st.column_config.TextColumn("Browser"),
+    "page_key": st.column_config.TextColumn("First page URL"),
 }
 BESIDE_PLAYER_COLUMNS = {  # a narrower column: the event first
     "what": st.column_config.TextColumn("Event", width="medium"),
@@ -110,7 +120,8 @@ def _recorded_sessions(backend: Backend) -> None:
     table = found.select(
         "start",
         (pl.col("duration_ms") / 1000).alias("duration_s"),
-        pl.col("pages").list.first().alias("entry"),
+        *page_and_site(pl.col("pages").list.first()),
+        pl.col("pages").list.first().alias("page_key"),
         pl.col("pages").list.len().alias("page_count"),
         "clicks",
         "rage_events",
@@ -122,7 +133,7 @@ def _recorded_sessions(backend: Backend) -> None:
     st.dataframe(
         table,
         column_config=RECORDED_COLUMNS,
-        column_order=list(RECORDED_COLUMNS),
+        column_order=column_order(RECORDED_COLUMNS, with_site=several_sites(table)),
         hide_index=True,
         width="stretch",
     )
@@ -395,8 +406,7 @@ if len(breakpoints) > 1:
     breakpoint = breakpoint or breakpoints[0]
 else:
     pickers[1].caption(f"Breakpoint: **{breakpoint}**")
-visited = " · ".join(f"{escape_markdown(key)} ({n})" for key, n in pages.select("page_key", "events").rows())
-st.caption(f"Events per page in this session: {visited}")
+st.caption(f"Events per page in this session: {escape_markdown(describe_pages(pages))}")
 page_view = on_page.filter(pl.col("breakpoint") == breakpoint).sort(["ts", "seq"])
 steps = timeline(page_view)
 # One slider per page view: its range differs, and going back to a page keeps its position.

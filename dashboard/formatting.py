@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 from dashboard.url_filters import sidebar_params
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+PATH_CHARS = 56
+"""A longer path is cut in the middle, so both its start and its end (the product, the article) show."""
 
 
 def escape_markdown(text: str) -> str:
@@ -80,6 +82,11 @@ def page_path(page_key: str) -> str:
 
     What tells a site's pages apart, so the Pages view shows it first, the host beside it."""
     return urlsplit(page_key).path or "/"
+
+
+def short_path(page_key: str) -> str:
+    """The path of a pageKey as lists show it: cut in the middle past :data:`PATH_CHARS` characters."""
+    return shorten(page_path(page_key), PATH_CHARS)
 
 
 def page_host(page_key: str) -> str:

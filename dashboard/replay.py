@@ -6,6 +6,8 @@ from typing import Any
 
 import polars as pl
 
+from dashboard.formatting import page_host, short_path
+
 TIMELINE_SCHEMA = {
     "step": pl.Int64,
     "seconds": pl.Float64,
@@ -33,6 +35,20 @@ def session_pages(events: pl.DataFrame) -> pl.DataFrame:
         .agg(events=pl.len(), first_ts=pl.col("ts").min())
         .sort(["events", "first_ts", "page_key"], descending=[True, False, False])
     )
+
+
+def describe_pages(pages: pl.DataFrame) -> str:
+    """A session's pages (:func:`session_pages`) in one line, each by its path with its events:
+    ``/cart (24) · /products/tent (4) on shop.example.com``. The host follows each path when the session
+    crossed sites, else it is named once at the end: the path is what tells a site's pages apart."""
+    keys = pages["page_key"].to_list()
+    hosts = {page_host(key) for key in keys}
+    several = len(hosts) > 1
+    listed = " · ".join(
+        f"{short_path(key)}{f' on {page_host(key)}' if several else ''} ({events})"
+        for key, events in zip(keys, pages["events"].to_list(), strict=True)
+    )
+    return listed if several or not hosts else f"{listed} on {hosts.pop()}"
 
 
 def breakpoints_by_events(events: pl.DataFrame) -> list[str]:

@@ -8,11 +8,8 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
-from dashboard.formatting import page_host, page_path, shorten
+from dashboard.formatting import page_host, short_path
 from data_layer import breakpoints
-
-PATH_CHARS = 56
-"""A longer path is cut in the middle, so both its start and its end (the product, the article) show."""
 
 PAGE_TABLE_COLUMNS = {
     "page": st.column_config.TextColumn(
@@ -67,14 +64,10 @@ def column_order(config: Mapping[str, Any], *, with_site: bool) -> list[str]:
     return [name for name in config if name != "site" or with_site]
 
 
-def _short_path(page_key: str) -> str:
-    return shorten(page_path(page_key), PATH_CHARS)
-
-
 def page_and_site(page_key: pl.Expr) -> list[pl.Expr]:
     """The path first (cut in the middle when very long) and the host apart, for a list of long URLs."""
     return [
-        page_key.map_elements(_short_path, return_dtype=pl.String).alias("page"),
+        page_key.map_elements(short_path, return_dtype=pl.String).alias("page"),
         page_key.map_elements(page_host, return_dtype=pl.String).alias("site"),
     ]
 
@@ -82,8 +75,8 @@ def page_and_site(page_key: pl.Expr) -> list[pl.Expr]:
 def page_table(pages: pl.DataFrame) -> pl.DataFrame:
     """Rows of ``service.ranked_pages`` in display form (order kept): one column per table column.
 
-    ``page`` is the pageKey's path, cut in the middle past :data:`PATH_CHARS` characters, ``site`` its
-    host and ``url`` the pageKey itself. ``split`` is the clicks of desktop, tablet and mobile in that
+    ``page`` is the pageKey's path (:func:`dashboard.formatting.short_path`), ``site`` its host and ``url``
+    the pageKey itself. ``split`` is the clicks of desktop, tablet and mobile in that
     order (0 when none), e.g. ``120 / 8 / 64``. Rates become percentages (0-100) so every row shows one
     decimal.
     """

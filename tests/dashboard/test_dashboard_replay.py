@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from dashboard.figures import ReplayMark
@@ -14,6 +15,7 @@ from dashboard.replay import (
     TIMELINE_SCHEMA,
     breakpoints_by_events,
     cluster_clicks,
+    describe_pages,
     describe_step,
     session_pages,
     timeline,
@@ -130,6 +132,29 @@ def test_session_pages_and_breakpoints_by_events() -> None:
         ("https://example.com/a", 1),
     ]
     assert breakpoints_by_events(frame(rows[1:])) == ["tablet", "desktop"]
+
+
+LONG = "/journal/2026/11/why-we-stopped-counting-pageviews-and-started-reading-scroll-depth"
+
+
+@pytest.mark.parametrize(
+    ("visited", "described"),
+    [
+        (
+            [("https://shop.example.com/cart", 24), ("https://shop.example.com/", 3)],
+            "/cart (24) · / (3) on shop.example.com",
+        ),
+        (
+            [(f"https://blog.example.com{LONG}", 2), ("http://localhost:8000/a", 1)],
+            "/journal/2026/11/why-we-sto…started-reading-scroll-depth on blog.example.com (2) · "
+            "/a on localhost:8000 (1)",
+        ),
+    ],
+    ids=["one site, named once", "two sites, each named"],
+)
+def test_a_session_s_pages_are_named_by_their_path(visited: list[tuple[str, int]], described: str) -> None:
+    pages = pl.DataFrame(visited, schema=["page_key", "events"], orient="row")
+    assert describe_pages(pages) == described
 
 
 def test_default_window_is_thirty_days_ending_at_the_newest_data() -> None:

@@ -28,7 +28,7 @@ pytestmark = [
 ]
 
 ARTIFACTS = REPO / "test-artifacts"
-TIMEOUT_MS = 30_000
+TIMEOUT_MS = 60_000  # the Heatmap view on a busy 2-core machine
 CART = "https://shop.example.com/cart"
 WINDOW = ("2026-10-20", "2026-11-01")
 FILTERED = urlencode({"dates": WINDOW, "country": "US"}, doseq=True)
@@ -83,6 +83,10 @@ def test_play_steps_through_the_click_path_without_a_warning(dashboard: dict[str
         play = page.get_by_role("button", name="Play")
         play.wait_for()
         wait_idle(page)
+        visited = page.get_by_text("Events per page in this session:").inner_text()
+        assert re.fullmatch(
+            r"Events per page in this session: /\S* \(\d+\)( · /\S* \(\d+\))* on shop\.example\.com", visited
+        )
         step = page.locator("strong", has_text=re.compile(r"^Step \d+ of \d+$"))
         first, total = map(int, re.findall(r"\d+", step.inner_text()))
         assert first == total > 3  # the whole page view shown until Play

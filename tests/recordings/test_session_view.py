@@ -229,7 +229,7 @@ def test_without_a_session_the_page_lists_recorded_ones(site: HeatmapService) ->
     assert_clean(at)
     assert "Recorded sessions" in [header.value for header in at.subheader]
     listed = at.dataframe[0].value
-    ours = listed[listed["entry"] == recorded.PAGE]
+    ours = listed[listed["page_key"] == recorded.PAGE]
     assert ours[["page_count", "clicks", "rage_events", "dead_clicks"]].values.tolist() == [[2, 6, 1, 1]]
     assert replay_query(ours["replay_url"].iloc[0]) == LINK
     assert listed["start"].is_monotonic_decreasing  # newest first
