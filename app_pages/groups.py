@@ -203,7 +203,7 @@ with context.explained_errors():
     busiest = loaders.ranked_pages(
         backend, backend.key, version, *chosen.dimension_args, None, "CLICKS", True
     )
-example = example_pattern(busiest["page_key"][0]) if busiest.height else "https://example.com/products/*"
+example = example_pattern(busiest["page_key"].to_list()) or "https://example.com/products/*"
 
 if listed.is_empty():
     st.info(

@@ -251,7 +251,8 @@ pattern = (
         "Or every page matching",
         key="pattern",
         bind="query-params",
-        placeholder="https://shop.example.com/products/*",
+        placeholder=groups.example_pattern(pages["page_key"].to_list())
+        or "https://shop.example.com/products/*",
         help="A pattern instead of one page: * stands for one or more characters (at most 5). The view then "
         "adds up every matching page. Clear it to see the page picked.",
     )

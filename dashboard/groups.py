@@ -13,8 +13,8 @@ from data_layer import breakpoints
 from data_layer.page_ref import GroupRef, PageRef
 
 GROUP_TABLE_COLUMNS = {
-    "name": st.column_config.TextColumn("Group", width="medium", pinned=True),
-    "pattern": st.column_config.TextColumn("Pattern", width="large"),
+    "name": st.column_config.TextColumn("Group", width=180),
+    "pattern": st.column_config.TextColumn("Pattern", width=300),
     "pages": st.column_config.NumberColumn("Pages", help="Matching pages with clicks for these filters."),
     "clicks": st.column_config.NumberColumn("Clicks", format="localized"),
     "rage_events": st.column_config.NumberColumn(
@@ -90,9 +90,14 @@ def group_table(groups: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def example_pattern(page_key: str) -> str:
-    """A pattern grouping ``page_key`` with its siblings (its last path segment made ``*``), shown as
-    the pattern field's example so it is written in the site's own URLs: ``https://shop.example/p/*``."""
-    parts = urlsplit(page_key)
-    parent = parts.path.rstrip("/").rpartition("/")[0]
+def example_pattern(page_keys: list[str]) -> str | None:
+    """A pattern grouping the first of ``page_keys`` that sits in a folder with its siblings (its last
+    path segment made ``*``: ``https://shop.example/products/*``), so the pattern field's example is
+    written in the site's own URLs; the first key's site as a whole without such a page, None without
+    pages."""
+    nested = [key for key in page_keys if "/" in urlsplit(key).path.strip("/")]
+    if not (nested or page_keys):
+        return None
+    parts = urlsplit((nested or page_keys)[0])
+    parent = parts.path.rstrip("/").rpartition("/")[0] if nested else ""
     return f"{parts.scheme}://{parts.netloc}{parent}/*"

@@ -81,16 +81,18 @@ def test_clicks_by_breakpoint_add_up_the_rows() -> None:
 
 
 @pytest.mark.parametrize(
-    ("page_key", "pattern"),
+    ("page_keys", "pattern"),
     [
-        ("https://shop.example/products/tent", "https://shop.example/products/*"),
-        ("https://shop.example/products/tent/", "https://shop.example/products/*"),
-        ("https://shop.example", "https://shop.example/*"),
-        ("http://localhost:8000/a/b/c", "http://localhost:8000/a/b/*"),
+        (["https://shop.example/products/tent"], "https://shop.example/products/*"),
+        (["https://shop.example/", "https://shop.example/a/b/"], "https://shop.example/a/*"),
+        (["http://localhost:8000/about", "http://localhost:8000/"], "http://localhost:8000/*"),
+        ([], None),
     ],
 )
-def test_the_example_pattern_groups_a_page_with_its_siblings(page_key: str, pattern: str) -> None:
-    assert groups.example_pattern(page_key) == pattern
+def test_the_example_pattern_groups_a_page_with_its_siblings(
+    page_keys: list[str], pattern: str | None
+) -> None:
+    assert groups.example_pattern(page_keys) == pattern
 
 
 def test_links_name_the_page_of_a_page_not_of_a_group_and_the_note_names_the_backdrop() -> None:
