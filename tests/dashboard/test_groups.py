@@ -327,3 +327,11 @@ def test_a_pattern_matching_nothing_or_invalid_is_explained(shop: HeatmapService
     at = open_page(HEATMAP, {"pattern": "https://shop.example/" + "*" * 6})
     assert not at.exception
     assert "at most 5 '*'" in texts(at)
+
+
+@on_sqlite
+def test_the_groups_view_of_an_empty_database_offers_the_demo(settings: Settings) -> None:
+    at = open_page(GROUPS)
+    assert_clean(at)
+    assert "No web events yet" in texts(at)
+    assert "Load demo data" in [item.label for item in at.button]
