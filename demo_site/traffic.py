@@ -145,6 +145,12 @@ def _segment(session_id: str, landing_url: str) -> dict[str, Any]:
     return segment
 
 
+def _box(element: Element, width: int) -> dict[str, int]:
+    """The element's box as the tracker measures it (CONTRACT 15): document px, viewport px when fixed."""
+    left, right = round(element.left * width), round(element.right * width)
+    return {"x": left, "y": element.top, "width": right - left, "height": element.bottom - element.top}
+
+
 class _Pageview:
     """Events of one pageview; timestamps are session-relative ms until the session is placed in time."""
 
@@ -179,6 +185,7 @@ class _Pageview:
                 "x": x,
                 "y": y,
                 "selector": element.selector,
+                "elementRect": _box(element, self.width),
                 "dead": dead,
                 "fixed": element.fixed,
                 **self.tail,

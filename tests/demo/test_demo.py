@@ -43,6 +43,7 @@ WEB_KEYS = {
     *("viewportWidth", "viewportHeight", "documentWidth", "documentHeight"),
     *("x", "y", "selector", "dead", "fixed", "depth", "country", "region", "browserName", "userAgent"),
     *("utmSource", "utmMedium", "utmCampaign", "referrerHost", "tags"),
+    "elementRect",
 }
 TOUCH_KEYS = {"eventId", "screenName", "x", "y", "timestamp", "campaignId", "eventType", "userId"}
 USERS = {f"user-{n:03d}" for n in range(1, 31)}
@@ -319,7 +320,8 @@ def test_dead_clicks_are_five_to_twelve_percent(clicks: list[dict[str, Any]]) ->
 
 
 def test_every_click_lands_inside_its_element(clicks: list[dict[str, Any]]) -> None:
-    """The selector names an element of the page's layout; the point is inside it; dead and fixed agree."""
+    """The selector names an element of the page's layout; the point is inside it and its reported box;
+    dead and fixed agree."""
     misplaced = []
     for event in clicks:
         layout = page_layout(event["url"], _breakpoint(event["viewportWidth"]))
@@ -328,6 +330,9 @@ def test_every_click_lands_inside_its_element(clicks: list[dict[str, Any]]) -> N
         width = event["documentWidth"]
         inside = element.left * width <= event["x"] <= element.right * width
         inside = inside and element.top <= event["y"] <= element.bottom
+        box = event["elementRect"]  # the element's box, rounded to whole px
+        inside = inside and box["x"] - 1 <= event["x"] <= box["x"] + box["width"] + 1
+        inside = inside and box["y"] == element.top and box["y"] + box["height"] == element.bottom
         expected_dead = element.broken or ROLES[element.role][0] == "dead"
         if not inside or event["dead"] != expected_dead or event["fixed"] != element.fixed:
             misplaced.append(event["eventId"])
