@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -106,11 +106,23 @@ class ApiServer:
     across restarts, so a test can read everything the server ever printed).
 
     Rate limits are raised out of the way (the point is to load the storage, not the limiter);
-    ``settings`` (``name=value``, as ``HEATMAPS_NAME``) replace any of the defaults.
+    ``settings`` (``name=value``, as ``HEATMAPS_NAME``) replace any of the defaults. ``args`` go to the
+    command (e.g. ``--workers 2``); ``repo`` is the checkout whose code runs (another worktree's, to
+    measure a commit against this one).
     """
 
-    def __init__(self, database_url: str, workdir: Path, *, port: int | None = None, **settings: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        workdir: Path,
+        *,
+        port: int | None = None,
+        args: Sequence[str] = (),
+        repo: Path = REPO,
+        **settings: str,
+    ) -> None:
         self.port = port or free_port()
+        self.args, self.repo = tuple(args), repo
         self.log_path = workdir / f"api-{self.port}.log"
         defaults = {
             "database_url": database_url,
@@ -131,8 +143,8 @@ class ApiServer:
         """Start and wait until /healthz answers 200; raises RuntimeError with the log tail if not."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "heatmaps_cli.app", "api", "--port", str(self.port)],
-                cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "heatmaps_cli.app", "api", "--port", str(self.port), *self.args],
+                cwd=self.repo, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
         process = self.process
         if wait_ok(f"{self.base}/healthz", timeout, alive=lambda: process.poll() is None):
