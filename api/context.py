@@ -1,15 +1,20 @@
-"""The API's collaborators: the shared backend plus what only the API has (rate limits, capture worker)."""
+"""The API's collaborators: the shared backend plus what only the API has (token cache, rate limits,
+group commit of ingested batches, the capture worker)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from data_layer.backend import Backend
-from data_layer.capture.worker import CaptureWorker
+from data_layer.capture.leader import CaptureLeader
+from data_layer.group_commit import GroupCommit
+from data_layer.token_cache import TokenCache
 
 
 @dataclass
@@ -17,27 +22,39 @@ class AppContext(Backend):
     """Built once per application (:meth:`Backend.from_settings`) and shared by its requests."""
 
     limiter: MovingWindowRateLimiter = field(default_factory=lambda: MovingWindowRateLimiter(MemoryStorage()))
-    _capture_worker: CaptureWorker | None = None
+    _captures: CaptureLeader | None = None
+
+    @cached_property
+    def tokens(self) -> TokenCache:
+        return TokenCache(self.engine, self.settings.token_cache_s)
+
+    @cached_property
+    def web_events(self) -> GroupCommit:
+        """Where ingested web event batches are written, together with those arriving at the same time."""
+        return GroupCommit(self.engine, self.settings)
 
     def start_capture_worker(self) -> None:
-        """Captures run only where some origin is allowed: elsewhere nothing could be captured."""
-        if self.settings.allowed_capture_origins and self._capture_worker is None:
-            self._capture_worker = CaptureWorker(self.engine, self.settings, self.store)
-            self._capture_worker.start()
+        """Captures run only where some origin is allowed (elsewhere nothing could be captured), and in
+        one process of those serving the database: the holder of the capture lease."""
+        if self.settings.allowed_capture_origins and self._captures is None:
+            self._captures = CaptureLeader(self.engine, self.settings, self.store)
+            self._captures.start()
 
     def stop_capture_worker(self) -> None:
-        if self._capture_worker is not None:
-            self._capture_worker.stop()
-            self._capture_worker = None
+        if self._captures is not None:
+            self._captures.stop()
+            self._captures = None
 
     def wake_capture_worker(self) -> None:
-        if self._capture_worker is not None:
-            self._capture_worker.wake()
+        if self._captures is not None:
+            self._captures.wake()
 
     def rate_item(self, kind: str) -> RateLimitItemPerMinute:
+        """A token's allowance of ``kind`` requests in this process: each of the ``api_workers``
+        processes counts in its own memory, so each allows its share of the setting (rounded up)."""
         per_minute = (
             self.settings.rate_limit_ingest_per_minute
             if kind == "ingest"
             else self.settings.rate_limit_query_per_minute
         )
-        return RateLimitItemPerMinute(per_minute)
+        return RateLimitItemPerMinute(math.ceil(per_minute / (self.settings.api_workers or 1)))

@@ -10,7 +10,7 @@ from fastapi import Request
 
 from api.context import AppContext
 from api.inputs import read_body
-from data_layer.auth import Permission, Principal, authenticate
+from data_layer.auth import Permission, Principal
 from data_layer.errors import BadRequest, Forbidden, RateLimited, Unauthorized
 
 RateKind = Literal["query", "ingest"]
@@ -35,7 +35,7 @@ def check_access(
     token's requests per minute of ``kind``."""
     if not token:
         raise Unauthorized("missing token: send the header Authorization: Bearer <token>")
-    principal = authenticate(ctx.engine, token)
+    principal = ctx.tokens.principal(token)
     if principal is None:
         raise Unauthorized("the token is unknown or revoked")
     if permission is not None and not principal.has(permission):

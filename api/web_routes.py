@@ -15,8 +15,9 @@ from api.security import beacon_token, check_access, read_beacon, require
 from api.web_json import elements_body, page_list_body, summary_response
 from data_layer.auth import Permission, Principal
 from data_layer.errors import BadRequest
+from data_layer.event_models import validate_web_batch
 from data_layer.filters import WebFilters, Window, parse_filters, parse_window
-from data_layer.ingest import IngestResult, RequestContext, ingest_web_batch
+from data_layer.ingest import IngestResult, RequestContext, web_event_rows
 from data_layer.page_ref import parse_heatmap_ref, parse_page_pattern
 from data_layer.service import parse_limit, parse_sort
 
@@ -148,7 +149,8 @@ def _authorised_ingest(
     context = RequestContext(
         context.user_agent, _normalised_country(context.country), _normalised_region(context.region)
     )
-    return ingest_web_batch(ctx.engine, ctx.settings, payload["events"], context)
+    events = validate_web_batch(payload["events"])  # whole, before joining other requests' batches
+    return ctx.web_events.store(web_event_rows(events, ctx.settings, context))
 
 
 @router.get(

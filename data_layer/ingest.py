@@ -128,36 +128,63 @@ def _known_event_ids(conn: Connection, table: Any, event_ids: Sequence[str]) -> 
     return known
 
 
-def _new_rows(conn: Connection, table: Any, rows: list[list[Any]]) -> list[list[Any]]:
-    """Rows whose event id (their first value) is neither stored nor seen earlier in this batch (rows
-    without an id pass)."""
-    ids = [row[0] for row in rows if row[0] is not None]
+def _fresh_rows(conn: Connection, table: Any, batches: Sequence[list[list[Any]]]) -> list[list[list[Any]]]:
+    """Each batch's rows whose event id (their first value) is neither stored nor seen earlier, in this
+    batch or one before it (rows without an id pass): the batches are decided in order, as if each were
+    written alone, and the stored ids are looked up once for all of them."""
+    ids = [row[0] for rows in batches for row in rows if row[0] is not None]
     seen = _known_event_ids(conn, table, ids) if ids else set()
-    fresh: list[list[Any]] = []
-    for row in rows:
-        event_id = row[0]
-        if event_id is not None:
-            if event_id in seen:
-                continue
-            seen.add(event_id)
-        fresh.append(row)
-    return fresh
+    fresh_batches: list[list[list[Any]]] = []
+    for rows in batches:
+        fresh: list[list[Any]] = []
+        for row in rows:
+            event_id = row[0]
+            if event_id is not None:
+                if event_id in seen:
+                    continue
+                seen.add(event_id)
+            fresh.append(row)
+        fresh_batches.append(fresh)
+    return fresh_batches
+
+
+def web_event_rows(
+    events: Sequence[Mapping[str, Any]], settings: Settings, context: RequestContext
+) -> list[list[Any]]:
+    """The stored form of a validated batch (:func:`web_event_row` of each event)."""
+    return [web_event_row(event, settings, context) for event in events]
+
+
+def write_web_batches(
+    conn: Connection, batches: Sequence[list[list[Any]]], settings: Settings
+) -> list[IngestResult]:
+    """Write batches of web event rows (:func:`web_event_rows`) in the caller's write transaction; one
+    result per batch, each counted as if the batches had been written one by one, in order.
+
+    Whatever the number of batches, the stored ids, the clicks of the sessions touched (rage flags)
+    and the visitors are looked up once, and the rows go in one insert.
+    """
+    _prefer_indexes(conn)
+    fresh_batches = _fresh_rows(conn, web_events, batches)
+    fresh = [row for rows in fresh_batches for row in rows]
+    if fresh:
+        touched = {(row[_SESSION], row[_PAGE]) for row in fresh if row[_TYPE] == "click"}
+        rage.refresh_stored_flags(conn, touched, settings, pending=fresh)
+        visitors.assign_visitor_types(conn, fresh_batches)
+        bulk_insert(conn, web_events, WEB_ROW_COLUMNS, fresh)
+    return [
+        IngestResult(ingested=len(kept), duplicates=len(rows) - len(kept))
+        for rows, kept in zip(batches, fresh_batches, strict=True)
+    ]
 
 
 def store_web_events(
     engine: Engine, events: Sequence[Mapping[str, Any]], settings: Settings, context: RequestContext
 ) -> IngestResult:
     """Write one validated batch atomically; duplicates by eventId are skipped and counted."""
-    rows = [web_event_row(event, settings, context) for event in events]
+    rows = web_event_rows(events, settings, context)
     with write_transaction(engine) as conn:
-        _prefer_indexes(conn)
-        fresh = _new_rows(conn, web_events, rows)
-        if fresh:
-            touched = {(row[_SESSION], row[_PAGE]) for row in fresh if row[_TYPE] == "click"}
-            rage.refresh_stored_flags(conn, touched, settings, pending=fresh)
-            visitors.assign_visitor_types(conn, fresh)
-            bulk_insert(conn, web_events, WEB_ROW_COLUMNS, fresh)
-    return IngestResult(ingested=len(fresh), duplicates=len(rows) - len(fresh))
+        return write_web_batches(conn, [rows], settings)[0]
 
 
 def store_touch_events(engine: Engine, events: Sequence[TouchEventIn], user_id: str) -> IngestResult:
@@ -178,7 +205,7 @@ def store_touch_events(engine: Engine, events: Sequence[TouchEventIn], user_id: 
     ]
     with write_transaction(engine) as conn:
         _prefer_indexes(conn)
-        fresh = _new_rows(conn, touch_events, rows)
+        [fresh] = _fresh_rows(conn, touch_events, [rows])
         if fresh:
             bulk_insert(conn, touch_events, TOUCH_ROW_COLUMNS, fresh)
     return IngestResult(ingested=len(fresh), duplicates=len(rows) - len(fresh))

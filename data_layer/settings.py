@@ -5,6 +5,7 @@ Every field carries a description: ``docs/settings.md`` lists them all and a tes
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -111,6 +112,14 @@ class Settings(BaseSettings):
     rate_limit_ingest_per_minute: int = Field(
         1200, ge=1, description="Ingest requests allowed per token and minute (429 beyond)."
     )
+    token_cache_s: float = Field(
+        5.0,
+        ge=0,
+        description=(
+            "Seconds an API process trusts a token it has verified before looking it up again; a revoked "
+            "token stops working at the latest this long after `heatmaps keys revoke`; 0 = every request."
+        ),
+    )
     retention_days: int | None = Field(
         None, ge=1, description="Default age (days) for `heatmaps purge` when --older-than is not given."
     )
@@ -129,6 +138,15 @@ class Settings(BaseSettings):
     )
     api_host: str = Field("127.0.0.1", description="Address `heatmaps api` and `heatmaps serve` bind to.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port of the REST API.")
+    api_workers: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description=(
+            "Processes `heatmaps api` serves with (its --workers); unset = one per core on PostgreSQL, "
+            "one on SQLite. Rate limits are divided among them."
+        ),
+    )
     dashboard_port: int = Field(8501, ge=1, le=65535, description="Port of the Streamlit dashboard.")
     api_url: str = Field(
         "http://127.0.0.1:8000",
@@ -187,6 +205,15 @@ class Settings(BaseSettings):
     )
     capture_workers: int = Field(
         1, ge=1, le=8, description="Captures run at once by the API process (each runs its own Chromium)."
+    )
+    capture_lease_s: float = Field(
+        15.0,
+        ge=3,
+        le=600,
+        description=(
+            "Captures run in one API process, the holder of a lease it renews every third of this; when "
+            "that process dies, another takes over within this many seconds (plus a third)."
+        ),
     )
     capture_scan_interval_s: float = Field(
         30.0, gt=0, description="How often automatic capture looks for pages that need a backdrop."
@@ -299,6 +326,15 @@ class Settings(BaseSettings):
         if self.replay_resource_origins.strip() == "*":
             return ("http:", "https:")
         return parse_origins(self.replay_resource_origins, what="replay resource origin")
+
+    def api_processes(self) -> int:
+        """How many processes ``heatmaps api`` serves with when ``--workers`` is not given: the setting,
+        else one per core on PostgreSQL (each runs Python code on a core of its own, and the database
+        takes writes from all at once) and one on SQLite (docs/performance.md: a second process adds
+        nothing there, its writes wait for the file's lock, and it holds a replica of its own)."""
+        if self.api_workers is not None:
+            return self.api_workers
+        return (os.cpu_count() or 1) if self.database_url.startswith("postgresql") else 1
 
     def capture_width(self, breakpoint: str) -> int:
         """The nominal viewport width (CSS px) a backdrop of ``breakpoint`` is photographed at."""

@@ -35,24 +35,36 @@ def first_sessions(rows: Sequence[Sequence[Any]]) -> dict[str, str]:
     return {visitor: session for visitor, (_, session) in earliest.items()}
 
 
-def assign_visitor_types(conn: Connection, rows: list[list[Any]]) -> None:
+def assign_visitor_types(conn: Connection, batches: Sequence[list[list[Any]]]) -> None:
     """Set each row's visitor type (rows as :data:`WEB_ROW_COLUMNS`, about to be inserted in this write
-    transaction) and record the first session of visitors seen for the first time."""
-    batch_firsts = first_sessions(rows)
+    transaction) and record the first session of visitors seen for the first time.
+
+    ``batches`` are decided in order, as if each had been written in a transaction of its own: a visitor
+    new to the database is new in the first session of the first batch that holds them (group commit
+    writes the batches of concurrent requests together, and must answer as if they came one by one).
+    """
+    firsts = _stored_first_sessions(conn, list({row[_VISITOR]: None for rows in batches for row in rows}))
+    fresh: dict[str, str] = {}
+    for rows in batches:
+        for visitor, session in first_sessions(rows).items():
+            if visitor not in firsts:
+                firsts[visitor] = fresh[visitor] = session
+        for row in rows:
+            row[_TYPE] = NEW if firsts[row[_VISITOR]] == row[_SESSION] else RETURNING
+    if fresh:
+        conn.execute(
+            visitors.insert(),
+            [{"visitor_id": visitor, "first_session_id": session} for visitor, session in fresh.items()],
+        )
+
+
+def _stored_first_sessions(conn: Connection, ids: list[str]) -> dict[str, str]:
+    """visitor id -> first session of the visitors among ``ids`` already recorded."""
     known: dict[str, str] = {}
-    ids = list(batch_firsts)
     for start in range(0, len(ids), IN_LIST_CHUNK):
         chunk = ids[start : start + IN_LIST_CHUNK]
         query = select(visitors.c.visitor_id, visitors.c.first_session_id).where(
             visitors.c.visitor_id.in_(chunk)
         )
         known.update((str(visitor), str(session)) for visitor, session in conn.execute(query))
-    fresh = {visitor: session for visitor, session in batch_firsts.items() if visitor not in known}
-    if fresh:
-        conn.execute(
-            visitors.insert(),
-            [{"visitor_id": visitor, "first_session_id": session} for visitor, session in fresh.items()],
-        )
-    firsts = known | fresh
-    for row in rows:
-        row[_TYPE] = NEW if firsts[row[_VISITOR]] == row[_SESSION] else RETURNING
+    return known

@@ -243,16 +243,29 @@ def keys_revoke(token_id: Annotated[int, typer.Argument(help="Id shown by `heatm
 def api(
     host: Annotated[str | None, typer.Option(help="Bind address (default from settings).")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535)] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Processes serving requests (default HEATMAPS_API_WORKERS, else one per core on PostgreSQL, "
+            "one on SQLite).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the REST API, the HeatmapService and /tracker.js."""
     import uvicorn
 
-    from api.app import create_app
-
     settings = load_settings()
     ready_engine(settings)
+    processes = workers or settings.api_processes()
+    # Every process reads its settings from the environment: they divide the rate limits by this.
+    os.environ["HEATMAPS_API_WORKERS"] = str(processes)
+    get_settings.cache_clear()
     uvicorn.run(
-        create_app(settings),
+        "api.app:create_app",
+        factory=True,
+        workers=processes,  # more than one: uvicorn's supervisor, which restarts a worker that dies
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level="info",

@@ -324,6 +324,8 @@ def test_no_token_is_401(client, engine) -> None:
 
 
 def test_unknown_and_revoked_tokens_are_401(client, tokens, api_app) -> None:
+    """A revoked token is refused once the API's token cache lets go of it (HEATMAPS_TOKEN_CACHE_S;
+    the bound itself: tests/ingest/test_token_cache.py)."""
     from data_layer.auth import create_token, revoke_token
 
     assert post(client, "hm_not-a-real-token", [web_click()]).status_code == 401
@@ -331,6 +333,7 @@ def test_unknown_and_revoked_tokens_are_401(client, tokens, api_app) -> None:
     token_id, token = create_token(engine, "u")
     assert post(client, token, [web_click()]).status_code == 200
     revoke_token(engine, token_id)
+    api_app.state.ctx.tokens._entries.clear()  # as HEATMAPS_TOKEN_CACHE_S later
     assert post(client, token, [web_click()]).status_code == 401
 
 

@@ -1,0 +1,173 @@
+"""Group commit (data_layer/group_commit.py): batches written together count exactly as if they had been
+written one by one, and a failing group fails no innocent batch. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
+
+from data_layer import group_commit
+from data_layer.event_models import validate_web_batch
+from data_layer.group_commit import GroupCommit
+from data_layer.ingest import IngestResult, RequestContext, web_event_rows
+from data_layer.schema import web_events
+from data_layer.settings import Settings
+from tests.factories import web_click, web_scroll
+
+
+def rows_of(settings: Settings, events: list[dict[str, Any]]) -> list[list[Any]]:
+    return web_event_rows(validate_web_batch(events), settings, RequestContext())
+
+
+def stored(engine: Engine) -> list[tuple[Any, ...]]:
+    columns = web_events.c
+    query = select(columns.event_id, columns.session_id, columns.visitor_type, columns.rage).order_by(
+        columns.seq
+    )
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(query)]
+
+
+Write = Callable[[Any, Any, Settings], Any]
+
+
+@contextmanager
+def held_leader(
+    committer: GroupCommit, settings: Settings, then: Write = group_commit.write_web_batches
+) -> Iterator[Callable[[list[list[Any]]], Any]]:
+    """A leader stuck inside its transaction until the block ends, so the batches submitted meanwhile
+    (through the yielded function, which returns a future, and waits until the batch is queued) form
+    the next group in submission order; that group and later ones are written by ``then``."""
+    entered, release = threading.Event(), threading.Event()
+    original = group_commit.write_web_batches
+
+    def slow_first(conn: Any, batches: Any, settings: Settings) -> Any:
+        if entered.is_set():
+            return then(conn, batches, settings)
+        entered.set()
+        release.wait(30)
+        return original(conn, batches, settings)
+
+    with pytest.MonkeyPatch.context() as patch, ThreadPoolExecutor(max_workers=16) as pool:
+        patch.setattr(group_commit, "write_web_batches", slow_first)
+        leader = pool.submit(
+            committer.store, rows_of(settings, [web_click(eventId="leader", sessionId="s0", visitorId="v0")])
+        )
+        assert entered.wait(30)
+
+        def submit(rows: list[list[Any]]) -> Any:
+            waiting = len(committer._queue)
+            future = pool.submit(committer.store, rows)
+            while len(committer._queue) == waiting:
+                time.sleep(0.001)
+            return future
+
+        try:
+            yield submit
+        finally:
+            release.set()
+        assert leader.result(30) == IngestResult(1, 0)
+
+
+def test_a_group_counts_duplicates_and_visitors_as_if_serialised(settings, engine) -> None:
+    committer = GroupCommit(engine, settings)
+    first = [web_click(eventId="a1", sessionId="late", visitorId="v", timestamp="2026-04-10T12:00:05Z")]
+    first.append(web_click(eventId="a2", sessionId="late", visitorId="v", timestamp="2026-04-10T12:00:06Z"))
+    # The same visitor's earlier session arrives second: serialised, the first batch's session is the
+    # visitor's first, so this one is "returning", though its events are older.
+    second = [
+        web_click(eventId="a2", sessionId="early", visitorId="v"),
+        web_click(eventId="b1", sessionId="early", visitorId="v"),
+    ]
+    third = [web_click(eventId="b1"), web_click(eventId="c1"), web_click(eventId="c1")]
+    with held_leader(committer, settings) as submit:
+        futures = [submit(rows_of(settings, batch)) for batch in (first, second, third)]
+    assert [future.result(30) for future in futures] == [
+        IngestResult(2, 0),
+        IngestResult(1, 1),
+        IngestResult(1, 2),
+    ]
+    by_id = {event_id: (session, visitor_type) for event_id, session, visitor_type, _ in stored(engine)}
+    assert by_id == {
+        "leader": ("s0", "new"),
+        "a1": ("late", "new"),
+        "a2": ("late", "new"),
+        "b1": ("early", "returning"),
+        "c1": ("s1", "new"),
+    }
+
+
+def test_a_rage_run_split_over_batches_of_one_group_is_flagged(settings, engine) -> None:
+    committer = GroupCommit(engine, settings)
+    clicks = [
+        web_click(eventId=f"r{i}", sessionId="rs", timestamp=f"2026-04-10T12:00:00.{i}00Z") for i in range(4)
+    ]
+    with held_leader(committer, settings) as submit:
+        futures = [submit(rows_of(settings, [click])) for click in clicks]
+    assert [future.result(30) for future in futures] == [IngestResult(1, 0)] * 4
+    assert [rage for event_id, _, _, rage in stored(engine) if event_id.startswith("r")] == [True] * 4
+
+
+def test_a_failing_batch_fails_alone(settings, engine) -> None:
+    """The group's transaction fails because of one batch: each batch is written again alone, so only
+    that one fails and the others are stored and counted."""
+    committer = GroupCommit(engine, settings)
+    original = group_commit.write_web_batches
+
+    def refuse_poison(conn: Any, batches: Any, settings: Settings) -> Any:
+        if any(row[0] == "poison" for rows in batches for row in rows):
+            raise ValueError("a value the database refuses")
+        return original(conn, batches, settings)
+
+    with held_leader(committer, settings, refuse_poison) as submit:
+        good = submit(rows_of(settings, [web_click(eventId="g1"), web_click(eventId="g2")]))
+        bad = submit(rows_of(settings, [web_click(eventId="g2"), web_click(eventId="poison")]))
+        after = submit(rows_of(settings, [web_click(eventId="g2"), web_click(eventId="g3")]))
+    assert good.result(30) == IngestResult(2, 0)
+    with pytest.raises(ValueError, match="refuses"):
+        bad.result(30)
+    assert after.result(30) == IngestResult(1, 1)
+    assert sorted(row[0] for row in stored(engine)) == ["g1", "g2", "g3", "leader"]
+
+
+def test_an_unavailable_database_fails_the_whole_group_at_once(settings, engine) -> None:
+    committer = GroupCommit(engine, settings)
+    calls = []
+
+    def unavailable(conn: Any, batches: Any, settings: Settings) -> Any:
+        calls.append(len(batches))
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    with held_leader(committer, settings, unavailable) as submit:
+        futures = [submit(rows_of(settings, [web_click()])) for _ in range(3)]
+    for future in futures:
+        with pytest.raises(OperationalError):
+            future.result(30)
+    assert calls == [3], "tried once for the group, not again batch by batch"
+
+
+def test_concurrent_batches_are_each_stored_once(settings, engine) -> None:
+    """Many threads, batches overlapping in ids (re-sends of each other's), in groups of whatever size
+    the timing makes: every id stored once, and the answers' counts add up to what is stored."""
+    committer = GroupCommit(engine, settings)
+    batches = [
+        [web_click(eventId=f"e{(n * 3 + k) % 400}", sessionId=f"s{n % 17}") for k in range(5)]
+        + [web_scroll(eventId=f"e{(n * 7) % 400}", sessionId=f"s{n % 17}")]
+        for n in range(200)
+    ]
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        results = list(pool.map(lambda batch: committer.store(rows_of(settings, batch)), batches))
+    ids = Counter(row[0] for row in stored(engine))
+    sent = {event["eventId"] for batch in batches for event in batch}
+    assert set(ids) == sent and set(ids.values()) == {1}
+    assert sum(result.ingested for result in results) == len(sent)
+    assert all(r.ingested + r.duplicates == len(b) for r, b in zip(results, batches, strict=True))
