@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 import polars as pl
 
@@ -32,10 +33,17 @@ EXACT_FILTERS = {
 
 
 def canonical_tags(tags: Mapping[str, str] | None) -> str | None:
-    """Tags as stored: compact JSON with sorted keys, so equal tag sets are equal texts; None when none."""
+    """Tags as stored: compact JSON with sorted keys, so equal tag sets are equal texts; None when none.
+
+    Every event of a session carries the same tags, so the text is made once per distinct set."""
     if not tags:
         return None
-    return json.dumps(dict(sorted(tags.items())), separators=(",", ":"), ensure_ascii=False)
+    return _tags_text(tuple(tags.items()))
+
+
+@lru_cache(maxsize=4096)
+def _tags_text(items: tuple[tuple[str, str], ...]) -> str:
+    return json.dumps(dict(sorted(items)), separators=(",", ":"), ensure_ascii=False)
 
 
 def tag_pair(key: str, value: str) -> str:
