@@ -23,12 +23,19 @@ ELEMENT_SCHEMA = {
 }
 
 
-def _weighted_medians(boxes: pl.DataFrame) -> pl.DataFrame:
+def _weighted_medians(boxes: pl.DataFrame, width: float | None) -> pl.DataFrame:
     """Per selector, the median of each box field over (selector, rect, n) rows: each rect counted n
-    times; an even count takes the mean of the two middle values (as the fold does, CONTRACT 2.5)."""
+    times; an even count takes the mean of the two middle values (as the fold does, CONTRACT 2.5).
+    With ``width``, the rows also hold their clicks' ``document_width`` and each box's x and width are
+    scaled from it to ``width`` first."""
     parts = boxes.with_columns(
         pl.col("rect").cast(pl.String).str.split_exact(",", 3).struct.rename_fields(list(RECT_FIELDS))
     ).unnest("rect")
+    if width is not None:
+        scale = width / pl.col("document_width").cast(pl.Float64)
+        parts = parts.with_columns(
+            pl.col(field).cast(pl.Float64) * scale for field in ("rect_x", "rect_width")
+        )
     medians = []
     for field in RECT_FIELDS:
         ordered = parts.select("selector", pl.col(field).cast(pl.Float64), "n").sort("selector", field)
@@ -50,10 +57,18 @@ def _weighted_medians(boxes: pl.DataFrame) -> pl.DataFrame:
     return joined
 
 
-def element_stats(events: pl.LazyFrame, breakpoint: str, limit: int) -> pl.DataFrame:
+def element_stats(
+    events: pl.LazyFrame, breakpoint: str, limit: int, *, width: float | None = None
+) -> pl.DataFrame:
     """The top ``limit`` selectors of the breakpoint's clicks (:data:`ELEMENT_SCHEMA`), by clicks desc,
     then selector asc. ``share`` divides by every click of the breakpoint, those without a selector too;
-    a rage event counts at its first click's selector."""
+    a rage event counts at its first click's selector.
+
+    With ``width`` (``events`` then hold ``document_width``), a box's x and width are medians of the
+    boxes scaled from their click's document width to ``width`` px, as the bins place clicks by their
+    share of the width (CONTRACT 2.4): boxes measured on pages of different widths then line up on one
+    drawing ``width`` px wide, where the clicks' density puts them.
+    """
     clicks = events.filter((pl.col("event_type") == "click") & (pl.col("breakpoint") == breakpoint))
     total, per_selector = pl.collect_all(
         [
@@ -74,14 +89,14 @@ def element_stats(events: pl.LazyFrame, breakpoint: str, limit: int) -> pl.DataF
     top = per_selector.get_column("selector")
     boxes = (
         clicks.filter(pl.col("rect").is_not_null() & pl.col("selector").cast(pl.String).is_in(top.implode()))
-        .group_by("selector", "rect")
+        .group_by("selector", "rect", *(() if width is None else ("document_width",)))
         .agg(n=pl.len())
         .with_columns(pl.col("selector").cast(pl.String))
         .collect()
     )
     return (
         per_selector.with_columns(share=pl.col("clicks") / all_clicks if all_clicks else pl.lit(0.0))
-        .join(_weighted_medians(boxes), on="selector", how="left", maintain_order="left")
+        .join(_weighted_medians(boxes, width), on="selector", how="left", maintain_order="left")
         .select(list(ELEMENT_SCHEMA))
         .cast(ELEMENT_SCHEMA)  # type: ignore[arg-type]
     )

@@ -217,12 +217,14 @@ class HeatmapService:
         limit: int = 25,
         *,
         include_fixed: bool = True,
+        width: float | None = None,
     ) -> pl.DataFrame:
         """``GET /rest/v1/heatmap-pages/elements``: the most clicked elements
         (:func:`elements.element_stats`); ``include_fixed`` as in :meth:`page_summary`, shares then of
-        the clicks that are left."""
-        events = self._page_events(page, window, filters, elements.ELEMENT_COLUMNS, include_fixed)
-        return elements.element_stats(events, page.breakpoint, limit)
+        the clicks that are left; with ``width``, boxes scaled to a drawing that wide (the dashboard's)."""
+        columns = elements.ELEMENT_COLUMNS if width is None else (*elements.ELEMENT_COLUMNS, "document_width")
+        events = self._page_events(page, window, filters, columns, include_fixed)
+        return elements.element_stats(events, page.breakpoint, limit, width=width)
 
     def _page_events(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from data_layer.elements import element_stats
 
@@ -71,3 +72,16 @@ def test_order_ties_limit_and_other_breakpoints() -> None:
 
 def test_no_clicks_no_elements() -> None:
     assert element_stats(events(), "desktop", 25).is_empty()
+
+
+def test_boxes_scaled_to_one_drawings_width() -> None:
+    """#buy at 10 % of a 1,000 px page (x 100, 80 wide) and of a 2,000 px page (x 200, 160 wide): in
+    px the medians are x 150 and width 120, nowhere on either page; scaled to a 1,440 px drawing both
+    boxes are x 144, 115.2 wide, where the bins put their clicks. y and height are never scaled."""
+    frame = events(("#buy", False, False, "100,300,80,30"), ("#buy", False, False, "200,300,160,30"))
+    widths = frame.with_columns(document_width=pl.Series([1000, 2000], dtype=pl.Int32))
+    assert element_stats(widths, "desktop", 5).select("rect_x", "rect_width").row(0) == (150.0, 120.0)
+    scaled = element_stats(widths, "desktop", 5, width=1440)
+    assert scaled.select("rect_x", "rect_y", "rect_width", "rect_height").row(0) == pytest.approx(
+        (144.0, 300.0, 115.2, 30.0)
+    )
