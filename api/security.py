@@ -32,10 +32,17 @@ def check_access(
 ) -> Principal:
     """The caller's principal; :class:`Unauthorized` for a missing, unknown or revoked token,
     :class:`Forbidden` without ``permission`` (None = any valid token), :class:`RateLimited` beyond the
-    token's requests per minute of ``kind``."""
+    token's requests per minute of ``kind``. May look the token up in the database."""
     if not token:
         raise Unauthorized("missing token: send the header Authorization: Bearer <token>")
-    principal = ctx.tokens.principal(token)
+    return admit(ctx, ctx.tokens.principal(token), permission, kind)
+
+
+def admit(
+    ctx: AppContext, principal: Principal | None, permission: Permission | None, kind: RateKind
+) -> Principal:
+    """:func:`check_access` once the token is looked up (``principal`` None: unknown or revoked); no I/O,
+    so the event loop may call it."""
     if principal is None:
         raise Unauthorized("the token is unknown or revoked")
     if permission is not None and not principal.has(permission):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,17 +12,20 @@ from starlette.concurrency import run_in_threadpool
 from api.context import AppContext
 from api.inputs import parse_json
 from api.models import IngestResponse, PageListResponse, SummaryResponse, error_responses
-from api.security import beacon_token, check_access, read_beacon, require
+from api.security import admit, beacon_token, check_access, read_beacon, require
 from api.web_json import elements_body, page_list_body, summary_response
 from data_layer.auth import Permission, Principal
 from data_layer.errors import BadRequest
 from data_layer.event_models import validate_web_batch
 from data_layer.filters import WebFilters, Window, parse_filters, parse_window
-from data_layer.ingest import IngestResult, RequestContext, web_event_rows
+from data_layer.ingest import RequestContext, web_event_rows
 from data_layer.page_ref import parse_heatmap_ref, parse_page_pattern
 from data_layer.service import parse_limit, parse_sort
 
 MAX_INGEST_BODY = 1024 * 1024
+INLINE_EVENTS = 20
+"""A batch this small (a tracker's) is validated on the event loop when its token is known: handing it
+to a thread would cost more than validating it."""
 
 router = APIRouter(prefix="/rest/v1")
 
@@ -133,24 +137,36 @@ async def ingest_events(request: Request) -> JSONResponse:
     payload = parse_json(body)
     if not isinstance(payload, dict):
         raise BadRequest('the body must be a JSON object {"events": [...]}')
-    token = beacon_token(header_token, payload)
-    # One trip to the thread pool for the token check and the write: each trip costs a thread switch.
-    result = await run_in_threadpool(_authorised_ingest, request, ctx, token or "", payload)
+    token = beacon_token(header_token, payload) or ""
+    principal = ctx.tokens.cached(token) if token else None
+    events = payload.get("events")
+    if principal is not None and isinstance(events, list) and len(events) <= INLINE_EVENTS:
+        admit(ctx, principal, None, "ingest")
+        rows = _batch_rows(request, ctx, payload)
+    else:  # a token to look up, or a batch whose validation would hold the event loop up
+        rows = await run_in_threadpool(_authorised_rows, request, ctx, token, payload)
+    # The batch is written with those of the requests that arrive with it (group commit); waiting for
+    # its transaction holds no thread.
+    result = await asyncio.wrap_future(ctx.web_events.submit(rows))
     return fast_json({"ingested": result.ingested, "duplicates": result.duplicates})
 
 
-def _authorised_ingest(
+def _authorised_rows(
     request: Request, ctx: AppContext, token: str, payload: dict[str, Any]
-) -> IngestResult:
+) -> list[list[Any]]:
     check_access(ctx, token, None, "ingest")
+    return _batch_rows(request, ctx, payload)
+
+
+def _batch_rows(request: Request, ctx: AppContext, payload: dict[str, Any]) -> list[list[Any]]:
+    """The batch validated whole (before it joins other requests' batches) and as rows to store."""
     if "events" not in payload:
         raise BadRequest('events: is required, e.g. {"events": [{"type": "click", ...}]}')
     context = request_context(request, ctx)
     context = RequestContext(
         context.user_agent, _normalised_country(context.country), _normalised_region(context.region)
     )
-    events = validate_web_batch(payload["events"])  # whole, before joining other requests' batches
-    return ctx.web_events.store(web_event_rows(events, ctx.settings, context))
+    return web_event_rows(validate_web_batch(payload["events"]), ctx.settings, context)
 
 
 @router.get(

@@ -38,6 +38,7 @@ from pathlib import Path
 from benchmarks.load import scratch_database
 from heatmaps_testing.loopback import REPO, ApiServer, make_tokens
 from heatmaps_testing.tracker_load import (
+    BASE_AGO_MS,
     EVENTS_PER_BATCH,
     Kind,
     LoadShape,
@@ -92,12 +93,37 @@ class Client:
         subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the API's worker processes)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [pid, *(p for child in children for p in process_tree(int(child)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process tree of ``pid`` has used so far: what the server spends per
+    request, whatever else the machine runs meanwhile."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def load() -> str:
     return "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
-def line(label: str, record: RunRecord, reference: float | None, events_per_request: int = 0) -> str:
-    """One printed figure: requests/s (and events/s), latency, errors, the ratio to the GET."""
+def line(
+    label: str, record: RunRecord, cpu: float, reference: float | None, events_per_request: int = 0
+) -> str:
+    """One printed figure: requests/s (and events/s), latency, errors, the server's CPU per request, the
+    ratio to the GET."""
     rate = record.requests_per_s
     events = f"  {rate * events_per_request:9,.0f} events/s" if events_per_request else " " * 20
     errors = record.socket_errors + sum(n for status, n in record.statuses().items() if status != 200)
@@ -105,7 +131,7 @@ def line(label: str, record: RunRecord, reference: float | None, events_per_requ
     latency = record.latency_ms
     return (
         f"  {label:<28}{rate:9,.0f} req/s{events}  p50 {latency['p50']:6.1f} ms  p99 {latency['p99']:6.1f} ms"
-        f"  errors {errors}{ratio}"
+        f"  errors {errors}  server CPU {cpu * 1000 / max(1, record.requests):.2f} ms/req{ratio}"
     )
 
 
@@ -129,21 +155,26 @@ def measure(
         print(f" {connections} connections, {args.seconds:g} s each ({load()})", flush=True)
         reference = None
         if "tracker" in args.paths:
+            before = cpu_seconds(server.pid)
             record = client.get(base, "/tracker.js", connections, args.seconds, tmp / "get.out")
             reference = record.requests_per_s
-            print(line("GET /tracker.js", record, None), flush=True)
+            print(line("GET /tracker.js", record, cpu_seconds(server.pid) - before, None), flush=True)
         for kind in ("events", "recordings"):
             if kind not in args.paths:
                 continue
             run = f"r{uuid.uuid4().hex[:8]}"
             shape = LoadShape(
-                token, connections, run, int(time.time() * 1000) - 1_800_000, RESEND_EVERY, CROSS_EVERY
+                token, connections, run, int(time.time() * 1000) - BASE_AGO_MS, RESEND_EVERY, CROSS_EVERY
             )
+            before = cpu_seconds(server.pid)
             record = client.post(base, kind, shape, args.seconds, tmp / f"{kind}.out")
+            cpu = cpu_seconds(server.pid) - before
             label = (
                 f"POST {kind} ({EVENTS_PER_BATCH}/req)" if kind == "events" else "POST recordings (1 chunk)"
             )
-            print(line(label, record, reference, EVENTS_PER_BATCH if kind == "events" else 0), flush=True)
+            print(
+                line(label, record, cpu, reference, EVENTS_PER_BATCH if kind == "events" else 0), flush=True
+            )
             time.sleep(0.5)  # the answers are in; let nothing still be committing
             verdict = verdict_line(database_url, kind, run, record)
             ok = ok and verdict.endswith("OK")

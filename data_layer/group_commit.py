@@ -5,13 +5,14 @@ pays alone for what does not grow with its size: taking the write lock, looking 
 its sessions and its visitors, the insert and the commit (docs/performance.md has the breakdown).
 Here concurrent batches share them.
 
-The first batch in the queue leads: it takes the batches queued behind it (up to
-:data:`MAX_GROUP_ROWS` rows), writes them in one write transaction
-(:func:`data_layer.ingest.write_web_batches`, which counts each batch's duplicates as if the batches had
-come one by one, in queue order), and answers each once the transaction is committed. Batches arriving
-meanwhile queue up behind, and the first of them leads the next group: a lone batch is written at once,
-and the busier the database, the larger the groups. Batches join already validated (a batch is refused
-whole before it gets here), so one request's bad event never reaches another's transaction.
+Callers :meth:`GroupCommit.submit` a batch and get a future. A writer thread takes every batch queued
+(up to :data:`MAX_GROUP_ROWS` rows), writes them in one write transaction
+(:func:`data_layer.ingest.write_web_batches`, which counts each batch's duplicates as if the batches
+had come one by one, in queue order), and answers each future once the transaction is committed.
+Batches arriving meanwhile queue up for the next transaction: a lone batch is written at once, and the
+busier the database, the larger the groups. Batches join already validated (a batch is refused whole
+before it gets here), so one request's bad event never reaches another's transaction. The API awaits
+the future on its event loop, so a request waiting for its group holds no thread.
 
 When a group's transaction fails, each of its batches is written again alone, so only a batch that
 cannot be stored fails and the others are stored; when the database itself is unavailable, every
@@ -23,6 +24,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,62 +39,58 @@ MAX_GROUP_ROWS = 5_000
 """Rows one transaction takes at most: ten full batches, or a thousand of a tracker's."""
 
 
-@dataclass(eq=False)
+IDLE_S = 5.0
+"""A writer thread with nothing to write for this long ends; the next batch starts another."""
+
+
+@dataclass(frozen=True)
 class _Batch:
     rows: list[list[Any]]
-    done: threading.Condition
-    result: IngestResult | None = None
-    error: BaseException | None = None
-    finished: bool = False
+    answer: Future[IngestResult]
 
 
 class GroupCommit:
-    """Writes the web event batches of concurrent callers of :meth:`store` in shared transactions; one
-    per engine and process (threads share it; other processes are serialised by the write lock)."""
+    """Writes the web event batches submitted by concurrent callers in shared transactions; one per
+    engine and process (threads share it; other processes are serialised by the write lock)."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine, self.settings = engine, settings
-        self._lock = threading.Lock()
+        self._queued = threading.Condition()
         self._queue: deque[_Batch] = deque()
+        self._writing = False
 
-    def store(self, rows: list[list[Any]]) -> IngestResult:
-        """Store one batch of rows (:func:`data_layer.ingest.web_event_rows`) atomically and return its
-        counts, once it is committed; raises what writing it alone would have raised."""
-        batch = _Batch(rows, threading.Condition(self._lock))
-        with self._lock:
+    def submit(self, rows: list[list[Any]]) -> Future[IngestResult]:
+        """Queue one batch of rows (:func:`data_layer.ingest.web_event_rows`); its future answers the
+        batch's counts once it is committed, or raises what writing it alone would have raised."""
+        batch = _Batch(rows, Future())
+        with self._queued:
             self._queue.append(batch)
-            while not batch.finished and self._queue[0] is not batch:
-                batch.done.wait()
-            group = [] if batch.finished else self._take_group()
-        if group:
+            if not self._writing:
+                self._writing = True
+                threading.Thread(target=self._write_while_queued, name="group-commit", daemon=True).start()
+            self._queued.notify()
+        return batch.answer
+
+    def _write_while_queued(self) -> None:
+        while True:
+            with self._queued:
+                if not self._queued.wait_for(lambda: self._queue, timeout=IDLE_S):
+                    self._writing = False
+                    return
+                group = self._take_group()
             try:
                 self._write(group)
-            finally:
-                self._answer(group)
-        if batch.error is not None:
-            raise batch.error
-        assert batch.result is not None
-        return batch.result
-
-    def _answer(self, group: Sequence[_Batch]) -> None:
-        """Wake the group's callers and the next group's leader."""
-        with self._lock:
-            for member in group:
-                self._queue.popleft()
-                if member.result is None and member.error is None:  # the leader's thread was interrupted
-                    member.error = RuntimeError("the write of this batch was interrupted; send it again")
-                member.finished = True
-                member.done.notify()
-            if self._queue:
-                self._queue[0].done.notify()
+            except BaseException as exc:  # the writer must go on, and no caller may wait forever
+                for batch in group:
+                    if not batch.answer.done():
+                        batch.answer.set_exception(exc)
 
     def _take_group(self) -> list[_Batch]:
-        """The leader and the batches behind it, up to :data:`MAX_GROUP_ROWS` rows (at least one batch);
-        they stay queued until answered, so later arrivals wait behind them."""
-        group, rows = [], 0
-        for batch in self._queue:
-            if group and rows + len(batch.rows) > MAX_GROUP_ROWS:
-                break
+        """The oldest batches, up to :data:`MAX_GROUP_ROWS` rows (at least one batch)."""
+        group = [self._queue.popleft()]
+        rows = len(group[0].rows)
+        while self._queue and rows + len(self._queue[0].rows) <= MAX_GROUP_ROWS:
+            batch = self._queue.popleft()
             group.append(batch)
             rows += len(batch.rows)
         return group
@@ -105,10 +103,10 @@ class GroupCommit:
         except Exception as exc:
             if len(group) == 1 or database_unavailable(exc):
                 for batch in group:
-                    batch.error = exc
+                    batch.answer.set_exception(exc)
                 return
             for batch in group:
                 self._write([batch])
             return
         for batch, result in zip(group, results, strict=True):
-            batch.result = result
+            batch.answer.set_result(result)

@@ -11,12 +11,12 @@ recomputation whatever the arrival order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ARRAY, Connection, String, any_, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 
 from data_layer.db import IN_LIST_CHUNK
 from data_layer.schema import WEB_ROW_COLUMNS, web_events
@@ -113,16 +113,11 @@ def rage_flags_of_rows(
 
 
 _RAGE_COLUMNS = (*INPUT_COLUMNS, "rage", "rage_start")
-_CLICKS = select(*(web_events.c[name] for name in _RAGE_COLUMNS)).where(web_events.c.event_type == "click")
-_SESSION_CLICKS = _CLICKS.where(web_events.c.session_id.in_(bindparam("sessions", expanding=True)))
-# PostgreSQL takes the sessions as one array, parsed and planned once instead of one parameter each.
-_SESSION_CLICKS_ARRAY = _CLICKS.where(
-    web_events.c.session_id == any_(bindparam("sessions", type_=ARRAY(String)))
-)
+_CLICKS = f"SELECT {', '.join(_RAGE_COLUMNS)} FROM {web_events.name} WHERE event_type = 'click'"
 # Stands in for the sequence numbers of rows not inserted yet: above every stored one and increasing in
 # batch order, as the numbers they will get, so clicks at the same instant order as they will when stored.
 _PENDING_SEQ = 1 << 62
-# A pending row's values in the order _SESSION_CLICKS reads them, after the sequence number.
+# A pending row's values in the order _RAGE_COLUMNS reads them, after the sequence number.
 _AFTER_SEQ = itemgetter(*map(WEB_ROW_COLUMNS.index, INPUT_COLUMNS[1:]))
 
 
@@ -131,17 +126,24 @@ def _stored_clicks(conn: Connection, pairs: set[tuple[str, str]]) -> list[tuple[
 
     Selected by session only: every database uses the (session_id, page_key) index for a plain IN list,
     while row-value IN lists make some planners scan the table. Other pages' clicks are dropped here.
+    Plain driver SQL, rows fetched at once: every ingested transaction reads these, and SQLAlchemy's
+    per-row handling cost more than the query (SQLite hands times back as text, parsed here).
     """
     sessions = sorted({session for session, _ in pairs})
-    if conn.dialect.name == "postgresql":
-        statement, size = _SESSION_CLICKS_ARRAY, len(sessions)
-    else:
-        statement, size = _SESSION_CLICKS, IN_LIST_CHUNK
+    postgres = conn.dialect.name == "postgresql"
+    size = len(sessions) if postgres else IN_LIST_CHUNK
     fetched: list[tuple[Any, ...]] = []
     for start in range(0, len(sessions), size):
-        rows = conn.execute(statement, {"sessions": sessions[start : start + size]}).all()
+        chunk = sessions[start : start + size]
+        if postgres:
+            rows = conn.exec_driver_sql(f"{_CLICKS} AND session_id = ANY(%s)", (chunk,)).fetchall()
+        else:
+            among = f"session_id IN ({', '.join('?' * len(chunk))})"
+            rows = conn.exec_driver_sql(f"{_CLICKS} AND {among}", tuple(chunk)).fetchall()
         fetched.extend(tuple(row) for row in rows if (row[2], row[3]) in pairs)  # (session_id, page_key)
-    return fetched
+    if postgres:
+        return fetched
+    return [(row[0], datetime.fromisoformat(row[1]), *row[2:]) for row in fetched]
 
 
 def refresh_stored_flags(
@@ -161,9 +163,9 @@ def refresh_stored_flags(
     pairs = set(groups)
     if not pairs:
         return 0
-    fetched = _stored_clicks(conn, pairs)
     new = [row for row in pending if row[_TYPE] == "click"]
     stand_ins = [(_PENDING_SEQ + index, *_AFTER_SEQ(row)) for index, row in enumerate(new)]
+    fetched = _stored_clicks(conn, pairs)
     flags = rage_flags_of_rows(fetched + stand_ins, **settings.rage_thresholds())
     for row, (rage, rage_start) in zip(new, flags[len(fetched) :], strict=True):
         row[_RAGE], row[_RAGE_START] = rage, rage_start

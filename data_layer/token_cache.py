@@ -33,6 +33,12 @@ class TokenCache:
     _entries: dict[str, tuple[float, Principal]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def cached(self, token: str) -> Principal | None:
+        """The principal of ``token`` if it was verified less than ``ttl_s`` seconds ago, else None;
+        never looks anything up (for callers that must not wait for the database)."""
+        entry = self._entries.get(hash_token(token)) if self.ttl_s > 0 else None
+        return entry[1] if entry is not None and entry[0] > self.clock() else None
+
     def principal(self, token: str) -> Principal | None:
         """The principal of a valid, unrevoked token (as verified at most ``ttl_s`` seconds ago); None
         for an unknown or revoked one."""

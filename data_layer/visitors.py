@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from data_layer.db import IN_LIST_CHUNK
 from data_layer.schema import WEB_ROW_COLUMNS, visitors
@@ -59,12 +59,14 @@ def assign_visitor_types(conn: Connection, batches: Sequence[list[list[Any]]]) -
 
 
 def _stored_first_sessions(conn: Connection, ids: list[str]) -> dict[str, str]:
-    """visitor id -> first session of the visitors among ``ids`` already recorded."""
+    """visitor id -> first session of the visitors among ``ids`` already recorded (plain driver SQL, as
+    every ingested batch asks; PostgreSQL takes the ids as one array)."""
+    query = f"SELECT visitor_id, first_session_id FROM {visitors.name} WHERE visitor_id"
+    if conn.dialect.name == "postgresql":
+        return {visitor: session for visitor, session in conn.exec_driver_sql(f"{query} = ANY(%s)", (ids,))}
     known: dict[str, str] = {}
     for start in range(0, len(ids), IN_LIST_CHUNK):
-        chunk = ids[start : start + IN_LIST_CHUNK]
-        query = select(visitors.c.visitor_id, visitors.c.first_session_id).where(
-            visitors.c.visitor_id.in_(chunk)
-        )
-        known.update((str(visitor), str(session)) for visitor, session in conn.execute(query))
+        chunk = tuple(ids[start : start + IN_LIST_CHUNK])
+        rows = conn.exec_driver_sql(f"{query} IN ({', '.join('?' * len(chunk))})", chunk)
+        known.update((visitor, session) for visitor, session in rows)
     return known

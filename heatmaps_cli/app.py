@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -254,23 +255,41 @@ def api(
     ] = None,
 ) -> None:
     """Serve the REST API, the HeatmapService and /tracker.js."""
-    import uvicorn
-
     settings = load_settings()
     ready_engine(settings)
     processes = workers or settings.api_processes()
     # Every process reads its settings from the environment: they divide the rate limits by this.
     os.environ["HEATMAPS_API_WORKERS"] = str(processes)
     get_settings.cache_clear()
-    uvicorn.run(
+    serve_api(host or settings.api_host, port or settings.api_port, processes)
+
+
+def serve_api(host: str, port: int, processes: int) -> None:
+    """uvicorn serving ``api.app:create_app`` from ``processes`` processes; more than one run under
+    uvicorn's supervisor, which restarts a worker that dies.
+
+    The supervisor binds the socket the workers share, and uvicorn leaves its protocol at 0: asyncio
+    then never sets TCP_NODELAY on accepted connections, and each keep-alive answer waits for the
+    client's delayed ACK, about 40 ms (Kludex/uvicorn#3149). The socket is wrapped again as TCP first.
+    """
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
         "api.app:create_app",
         factory=True,
-        workers=processes,  # more than one: uvicorn's supervisor, which restarts a worker that dies
-        host=host or settings.api_host,
-        port=port or settings.api_port,
+        host=host,
+        port=port,
+        workers=processes,
         log_level="info",
         access_log=False,  # request lines would carry query strings; nothing sensitive is logged
     )
+    if processes == 1:
+        uvicorn.Server(config).run()
+        return
+    bound = config.bind_socket()
+    listener = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    Multiprocess(config, sockets=[listener]).run()
 
 
 def _dashboard_command(port: int, host: str) -> list[str]:

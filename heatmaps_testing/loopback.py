@@ -139,6 +139,12 @@ class ApiServer:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int:
+        """The started command's process id (with ``--workers``, the supervisor's)."""
+        assert self.process is not None, "start() the server first"
+        return self.process.pid
+
     def start(self, timeout: float = 60) -> ApiServer:
         """Start and wait until /healthz answers 200; raises RuntimeError with the log tail if not."""
         with self.log_path.open("ab") as log:

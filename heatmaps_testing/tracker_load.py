@@ -33,6 +33,10 @@ Kind = Literal["events", "recordings"]
 PATHS: dict[Kind, str] = {"events": "/rest/v1/events", "recordings": "/rest/v1/recordings"}
 EVENTS_PER_BATCH = 5
 CHUNKS_PER_SESSION = 20
+BATCH_EVERY_MS, CYCLE = 5_000, 3_600
+"""A connection's batch N is stamped N * 5 s after its first (N modulo 3,600: at most 5 hours)."""
+BASE_AGO_MS = 5 * 3_600_000 + 600_000
+"""How long before now a run's first batch is stamped, so that no timestamp is ever in the future."""
 Key = tuple[int, int]
 """(owner connection, batch number)."""
 
@@ -54,12 +58,13 @@ def events_body(run: str, base_ms: int, key: Key) -> bytes:
     """The batch of ``key`` as ``benchmarks/wrk/events.lua`` builds it: 4 clicks and a scroll."""
     owner, number = key
     width = (390, 820, 1280)[owner % 3]
-    spread = 0 if number % 20 == 0 else 211
+    burst = number % 20 == 0
+    spread, step = (0, 150) if burst else (211, 1100)
     events = []
     for k in range(EVENTS_PER_BATCH):
         event = {
             "eventId": f"{run}-{owner}-{number}-{k}",
-            "timestamp": _iso(base_ms + (number % 6000) * 250 + k * 50),
+            "timestamp": _iso(base_ms + (number % CYCLE) * BATCH_EVERY_MS + k * step),
             "sessionId": f"{run}-s{owner}-{number // 10}",
             "visitorId": f"{run}-v{owner}-{number // 30}",
             "url": f"https://load.example/p{(owner * 7 + number // 10) % 40}",
@@ -80,7 +85,7 @@ def events_body(run: str, base_ms: int, key: Key) -> bytes:
 def recording_body(run: str, base_ms: int, key: Key) -> bytes:
     """The chunk of ``key`` as ``benchmarks/wrk/recordings.lua`` builds it: 12 mouse-move events."""
     owner, number = key
-    start = base_ms + (number % 6000) * 250
+    start = base_ms + (number % CYCLE) * BATCH_EVERY_MS
     events = [
         {
             "type": 3,
@@ -255,7 +260,8 @@ def _counts(kind: Kind, body: bytes) -> tuple[int, int]:
 @dataclass(frozen=True)
 class LoadShape:
     """What a run sends: ``connections`` keep-alive connections, each batch keyed (see the module's
-    docstring); ``run`` prefixes every id; ``base_ms`` is the first event's time (ms since 1970)."""
+    docstring); ``run`` prefixes every id; ``base_ms`` is the first event's time (ms since 1970, at
+    least :data:`BASE_AGO_MS` ago)."""
 
     token: str
     connections: int
@@ -375,20 +381,21 @@ def check(database_url: str, kind: Kind, run: str, record: RunRecord) -> Verdict
     """Compare the database with what the client saw (see :class:`Verdict`).
 
     Requests still on the wire when the run ended (and wrk's first, unsent request) have no answer:
-    each may have stored its batch whole or not at all, and may have been first with a batch that a
-    later request of the same key was answered for with duplicates; only those leave room in the
+    each may have stored its batch whole or not at all, and may have been first with a batch that
+    another request of the same key was answered for with duplicates; only those leave room in the
     counts, so with none the reported counts must equal the stored ones exactly.
     """
     stored = stored_units(database_url, kind, run)
     of = partial(units, kind, run)
     acknowledged = {answer.key for answer in record.answers if answer.status == 200}
-    unanswered = set(record.issued) - {answer.key for answer in record.answers}
+    # Requests never answered: on the wire at the end, or (wrk) the script's check, never sent.
+    in_flight = set(record.open) | (set(record.issued) - {answer.key for answer in record.answers})
     sent = {unit for key in acknowledged for unit in of(key)}
-    allowed = sent | {unit for key in unanswered for unit in of(key)}
+    allowed = sent | {unit for key in in_flight for unit in of(key)}
     reported = sum(answer.new for answer in record.answers if answer.status == 200)
     stored_sent = sum(1 for unit in sent if unit in stored)
-    # units an unanswered request may have stored before an answered one of the same key came
-    slack = sum(1 for key in unanswered & acknowledged for unit in of(key) if unit in stored)
+    # units a request without an answer may have stored before an answered one of the same key came
+    slack = sum(1 for key in in_flight & acknowledged for unit in of(key) if unit in stored)
     return Verdict(
         sent=len(sent),
         stored=sum(stored.values()),

@@ -1,6 +1,7 @@
 -- Tracker-shaped ingestion: every request POSTs 5 web events (4 clicks and a scroll), as a visitor's
--- tracker sends them every 5 s. A session lasts 10 requests, a visitor 3 sessions; every 20th batch
--- clicks one spot 4 times (a rage run). Event ids are RUN-OWNER-NUMBER-K (see harness.lua).
+-- tracker sends what 5 s of a visit made: batch N of a connection is stamped 5 s after batch N-1, its
+-- clicks 1.1 s apart. A session lasts 10 requests, a visitor 3 sessions; every 20th batch clicks one
+-- spot 4 times within half a second (a rage run). Event ids are RUN-OWNER-NUMBER-K (see harness.lua).
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "harness.lua")
@@ -16,13 +17,14 @@ function body(owner, number)
   local visitor = string.format("%s-v%d-%d", run, owner, math.floor(number / 30))
   local page = string.format("https://load.example/p%d", (owner * 7 + math.floor(number / 10)) % 40)
   local width = ({ 390, 820, 1280 })[owner % 3 + 1]
-  local spread = (number % 20 == 0) and 0 or 211
+  local burst = number % 20 == 0
+  local spread, step = burst and 0 or 211, burst and 150 or 1100
   local events = {}
   for k = 0, 4 do
     local head = string.format(
       '{"eventId":"%s-%d-%d-%d","timestamp":"%s","sessionId":"%s","visitorId":"%s","url":"%s",'
         .. '"viewportWidth":%d,"viewportHeight":800,"documentWidth":%d,"documentHeight":4000,',
-      run, owner, number, k, iso(base_ms + (number % 6000) * 250 + k * 50), session, visitor, page,
+      run, owner, number, k, iso(base_ms + (number % 3600) * 5000 + k * step), session, visitor, page,
       width, width)
     if k == 4 then
       events[#events + 1] = head .. string.format('"type":"scroll","depth":%d}', (number * 13) % 101)

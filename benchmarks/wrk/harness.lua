@@ -7,7 +7,8 @@
 -- Arguments after `--`: RUN THREADS BASE_MS TOKEN RESEND_EVERY CROSS_EVERY
 --   RUN           prefix of every id (one per run, so runs never collide)
 --   THREADS       the -t value (cross-thread re-sends need it)
---   BASE_MS       ms since 1970 of the first event (in the past: timestamps grow 250 ms a request)
+--   BASE_MS       ms since 1970 of the first event (at least 5 h ago: batch N is stamped N * 5 s later,
+--                 N counted modulo 3600)
 --   RESEND_EVERY  every Nth request sends this thread's previous batch again (0 = never)
 --   CROSS_EVERY   every Nth request sends the next thread's batch of the same number, which that
 --                 thread sends about now too: duplicates arriving together (0 = never)

@@ -8,7 +8,7 @@ dofile(here .. "harness.lua")
 PATH = "/rest/v1/recordings"
 
 function body(owner, number)
-  local start = base_ms + (number % 6000) * 250
+  local start = base_ms + (number % 3600) * 5000
   local events = {}
   for k = 0, 11 do
     local positions = {}

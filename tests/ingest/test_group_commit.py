@@ -4,10 +4,9 @@ written one by one, and a failing group fails no innocent batch. SQLite and Post
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,15 +37,16 @@ def stored(engine: Engine) -> list[tuple[Any, ...]]:
 
 
 Write = Callable[[Any, Any, Settings], Any]
+Submit = Callable[[list[list[Any]]], Future[IngestResult]]
 
 
 @contextmanager
-def held_leader(
+def held_writer(
     committer: GroupCommit, settings: Settings, then: Write = group_commit.write_web_batches
-) -> Iterator[Callable[[list[list[Any]]], Any]]:
-    """A leader stuck inside its transaction until the block ends, so the batches submitted meanwhile
-    (through the yielded function, which returns a future, and waits until the batch is queued) form
-    the next group in submission order; that group and later ones are written by ``then``."""
+) -> Iterator[Submit]:
+    """The writer stuck inside a first transaction until the block ends, so the batches submitted
+    meanwhile (with the yielded function) form the next group, in submission order; that group and
+    later ones go to ``then``, and are answered when the block ends."""
     entered, release = threading.Event(), threading.Event()
     original = group_commit.write_web_batches
 
@@ -57,25 +57,24 @@ def held_leader(
         release.wait(30)
         return original(conn, batches, settings)
 
-    with pytest.MonkeyPatch.context() as patch, ThreadPoolExecutor(max_workers=16) as pool:
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr(group_commit, "write_web_batches", slow_first)
-        leader = pool.submit(
-            committer.store, rows_of(settings, [web_click(eventId="leader", sessionId="s0", visitorId="v0")])
+        first = committer.submit(
+            rows_of(settings, [web_click(eventId="first", sessionId="s0", visitorId="v0")])
         )
         assert entered.wait(30)
+        submitted: list[Future[IngestResult]] = []
 
-        def submit(rows: list[list[Any]]) -> Any:
-            waiting = len(committer._queue)
-            future = pool.submit(committer.store, rows)
-            while len(committer._queue) == waiting:
-                time.sleep(0.001)
-            return future
+        def submit(rows: list[list[Any]]) -> Future[IngestResult]:
+            submitted.append(committer.submit(rows))
+            return submitted[-1]
 
         try:
             yield submit
         finally:
             release.set()
-        assert leader.result(30) == IngestResult(1, 0)
+            wait(submitted, timeout=30)
+        assert first.result(30) == IngestResult(1, 0)
 
 
 def test_a_group_counts_duplicates_and_visitors_as_if_serialised(settings, engine) -> None:
@@ -89,7 +88,7 @@ def test_a_group_counts_duplicates_and_visitors_as_if_serialised(settings, engin
         web_click(eventId="b1", sessionId="early", visitorId="v"),
     ]
     third = [web_click(eventId="b1"), web_click(eventId="c1"), web_click(eventId="c1")]
-    with held_leader(committer, settings) as submit:
+    with held_writer(committer, settings) as submit:
         futures = [submit(rows_of(settings, batch)) for batch in (first, second, third)]
     assert [future.result(30) for future in futures] == [
         IngestResult(2, 0),
@@ -98,7 +97,7 @@ def test_a_group_counts_duplicates_and_visitors_as_if_serialised(settings, engin
     ]
     by_id = {event_id: (session, visitor_type) for event_id, session, visitor_type, _ in stored(engine)}
     assert by_id == {
-        "leader": ("s0", "new"),
+        "first": ("s0", "new"),
         "a1": ("late", "new"),
         "a2": ("late", "new"),
         "b1": ("early", "returning"),
@@ -111,7 +110,7 @@ def test_a_rage_run_split_over_batches_of_one_group_is_flagged(settings, engine)
     clicks = [
         web_click(eventId=f"r{i}", sessionId="rs", timestamp=f"2026-04-10T12:00:00.{i}00Z") for i in range(4)
     ]
-    with held_leader(committer, settings) as submit:
+    with held_writer(committer, settings) as submit:
         futures = [submit(rows_of(settings, [click])) for click in clicks]
     assert [future.result(30) for future in futures] == [IngestResult(1, 0)] * 4
     assert [rage for event_id, _, _, rage in stored(engine) if event_id.startswith("r")] == [True] * 4
@@ -128,7 +127,7 @@ def test_a_failing_batch_fails_alone(settings, engine) -> None:
             raise ValueError("a value the database refuses")
         return original(conn, batches, settings)
 
-    with held_leader(committer, settings, refuse_poison) as submit:
+    with held_writer(committer, settings, refuse_poison) as submit:
         good = submit(rows_of(settings, [web_click(eventId="g1"), web_click(eventId="g2")]))
         bad = submit(rows_of(settings, [web_click(eventId="g2"), web_click(eventId="poison")]))
         after = submit(rows_of(settings, [web_click(eventId="g2"), web_click(eventId="g3")]))
@@ -136,7 +135,7 @@ def test_a_failing_batch_fails_alone(settings, engine) -> None:
     with pytest.raises(ValueError, match="refuses"):
         bad.result(30)
     assert after.result(30) == IngestResult(1, 1)
-    assert sorted(row[0] for row in stored(engine)) == ["g1", "g2", "g3", "leader"]
+    assert sorted(row[0] for row in stored(engine)) == ["first", "g1", "g2", "g3"]
 
 
 def test_an_unavailable_database_fails_the_whole_group_at_once(settings, engine) -> None:
@@ -147,7 +146,7 @@ def test_an_unavailable_database_fails_the_whole_group_at_once(settings, engine)
         calls.append(len(batches))
         raise OperationalError("SELECT 1", {}, Exception("connection refused"))
 
-    with held_leader(committer, settings, unavailable) as submit:
+    with held_writer(committer, settings, unavailable) as submit:
         futures = [submit(rows_of(settings, [web_click()])) for _ in range(3)]
     for future in futures:
         with pytest.raises(OperationalError):
@@ -165,7 +164,7 @@ def test_concurrent_batches_are_each_stored_once(settings, engine) -> None:
         for n in range(200)
     ]
     with ThreadPoolExecutor(max_workers=24) as pool:
-        results = list(pool.map(lambda batch: committer.store(rows_of(settings, batch)), batches))
+        results = list(pool.map(lambda batch: committer.submit(rows_of(settings, batch)).result(30), batches))
     ids = Counter(row[0] for row in stored(engine))
     sent = {event["eventId"] for batch in batches for event in batch}
     assert set(ids) == sent and set(ids.values()) == {1}

@@ -17,7 +17,7 @@ from data_layer.capture.leader import LEASE
 from data_layer.db import create_db_engine
 from data_layer.leases import holder_of
 from heatmaps_testing.loopback import ApiServer, make_tokens
-from heatmaps_testing.tracker_load import LoadShape, check, run_python_client
+from heatmaps_testing.tracker_load import BASE_AGO_MS, LoadShape, check, run_python_client
 
 pytestmark = pytest.mark.live
 LEASE_S = 3.0
@@ -66,7 +66,7 @@ def test_workers_serve_capture_once_and_stop_cleanly(database_url: str, tmp_path
         workers = children(server.process.pid)  # type: ignore[union-attr]
         token = make_tokens(database_url)[0]
         run = f"w{uuid.uuid4().hex[:6]}"
-        shape = LoadShape(token, connections=8, run=run, base_ms=int(time.time() * 1000) - 600_000)
+        shape = LoadShape(token, connections=8, run=run, base_ms=int(time.time() * 1000) - BASE_AGO_MS)
         record = run_python_client(server.base, "events", shape, seconds=3)
         verdict = check(database_url, "events", run, record)
         assert record.statuses() == {200: len(record.answers)} and verdict.ok, verdict
@@ -89,7 +89,7 @@ def test_workers_serve_capture_once_and_stop_cleanly(database_url: str, tmp_path
         workers = children(server.process.pid)  # type: ignore[union-attr]
         server.process.send_signal(signal.SIGINT)  # type: ignore[union-attr]
         assert server.process.wait(30) == 0  # type: ignore[union-attr]
-        assert not any(alive(pid) for pid in workers), "no worker is left running"
+        assert wait_for(lambda: not any(alive(pid) for pid in workers), 10), "no worker is left running"
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", server.port)) != 0
         assert capture_holder(database_url) is None, "the lease was released on the way out"
