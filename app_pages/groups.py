@@ -16,19 +16,13 @@ from dashboard.context import Backend
 from dashboard.filters import Filters
 from dashboard.formatting import count, escape_markdown, shorten
 from dashboard.groups import GROUP_TABLE_COLUMNS, example_pattern, group_table
+from dashboard.tables import SORT_LABELS as PAGE_SORT_LABELS
+from dashboard.tables import sort_controls
 from data_layer import page_groups
 from data_layer.errors import BadRequest, NotFound
 from data_layer.page_ref import PagePattern, parse_page_pattern
 
-SORT_LABELS = {
-    "ISSUE_SCORE": "Issue score",
-    "CLICKS": "Clicks",
-    "RAGE_CLICKS": "Rage events",
-    "DEAD_CLICKS": "Dead clicks",
-    "RAGE_RATE": "Rage rate",
-    "DEAD_RATE": "Dead rate",
-    "PAGE_KEY": "Name",
-}
+SORT_LABELS = {**PAGE_SORT_LABELS, "PAGE_KEY": "Name"}
 NAME_KEY, PATTERN_KEY = "new_group_name", "new_group_pattern"
 NOTICE_KEY = "_groups_notice"
 PREVIEW_ROWS = 10
@@ -177,17 +171,7 @@ st.caption(
 _notice()
 
 controls = st.columns([2, 2, 3], vertical_alignment="bottom")
-sort_key = controls[0].selectbox(
-    "Sort by", list(SORT_LABELS), format_func=SORT_LABELS.__getitem__, key="gsort", bind="query-params"
-)
-direction = controls[1].segmented_control(
-    "Order",
-    ["desc", "asc"],
-    default="desc",
-    key="gdir",
-    bind="query-params",
-    format_func=lambda value: "Highest first" if value == "desc" else "Lowest first",
-)
+sort_key, direction = sort_controls(controls, SORT_LABELS, sort_key="gsort", order_key="gdir")
 version = loaders.data_version(backend)
 with context.explained_errors():
     saved = page_groups.saved_groups(backend.engine)

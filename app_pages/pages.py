@@ -13,21 +13,14 @@ from dashboard.formatting import count, escape_markdown, page_host, percent
 from dashboard.tables import (
     PAGE_TABLE_COLUMNS,
     SCROLL_ONLY_COLUMNS,
+    SORT_LABELS,
     column_order,
     page_table,
     scroll_only_table,
     several_sites,
+    sort_controls,
 )
 
-SORT_LABELS = {
-    "ISSUE_SCORE": "Issue score",
-    "CLICKS": "Clicks",
-    "RAGE_CLICKS": "Rage events",
-    "DEAD_CLICKS": "Dead clicks",
-    "RAGE_RATE": "Rage rate",
-    "DEAD_RATE": "Dead rate",
-    "PAGE_KEY": "Page URL",
-}
 PAGE_SIZES = (25, 50, 100)
 SCROLL_ONLY_ROWS = 10  # shown at once; the table scrolls
 
@@ -73,17 +66,7 @@ st.caption(
 )
 
 controls = st.columns([2, 2, 1, 2], vertical_alignment="bottom")
-sort_key = controls[0].selectbox(
-    "Sort by", list(SORT_LABELS), format_func=SORT_LABELS.__getitem__, key="sort", bind="query-params"
-)
-direction = controls[1].segmented_control(
-    "Order",
-    ["desc", "asc"],
-    default="desc",
-    key="dir",
-    bind="query-params",
-    format_func=lambda value: "Highest first" if value == "desc" else "Lowest first",
-)
+sort_key, direction = sort_controls(controls, SORT_LABELS, sort_key="sort", order_key="dir")
 size = controls[2].selectbox("Rows", PAGE_SIZES, key="size", bind="query-params")
 
 version = loaders.data_version(backend)

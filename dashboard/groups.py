@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import polars as pl
 import streamlit as st
 
+from dashboard.tables import totals_columns
 from data_layer import breakpoints
 from data_layer.page_ref import GroupRef, PageRef
 
@@ -77,17 +78,7 @@ def backdrop_note(backdrop_page: str | None, pages: int, breakpoint: str) -> str
 def group_table(groups: pl.DataFrame) -> pl.DataFrame:
     """Rows of ``service.group_list`` in display form (order kept): one column per
     :data:`GROUP_TABLE_COLUMNS`, rates as percentages (0-100)."""
-    return groups.select(
-        "name",
-        "pattern",
-        "pages",
-        pl.col("total_clicks").alias("clicks"),
-        pl.col("rage_clicks").alias("rage_events"),
-        "dead_clicks",
-        (pl.col("rage_rate") * 100).alias("rage_rate"),
-        (pl.col("dead_rate") * 100).alias("dead_rate"),
-        "issue_score",
-    )
+    return groups.select("name", "pattern", "pages", *totals_columns())
 
 
 def example_pattern(page_keys: list[str]) -> str | None:

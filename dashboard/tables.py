@@ -72,6 +72,50 @@ def page_and_site(page_key: pl.Expr) -> list[pl.Expr]:
     ]
 
 
+SORT_LABELS = {
+    "ISSUE_SCORE": "Issue score",
+    "CLICKS": "Clicks",
+    "RAGE_CLICKS": "Rage events",
+    "DEAD_CLICKS": "Dead clicks",
+    "RAGE_RATE": "Rage rate",
+    "DEAD_RATE": "Dead rate",
+    "PAGE_KEY": "Page URL",
+}
+"""The service's sort keys as the Pages view names them (the Groups view names ``PAGE_KEY`` "Name")."""
+
+
+def sort_controls(
+    columns: list[Any], labels: Mapping[str, str], *, sort_key: str, order_key: str
+) -> tuple[str, str]:
+    """The "Sort by" and "Order" controls of a list in the first two ``columns``, bound to the URL
+    under ``sort_key`` and ``order_key``: (service sort key, ``"asc"`` or ``"desc"``)."""
+    chosen = columns[0].selectbox(
+        "Sort by", list(labels), format_func=labels.__getitem__, key=sort_key, bind="query-params"
+    )
+    direction = columns[1].segmented_control(
+        "Order",
+        ["desc", "asc"],
+        default="desc",
+        key=order_key,
+        bind="query-params",
+        format_func=lambda value: "Highest first" if value == "desc" else "Lowest first",
+    )
+    return chosen, direction
+
+
+def totals_columns() -> list[pl.Expr]:
+    """A pages-list row's counts and rates in display form (rates as percentages, 0-100): what the
+    Pages and Groups tables show alike."""
+    return [
+        pl.col("total_clicks").alias("clicks"),
+        pl.col("rage_clicks").alias("rage_events"),
+        pl.col("dead_clicks"),
+        (pl.col("rage_rate") * 100).alias("rage_rate"),
+        (pl.col("dead_rate") * 100).alias("dead_rate"),
+        pl.col("issue_score"),
+    ]
+
+
 def page_table(pages: pl.DataFrame) -> pl.DataFrame:
     """Rows of ``service.ranked_pages`` in display form (order kept): one column per table column.
 
@@ -92,12 +136,7 @@ def page_table(pages: pl.DataFrame) -> pl.DataFrame:
     ]
     return pages.with_columns(per_breakpoint).select(
         *page_and_site(pl.col("page_key")),
-        pl.col("total_clicks").alias("clicks"),
-        pl.col("rage_clicks").alias("rage_events"),
-        "dead_clicks",
-        (pl.col("rage_rate") * 100).alias("rage_rate"),
-        (pl.col("dead_rate") * 100).alias("dead_rate"),
-        "issue_score",
+        *totals_columns(),
         pl.format("{} / {} / {}", *(pl.col(name) for name in breakpoints.NAMES)).alias("split"),
         pl.col("page_key").alias("url"),
     )
