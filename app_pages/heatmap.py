@@ -3,17 +3,21 @@ a group, the pages matching a pattern (``?pattern=``), added up over its busiest
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import suppress
 
 import polars as pl
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from dashboard import context, empty, filters, groups, loaders
 from dashboard.backdrop import backdrop_controls
 from dashboard.backdrop import describe as describe_backdrop
 from dashboard.cartesian_chart import cartesian_chart
+from dashboard.clickmap import ELEMENT_COLUMNS, ELEMENT_LIMIT, element_table
+from dashboard.compare import totals
+from dashboard.compare_view import comparison_controls, show_comparison
 from dashboard.context import Backend
-from dashboard.export import density_png, overlay_png
+from dashboard.export import clickmap_png, density_png, overlay_png
 from dashboard.figures import PageOverlay
 from dashboard.filters import Filters
 from dashboard.formatting import (
@@ -26,15 +30,15 @@ from dashboard.formatting import (
 )
 from dashboard.groups import page_link_params
 from dashboard.heatmap_geometry import bin_at
-from dashboard.heatmap_view import DRAWINGS, LAYERS
+from dashboard.heatmap_view import DRAWINGS, LAYERS, ZOOMS, Layer, Look, chart_width
 from dashboard.reach import reach_html
 from dashboard.recording_player import at_param
 from data_layer import bins, breakpoints
-from data_layer.explore import HotspotLayer
 from data_layer.page_ref import GroupRef, PageRef, parse_page_pattern
 from data_layer.service import PageSummary
 
 PANEL_HEIGHT_PX = 720
+OPACITY_WIDTH_PX = 200
 
 
 def _replay_links(replays: pl.DataFrame, page: PageRef | GroupRef, dashboard_url: str) -> None:
@@ -64,126 +68,222 @@ def _replay_links(replays: pl.DataFrame, page: PageRef | GroupRef, dashboard_url
 HOTSPOT_COLUMNS = {
     "session_id": st.column_config.TextColumn("Session"),
     "visitor_id": st.column_config.TextColumn("Visitor"),
-    "clicks": st.column_config.NumberColumn("Clicks here"),
-    "dead_clicks": st.column_config.NumberColumn("Dead here"),
-    "rage_events": st.column_config.NumberColumn("Rage events here"),
-    "last_ts": st.column_config.DatetimeColumn("Last event (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+    "clicks": st.column_config.NumberColumn("Clicks here", help="Every click of the session in this spot."),
+    "dead_clicks": st.column_config.NumberColumn("Dead clicks here"),
+    "rage_events": st.column_config.NumberColumn(
+        "Rage events here", help="Runs of 3+ fast clicks that started here."
+    ),
+    "last_ts": st.column_config.DatetimeColumn("Last click here (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     "replay_url": st.column_config.LinkColumn("Replay", display_text="Open replay ↗"),
 }
+WHO_CLICKED = {
+    "clicks": "Sessions that clicked",
+    "dead": "Sessions with a dead click in",
+    "rage": "Sessions with a rage event starting in",
+}
+"""The hotspot table's heading per layer: which sessions it lists."""
+FIXED_CHOICES = ("where seen", "hidden")
 
 
 @st.fragment
-def heatmap_panel(backend: Backend, chosen: Filters, page: PageRef | GroupRef, summary: PageSummary) -> None:
-    """Layer and opacity controls, the figure, scroll reach, the sessions behind a hotspot, the PNG export.
+def heatmap_panel(
+    backend: Backend, chosen: Filters, page: PageRef | GroupRef, summary: PageSummary, include_fixed: bool
+) -> None:
+    """Layer, drawing, opacity, zoom and comparison controls, then the figure with scroll reach, the
+    elements or the sessions behind a hotspot, and the PNG export; or the comparison.
 
-    A fragment: its controls and the hotspot selection rerun only this panel.
+    A fragment: its controls and the selections rerun only this panel.
     """
     version = loaders.data_version(backend)
-    breakpoint = page.breakpoint
-    view_args = (backend, backend.key, version, page, *chosen.dimension_args)
-    geometry = loaders.page_geometry(*view_args)
-    shot = loaders.backdrop_screenshot(backend, version, page, *chosen.dimension_args)
-    fold = summary.fold_px
+    frame = loaders.page_frame(backend, version, page, *chosen.dimension_args)
 
-    controls = st.columns([3, 2, 2], vertical_alignment="bottom")
-    layer = LAYERS[
-        controls[0].segmented_control(
-            "Layer",
-            list(LAYERS),
-            default="All clicks",
-            key="layer",
-            bind="query-params",
-            help="Dead clicks: the page did not react. Rage clicks: 3+ fast clicks on one spot "
-            "(placed at the run's first click).",
-        )
-        or "All clicks"
-    ]
-    opacity = controls[1].slider("Opacity", 0.1, 1.0, 0.65, 0.05, key="opacity")
+    # One row that wraps on narrow windows, each control at its own width; the layer comes first but is
+    # drawn after the drawing it depends on.
+    controls = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
+    layer_slot = controls.empty()
     drawing = (
-        controls[2].segmented_control(
+        controls.segmented_control(
             "Draw as",
             DRAWINGS,
             default="Density",
             key="draw",
             bind="query-params",
             help="Density: the clicks smoothed into hot areas, on a log scale. Cells: each cell of "
-            f"1 % of the page width x {bins.ROW_HEIGHT_PX} px with its exact count.",
+            f"1 % of the page width x {bins.ROW_HEIGHT_PX} px with its exact count. Clickmap: the "
+            f"{ELEMENT_LIMIT} most clicked elements outlined with their share of the clicks.",
         )
         or "Density"
     )
-    cells = layer.cells(summary)
-    overlay = loaders.heatmap_overlay(*view_args, layer.label, opacity, drawing)
-    canvas = overlay.canvas
+    clickmap = drawing == "Clickmap"
+    chosen_layer = (
+        layer_slot.segmented_control(
+            "Layer",
+            list(LAYERS),
+            default="All clicks",
+            key="layer",
+            bind="query-params",
+            disabled=clickmap,
+            help="Dead clicks: the page did not react. Rage clicks: 3+ fast clicks on one spot "
+            "(placed at the run's first click). A clickmap counts every click, its table the rest.",
+        )
+        or "All clicks"
+    )
+    layer = LAYERS["All clicks" if clickmap else chosen_layer]
+    opacity = controls.slider("Opacity", 0.1, 1.0, 0.65, 0.05, key="opacity", width=OPACITY_WIDTH_PX)
+    zoom = (
+        controls.segmented_control(
+            "Zoom",
+            ZOOMS,
+            default="Fit",
+            key="zoom",
+            bind="query-params",
+            help="Fit: the whole page width in the panel. 100 %: one page pixel per screen pixel, to read "
+            "the page; scroll the panel sideways.",
+        )
+        or "Fit"
+    )
+    look = Look(layer.label, opacity, drawing, zoom, include_fixed)
+    comparison = comparison_controls(backend, version, chosen)
+    if comparison is not None:
+        show_comparison(backend, page, comparison, frame, look, PANEL_HEIGHT_PX)
+        return
 
+    overlay = loaders.heatmap_overlay(
+        backend, backend.key, version, page, *chosen.dimension_args, frame, look
+    )
+    cells = layer.cells(summary)
     chart, reach = st.columns([3, 1])
     with chart:
-        if cells.is_empty():
+        if cells.is_empty() and not clickmap:
             st.info(f"No {layer.unit} on this page and breakpoint for these filters.")
         with st.container(height=PANEL_HEIGHT_PX, border=True):
             selected = cartesian_chart(
                 overlay.figure,
                 key="heatmap_chart",
                 config={"scrollZoom": False},
-                selectable=True,
-                width="stretch",
+                selectable=not clickmap,
+                width=chart_width(zoom),
             )
-        drawn = (
-            f"{layer.unit.capitalize()} smoothed over about {overlay.density.sigma_px:.0f} px, log scale"
-            if overlay.density
-            else f"Each cell is 1 % of the page width x {bins.ROW_HEIGHT_PX} px"
-        )
-        st.caption(
-            f"Backdrop: {describe_backdrop(shot)}. {drawn}. Click a hotspot (or drag a box) to list "
-            "the sessions behind it."
-        )
+        shot = loaders.backdrop_screenshot(backend, version, page, *chosen.dimension_args)
+        st.caption(f"Backdrop: {describe_backdrop(shot)}. {_drawn(overlay, layer, clickmap)}")
     with reach:
-        sessions = summary.scroll_reach["sessions"][0]
-        if sessions:
-            fold_percent = (
-                100 * fold / geometry.document_height if fold and geometry.document_height else None
-            )
-            st.html(reach_html(summary.scroll_reach, fold_percent=fold_percent))
-            st.caption(
-                f"{count(sessions)} sessions with scroll data. The dashed line is the fold: {fold} px, the "
-                "median viewport height at the deepest scroll."
-            )
-        else:
-            st.info("No scroll data for this page and breakpoint: the scroll-depth chart and fold need it.")
+        _scroll_reach(summary, frame)
 
-    picked = sorted(
-        {
-            bin_at(point["x"], point["y"], canvas.width)
-            for point in selected
-            if 0 <= point["x"] <= canvas.width and 0 <= point["y"] <= canvas.height
-        }
-    )
-    if picked:
-        _hotspot_sessions(backend, chosen, page, tuple(picked), layer.name)
+    if clickmap:
+        _elements(backend, chosen, page, include_fixed, frame)
+    else:
+        canvas = overlay.canvas
+        picked = sorted(
+            {
+                bin_at(point["x"], point["y"], canvas.width)
+                for point in selected
+                if 0 <= point["x"] <= canvas.width and 0 <= point["y"] <= canvas.height
+            }
+        )
+        if picked:
+            _hotspot_sessions(backend, chosen, page, tuple(picked), layer, include_fixed)
 
     st.download_button(
         "Download PNG",
-        data=lambda: _export_png(backend, shot, overlay, cells, layer.value, opacity),
-        file_name=f"heatmap-{breakpoint}-{layer.name}-{drawing.lower()}.png",
+        data=lambda: _export_png(backend, frame, overlay, cells, layer.value, look),
+        file_name=f"heatmap-{page.breakpoint}-{'elements' if clickmap else layer.name}-{drawing.lower()}.png",
         mime="image/png",
         icon=":material/download:",
-        help="The whole page with this layer, at the screenshot's resolution.",
+        help="The whole page as drawn here, at the screenshot's resolution.",
+    )
+
+
+def _drawn(overlay: PageOverlay, layer: Layer, clickmap: bool) -> str:
+    """How the figure is drawn and what to do with it, for its caption."""
+    if clickmap:
+        return (
+            f"The {len(overlay.outlines)} most clicked elements that reported their box, outlined with their "
+            "share of the page's clicks (hover one for its numbers). Pick a row below to list its sessions."
+        )
+    drawn = (
+        f"{layer.unit.capitalize()} smoothed over about {overlay.density.sigma_px:.0f} px, log scale"
+        if overlay.density
+        else f"Each cell is 1 % of the page width x {bins.ROW_HEIGHT_PX} px"
+    )
+    return f"{drawn}. Click a hotspot (or drag a box) to list the sessions behind it."
+
+
+def _scroll_reach(summary: PageSummary, frame: loaders.PageFrame) -> None:
+    sessions = summary.scroll_reach["sessions"][0]
+    if not sessions:
+        st.info("No scroll data for this page and breakpoint: the scroll-depth chart and fold need it.")
+        return
+    fold, height = summary.fold_px, frame.document_height
+    fold_percent = 100 * fold / height if fold and height else None
+    st.html(reach_html(summary.scroll_reach, fold_percent=fold_percent))
+    st.caption(
+        f"{count(sessions)} sessions with scroll data. The dashed line is the fold: {fold} px, the "
+        "median viewport height at the deepest scroll."
     )
 
 
 def _export_png(
     backend: Backend,
-    shot: dict[str, Any] | None,
+    frame: loaders.PageFrame,
     overlay: PageOverlay,
     cells: pl.DataFrame,
     value: str,
-    opacity: float,
+    look: Look,
 ) -> bytes:
-    """What the figure shows (its density, or the cells) over the full-resolution screenshot."""
-    backdrop_png = loaders.screenshot_bytes(backend, shot["sha256"]) if shot else None
+    """What the figure shows (its outlines, its density or its cells) over the full-resolution
+    screenshot."""
+    backdrop_png = loaders.screenshot_bytes(backend, frame.sha256) if frame.sha256 else None
     size = {"document_width_px": int(overlay.canvas.width), "document_height_px": int(overlay.canvas.height)}
+    options = {**size, "backdrop_png": backdrop_png, "opacity": look.opacity}
+    if look.drawing == "Clickmap":
+        return clickmap_png(overlay.outlines, **options)
     if overlay.density:
-        return density_png(overlay.density, **size, backdrop_png=backdrop_png, opacity=opacity)
-    return overlay_png(cells, value, **size, backdrop_png=backdrop_png, opacity=opacity)
+        return density_png(overlay.density, **options)
+    return overlay_png(cells, value, **options)
+
+
+def _elements(
+    backend: Backend,
+    chosen: Filters,
+    page: PageRef | GroupRef,
+    include_fixed: bool,
+    frame: loaders.PageFrame,
+) -> None:
+    """The clickmap's table of elements (those the figure outlines); picking one lists the sessions
+    that clicked it."""
+    version = loaders.data_version(backend)
+    view = (backend, backend.key, version, page, *chosen.dimension_args)
+    elements = loaders.page_elements(*view, include_fixed, frame.document_width)
+    st.subheader("Most clicked elements")
+    if elements.is_empty():
+        st.info("No click with a selector on this page and breakpoint for these filters.")
+        return
+    table = st.dataframe(
+        element_table(elements),
+        column_config=ELEMENT_COLUMNS,
+        hide_index=True,
+        width="stretch",
+        on_select="rerun",
+        selection_mode="single-row",
+        key="elements_table",
+    )
+    rows = [row for row in table.selection.rows if row < elements.height]
+    if not rows:
+        st.caption("Pick a row to list the sessions that clicked that element, with their replays.")
+        return
+    selector = elements["selector"][rows[0]]
+    with context.explained_errors():
+        sessions = loaders.element_sessions(
+            backend, backend.key, version, page, *chosen.dimension_args, selector, include_fixed
+        )
+    st.subheader(f"Sessions that clicked {escape_markdown(shorten(selector, 60))}", anchor=False)
+    _sessions_table(
+        backend,
+        page,
+        sessions,
+        "Best replay candidates first: rage events, dead clicks, then clicks on this element. A replay "
+        "starts a few seconds before the session's first click on it.",
+    )
 
 
 def _hotspot_sessions(
@@ -191,19 +291,36 @@ def _hotspot_sessions(
     chosen: Filters,
     page: PageRef | GroupRef,
     bins: tuple[tuple[int, int], ...],
-    layer: HotspotLayer,
+    layer: Layer,
+    include_fixed: bool,
 ) -> None:
     version = loaders.data_version(backend)
     with context.explained_errors():
         sessions = loaders.hotspot_sessions(
-            backend, backend.key, version, page, *chosen.dimension_args, bins, layer
+            backend, backend.key, version, page, *chosen.dimension_args, bins, layer.name, include_fixed
         )
     spots = "this spot" if len(bins) == 1 else f"these {len(bins)} spots"
-    st.subheader(f"Sessions that clicked {spots}")
+    st.subheader(f"{WHO_CLICKED[layer.name]} {spots}", anchor=False)
     if sessions.is_empty():
-        st.info("No session matches this layer in the selected spots.")
+        st.info(f"No session has {layer.unit} in the selected spots.")
         return
-    # A link to this dashboard's Session page opens it on this page, a few seconds before the click.
+    start = {"clicks": "first click", "dead": "first dead click", "rage": "first rage event"}[layer.name]
+    _sessions_table(
+        backend,
+        page,
+        sessions,
+        "Counts are of every click here, as the hover counts them. Best replay candidates first: rage "
+        f"events, dead clicks, then clicks here. A replay starts a few seconds before the session's {start} "
+        "here.",
+    )
+
+
+def _sessions_table(backend: Backend, page: PageRef | GroupRef, sessions: pl.DataFrame, caption: str) -> None:
+    """Sessions (``explore.hotspot_sessions``' shape) with their replay links; a link to this
+    dashboard's Session page opens it on this page, a few seconds before the click."""
+    if sessions.is_empty():
+        st.info("No session matches for these filters.")
+        return
     dashboard_url = backend.settings.dashboard_url
     links = [
         to_session_page(url, dashboard_url, **page_link_params(page), at=at_param(first))
@@ -219,10 +336,19 @@ def _hotspot_sessions(
         hide_index=True,
         width="stretch",
     )
-    st.caption(
-        "Best replay candidates first: rage events, dead clicks, then clicks in the selected spots. A replay "
-        "starts a few seconds before the session's first click here."
-    )
+    st.caption(caption)
+
+
+def _name_in_url(key: str, default: str) -> None:
+    """Give a picker the view's ``default`` when neither the URL nor the picker names a value yet, and
+    put it in the URL: a link then always names the page and breakpoint shown, and shows them later
+    too (the busiest page changes with new data). The pickers start from no value, so a bound widget
+    never drops its value from the URL as its default. Once the picker is bound (a later run, where the
+    user cleared it), the URL is the widget's to change."""
+    if key not in st.query_params and st.session_state.get(key) is None:
+        with suppress(StreamlitAPIException):
+            st.query_params[key] = default
+            st.session_state[key] = default
 
 
 backend = context.page_backend()
@@ -235,10 +361,15 @@ with context.explained_errors():
         backend, backend.key, version, *chosen.dimension_args, chosen.search, "CLICKS", True
     )
 
-pickers = st.columns([4, 3, 2], vertical_alignment="bottom")
+page_keys = pages["page_key"].to_list()
+if page_keys:
+    _name_in_url("page", page_keys[0])
+_name_in_url("bp", "desktop")
+pickers = st.columns([3, 2], vertical_alignment="bottom")
 page_key = pickers[0].selectbox(
     "Page",
-    pages["page_key"].to_list(),
+    page_keys,
+    index=None,
     key="page",
     bind="query-params",
     accept_new_options=True,
@@ -251,22 +382,32 @@ pattern = (
         "Or every page matching",
         key="pattern",
         bind="query-params",
-        placeholder=groups.example_pattern(pages["page_key"].to_list())
-        or "https://shop.example.com/products/*",
+        placeholder=groups.example_pattern(page_keys) or "https://shop.example.com/products/*",
         help="A pattern instead of one page: * stands for one or more characters (at most 5). The view then "
         "adds up every matching page. Clear it to see the page picked.",
     )
     .strip()
 )
+views = st.container(horizontal=True, vertical_alignment="bottom", gap="medium")
 breakpoint = (
-    pickers[2].segmented_control(
-        "Breakpoint",
-        list(breakpoints.NAMES),
-        default="desktop",
-        key="bp",
-        bind="query-params",
+    views.segmented_control(
+        "Breakpoint", list(breakpoints.NAMES), required=True, key="bp", bind="query-params"
     )
     or "desktop"
+)
+include_fixed = (
+    views.segmented_control(
+        "Fixed elements",
+        FIXED_CHOICES,
+        default="where seen",
+        required=True,
+        key="fixed",
+        bind="query-params",
+        help="Clicks on fixed or sticky elements (a header, a chat button) are recorded where they were "
+        "seen in the window, so they pile up at the top of the page. Hidden leaves them out of every "
+        "number and drawing here.",
+    )
+    != "hidden"
 )
 if not page_key and not pattern:
     st.info("No page has clicks for these filters. Widen the date range or clear a filter in the sidebar.")
@@ -278,7 +419,7 @@ with context.explained_errors():
         if pattern
         else PageRef(page_key, breakpoint)
     )
-    summary = loaders.page_summary(backend, backend.key, version, page, *chosen.dimension_args)
+    summary = loaders.page_summary(backend, backend.key, version, page, *chosen.dimension_args, include_fixed)
     shown_pages = (  # the rows whose clicks this view adds up
         loaders.ranked_pages(
             backend, backend.key, version, *chosen.dimension_args, None, "CLICKS", True, page.pattern
@@ -295,13 +436,20 @@ if isinstance(page, GroupRef):
         "and filters; their clicks add up below, each binned by its own page's width."
     )
 split = groups.clicks_by_breakpoint(shown_pages)
-clicks = int(summary.click_bins["clicks"].sum())
-dead = int(summary.dead_bins["dead_clicks"].sum())
-rage = int(summary.rage_bins["rage_events"].sum())
+shown_totals = totals(summary)
+clicks = shown_totals.clicks
+fixed_note = "" if include_fixed else " Clicks on fixed elements are left out."
 numbers = st.columns(4)
-numbers[0].metric(f"Clicks · {breakpoint}", count(clicks), border=True)
-numbers[1].metric("Dead clicks", count(dead), border=True, help="Clicks the page did not react to.")
-numbers[2].metric("Rage events", count(rage), border=True, help="Runs of 3+ fast clicks on the same spot.")
+numbers[0].metric(f"Clicks · {breakpoint}", count(clicks), border=True, help=fixed_note.strip() or None)
+numbers[1].metric(
+    "Dead clicks", count(shown_totals.dead_clicks), border=True, help="Clicks the page did not react to."
+)
+numbers[2].metric(
+    "Rage events",
+    count(shown_totals.rage_events),
+    border=True,
+    help="Runs of 3+ fast clicks on the same spot.",
+)
 numbers[3].metric("Sessions with scroll data", count(summary.scroll_reach["sessions"][0]), border=True)
 st.caption(
     f"{chosen.describe()} (UTC) · clicks on {subject} by breakpoint: "
@@ -320,7 +468,7 @@ if shown:
         breakpoint,
         loaders.latest_page_screenshot(backend, backend.key, version, shown, breakpoint),
     )
-heatmap_panel(backend, chosen, page, summary)
+heatmap_panel(backend, chosen, page, summary, include_fixed)
 
 st.subheader("Replays")
 if not summary.replays.is_empty():

@@ -11,7 +11,7 @@ red where B clicks there more than A, blue where less.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Final, Literal
 
@@ -20,7 +20,8 @@ import numpy.typing as npt
 import polars as pl
 
 from dashboard.density import LEVELS, Density, click_density, grid_shape
-from data_layer.filters import Window
+from dashboard.segment_filters import SELECTS, TAG_KEY, VISITOR_KEY, SegmentChoices, describe
+from data_layer.filters import VISITOR_TYPES, WebFilters, Window
 from data_layer.metrics import BreakpointSummary
 
 HALF_PAGE_PERCENT: Final = 50
@@ -49,6 +50,50 @@ def previous_window(window: Window) -> Window:
     days = window.to_day - window.from_day
     end = window.from_day - timedelta(days=1)
     return Window(end - days, end)
+
+
+def window_label(window: Window) -> str:
+    """``3 Oct to 1 Nov 2026``, ``1 to 7 Mar 2026``, ``5 Mar 2026``: a side's days, short."""
+    start, end = window.from_day, window.to_day
+    if start == end:
+        return f"{end.day} {end:%b %Y}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day} to {end.day} {end:%b %Y}"
+    first = f"{start.day} {start:%b}" if start.year == end.year else f"{start.day} {start:%b %Y}"
+    return f"{first} to {end.day} {end:%b %Y}"
+
+
+def ordered_windows(chosen: Window, other: Window) -> tuple[Window, Window]:
+    """(A, B) of two windows: the earlier one is A, so B - A reads as what changed since."""
+    return (other, chosen) if other.from_day < chosen.from_day else (chosen, other)
+
+
+SEGMENT_FIELDS: Final = {key: field for field, (key, _, _) in SELECTS.items()} | {VISITOR_KEY: "visitor_type"}
+"""A segment option's key (the sidebar's query parameter) -> its :class:`WebFilters` field; tags aside."""
+
+
+def segment_options(choices: SegmentChoices) -> list[str]:
+    """B's segments to pick, as ``key:value`` with the sidebar's parameter names (``visitorType:new``,
+    ``utmSource:google``, ``tag:variant:B``): both visitor types, then every value the data holds."""
+    options = [f"{VISITOR_KEY}:{kind}" for kind in VISITOR_TYPES]
+    options += [f"{key}:{value}" for field, (key, _, _) in SELECTS.items() for value in choices.values[field]]
+    return options + [f"{TAG_KEY}:{tag}" for tag in choices.tags]
+
+
+def with_segment(where: WebFilters, option: str) -> WebFilters:
+    """``where`` with the segment of a :func:`segment_options` option in place of its own of that kind
+    (a tag replaces a tag of the same key); the dimension filters and other segments are kept."""
+    key, _, value = option.partition(":")
+    if key == TAG_KEY:
+        tag_key, _, tag_value = value.partition(":")
+        kept = tuple(tag for tag in where.tags if tag[0].lower() != tag_key.lower())
+        return replace(where, tags=(*kept, (tag_key, tag_value)))
+    return replace(where, **{SEGMENT_FIELDS[key]: value})
+
+
+def segment_label(where: WebFilters) -> str:
+    """A side's segment in a few words (``source google · new visitors``), ``all visitors`` without one."""
+    return " · ".join(describe(where)) or "all visitors"
 
 
 def share_difference(a: pl.DataFrame, b: pl.DataFrame, value: str) -> pl.DataFrame:
@@ -183,6 +228,12 @@ class Delta:
         """B - A, None when either side has no value."""
         return None if self.a is None or self.b is None else self.b - self.a
 
+    @property
+    def unchanged(self) -> bool:
+        """Whether B equals A as shown: the same count, or shares within 0.05 percentage points."""
+        change = self.change
+        return change is not None and abs(change if self.kind == "count" else 100 * change) < 0.05
+
 
 def deltas(a: Totals, b: Totals) -> list[Delta]:
     """Clicks, rage rate, dead rate, reach of half the page and past the fold, A and B."""
@@ -191,16 +242,18 @@ def deltas(a: Totals, b: Totals) -> list[Delta]:
         Delta("Rage rate", a.rage_rate, b.rage_rate, "share", "less"),
         Delta("Dead rate", a.dead_rate, b.dead_rate, "share", "less"),
         Delta(f"Reached {HALF_PAGE_PERCENT} %", a.reach_half, b.reach_half, "share", "more"),
-        Delta("Scrolled past the fold", a.past_fold, b.past_fold, "share", "more"),
+        Delta("Past the fold", a.past_fold, b.past_fold, "share", "more"),
     ]
 
 
 def describe_change(delta: Delta) -> str | None:
     """The change in words for a metric's delta: ``+120 (+12.5 %)`` for counts, ``-0.4 pts`` for
-    shares (percentage points); None when a side has no value."""
+    shares (percentage points), ``no change``; None when a side has no value."""
     change = delta.change
     if change is None:
         return None
+    if delta.unchanged:
+        return "no change"
     if delta.kind == "share":
         return f"{100 * change:+.1f} pts"
     relative = f" ({100 * change / delta.a:+.1f} %)" if delta.a else ""

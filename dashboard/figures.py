@@ -31,6 +31,8 @@ from data_layer.service import PageSummary
 MAX_FIGURE_WIDTH_PX = 720
 MIN_FIGURE_WIDTH_PX = 360
 COLORBAR_MARGIN_PX = 56
+COLORBAR_LEN = 0.6
+"""A colour bar's length, as a fraction of the figure's width."""
 PHONE_WIDTH_PX = 360
 HOVER_LABEL = {"bgcolor": "white", "font": {"size": 12}}
 RAGE_COLOUR = "#d62728"
@@ -106,6 +108,18 @@ def _page_layout(
     figure.update_yaxes(visible=False, range=[bottom, top], fixedrange=True)
 
 
+def _overlay_layout(figure: go.Figure, canvas: Canvas, zoom: Zoom) -> None:
+    """:func:`_page_layout` of a page overlay at :func:`figure_width` for ``zoom``, the colour bar's
+    room above the page. At 100 % the figure is wider than its panel, which shows its left part first:
+    the colour bar goes over that part, as long as at Fit, rather than in the middle of the page."""
+    width = figure_width(canvas.width, zoom)
+    _page_layout(figure, canvas, width, COLORBAR_MARGIN_PX)
+    if width > MAX_FIGURE_WIDTH_PX:
+        where = {"x": MAX_FIGURE_WIDTH_PX / 2 / width, "len": COLORBAR_LEN * MAX_FIGURE_WIDTH_PX / width}
+        figure.update_traces(colorbar=where, selector={"type": "heatmap"})
+        figure.update_traces(marker_colorbar=where, selector={"name": "density scale"})
+
+
 def nice_step(raw: float) -> int:
     """The smallest whole 1, 2 or 5 x 10^k at least ``raw`` (at least 1): readable tick spacing."""
     if raw <= 1:
@@ -123,7 +137,7 @@ def _colorbar(label: str, peak: float) -> dict[str, Any]:
         "tickformat": ",d",
         "orientation": "h",
         "thickness": 10,
-        "len": 0.6,
+        "len": COLORBAR_LEN,
         "x": 0.5,
         "y": 1.0,
         "yanchor": "top",
@@ -261,7 +275,7 @@ def page_heatmap(
         _cells(figure, drawn, canvas, value_label, opacity)
     _hotspots(figure, cells, canvas, hover)
     _fold(figure, canvas, fold_px)
-    _page_layout(figure, canvas, figure_width(canvas.width, zoom), COLORBAR_MARGIN_PX)
+    _overlay_layout(figure, canvas, zoom)
     figure.update_layout(dragmode="select")
     return figure
 
@@ -402,7 +416,7 @@ def clickmap_figure(
             borderpad=2,
         )
     _fold(figure, canvas, fold_px)
-    _page_layout(figure, canvas, figure_width(canvas.width, zoom), COLORBAR_MARGIN_PX)
+    _overlay_layout(figure, canvas, zoom)
     figure.update_layout(hovermode="closest")
     return figure
 
@@ -440,7 +454,7 @@ def difference_overlay(
     )
     _hotspots(figure, shares, canvas, hover)
     _fold(figure, canvas, fold_px)
-    _page_layout(figure, canvas, figure_width(canvas.width, zoom), COLORBAR_MARGIN_PX)
+    _overlay_layout(figure, canvas, zoom)
     return PageOverlay(figure, canvas, difference)
 
 

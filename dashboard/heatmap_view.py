@@ -45,6 +45,26 @@ Zoom = Literal["Fit", "100 %"]
 ZOOMS: tuple[Zoom, ...] = get_args(Zoom)
 """The page figure fitted to its column, or at the page's own CSS width (a desktop page read at 100 %)."""
 
+
+@dataclass(frozen=True)
+class Look:
+    """How the view draws a page, chosen by its controls: the layer (a :data:`LAYERS` label), opacity,
+    drawing and zoom, and whether clicks on fixed elements are kept where they were seen. Hashable: a
+    cached figure's key."""
+
+    layer: str = "All clicks"
+    opacity: float = 0.65
+    drawing: Drawing = "Density"
+    zoom: Zoom = "Fit"
+    include_fixed: bool = True
+
+
+def chart_width(zoom: Zoom) -> Literal["stretch", "content"]:
+    """How a page figure's chart is sized: fitted to its column, or at 100 % at the figure's own width
+    (its scrolling panel then scrolls sideways)."""
+    return "stretch" if zoom == "Fit" else "content"
+
+
 SELECTOR_CHARS = 60
 """A longer selector is cut in the middle in a spot's hover."""
 

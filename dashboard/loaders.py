@@ -18,10 +18,11 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import func, select
 
-from dashboard import groups
+from dashboard import compare, figures, groups
+from dashboard.clickmap import ELEMENT_LIMIT
 from dashboard.context import Backend
 from dashboard.figures import PageOverlay, page_overlay
-from dashboard.heatmap_view import LAYERS, Drawing
+from dashboard.heatmap_view import LAYERS, Look
 from dashboard.images import DisplayImage, display_image, thumbnail_uri
 from dashboard.recording_player import DISPLAY_LIMIT_BYTES
 from data_layer import breakpoints, explore, page_groups, recordings, screenshots, scroll_only
@@ -161,9 +162,43 @@ def page_summary(
     page: PageRef | GroupRef,
     window: Window,
     where: WebFilters,
+    include_fixed: bool = True,
 ) -> PageSummary:
-    """The page's (or the group's) summary (service.page_summary), the same answer the REST API gives."""
-    return _backend.service.page_summary(page, window, where)
+    """The page's (or the group's) summary (service.page_summary), the same answer the REST API gives;
+    without the clicks on fixed elements unless ``include_fixed``."""
+    return _backend.service.page_summary(page, window, where, include_fixed=include_fixed)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
+def page_elements(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    page: PageRef | GroupRef,
+    window: Window,
+    where: WebFilters,
+    include_fixed: bool,
+    width: float,
+) -> pl.DataFrame:
+    """The page's most clicked elements (service.page_elements, the API's elements), at most
+    :data:`clickmap.ELEMENT_LIMIT`, their boxes scaled to a drawing ``width`` CSS px wide."""
+    service = _backend.service
+    return service.page_elements(page, window, where, ELEMENT_LIMIT, include_fixed=include_fixed, width=width)
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
+def bin_top_elements(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    page: PageRef | GroupRef,
+    window: Window,
+    where: WebFilters,
+    include_fixed: bool = True,
+) -> pl.DataFrame:
+    """Each clicked spot's most clicked selector (explore.bin_top_elements), for the hover."""
+    keys = _backend.service.page_keys_of(page)
+    return explore.bin_top_elements(_backend.store, keys, page.breakpoint, window, where, include_fixed)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
@@ -207,6 +242,38 @@ def backdrop_screenshot(
     return latest_page_screenshot(backend, backend.key, version, shown, page.breakpoint) if shown else None
 
 
+@dataclass(frozen=True)
+class PageFrame:
+    """What a page's figures are drawn on: the backdrop's screenshot (None: the page outline) and the
+    document size (CSS px) its clicks are laid out in. Both sides of a comparison share one."""
+
+    sha256: str | None
+    document_width: float
+    document_height: int | None
+
+
+def page_frame(
+    backend: Backend, version: DataVersion, page: PageRef | GroupRef, window: Window, where: WebFilters
+) -> PageFrame:
+    """The frame of the page's (or the group's) figures for the window and filters: the newest backdrop
+    of :func:`backdrop_page`, and the document width it was captured at, else the visits' median,
+    else the screenshot's or the breakpoint's nominal width.
+
+    A group's figure lays its pages' bins (each click binned by its own page's width) over its busiest
+    page's backdrop, scaled to the group's median document width: pages of one template share it.
+    """
+    geometry = page_geometry(backend, backend.key, version, page, window, where)
+    shot = backdrop_screenshot(backend, version, page, window, where)
+    # A captured backdrop knows the document width it was taken at: its clicks' CSS px map onto it 1:1.
+    captured_width = shot.get("documentWidth") if shot else None
+    width = (
+        captured_width
+        or geometry.document_width
+        or (shot["width"] if shot else breakpoints.NOMINAL_WIDTH_PX[page.breakpoint])
+    )
+    return PageFrame(shot["sha256"] if shot else None, float(width), geometry.document_height)
+
+
 @st.cache_resource(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
 def heatmap_overlay(
     _backend: Backend,
@@ -215,37 +282,58 @@ def heatmap_overlay(
     page: PageRef | GroupRef,
     window: Window,
     where: WebFilters,
-    layer: str,
-    opacity: float,
-    drawing: Drawing,
+    frame: PageFrame,
+    look: Look,
 ) -> PageOverlay:
-    """The Heatmap page's figure for one view (``layer`` is a :data:`LAYERS` label), built once.
-
-    A group's figure lays its pages' bins (each click binned by its own page's width) over its busiest
-    page's backdrop, scaled to the group's median document width: pages of one template share it.
+    """The Heatmap page's figure for one view, built once: the summary's layer drawn as ``look`` says
+    over ``frame`` (the elements outlined for a clickmap), each spot's hover naming its element.
 
     A resource, not data: the figure is shared as is, never pickled, so a warm view skips Plotly's
     validation of every property (0.1-0.3 s of server time per run). Nobody mutates it: Streamlit
     serialises a copy (``to_dict``).
     """
-    summary = page_summary(_backend, db, version, page, window, where)
-    geometry = page_geometry(_backend, db, version, page, window, where)
-    shot = backdrop_screenshot(_backend, version, page, window, where)
-    breakpoint = page.breakpoint
-    image = display_screenshot(_backend, db, shot["sha256"]) if shot else None
-    # A captured backdrop knows the document width it was taken at: its clicks' CSS px map onto it 1:1.
-    captured_width = shot.get("documentWidth") if shot else None
+    view = (_backend, db, version, page, window, where, look.include_fixed)
+    clickmap = look.drawing == "Clickmap"
     return page_overlay(
-        summary,
-        LAYERS[layer],
-        image=image,
-        document_width=captured_width
-        or geometry.document_width
-        or (shot["width"] if shot else breakpoints.NOMINAL_WIDTH_PX[breakpoint]),
-        document_height=geometry.document_height,
-        opacity=opacity,
-        breakpoint=breakpoint,
-        drawing=drawing,
+        page_summary(*view),
+        LAYERS[look.layer],
+        image=display_screenshot(_backend, db, frame.sha256) if frame.sha256 else None,
+        document_width=frame.document_width,
+        document_height=frame.document_height,
+        opacity=look.opacity,
+        breakpoint=page.breakpoint,
+        drawing=look.drawing,
+        tops=None if clickmap else bin_top_elements(*view),
+        elements=page_elements(*view, frame.document_width) if clickmap else None,
+        zoom=look.zoom,
+    )
+
+
+@st.cache_resource(ttl=TTL_SECONDS, max_entries=16, show_spinner=False)
+def difference_overlay(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    page: PageRef | GroupRef,
+    sides: tuple[tuple[Window, WebFilters], tuple[Window, WebFilters]],
+    labels: tuple[str, str],
+    frame: PageFrame,
+    look: Look,
+) -> PageOverlay:
+    """The difference map of two sides' (A's and B's window and filters) layer, as shares of each
+    side's own clicks (:func:`figures.difference_overlay`), over ``frame``; the fold is A's."""
+    layer = LAYERS[look.layer]
+    a, b = (page_summary(_backend, db, version, page, *side, look.include_fixed) for side in sides)
+    return figures.difference_overlay(
+        compare.share_difference(layer.cells(a), layer.cells(b), layer.value),
+        labels=labels,
+        image=display_screenshot(_backend, db, frame.sha256) if frame.sha256 else None,
+        document_width=frame.document_width,
+        document_height=frame.document_height,
+        opacity=look.opacity,
+        breakpoint=page.breakpoint,
+        fold_px=a.fold_px,
+        zoom=look.zoom,
     )
 
 
@@ -259,6 +347,7 @@ def hotspot_sessions(
     where: WebFilters,
     bins: tuple[tuple[int, int], ...],
     layer: explore.HotspotLayer,
+    include_fixed: bool = True,
 ) -> pl.DataFrame:
     """Sessions behind the selected bins of the page (or the group's pages), with replay links
     (explore.hotspot_sessions)."""
@@ -271,6 +360,32 @@ def hotspot_sessions(
         bins=list(bins),
         layer=layer,
         replay_template=_backend.settings.replay_template(),
+        include_fixed=include_fixed,
+    )
+
+
+@st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner="Finding sessions…")
+def element_sessions(
+    _backend: Backend,
+    db: str,
+    version: DataVersion,
+    page: PageRef | GroupRef,
+    window: Window,
+    where: WebFilters,
+    selector: str,
+    include_fixed: bool = True,
+) -> pl.DataFrame:
+    """Sessions that clicked an element of the page (or the group's pages), with replay links
+    (explore.element_sessions)."""
+    return explore.element_sessions(
+        _backend.store,
+        page_keys=_backend.service.page_keys_of(page),
+        breakpoint=page.breakpoint,
+        window=window,
+        filters=where,
+        selector=selector,
+        replay_template=_backend.settings.replay_template(),
+        include_fixed=include_fixed,
     )
 
 

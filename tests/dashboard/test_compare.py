@@ -3,6 +3,7 @@ summaries; every expectation worked out by hand."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -13,7 +14,8 @@ from polars.testing import assert_frame_equal
 from dashboard import compare
 from dashboard.compare import Delta, Totals
 from dashboard.density import LEVELS
-from data_layer.filters import Window
+from dashboard.segment_filters import SegmentChoices
+from data_layer.filters import WebFilters, Window
 from data_layer.metrics import SCROLL_BUCKETS, BreakpointSummary
 
 BIN_SCHEMA = {"bin_x": pl.Int32, "bin_y": pl.Int32, "clicks": pl.Int64}
@@ -165,7 +167,7 @@ def test_totals_and_deltas_of_two_summaries() -> None:
         ("Rage rate", 0.02, 0.008),
         ("Dead rate", 0.05, 0.08),
         ("Reached 50 %", 0.5, 0.75),
-        ("Scrolled past the fold", 0.8, 1.0),
+        ("Past the fold", 0.8, 1.0),
     ]
     assert [compare.describe_change(d) for d in found] == [
         "+50 (+25.0 %)",
@@ -183,3 +185,52 @@ def test_a_side_without_clicks_or_scrolls_has_no_rates() -> None:
     rage = compare.deltas(nothing, Totals(10, 1, 0))[1]
     assert rage.change is None and compare.describe_change(rage) is None
     assert compare.describe_change(Delta("Clicks", 0, 12, "count", "more")) == "+12"
+    same = Delta("Dead rate", 0.0512, 0.0508, "share", "less")  # 5.12 % and 5.08 %: 5.1 % both
+    assert same.unchanged and compare.describe_change(same) == "no change"
+    assert not Delta("Dead rate", 0.05, 0.0506, "share", "less").unchanged
+
+
+@pytest.mark.parametrize(
+    ("window", "label"),
+    [
+        (Window(date(2026, 10, 3), date(2026, 11, 1)), "3 Oct to 1 Nov 2026"),
+        (Window(date(2026, 3, 1), date(2026, 3, 7)), "1 to 7 Mar 2026"),
+        (Window(date(2025, 12, 20), date(2026, 1, 5)), "20 Dec 2025 to 5 Jan 2026"),
+        (Window(date(2026, 3, 5), date(2026, 3, 5)), "5 Mar 2026"),
+    ],
+)
+def test_a_window_is_labelled_in_few_words(window: Window, label: str) -> None:
+    assert compare.window_label(window) == label
+
+
+def test_the_earlier_window_is_a() -> None:
+    march, april = Window(date(2026, 3, 1), date(2026, 3, 31)), Window(date(2026, 4, 1), date(2026, 4, 30))
+    assert compare.ordered_windows(april, march) == (march, april)
+    assert compare.ordered_windows(march, april) == (march, april)
+
+
+def test_segment_options_offer_visitor_types_then_the_datas_values() -> None:
+    choices = SegmentChoices(
+        {"utm_source": ["google", "news"], "utm_medium": [], "utm_campaign": ["spring"], "referrer_host": []},
+        ["variant:A", "variant:B"],
+    )
+    assert compare.segment_options(choices) == [
+        "visitorType:new",
+        "visitorType:returning",
+        "utmSource:google",
+        "utmSource:news",
+        "utmCampaign:spring",
+        "tag:variant:A",
+        "tag:variant:B",
+    ]
+
+
+def test_b_is_the_sidebars_filters_with_the_picked_segment_in_place_of_its_own() -> None:
+    sidebar = WebFilters(country="DE", utm_source="google", tags=(("variant", "A"), ("plan", "pro")))
+    assert compare.with_segment(sidebar, "utmSource:news") == replace(sidebar, utm_source="news")
+    assert compare.with_segment(sidebar, "visitorType:new") == replace(sidebar, visitor_type="new")
+    assert compare.with_segment(sidebar, "tag:Variant:B") == replace(
+        sidebar, tags=(("plan", "pro"), ("Variant", "B"))
+    )
+    assert compare.segment_label(sidebar) == "source google · variant:A · plan:pro"
+    assert compare.segment_label(WebFilters(country="DE")) == "all visitors"
