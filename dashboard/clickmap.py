@@ -26,6 +26,9 @@ ELEMENT_LIMIT: Final = 25
 OUTLINE_FILL_ALPHA: Final = 0.25
 """An outline's fill at full opacity: the element stays readable under it."""
 
+LABEL_ROOM_PX: Final = 48
+"""A box less tall than this (a link, a field) gets its label above it, not over its own text."""
+
 SELECTOR_CHARS: Final = 80
 """A longer selector is cut in the middle in hovers (the table shows it whole)."""
 
@@ -70,6 +73,11 @@ class Outline:
     def label(self) -> str:
         """What the outline says on the page: its share of the clicks, ``12.3 %``."""
         return percent(self.share)
+
+    @property
+    def label_above(self) -> bool:
+        """Whether the label goes above the box (small boxes), not inside its top left corner."""
+        return self.y1 - self.y0 < LABEL_ROOM_PX
 
     @property
     def hover(self) -> str:

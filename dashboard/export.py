@@ -101,8 +101,8 @@ def clickmap_png(
     opacity: float = 0.6,
 ) -> bytes:
     """The clickmap's outlines (:func:`dashboard.clickmap.outlines`, CSS px) over the backdrop, as PNG
-    bytes: each box filled and outlined in its colour, its share at its top left, as the figure draws
-    them, scaled by ``W / document_width_px`` for a backdrop ``W`` pixels wide."""
+    bytes: each box filled and outlined in its colour, its share at its top left (above it when small),
+    as the figure draws them, scaled by ``W / document_width_px`` for a backdrop ``W`` pixels wide."""
     canvas = _canvas(backdrop_png, document_width_px, document_height_px)
     scale = canvas.width / max(1, document_width_px)
     layer = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
@@ -113,10 +113,12 @@ def clickmap_png(
         box = [shape.x0 * scale, shape.y0 * scale, shape.x1 * scale, shape.y1 * scale]
         fill = (*shape.colour, round(255 * OUTLINE_FILL_ALPHA * min(max(opacity, 0.0), 1.0)))
         draw.rectangle(box, fill=fill, outline=(*shape.colour, 255), width=line)
-        text = draw.textbbox((box[0], box[1]), shape.label, font=font)
         pad = max(1, round(2 * scale))
-        draw.rectangle([text[0], text[1], text[2] + 2 * pad, text[3] + 2 * pad], fill=(*shape.colour, 255))
-        draw.text((box[0] + pad, box[1] + pad), shape.label, fill="white", font=font)
+        left, _, right, bottom = draw.textbbox((0, 0), shape.label, font=font)
+        tag = (right - left + 2 * pad, bottom + 2 * pad)  # the label's size, its text's top margin kept
+        y = box[1] - tag[1] if shape.label_above else box[1]
+        draw.rectangle([box[0], y, box[0] + tag[0], y + tag[1]], fill=(*shape.colour, 255))
+        draw.text((box[0] + pad - left, y + pad), shape.label, fill="white", font=font)
     return _composed_png(canvas, layer)
 
 

@@ -383,8 +383,9 @@ def clickmap_figure(
     shapes: Sequence[Outline], canvas: Canvas, opacity: float, fold_px: int | None, zoom: Zoom = "Fit"
 ) -> go.Figure:
     """The elements' outlines over the page, each labelled with its share of the clicks at its top left
-    and filled lightly (``opacity`` scales the fill): hovering inside one names its selector and
-    numbers (a filled scatter per element: shapes have no hover; the smallest, drawn last, wins)."""
+    (above it when small) and filled lightly (``opacity`` scales the fill): hovering inside one names
+    its selector and numbers (a filled scatter per element: shapes have no hover; the smallest, drawn
+    last, wins)."""
     figure = go.Figure()
     _backdrop(figure, canvas)
     for index, shape in enumerate(shapes):
@@ -408,7 +409,7 @@ def clickmap_figure(
             x=shape.x0,
             y=shape.y0,
             xanchor="left",
-            yanchor="top",
+            yanchor="bottom" if shape.label_above else "top",
             showarrow=False,
             text=f"<b>{shape.label}</b>",
             font={"color": "white", "size": 11},

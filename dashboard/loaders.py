@@ -22,6 +22,7 @@ from dashboard import compare, figures, groups
 from dashboard.clickmap import ELEMENT_LIMIT
 from dashboard.context import Backend
 from dashboard.figures import PageOverlay, page_overlay
+from dashboard.heatmap_geometry import screenshot_css_width
 from dashboard.heatmap_view import LAYERS, Look
 from dashboard.images import DisplayImage, display_image, thumbnail_uri
 from dashboard.recording_player import DISPLAY_LIMIT_BYTES
@@ -256,21 +257,20 @@ def page_frame(
     backend: Backend, version: DataVersion, page: PageRef | GroupRef, window: Window, where: WebFilters
 ) -> PageFrame:
     """The frame of the page's (or the group's) figures for the window and filters: the newest backdrop
-    of :func:`backdrop_page`, and the document width it was captured at, else the visits' median,
-    else the screenshot's or the breakpoint's nominal width.
+    of :func:`backdrop_page`, and the document width it shows: the width it was captured at, an
+    uploaded screenshot's CSS width (:func:`screenshot_css_width`), else the visits' median width, else
+    the breakpoint's nominal width.
 
     A group's figure lays its pages' bins (each click binned by its own page's width) over its busiest
-    page's backdrop, scaled to the group's median document width: pages of one template share it.
+    page's backdrop: pages of one template share its layout.
     """
     geometry = page_geometry(backend, backend.key, version, page, window, where)
     shot = backdrop_screenshot(backend, version, page, window, where)
-    # A captured backdrop knows the document width it was taken at: its clicks' CSS px map onto it 1:1.
-    captured_width = shot.get("documentWidth") if shot else None
-    width = (
-        captured_width
-        or geometry.document_width
-        or (shot["width"] if shot else breakpoints.NOMINAL_WIDTH_PX[page.breakpoint])
-    )
+    if shot:
+        # A captured backdrop knows the document width it was taken at: its clicks' CSS px map onto it 1:1.
+        width = shot.get("documentWidth") or screenshot_css_width(shot["width"], geometry.document_width)
+    else:
+        width = geometry.document_width or breakpoints.NOMINAL_WIDTH_PX[page.breakpoint]
     return PageFrame(shot["sha256"] if shot else None, float(width), geometry.document_height)
 
 

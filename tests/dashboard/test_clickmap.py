@@ -16,6 +16,7 @@ from dashboard import clickmap, compare
 from dashboard.clickmap import Outline
 from dashboard.export import clickmap_png
 from dashboard.figures import difference_overlay, figure_width, page_overlay
+from dashboard.heatmap_geometry import screenshot_css_width
 from dashboard.heatmap_view import LAYERS, hotspot_hover
 from dashboard.palette import colours_at
 from data_layer.elements import ELEMENT_SCHEMA
@@ -95,6 +96,8 @@ def test_the_clickmap_figure_outlines_each_element_and_labels_its_share() -> Non
     assert buy.fillcolor == "rgba(189,0,38,0.200)"  # 0.25 at full opacity
     labels = [note.text for note in overlay.figure.layout.annotations]
     assert labels[1:] == ["<b>30.0 %</b>", "<b>50.0 %</b>", "average fold · 800 px"]  # after the outline's
+    # #hero (400 px tall) is labelled inside its top left corner, #buy (40 px) above itself.
+    assert [note.yanchor for note in overlay.figure.layout.annotations][1:3] == ["top", "bottom"]
 
 
 def test_the_clickmap_export_draws_the_outlines_at_the_backdrops_resolution() -> None:
@@ -177,3 +180,14 @@ def test_the_difference_map_draws_the_diverging_density_and_hovers_both_shares()
 )
 def test_a_page_is_drawn_to_fit_or_at_its_own_width(width: int, zoom: str, drawn: int) -> None:
     assert figure_width(width, zoom) == drawn  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("image", "visits", "css"),
+    [(1440, 1536, 1440), (2880, 1536, 1440), (1920, 1366, 1920), (1170, 390, 390), (1440, None, 1440)],
+)
+def test_an_uploaded_screenshot_is_as_wide_in_css_px_as_its_pixel_ratio_says(
+    image: int, visits: int | None, css: float
+) -> None:
+    """1x, 2x (retina) and 3x (a phone) shots; a wide monitor's 1x shot stays 1x."""
+    assert screenshot_css_width(image, visits) == css
