@@ -11,7 +11,6 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.capture_routes import router as capture_router
@@ -34,6 +33,9 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers": "Authorization, Content-Type, Content-Encoding",
     "Access-Control-Max-Age": "86400",
 }
+_RAW_CORS_HEADERS = [
+    (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in CORS_HEADERS.items()
+]
 
 
 class IngestCors:
@@ -57,8 +59,10 @@ class IngestCors:
             return
 
         async def send_with_cors(message: Message) -> None:
+            # Appended as raw pairs: no answer of these routes sets them, and this runs for every
+            # tracker request (MutableHeaders looks each name up first).
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).update(CORS_HEADERS)
+                message["headers"] = [*message.get("headers", ()), *_RAW_CORS_HEADERS]
             await send(message)
 
         await self.app(scope, receive, send_with_cors)

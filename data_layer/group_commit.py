@@ -5,8 +5,8 @@ pays alone for what does not grow with its size: taking the write lock, looking 
 its sessions and its visitors, the insert and the commit (docs/performance.md has the breakdown).
 Here concurrent batches share them.
 
-Callers :meth:`GroupCommit.submit` a batch and get a future. A writer thread takes every batch queued
-(up to :data:`MAX_GROUP_ROWS` rows), writes them in one write transaction
+Callers :meth:`GroupCommit.submit` a batch and get a future. A writer thread, once it holds the write
+lock, takes every batch queued (up to :data:`MAX_GROUP_ROWS` rows), writes them in one transaction
 (:func:`data_layer.ingest.write_web_batches`, which counts each batch's duplicates as if the batches
 had come one by one, in queue order), and answers each future once the transaction is committed.
 Batches arriving meanwhile queue up for the next transaction: a lone batch is written at once, and the
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -77,7 +76,7 @@ class GroupCommit:
                 if not self._queued.wait_for(lambda: self._queue, timeout=IDLE_S):
                     self._writing = False
                     return
-                group = self._take_group()
+            group: list[_Batch] = []
             try:
                 self._write(group)
             except BaseException as exc:  # the writer must go on, and no caller may wait forever
@@ -87,26 +86,44 @@ class GroupCommit:
 
     def _take_group(self) -> list[_Batch]:
         """The oldest batches, up to :data:`MAX_GROUP_ROWS` rows (at least one batch)."""
-        group = [self._queue.popleft()]
-        rows = len(group[0].rows)
-        while self._queue and rows + len(self._queue[0].rows) <= MAX_GROUP_ROWS:
-            batch = self._queue.popleft()
-            group.append(batch)
-            rows += len(batch.rows)
+        with self._queued:
+            group = [self._queue.popleft()]
+            rows = len(group[0].rows)
+            while self._queue and rows + len(self._queue[0].rows) <= MAX_GROUP_ROWS:
+                batch = self._queue.popleft()
+                group.append(batch)
+                rows += len(batch.rows)
         return group
 
-    def _write(self, group: Sequence[_Batch]) -> None:
-        """Write ``group`` in one transaction; on failure, each batch alone (see the module's docstring)."""
+    def _write(self, group: list[_Batch]) -> None:
+        """Take the queued batches into ``group`` once the write lock is held, and write them in one
+        transaction; on failure, each batch alone (see the module's docstring).
+
+        Taken only then, so that the batches arriving while another process holds the lock (API
+        workers share one database) join this transaction rather than wait for the next one.
+        """
         try:
             with write_transaction(self.engine) as conn:
+                group.extend(self._take_group())
                 results = write_web_batches(conn, [batch.rows for batch in group], self.settings)
         except Exception as exc:
+            if not group:  # no transaction could begin: the database is unavailable
+                group.extend(self._take_group())
             if len(group) == 1 or database_unavailable(exc):
                 for batch in group:
                     batch.answer.set_exception(exc)
                 return
             for batch in group:
-                self._write([batch])
+                self._write_alone(batch)
             return
         for batch, result in zip(group, results, strict=True):
+            batch.answer.set_result(result)
+
+    def _write_alone(self, batch: _Batch) -> None:
+        try:
+            with write_transaction(self.engine) as conn:
+                [result] = write_web_batches(conn, [batch.rows], self.settings)
+        except Exception as exc:
+            batch.answer.set_exception(exc)
+        else:
             batch.answer.set_result(result)
