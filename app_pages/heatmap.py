@@ -438,9 +438,9 @@ if isinstance(page, GroupRef):
 split = groups.clicks_by_breakpoint(shown_pages)
 shown_totals = totals(summary)
 clicks = shown_totals.clicks
-fixed_note = "" if include_fixed else " Clicks on fixed elements are left out."
+hidden_note = None if include_fixed else "Clicks on fixed elements are left out of the numbers and drawings."
 numbers = st.columns(4)
-numbers[0].metric(f"Clicks · {breakpoint}", count(clicks), border=True, help=fixed_note.strip() or None)
+numbers[0].metric(f"Clicks · {breakpoint}", count(clicks), border=True, help=hidden_note)
 numbers[1].metric(
     "Dead clicks", count(shown_totals.dead_clicks), border=True, help="Clicks the page did not react to."
 )
@@ -454,6 +454,7 @@ numbers[3].metric("Sessions with scroll data", count(summary.scroll_reach["sessi
 st.caption(
     f"{chosen.describe()} (UTC) · clicks on {subject} by breakpoint: "
     + " · ".join(f"{name} {split.get(name, 0):,}" for name in breakpoints.NAMES)
+    + ("" if include_fixed else " (with the clicks on fixed elements, hidden above)")
 )
 if clicks == 0 and any(split.values()):
     busiest = max(split, key=split.__getitem__)

@@ -220,8 +220,9 @@ class Delta:
     a: float | None
     b: float | None
     kind: Literal["count", "share"]
-    better: Literal["more", "less"]
-    """Which way is good news: more reach, fewer rage and dead clicks."""
+    better: Literal["more", "less", "neither"]
+    """Which way is good news: more reach, fewer rage and dead clicks; clicks are neither (a smaller
+    segment or a shorter window has fewer)."""
 
     @property
     def change(self) -> float | None:
@@ -238,7 +239,7 @@ class Delta:
 def deltas(a: Totals, b: Totals) -> list[Delta]:
     """Clicks, rage rate, dead rate, reach of half the page and past the fold, A and B."""
     return [
-        Delta("Clicks", a.clicks, b.clicks, "count", "more"),
+        Delta("Clicks", a.clicks, b.clicks, "count", "neither"),
         Delta("Rage rate", a.rage_rate, b.rage_rate, "share", "less"),
         Delta("Dead rate", a.dead_rate, b.dead_rate, "share", "less"),
         Delta(f"Reached {HALF_PAGE_PERCENT} %", a.reach_half, b.reach_half, "share", "more"),

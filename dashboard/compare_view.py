@@ -30,6 +30,8 @@ from data_layer.page_ref import GroupRef, PageRef
 from data_layer.segments import SEGMENT_COLUMNS
 
 MODES = ("Off", "Previous period", "Another window", "Another segment")
+DELTA_COLOURS = {"more": "normal", "less": "inverse", "neither": "off"}
+"""st.metric's delta colour by which way is good news: green up, green down, grey."""
 SEGMENT_NAMES = {
     "visitorType": "Visitors",
     "utmSource": "UTM source",
@@ -153,7 +155,7 @@ def show_comparison(
             delta.label,
             _side_value(delta.b, delta.kind),
             compare.describe_change(delta),
-            delta_color="off" if delta.unchanged else "normal" if delta.better == "more" else "inverse",
+            delta_color=DELTA_COLOURS["neither" if delta.unchanged else delta.better],
             delta_arrow="off" if delta.unchanged else "auto",
             delta_description="vs A",
             border=True,

@@ -176,7 +176,7 @@ def test_totals_and_deltas_of_two_summaries() -> None:
         "+25.0 pts",
         "+20.0 pts",
     ]
-    assert [d.better for d in found] == ["more", "less", "less", "more", "more"]
+    assert [d.better for d in found] == ["neither", "less", "less", "more", "more"]
 
 
 def test_a_side_without_clicks_or_scrolls_has_no_rates() -> None:
