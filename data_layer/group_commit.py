@@ -85,14 +85,17 @@ class GroupCommit:
                         batch.answer.set_exception(exc)
 
     def _take_group(self) -> list[_Batch]:
-        """The oldest batches, up to :data:`MAX_GROUP_ROWS` rows (at least one batch)."""
+        """The oldest batches, up to :data:`MAX_GROUP_ROWS` rows, but those whose caller gave up
+        waiting (a cancelled future: nobody is told, and the client sends the batch again). Once taken,
+        a batch's future can no longer be cancelled, so its answer is always delivered."""
+        group: list[_Batch] = []
+        rows = 0
         with self._queued:
-            group = [self._queue.popleft()]
-            rows = len(group[0].rows)
-            while self._queue and rows + len(self._queue[0].rows) <= MAX_GROUP_ROWS:
+            while self._queue and (not group or rows + len(self._queue[0].rows) <= MAX_GROUP_ROWS):
                 batch = self._queue.popleft()
-                group.append(batch)
-                rows += len(batch.rows)
+                if batch.answer.set_running_or_notify_cancel():
+                    group.append(batch)
+                    rows += len(batch.rows)
         return group
 
     def _write(self, group: list[_Batch]) -> None:
@@ -109,7 +112,7 @@ class GroupCommit:
         except Exception as exc:
             if not group:  # no transaction could begin: the database is unavailable
                 group.extend(self._take_group())
-            if len(group) == 1 or database_unavailable(exc):
+            if len(group) <= 1 or database_unavailable(exc):
                 for batch in group:
                     batch.answer.set_exception(exc)
                 return

@@ -154,6 +154,18 @@ def test_an_unavailable_database_fails_the_whole_group_at_once(settings, engine)
     assert calls == [3], "tried once for the group, not again batch by batch"
 
 
+def test_a_batch_whose_caller_gave_up_is_left_out(settings, engine) -> None:
+    """A request cancelled while its batch waits (its future cancelled) is not written; the others of
+    its group are, and are answered."""
+    committer = GroupCommit(engine, settings)
+    with held_writer(committer, settings) as submit:
+        gone = submit(rows_of(settings, [web_click(eventId="gone")]))
+        kept = submit(rows_of(settings, [web_click(eventId="kept")]))
+        assert gone.cancel()
+    assert kept.result(30) == IngestResult(1, 0)
+    assert sorted(row[0] for row in stored(engine)) == ["first", "kept"]
+
+
 def test_concurrent_batches_are_each_stored_once(settings, engine) -> None:
     """Many threads, batches overlapping in ids (re-sends of each other's), in groups of whatever size
     the timing makes: every id stored once, and the answers' counts add up to what is stored."""
