@@ -281,20 +281,23 @@ def page_heatmap(
 
 
 def _hotspots(figure: go.Figure, cells: pl.DataFrame, canvas: Canvas, hover: Hover) -> None:
-    """The invisible scatter of bin centres that hovers and selects (see :func:`page_heatmap`)."""
+    """The invisible scatter of bin centres that hovers and selects (see :func:`page_heatmap`): a
+    trace per :meth:`Hover.groups`, all named ``hotspots``."""
     xs, ys = bin_centres(cells, canvas.width)
-    figure.add_trace(
-        go.Scatter(
-            x=xs.astype(np.float32),
-            y=ys.astype(np.float32),
-            mode="markers",
-            name="hotspots",
-            marker={"size": 10, "symbol": "square", "color": "rgba(0,0,0,0)", "maxdisplayed": 1},
-            customdata=hover.customdata.astype(np.float32),
-            text=hover.texts,
-            hovertemplate=hover.template,
+    numbers = hover.customdata.astype(np.float32)
+    for group in hover.groups():
+        figure.add_trace(
+            go.Scatter(
+                x=xs[group.rows].astype(np.float32),
+                y=ys[group.rows].astype(np.float32),
+                mode="markers",
+                name="hotspots",
+                marker={"size": 10, "symbol": "square", "color": "rgba(0,0,0,0)", "maxdisplayed": 1},
+                customdata=numbers[group.rows],
+                text=group.texts,
+                hovertemplate=group.template,
+            )
         )
-    )
 
 
 @dataclass(frozen=True)
@@ -451,7 +454,7 @@ def difference_overlay(
         f"A · {a}: %{{customdata[0]:.1f}} % of clicks<br>B · {b}: %{{customdata[1]:.1f}} %<br>"
         "<b>%{customdata[2]:+.1f} pts</b><extra></extra>",
         100 * shares.select("share_a", "share_b", "difference").to_numpy(),
-        [],
+        [None] * shares.height,
     )
     _hotspots(figure, shares, canvas, hover)
     _fold(figure, canvas, fold_px)

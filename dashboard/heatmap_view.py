@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -69,23 +70,65 @@ SELECTOR_CHARS = 60
 """A longer selector is cut in the middle in a spot's hover."""
 
 
+NAMED_GROUPS = 30
+"""Spots sharing one of a page's this many most common top elements are drawn as a trace of their own
+that names it; the others carry their element as a per-spot string."""
+
+
+@dataclass(frozen=True)
+class HoverGroup:
+    """Spots hovered alike: their rows in the cells, their template, and their element lines when they
+    are not all the same (None: the template names it, or none)."""
+
+    rows: np.ndarray
+    template: str
+    texts: list[str] | None
+
+
 @dataclass(frozen=True)
 class Hover:
-    """What the layer's hotspots say on hover: a Plotly hovertemplate, each cell's numbers and text.
+    """What the layer's hotspots say on hover: a Plotly hovertemplate (its ``%{text}`` is where the
+    spot's element goes), each cell's numbers and its top element (None when no click there had a
+    selector).
 
     Numbers go to the figure as one typed array (``customdata``, a row per cell: its count, its share
     of the page's clicks (or dead clicks) in %, and for rage spots their clicks), so thousands of cells
-    send no per-cell number strings; ``texts`` carry what a template cannot format: the spot's top
-    element, as a line of its own (empty when no click there had a selector).
+    send no per-cell number strings. Elements are few per page: :meth:`groups` names each common one
+    once, in its group's template, instead of once per cell (a busy page's 12,500 spots would carry
+    0.7 MB of selector strings).
     """
 
     template: str
     customdata: np.ndarray
-    texts: list[str]
+    elements: list[str | None]
+
+    def groups(self, named: int = NAMED_GROUPS) -> list[HoverGroup]:
+        """The spots split by element: one group per of the ``named`` most common elements (most spots
+        first, then by name), then the rest with per-spot element lines (none when no rest has one)."""
+        counts = Counter(element for element in self.elements if element)
+        common = [name for name, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:named]]
+        place = {name: index for index, name in enumerate(common)}
+        rows: list[list[int]] = [[] for _ in common]
+        rest: list[int] = []
+        for row, element in enumerate(self.elements):
+            (rows[place[element]] if element in place else rest).append(row)
+        groups = [
+            HoverGroup(np.array(found), self.template.replace("%{text}", _line(name)), None)
+            for name, found in zip(common, rows, strict=True)
+        ]
+        if rest:
+            lines = [_line(self.elements[row]) for row in rest]
+            texts = lines if any(lines) else None
+            template = self.template if texts else self.template.replace("%{text}", "")
+            groups.append(HoverGroup(np.array(rest), template, texts))
+        return groups
 
 
-def _element_lines(tops: pl.Series) -> list[str]:
-    return [f"<br>{escape_plotly(shorten(top, SELECTOR_CHARS))}" if top else "" for top in tops]
+def _line(element: str | None) -> str:
+    """A spot's element as a hover line: escaped for Plotly, its ``%{`` defused (a template holds it)."""
+    if not element:
+        return ""
+    return "<br>" + escape_plotly(shorten(element, SELECTOR_CHARS)).replace("%{", "%\u200b{")
 
 
 def hotspot_hover(layer: Layer, cells: pl.DataFrame, tops: pl.DataFrame, page_clicks: int) -> Hover:
@@ -101,11 +144,11 @@ def hotspot_hover(layer: Layer, cells: pl.DataFrame, tops: pl.DataFrame, page_cl
     if layer.name == "dead":
         numbers = np.column_stack([counts, 100 * counts / max(1.0, counts.sum())])
         template = "<b>%{customdata[0]:,} dead clicks</b> · %{customdata[1]:.1f} % of dead clicks"
-        return Hover(f"{template}%{{text}}<extra></extra>", numbers, _element_lines(cells["top_element"]))
+        return Hover(f"{template}%{{text}}<extra></extra>", numbers, cells["top_element"].to_list())
     named = cells.select("bin_x", "bin_y").join(
         tops.select("bin_x", "bin_y", "top_element"), on=["bin_x", "bin_y"], how="left", maintain_order="left"
     )
-    texts = _element_lines(named["top_element"])
+    texts = named["top_element"].to_list()
     if layer.name == "rage":
         clicks = cells.get_column("total_clicks").cast(pl.Float64).to_numpy()
         template = (

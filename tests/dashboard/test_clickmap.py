@@ -17,7 +17,7 @@ from dashboard.clickmap import Outline
 from dashboard.export import clickmap_png
 from dashboard.figures import difference_overlay, figure_width, page_overlay
 from dashboard.heatmap_geometry import screenshot_css_width
-from dashboard.heatmap_view import LAYERS, hotspot_hover
+from dashboard.heatmap_view import LAYERS, Hover, hotspot_hover
 from dashboard.palette import colours_at
 from data_layer.elements import ELEMENT_SCHEMA
 from data_layer.service import PageSummary
@@ -124,10 +124,31 @@ def test_a_spots_hover_names_its_element_and_its_share_of_the_pages_clicks() -> 
     tops = pl.DataFrame([(3, 4, 2, None), (1, 2, 8, "#buy")], schema=TOPS_SCHEMA, orient="row")
     hover = hotspot_hover(LAYERS["All clicks"], cells, tops, 400)
     assert hover.customdata.tolist() == [[8.0, 2.0], [2.0, 0.5]]
-    assert hover.texts == ["<br>#buy", ""]
+    assert hover.elements == ["#buy", None]
     assert hover.template == (
         "<b>%{customdata[0]:,} clicks</b> · %{customdata[1]:.1f} % of clicks%{text}<extra></extra>"
     )
+
+
+def test_common_elements_are_named_once_per_group_of_spots_not_once_per_spot() -> None:
+    """Three spots on #buy, one on #nav, one on <a>, one without: with two named groups, #buy, then of
+    the single ones the first by name ("#" sorts before "<"): #nav; the rest name theirs per spot."""
+    hover = Hover("<b>%{customdata[0]:,}</b>%{text}", np.arange(12.0).reshape(6, 2), [
+        "#buy", "#nav", "#buy", None, "<a>", "#buy"
+    ])  # fmt: skip
+    groups = hover.groups(named=2)
+    assert [group.rows.tolist() for group in groups] == [[0, 2, 5], [1], [3, 4]]
+    assert [group.template for group in groups[:2]] == [
+        "<b>%{customdata[0]:,}</b><br>#buy",
+        "<b>%{customdata[0]:,}</b><br>#nav",
+    ]
+    assert groups[0].texts is None
+    assert groups[2].template == "<b>%{customdata[0]:,}</b>%{text}"
+    assert groups[2].texts == ["", "<br>&lt;a&gt;"]
+    unnamed = Hover("%{customdata[0]}%{text}", np.zeros((2, 1)), [None, None]).groups()
+    assert [(group.rows.tolist(), group.template, group.texts) for group in unnamed] == [
+        ([0, 1], "%{customdata[0]}", None)
+    ]
 
 
 def test_a_rage_spots_hover_counts_its_clicks_as_its_sessions_table_does() -> None:
@@ -139,7 +160,7 @@ def test_a_rage_spots_hover_counts_its_clicks_as_its_sessions_table_does() -> No
     hover = hotspot_hover(LAYERS["Rage clicks"], rage, tops, 400)
     assert hover.customdata.tolist() == [[1.0, 2.0, 8.0]]
     assert "%{customdata[2]:,} clicks in this spot" in hover.template
-    assert hover.texts == ["<br>#buy"]
+    assert hover.elements == ["#buy"]
 
 
 def test_a_dead_spots_hover_gives_its_share_of_the_dead_clicks() -> None:
@@ -149,7 +170,7 @@ def test_a_dead_spots_hover_gives_its_share_of_the_dead_clicks() -> None:
     )
     hover = hotspot_hover(LAYERS["Dead clicks"], dead, pl.DataFrame(schema=TOPS_SCHEMA), 400)
     assert hover.customdata.tolist() == [[3.0, 75.0], [1.0, 25.0]]
-    assert hover.texts == ["<br>img.hero", ""]
+    assert hover.elements == ["img.hero", None]
 
 
 def test_the_difference_map_draws_the_diverging_density_and_hovers_both_shares() -> None:

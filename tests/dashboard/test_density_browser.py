@@ -39,7 +39,9 @@ TIMEOUT_MS = 30_000
 
 HEATMAP_JS = """[...document.querySelectorAll('.js-plotly-plot')]
     .find(g => g._fullData && g._fullData.some(t => t.name === 'hotspots'))"""
-TRACES_JS = f"() => {HEATMAP_JS}._fullData.map(t => t.type + ':' + t.name)"
+# The traces, the hotspots' (one per element the hover names) once.
+TRACES_JS = f"""() => {HEATMAP_JS}._fullData.map(t => t.type + ':' + t.name)
+    .filter((name, i, all) => i === 0 || name !== all[i - 1])"""
 # Where the density image and the page are on screen (left, right, top), the chart scrolled into view.
 PLACEMENT_JS = f"""() => {{
     const gd = {HEATMAP_JS};

@@ -163,7 +163,7 @@ def test_fixed_elements_can_be_hidden(dashboard: dict[str, Any], page: Any, brea
     base, busiest = dashboard["base"], dashboard["page_key"]
     _open(page, base, {"page": busiest, "bp": breakpoint})
     spots = "() => document.querySelector('.js-plotly-plot')._fullData"
-    spots += ".find(t => t.name === 'hotspots').y.length"
+    spots += ".filter(t => t.name === 'hotspots').reduce((n, t) => n + t.y.length, 0)"
     seen = page.evaluate(spots)
     page.get_by_role("radiogroup", name="Fixed elements").get_by_role("radio", name="hidden").click()
     page.wait_for_url(re.compile(r".*[?&]fixed=hidden"))
