@@ -22,6 +22,7 @@ from api.inputs import refuse_invalid_url_text
 from api.recorder_script import recorder_script, recorder_script_gzip
 from api.recording_routes import router as recording_router
 from api.screenshot_routes import router as screenshot_router
+from api.supervision import end_with_supervisor
 from api.web_routes import router as web_router
 from data_layer.settings import Settings, get_settings
 
@@ -71,6 +72,7 @@ class IngestCors:
 @asynccontextmanager
 async def capture_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The API process runs queued captures in the background while it serves (CONTRACT 12)."""
+    end_with_supervisor()
     ctx: AppContext = app.state.ctx
     ctx.start_capture_worker()
     try:

@@ -150,7 +150,7 @@ class ApiServer:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "heatmaps_cli.app", "api", "--port", str(self.port), *self.args],
-                cwd=self.repo, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                cwd=self.repo, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         process = self.process
         if wait_ok(f"{self.base}/healthz", timeout, alive=lambda: process.poll() is None):
@@ -159,9 +159,10 @@ class ApiServer:
         raise RuntimeError(f"the API did not start on port {self.port}:\n{self.log_text()[-3000:]}")
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown handlers, no flushing; what a power cut does to the process."""
+        """SIGKILL to the server and every process it started (its workers): no shutdown handlers, no
+        flushing; what a power cut does to the processes."""
         if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
+            os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
 
     def stop(self) -> None:

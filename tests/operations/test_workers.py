@@ -54,6 +54,20 @@ def wait_for(condition, timeout: float) -> bool:
     return False
 
 
+def test_workers_end_with_a_killed_supervisor(tmp_path: Path) -> None:
+    """SIGKILL to the supervisor alone (the OOM killer's way): its workers stop too, and a new
+    `heatmaps api` can bind the port again."""
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    server = ApiServer(url, tmp_path, args=("--workers", "2")).start()
+    try:
+        workers = children(server.pid)
+        os.kill(server.pid, signal.SIGKILL)
+        assert wait_for(lambda: not any(alive(pid) for pid in workers), 15), "the workers ended"
+        server.start()
+    finally:
+        server.kill()
+
+
 def test_workers_serve_capture_once_and_stop_cleanly(database_url: str, tmp_path: Path) -> None:
     server = ApiServer(
         database_url,
@@ -95,7 +109,4 @@ def test_workers_serve_capture_once_and_stop_cleanly(database_url: str, tmp_path
         assert capture_holder(database_url) is None, "the lease was released on the way out"
         assert "Traceback" not in server.log_text()
     finally:
-        if server.process is not None and server.process.poll() is None:
-            for pid in children(server.process.pid):
-                os.kill(pid, signal.SIGKILL)
         server.kill()
