@@ -275,18 +275,18 @@ def serve_api(host: str, port: int, processes: int) -> None:
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=processes,
-        log_level="info",
-        access_log=False,  # request lines would carry query strings; nothing sensitive is logged
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": processes,
+        "log_level": "info",
+        "access_log": False,  # request lines would carry query strings; nothing sensitive is logged
+    }
     if processes == 1:
-        uvicorn.Server(config).run()
+        uvicorn.run("api.app:create_app", **options)
         return
+    config = uvicorn.Config("api.app:create_app", **options)
     bound = config.bind_socket()
     listener = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
     Multiprocess(config, sockets=[listener]).run()
