@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from pydantic import ValidationError
 
@@ -55,3 +57,18 @@ def test_non_http_replay_templates_are_refused(template: str) -> None:
 def test_breakpoints_must_be_ordered() -> None:
     with pytest.raises(ValidationError):
         Settings(_env_file=None, breakpoint_tablet_min_px=1024, breakpoint_desktop_min_px=768)
+
+
+@pytest.mark.parametrize(
+    "url, workers, expected",
+    [
+        ("sqlite:///data/heatmaps.db", None, 1),
+        ("postgresql+psycopg://u@h/db", None, os.cpu_count() or 1),
+        ("sqlite:///data/heatmaps.db", 3, 3),
+        ("postgresql+psycopg://u@h/db", 1, 1),
+    ],
+)
+def test_api_processes(url: str, workers: int | None, expected: int) -> None:
+    """`heatmaps api` without --workers: HEATMAPS_API_WORKERS, else one per core on PostgreSQL and one
+    on SQLite (docs/performance.md, "More than one process")."""
+    assert Settings(_env_file=None, database_url=url, api_workers=workers).api_processes() == expected
