@@ -201,9 +201,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     wrk = shutil.which("wrk") if args.client == "auto" else None
     if wrk is None:
+        reason = "asked for" if args.client == "python" else "wrk is not installed (apt-get install wrk)"
         print(
-            "note: wrk is not installed (apt-get install wrk): a Python client sends the load instead; it "
-            "shares the CPU with the server, so every figure is lower than the server can do"
+            f"note: a Python client sends the load ({reason}); it shares the CPU with the server, so every "
+            "figure is lower than the server can do"
         )
     client = Client(wrk)
     extra = ("--workers", str(args.workers)) if args.workers else ()
