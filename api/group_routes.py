@@ -30,6 +30,31 @@ router = APIRouter(prefix="/rest/v1")
     summary="Save a page group: a name for a pattern over pageKeys",
     description='Body {"name": "Product pages", "pattern": "https://shop.example/products/*"}.',
     responses=error_responses(400, 401, 403, 413, 429, 503),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": (
+                f"name: 1-{page_groups.MAX_NAME_LENGTH} characters, unique; pattern: a pageKey pattern "
+                "(at most 5 `*`), normalised like pageKeys. At most 16 KiB."
+            ),
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["name", "pattern"],
+                        "properties": {
+                            "name": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": page_groups.MAX_NAME_LENGTH,
+                            },
+                            "pattern": {"type": "string", "minLength": 1},
+                        },
+                    }
+                }
+            },
+        }
+    },
 )
 async def create_page_group(
     request: Request,
@@ -77,7 +102,7 @@ def list_page_groups(
     "/page-groups/{group_id}",
     status_code=204,
     summary="Delete a saved page group (the events are not touched)",
-    responses=error_responses(401, 403, 404, 429, 503),
+    responses=error_responses(400, 401, 403, 404, 429, 503),
 )
 def delete_page_group(
     request: Request,

@@ -28,7 +28,7 @@ from schemathesis.checks import positive_data_acceptance
 from schemathesis.core.failures import Failure
 from sqlalchemy import Engine, func, select
 
-from data_layer.schema import captures, recording_chunks, screenshots, touch_events, web_events
+from data_layer.schema import captures, page_groups, recording_chunks, screenshots, touch_events, web_events
 from tests.conftest import bearer
 
 pytestmark = pytest.mark.slow  # schema-driven fuzzing of every operation
@@ -39,6 +39,10 @@ OPERATIONS = {
     ("POST", "/rest/v1/events"),
     ("GET", "/rest/v1/heatmap-pages"),
     ("GET", "/rest/v1/heatmap-pages/summary"),
+    ("GET", "/rest/v1/heatmap-pages/elements"),
+    ("GET", "/rest/v1/page-groups"),
+    ("POST", "/rest/v1/page-groups"),
+    ("DELETE", "/rest/v1/page-groups/{group_id}"),
     ("PUT", "/rest/v1/heatmap-pages/screenshot"),
     ("GET", "/rest/v1/heatmap-pages/screenshots"),
     ("GET", "/rest/v1/screenshots/{screenshot_id}"),
@@ -59,6 +63,7 @@ WRITES = {
     "/rest/v1/heatmap-pages/screenshot": screenshots,
     "/rest/v1/heatmap-pages/capture": captures,
     "/rest/v1/recordings": recording_chunks,
+    "/rest/v1/page-groups": page_groups,
 }
 
 

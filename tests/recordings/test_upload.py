@@ -272,7 +272,8 @@ def test_the_cap_refuses_what_would_pass_it_and_keeps_the_rest(
 
 
 def future_ms() -> int:
-    return int((datetime.now(UTC) + timedelta(minutes=10)).timestamp() * 1000)
+    """A day ahead: the list is built at collection, and a slow run must not catch up with it."""
+    return int((datetime.now(UTC) + timedelta(days=1)).timestamp() * 1000)
 
 
 TOO_MANY = [{"type": 3, "timestamp": 1}] * (MAX_CHUNK_EVENTS + 1)
