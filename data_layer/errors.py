@@ -38,6 +38,12 @@ class Forbidden(ServiceError):
     status = 403
 
 
+class Unavailable(ServiceError):
+    """A store the answer needs cannot answer now (a ClickHouse shard down): never partial numbers."""
+
+    status = 503
+
+
 class NotFound(ServiceError):
     status = 404
 

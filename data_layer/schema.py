@@ -226,6 +226,18 @@ api_tokens = Table(
     Column("revoked_at", DateTime(timezone=False), nullable=True),
 )
 
+# How far the ClickHouse shipper got (CONTRACT 16), one row per stream ('web', 'touch'): written only
+# after ClickHouse acknowledged the rows up to ``shipped_seq``; ``flags_mark`` and ``generation`` are the
+# rage-flag mark and data generation the shipped copy is current as of (data_layer/clickhouse/shipper.py).
+clickhouse_shipping = Table(
+    "clickhouse_shipping",
+    metadata,
+    Column("stream", String(16), primary_key=True),
+    Column("shipped_seq", BigInteger, nullable=False),
+    Column("flags_mark", BigInteger, nullable=False),
+    Column("generation", String(32), nullable=False),
+)
+
 app_meta = Table(
     "app_meta",
     metadata,

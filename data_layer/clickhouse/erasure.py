@@ -1,0 +1,55 @@
+"""Deleting ClickHouse rows on every shard, waited for: purge and forget reach the cluster (CONTRACT 16).
+
+``ALTER TABLE ... DELETE`` is a mutation, applied in the background; ClickHouse 18.16 has no
+``mutations_sync``, so the product polls ``system.mutations`` on each shard until its mutations are
+done: the answers stop counting the rows before the command returns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from data_layer.clickhouse.tables import TOUCH, WEB, Table, shards
+from data_layer.clickhouse.target import ClickHouseTarget, answering
+
+MUTATION_TIMEOUT_S = 300.0
+_POLL_S = 0.05
+
+
+def delete_where(
+    target: ClickHouseTarget, table: Table, condition: str, params: Mapping[str, Any] | None = None
+) -> None:
+    """Delete the rows of ``table`` meeting ``condition`` (ClickHouse SQL over its columns, ``params``
+    substituted by the driver) on every shard, and wait until every shard has applied it."""
+    for shard in shards(target):
+        with answering(target):
+            client = target.client(shard.host, shard.port)
+            local = f"{target.database}.{table.local}"
+            client.execute(f"ALTER TABLE {local} DELETE WHERE {condition}", params)
+            _wait_for_mutations(client, target.database, table.local)
+            client.disconnect()
+
+
+def _wait_for_mutations(client: Any, database: str, table: str) -> None:
+    deadline = time.monotonic() + MUTATION_TIMEOUT_S
+    query = (
+        "SELECT count() FROM system.mutations WHERE database = %(db)s AND table = %(table)s AND is_done = 0"
+    )
+    while client.execute(query, {"db": database, "table": table})[0][0]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"ClickHouse has not applied the deletion on {database}.{table} yet")
+        time.sleep(_POLL_S)
+
+
+def forget(target: ClickHouseTarget, visitor_id: str) -> None:
+    """A visitor's web events (by visitorId) and touch events (by user id), as SQL's forget."""
+    delete_where(target, WEB, "visitor_id = %(visitor)s", {"visitor": visitor_id})
+    delete_where(target, TOUCH, "user_id = %(visitor)s", {"visitor": visitor_id})
+
+
+def purge_before(target: ClickHouseTarget, cutoff: Any) -> None:
+    """Events of days before ``cutoff`` (a date), as SQL's purge."""
+    delete_where(target, WEB, "day < %(cutoff)s", {"cutoff": cutoff})
+    delete_where(target, TOUCH, "day < %(cutoff)s", {"cutoff": cutoff})

@@ -1,0 +1,288 @@
+"""Moving events from SQL (where ingestion keeps its promises) to ClickHouse, exactly once.
+
+Ingestion is unchanged: validated, idempotent, rage flags derived in SQL. The shipper copies rows by
+sequence number in large blocks, as the replica does (:mod:`data_layer.replica.catchup`), and keeps its
+rules:
+
+- **Progress after the acknowledgement.** ``clickhouse_shipping`` records how far ClickHouse holds the
+  rows, written only after ClickHouse acknowledged the insert (``insert_distributed_sync``: every shard
+  has its rows). After a crash (or any failed insert) the one uncertain block is checked before
+  anything else is sent: ClickHouse's rows above the mark are counted against SQL's; equal, the mark
+  moves up; otherwise they are deleted on every shard and sent again. Nothing lost, nothing doubled.
+- **Rage flags change after insert.** A later click can extend an older run: ingestion stamps the
+  changed rows with ``flags_rev`` (a sequence number), and the shipper sends the flags changed since
+  its mark to ``web_flags``, whose newest ``version`` wins at read time.
+- **Deletions bump the data generation.** Purge and forget delete in SQL, then on every shard
+  (:mod:`data_layer.clickhouse.erasure`); the flags they recomputed carry a revision that need not be
+  above the shipper's mark, so on a new generation every flag ever changed is sent again, versioned
+  with the generation so it wins over the older ones. A block read while a deletion committed may hold
+  rows it deleted: it is deleted again from ClickHouse and sent anew.
+
+Touch events never change after insert: the same path without flags.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+
+from data_layer import deletions
+from data_layer.clickhouse import erasure
+from data_layer.clickhouse.tables import FLAGS, TOUCH, WEB, Table, write_name
+from data_layer.clickhouse.target import ClickHouseTarget, answering
+from data_layer.db import write_transaction
+from data_layer.schema import clickhouse_shipping, touch_events, web_events
+from data_layer.store import web_column
+
+log = logging.getLogger(__name__)
+
+BLOCK_ROWS = 200_000
+"""Rows per insert: ClickHouse wants few large inserts (each makes a part on every shard)."""
+VERSION_GENERATION_SHIFT = 40
+"""A flag version is ``generation << 40 | flags_rev``: a newer generation wins, then a newer revision."""
+INSERT_SETTINGS = {"insert_distributed_sync": 1}
+"""Acknowledged only once every shard has its rows: the progress written after it is true."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    shipped_seq: int = 0
+    flags_mark: int = 0
+    generation: str | None = None
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One shipped table: SQL's, ClickHouse's, and the columns copied."""
+
+    name: str
+    sql_table: Any
+    table: Table
+
+    def select_columns(self) -> list[Any]:
+        """SQL expressions of the ClickHouse columns (``ts`` for ``ts_us``, the store's keys)."""
+        columns = []
+        for name in self.table.columns:
+            if name == "ts_us":
+                columns.append(self.sql_table.c.ts)
+            elif self.sql_table is web_events and name in ("segment", "rect"):
+                columns.append(web_column(name))
+            else:
+                columns.append(self.sql_table.c[name])
+        return columns
+
+
+WEB_STREAM = Stream("web", web_events, WEB)
+TOUCH_STREAM = Stream("touch", touch_events, TOUCH)
+STREAMS = (WEB_STREAM, TOUCH_STREAM)
+
+
+def read_progress(conn: Connection, stream: str) -> Progress:
+    row = conn.execute(
+        select(
+            clickhouse_shipping.c.shipped_seq,
+            clickhouse_shipping.c.flags_mark,
+            clickhouse_shipping.c.generation,
+        ).where(clickhouse_shipping.c.stream == stream)
+    ).first()
+    return Progress() if row is None else Progress(int(row[0]), int(row[1]), str(row[2]))
+
+
+def write_progress(engine: Engine, stream: str, progress: Progress) -> None:
+    values = {
+        "shipped_seq": progress.shipped_seq,
+        "flags_mark": progress.flags_mark,
+        "generation": progress.generation or "0",
+    }
+    with write_transaction(engine) as conn:
+        done = conn.execute(
+            update(clickhouse_shipping).where(clickhouse_shipping.c.stream == stream).values(**values)
+        ).rowcount
+        if not done:
+            conn.execute(insert(clickhouse_shipping).values(stream=stream, **values))
+
+
+def _columns_of(rows: list[Any], stream: Stream) -> list[list[Any]]:
+    """SQL rows as the driver's columnar insert wants them (ClickHouse column order): times as
+    microseconds since 1970, Booleans as 0/1."""
+    kinds = stream.table.columns
+    schema: dict[str, Any] = {}
+    for name, kind in kinds.items():
+        if name == "ts_us":
+            schema[name] = pl.Datetime("us")
+        elif name == "day":
+            schema[name] = pl.Date
+        elif "Float" in kind:
+            schema[name] = pl.Float64
+        elif "Int" in kind and kind != "UInt8":
+            schema[name] = pl.Int64
+        elif kind == "UInt8":
+            schema[name] = pl.Boolean
+        else:
+            schema[name] = pl.String
+    frame = pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
+    frame = frame.with_columns(pl.col("ts_us").dt.epoch("us"), pl.col(pl.Boolean).cast(pl.UInt8))
+    return [frame.get_column(name).to_list() for name in kinds]
+
+
+class Shipper:
+    """Ships the SQL events of ``engine`` to ``target``; one at a time per database (callers hold the
+    ``clickhouse-shipper`` lease). Every method raises :class:`~data_layer.errors.Unavailable` while
+    ClickHouse cannot be written, and picks up exactly where it was once it can."""
+
+    LEASE = "clickhouse-shipper"
+
+    def __init__(self, engine: Engine, target: ClickHouseTarget, block_rows: int = BLOCK_ROWS) -> None:
+        self.engine = engine
+        self.target = target
+        self.block_rows = block_rows
+        self._checked: set[str] = set()
+        self._client: Any = None
+
+    def _ch(self) -> Any:
+        if self._client is None:
+            self._client = self.target.client()
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.disconnect()
+            self._client = None
+
+    def ship(self, progress: Callable[[int], None] | None = None) -> dict[str, int]:
+        """Everything stored in SQL now, to ClickHouse; returns rows sent per stream. ``progress`` is
+        called with each block's row count (a progress bar)."""
+        sent = {}
+        for stream in STREAMS:
+            try:
+                with answering(self.target):
+                    if stream.name not in self._checked:
+                        self.check_uncertain(stream)
+                        self._checked.add(stream.name)
+                    sent[stream.name] = self._ship_stream(stream, progress)
+            except Exception:
+                self._checked.discard(stream.name)  # an insert may have reached ClickHouse
+                self.close()
+                raise
+        return sent
+
+    def lag(self) -> dict[str, int]:
+        """Per stream: SQL's newest sequence number minus the shipped one."""
+        with self.engine.connect() as conn:
+            return {
+                stream.name: max(
+                    0, self._sql_last(conn, stream) - read_progress(conn, stream.name).shipped_seq
+                )
+                for stream in STREAMS
+            }
+
+    @staticmethod
+    def _sql_last(conn: Connection, stream: Stream) -> int:
+        return int(conn.scalar(select(func.coalesce(func.max(stream.sql_table.c.seq), 0))) or 0)
+
+    def _ch_count(self, stream: Stream, after: int, upto: int | None = None) -> tuple[int, int]:
+        """(rows, newest seq) ClickHouse holds with ``after < seq <= upto``."""
+        bound = "" if upto is None else f" AND seq <= {int(upto)}"
+        [(count, newest)] = self._ch().execute(
+            f"SELECT count(), max(seq) FROM {write_name(self.target, stream.table)} "
+            f"WHERE seq > {int(after)}{bound}"
+        )
+        return int(count), int(newest or 0)
+
+    def check_uncertain(self, stream: Stream) -> None:
+        """Settle the block that may have reached ClickHouse without its progress being written: keep it
+        when ClickHouse holds exactly SQL's rows of its range, else delete it on every shard."""
+        with self.engine.connect() as conn:
+            done = read_progress(conn, stream.name)
+        count, newest = self._ch_count(stream, done.shipped_seq)
+        if not count:
+            return
+        with self.engine.connect() as conn:
+            expected = conn.scalar(
+                select(func.count()).where(
+                    stream.sql_table.c.seq > done.shipped_seq, stream.sql_table.c.seq <= newest
+                )
+            )
+        if count == expected:
+            log.info("ClickHouse holds the %s block up to seq %d: marking it shipped", stream.name, newest)
+            write_progress(self.engine, stream.name, Progress(newest, done.flags_mark, done.generation))
+        else:
+            log.warning("ClickHouse holds %d of %d %s rows above seq %d: sending them again",
+                        count, expected, stream.name, done.shipped_seq)  # fmt: skip
+            erasure.delete_where(self.target, stream.table, f"seq > {int(done.shipped_seq)}")
+
+    def _ship_stream(self, stream: Stream, progress: Callable[[int], None] | None) -> int:
+        with self.engine.connect() as conn:
+            done = read_progress(conn, stream.name)
+            last, generation = self._sql_last(conn, stream), deletions.generation(conn)
+        if done.generation not in (None, generation) and last < done.shipped_seq:
+            # A deletion took the newest rows: SQL will number new rows from ``last`` on again.
+            erasure.delete_where(self.target, stream.table, f"seq > {int(last)}")
+            done = Progress(last, min(done.flags_mark, last), done.generation)
+            write_progress(self.engine, stream.name, done)
+        if stream is WEB_STREAM and done.shipped_seq:
+            if not self._ship_flags(done, generation):
+                return 0  # a deletion committed meanwhile: start over next time
+        elif done.generation != generation:
+            write_progress(self.engine, stream.name, Progress(done.shipped_seq, done.flags_mark, generation))
+        shipped, sent = done.shipped_seq, 0
+        while shipped < last:
+            stop = min(last, shipped + self.block_rows)
+            rows = self._rows(stream, shipped, stop)
+            if rows:
+                self._insert(stream.table, _columns_of(rows, stream))
+            with self.engine.connect() as conn:
+                changed = deletions.generation(conn) != generation
+            if changed:  # the block may hold rows a deletion removed in SQL after it was read
+                erasure.delete_where(self.target, stream.table, f"seq > {int(shipped)}")
+                return sent
+            write_progress(self.engine, stream.name, Progress(stop, stop, generation))
+            shipped, sent = stop, sent + len(rows)
+            if progress is not None:
+                progress(len(rows))
+        return sent
+
+    def _insert(self, table: Table, columns: list[list[Any]]) -> None:
+        names = ", ".join(table.columns)
+        statement = f"INSERT INTO {write_name(self.target, table)} ({names}) VALUES"
+        self._ch().execute(statement, columns, columnar=True, settings=INSERT_SETTINGS)
+
+    def _rows(self, stream: Stream, after: int, upto: int) -> list[Any]:
+        seq = stream.sql_table.c.seq
+        query = select(*stream.select_columns()).where(seq > after, seq <= upto).order_by(seq)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).all())
+
+    def _ship_flags(self, done: Progress, generation: str) -> bool:
+        """Send the rage flags changed since the mark (every flag ever changed on a new generation) of
+        the rows already shipped; False when a deletion committed while they were read."""
+        rev = web_events.c.flags_rev
+        new_generation = done.generation is not None and done.generation != generation
+        changed = rev.is_not(None) if new_generation else rev > done.flags_mark
+        query = select(
+            web_events.c.seq,
+            web_events.c.session_id,
+            web_events.c.day,
+            web_events.c.rage,
+            web_events.c.rage_start,
+            rev,
+        ).where(and_(changed, web_events.c.seq <= done.shipped_seq))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            if deletions.generation(conn) != generation:
+                return False
+        if rows:
+            base = int(generation) << VERSION_GENERATION_SHIFT
+            columns = [list(column) for column in zip(*rows, strict=True)]
+            columns[3] = [int(flag) for flag in columns[3]]
+            columns[4] = [int(flag) for flag in columns[4]]
+            columns[5] = [base + int(value) for value in columns[5]]
+            self._insert(FLAGS, columns)
+        if rows or new_generation:
+            write_progress(self.engine, "web", Progress(done.shipped_seq, done.shipped_seq, generation))
+        return True

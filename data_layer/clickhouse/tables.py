@@ -1,0 +1,181 @@
+"""The ClickHouse tables of the events, on every shard, created by ``heatmaps init``.
+
+Each shard gets the database and local MergeTree tables; a ``Distributed`` table over them is created
+on every shard too, so any shard answers a query. The product connects to each shard itself (learnt
+from ``system.clusters`` on the URL's host): no ``ON CLUSTER``, no Keeper. Without a cluster, the one
+server's local tables are read directly.
+
+Web events are ordered by what every query filters on (page, breakpoint, day; there is no site column)
+and partitioned by month; a session's events stay on one shard (the sharding key hashes it). A row's
+rage flags can change after it was shipped (a later click extends a run, a deletion shortens one):
+corrections go to ``web_flags``, keyed by ``seq`` on the row's shard, the newest ``version`` winning,
+and reads join them (:mod:`data_layer.clickhouse.store`). Only types ClickHouse 18.16 has (no
+LowCardinality, which it holds experimental; no DateTime64: times are microseconds in an Int64).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from data_layer.clickhouse.target import ClickHouseTarget, answering
+
+WEB_COLUMNS: dict[str, str] = {
+    "seq": "Int64",
+    "event_id": "Nullable(String)",
+    "event_type": "String",
+    "ts_us": "Int64",
+    "day": "Date",
+    "page_key": "String",
+    "breakpoint": "String",
+    "session_id": "String",
+    "visitor_id": "String",
+    "viewport_width": "Int32",
+    "viewport_height": "Int32",
+    "document_width": "Int32",
+    "document_height": "Int32",
+    "x": "Nullable(Float64)",
+    "y": "Nullable(Float64)",
+    "selector": "Nullable(String)",
+    "dead": "UInt8",
+    "fixed": "UInt8",
+    "depth": "Nullable(Float64)",
+    "country": "Nullable(String)",
+    "region": "Nullable(String)",
+    "browser": "Nullable(String)",
+    "rage": "UInt8",
+    "rage_start": "UInt8",
+    "utm_source": "Nullable(String)",
+    "utm_medium": "Nullable(String)",
+    "utm_campaign": "Nullable(String)",
+    "referrer_host": "Nullable(String)",
+    "tags": "Nullable(String)",
+    "visitor_type": "String",
+    "rect_x": "Nullable(Float64)",
+    "rect_y": "Nullable(Float64)",
+    "rect_width": "Nullable(Float64)",
+    "rect_height": "Nullable(Float64)",
+    # The store's ``segment`` and ``rect`` keys, made by SQL's own expressions when shipped (their
+    # inputs never change after insert), so both stores answer with the same texts.
+    "segment": "String",
+    "rect": "Nullable(String)",
+}
+"""Every stored column of SQL's ``web_events`` (but ``flags_rev``) plus the two keys; ``ts`` as
+``ts_us``."""
+FLAG_COLUMNS: dict[str, str] = {
+    "seq": "Int64",
+    "session_id": "String",
+    "day": "Date",
+    "rage": "UInt8",
+    "rage_start": "UInt8",
+    "version": "UInt64",
+}
+TOUCH_COLUMNS: dict[str, str] = {
+    "seq": "Int64",
+    "event_id": "Nullable(String)",
+    "user_id": "String",
+    "screen_name": "String",
+    "x": "Float64",
+    "y": "Float64",
+    "ts_us": "Int64",
+    "day": "Date",
+    "campaign_id": "Nullable(String)",
+    "event_type": "String",
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    """One event table: its local MergeTree on every shard and, on a cluster, the Distributed one."""
+
+    name: str
+    columns: dict[str, str]
+    engine: str
+    order_by: str
+    sharding_key: str
+
+    @property
+    def local(self) -> str:
+        return f"{self.name}_local"
+
+
+SESSION_HASH = "cityHash64(session_id)"
+"""The sharding key of web events: a session's events (and their flag corrections) on one shard."""
+WEB = Table("web_events", WEB_COLUMNS, "MergeTree", "page_key, breakpoint, day, seq", SESSION_HASH)
+FLAGS = Table("web_flags", FLAG_COLUMNS, "ReplacingMergeTree(version)", "seq", SESSION_HASH)
+TOUCH = Table(
+    "touch_events", TOUCH_COLUMNS, "MergeTree", "screen_name, day, event_type, seq", "cityHash64(user_id)"
+)
+TABLES = (WEB, FLAGS, TOUCH)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One shard as ``system.clusters`` lists it (its first replica: the product writes to each)."""
+
+    number: int
+    host: str
+    port: int
+
+
+def shards(target: ClickHouseTarget) -> list[Shard]:
+    """The shards of the target's cluster, from ``system.clusters`` on the URL's host; the URL's server
+    alone without a cluster. A cluster the server does not know is a :class:`ValueError`."""
+    if target.cluster is None:
+        return [Shard(1, target.host, target.port)]
+    with answering(target):
+        rows = target.client().execute(
+            "SELECT shard_num, host_address, port FROM system.clusters WHERE cluster = %(cluster)s "
+            "AND replica_num = 1 ORDER BY shard_num",
+            {"cluster": target.cluster},
+        )
+    if not rows:
+        raise ValueError(f"ClickHouse at {target.host}:{target.port} has no cluster {target.cluster!r}")
+    return [Shard(int(number), str(host), int(port)) for number, host, port in rows]
+
+
+def read_name(target: ClickHouseTarget, table: Table) -> str:
+    """What queries read: the Distributed table on a cluster, the local one on one server."""
+    return f"{target.database}.{table.name if target.cluster else table.local}"
+
+
+def write_name(target: ClickHouseTarget, table: Table) -> str:
+    """Where the shipper inserts: the Distributed table (it routes rows by the sharding key), or the
+    local one."""
+    return read_name(target, table)
+
+
+def _create_statements(target: ClickHouseTarget, table: Table) -> list[str]:
+    columns = ", ".join(f"{name} {kind}" for name, kind in table.columns.items())
+    db = target.database
+    statements = [
+        f"CREATE TABLE IF NOT EXISTS {db}.{table.local} ({columns}) ENGINE = {table.engine} "
+        f"PARTITION BY toYYYYMM(day) ORDER BY ({table.order_by})"
+    ]
+    if target.cluster:
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {db}.{table.name} AS {db}.{table.local} ENGINE = "
+            f"Distributed({target.cluster}, {db}, {table.local}, {table.sharding_key})"
+        )
+    return statements
+
+
+def create_all(target: ClickHouseTarget) -> list[Shard]:
+    """Create the database and every table on every shard when missing (safe to repeat); returns the
+    shards. Every shard must be up: a table missing on one would make reads fail later."""
+    found = shards(target)
+    for shard in found:
+        with answering(target):
+            client = target.client(shard.host, shard.port)
+            client.execute(f"CREATE DATABASE IF NOT EXISTS {target.database}")
+            for table in TABLES:
+                for statement in _create_statements(target, table):
+                    client.execute(statement)
+            client.disconnect()
+    return found
+
+
+def drop_all(target: ClickHouseTarget) -> None:
+    """Drop the database on every shard (tests, and an operator starting over)."""
+    for shard in shards(target):
+        with answering(target):
+            target.client(shard.host, shard.port).execute(f"DROP DATABASE IF EXISTS {target.database}")

@@ -1,0 +1,204 @@
+"""The ClickHouse event store (CONTRACT 16) on the local two-shard cluster: the tables on every shard,
+shipping exactly once across a crash, the same answers as SQL through late rage flags and erasure, a
+shard down answered as 503, and a password that never shows."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import replace
+from datetime import UTC, date, timedelta
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from data_layer import sessions
+from data_layer.clickhouse import erasure, shipper, tables
+from data_layer.clickhouse.store import ClickHouseStore
+from data_layer.clickhouse.target import ClickHouseTarget
+from data_layer.errors import BadRequest, Unavailable
+from data_layer.filters import TouchFilters, WebFilters
+from data_layer.ingest import ingest_touch_batch
+from data_layer.retention import forget_visitor, purge_older_than
+from data_layer.service import HeatmapService
+from data_layer.store import SqlStore
+from heatmaps_testing.dataset import generate
+from tests.factories import touch, web_click
+from tests.replica.test_replica import END, WINDOW, answers, load
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "clickhouse_cluster.sh"
+
+
+def _per_shard_rows(target: ClickHouseTarget, table: tables.Table) -> list[int]:
+    local = f"{target.database}.{table.local}"
+    return [
+        target.client(shard.host, shard.port).execute(f"SELECT count() FROM {local}")[0][0]
+        for shard in tables.shards(target)
+    ]
+
+
+def _sessions(service_store: Any, engine: Any) -> list[dict[str, Any]]:
+    query = sessions.SessionQuery(WINDOW, WebFilters())
+    listing = sessions.list_sessions(service_store, engine, b"k", query, limit=1000)
+    return listing.sessions.sort("session_id").to_dicts()
+
+
+def _touches(store: Any) -> list[tuple[Any, ...]]:
+    return sorted(store.touch_events(TouchFilters(screen_name="home_feed")).rows())
+
+
+def test_init_creates_every_table_on_both_shards_and_is_safe_to_repeat(clickhouse_target) -> None:
+    found = tables.create_all(clickhouse_target)  # the fixture created them once already
+    assert len(found) == 2
+    for shard in found:
+        names = clickhouse_target.client(shard.host, shard.port).execute(
+            "SELECT name, engine FROM system.tables WHERE database = %(db)s ORDER BY name",
+            {"db": clickhouse_target.database},
+        )
+        assert names == [
+            ("touch_events", "Distributed"),
+            ("touch_events_local", "MergeTree"),
+            ("web_events", "Distributed"),
+            ("web_events_local", "MergeTree"),
+            ("web_flags", "Distributed"),
+            ("web_flags_local", "ReplacingMergeTree"),
+        ]
+
+
+def test_clickhouse_answers_as_sql_through_a_crash_late_flags_and_erasure(
+    engine, settings, clickhouse_target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = list(generate(events=3000, days=10, seed=3, end=END))
+    load(engine, settings, events[:2000])
+    ingest_touch_batch(engine, [touch(x=0.1 * i, userId="u") for i in range(1, 8)], "visitor-touch")
+    ingest_touch_batch(engine, [touch(x=0.25)], events[0]["visitorId"])
+    sql = HeatmapService(SqlStore(engine), settings, b"k")
+    store = ClickHouseStore(clickhouse_target, engine)
+    service = HeatmapService(store, settings, b"k")
+
+    # A crash after ClickHouse acknowledged a block but before its progress was written.
+    real_write = shipper.write_progress
+    crashed: list[bool] = []
+
+    def crash_once(engine_: Any, stream: str, progress: shipper.Progress) -> None:
+        if stream == "web" and progress.shipped_seq > 1000 and not crashed:
+            crashed.append(True)
+            raise RuntimeError("killed")
+        real_write(engine_, stream, progress)
+
+    monkeypatch.setattr(shipper, "write_progress", crash_once)
+    with pytest.raises(RuntimeError):
+        shipper.Shipper(engine, clickhouse_target, block_rows=700).ship()
+    monkeypatch.setattr(shipper, "write_progress", real_write)
+    restarted = shipper.Shipper(engine, clickhouse_target, block_rows=700)
+    restarted.ship()
+    assert sum(_per_shard_rows(clickhouse_target, tables.WEB)) == 2000, "nothing lost, nothing doubled"
+    assert all(_per_shard_rows(clickhouse_target, tables.WEB)), "the events are on both shards"
+    assert restarted.lag() == {"web": 0, "touch": 0}
+    assert store.last_seq() == SqlStore(engine).last_seq()
+    assert answers(service) == answers(sql)
+    assert _sessions(store, engine) == _sessions(SqlStore(engine), engine)
+    assert _touches(store) == _touches(SqlStore(engine)) and _touches(store)
+
+    # More events, then a late click that extends an older, shipped run: its flags are corrected.
+    mark = store.last_seq()
+    load(engine, settings, events[2000:])
+    restarted.ship()
+    victim = SqlStore(engine).web_events(*WINDOW.__dict__.values(), clicks_only=True).row(0, named=True)
+    ts = victim["ts"].replace(tzinfo=UTC)
+    late = [
+        web_click(
+            sessionId=victim["session_id"],
+            visitorId=victim["visitor_id"],
+            url=victim["page_key"],
+            viewportWidth=victim["viewport_width"],
+            documentWidth=victim["document_width"],
+            documentHeight=victim["document_height"],
+            x=victim["x"],
+            y=victim["y"],
+            timestamp=(ts + timedelta(milliseconds=ms)).isoformat(),
+        )
+        for ms in (300, 600)
+    ]
+    load(engine, settings, late)
+    restarted.ship()
+    flags = store.web_events(victim["day"], victim["day"], columns=["seq", "rage", "rage_start"])
+    assert flags.filter(pl.col("seq") == victim["seq"]).select("rage", "rage_start").row(0) == (True, True)
+    assert answers(service) == answers(sql)
+    for filters in (WebFilters(), WebFilters(country="us")):
+        ours, theirs = (
+            s.click_counts(*WINDOW.__dict__.values(), filters, as_of_seq=mark).sort("page_key", "breakpoint")
+            for s in (store, SqlStore(engine))
+        )
+        assert ours.equals(theirs) and ours.height
+    earlier = store.clicks_before_late_sessions(mark).sort("seq")
+    assert earlier.equals(SqlStore(engine).clicks_before_late_sessions(mark).sort("seq")) and earlier.height
+
+    # Erasure reaches every shard before it returns (the CLI runs the ClickHouse half after SQL's).
+    visitor = events[0]["visitorId"]
+    forget_visitor(engine, visitor, settings)
+    erasure.forget(clickhouse_target, visitor)
+    assert (
+        store.web_events(date(2026, 1, 1), date(2027, 1, 1), columns=["visitor_id"])
+        .filter(pl.col("visitor_id") == visitor)
+        .is_empty()
+    )
+    restarted.ship()
+    assert answers(service) == answers(sql)
+    assert _touches(store) == _touches(SqlStore(engine))
+    purge_older_than(engine, settings, 4, today=END.date())
+    erasure.purge_before(clickhouse_target, END.date() - timedelta(days=4))
+    restarted.ship()
+    assert answers(service) == answers(sql)
+    assert _sessions(store, engine) == _sessions(SqlStore(engine), engine)
+    assert (
+        sum(_per_shard_rows(clickhouse_target, tables.WEB))
+        == SqlStore(engine).web_events(date(2000, 1, 1), date(2100, 1, 1), columns=["seq"]).height
+    )
+
+
+def test_a_shard_down_is_a_503_naming_clickhouse_then_exact_again(
+    cluster_alone, engine, settings, clickhouse_target
+) -> None:
+    load(engine, settings, list(generate(events=600, days=5, seed=5, end=END)))
+    shipper.Shipper(engine, clickhouse_target).ship()
+    store = ClickHouseStore(clickhouse_target, engine)
+    service = HeatmapService(store, settings, b"k")
+    before = answers(service)
+    subprocess.run([str(SCRIPT), "stop-shard", str(cluster_alone), "1"], check=True)
+    try:
+        with pytest.raises(Unavailable) as raised:
+            service.list_pages(WINDOW, WebFilters(), limit=10)
+        assert "ClickHouse" in raised.value.details
+        assert "heatmaps-local" not in raised.value.details
+        with pytest.raises(Unavailable):
+            shipper.Shipper(engine, clickhouse_target).ship()
+    finally:
+        subprocess.run([str(SCRIPT), "start", str(cluster_alone)], check=True)
+    assert answers(service) == before, "the same store answers again, without a restart"
+
+
+def test_the_password_never_shows() -> None:
+    url = "clickhouse://ops:s3cr%2Ft@db.example:9440/events?cluster=main"
+    target = ClickHouseTarget.parse(url)
+    assert (target.user, target.password.get_secret_value(), target.port) == ("ops", "s3cr/t", 9440)
+    assert (target.database, target.cluster) == ("events", "main")
+    for text in (repr(target), str(target), target.redacted()):
+        assert "s3cr" not in text
+    assert ClickHouseTarget.parse("clickhouse://h/db").port == 9000
+    for bad in (
+        "postgres://u:s3cret@h/db",
+        "clickhouse://u:s3cret@h/db;drop",
+        "clickhouse://u:s3cret@h:x/db",
+    ):
+        with pytest.raises(BadRequest) as raised:
+            ClickHouseTarget.parse(bad)
+        assert "s3cret" not in raised.value.details
+
+
+def test_an_unreachable_server_is_a_503_without_the_password(engine) -> None:
+    target = replace(ClickHouseTarget.parse("clickhouse://u:s3cret@127.0.0.1:1/db"))
+    with pytest.raises(Unavailable) as raised:
+        ClickHouseStore(target, engine).page_keys()
+    assert "ClickHouse" in raised.value.details and "s3cret" not in raised.value.details
