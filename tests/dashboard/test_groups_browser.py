@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 from PIL import Image, ImageDraw
+from playwright.sync_api import expect
 
 from data_layer.db import create_db_engine
 from data_layer.ingest import ingest_web_batch
@@ -59,9 +60,13 @@ def dashboard(tmp_path: Path) -> Iterator[str]:
         engine.dispose()
 
 
-def metric(page: Any, label: str) -> str:
+expect.set_options(timeout=TIMEOUT_MS)
+
+
+def metric(page: Any, label: str) -> Any:
+    """The metric's value, as a locator: assertions on it retry until a rerun has drawn the figure."""
     box = page.locator('[data-testid="stMetric"]').filter(has_text=label).first
-    return box.locator('[data-testid="stMetricValue"]').inner_text()
+    return box.locator('[data-testid="stMetricValue"]')
 
 
 def test_a_group_saved_in_the_groups_view_opens_its_heatmap(dashboard: str, browser: Any) -> None:
@@ -92,7 +97,7 @@ def test_a_group_saved_in_the_groups_view_opens_its_heatmap(dashboard: str, brow
     page.get_by_text(note).wait_for()
     page.locator(".js-plotly-plot .imagelayer image").first.wait_for()
     wait_idle(page)
-    assert metric(page, "Clicks · desktop") == "6"
+    expect(metric(page, "Clicks · desktop")).to_have_text("6")
     full_page_screenshot(page, "groups-heatmap")
     page.close()
 
@@ -103,7 +108,7 @@ def test_a_segment_filter_is_in_the_url_and_restored_on_reload(dashboard: str, b
     page.goto(dashboard)
     page.get_by_role("heading", name="Pages").wait_for()
     wait_idle(page)
-    assert metric(page, "Clicks") == "7"
+    expect(metric(page, "Clicks")).to_have_text("7")
 
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Segments", exact=True).click()
@@ -114,20 +119,20 @@ def test_a_segment_filter_is_in_the_url_and_restored_on_reload(dashboard: str, b
     page.get_by_role("option", name="newsletter", exact=True).click()
     page.wait_for_url("**utmSource=newsletter**")
     wait_idle(page)
-    assert metric(page, "Clicks") == "2"
+    expect(metric(page, "Clicks")).to_have_text("2")
 
     page.reload()
     page.get_by_role("heading", name="Pages").wait_for()
     wait_idle(page)
     assert source.input_value() == "newsletter"
-    assert metric(page, "Clicks") == "2"
+    expect(metric(page, "Clicks")).to_have_text("2")
     full_page_screenshot(page, "segments-reloaded")
 
     # The filter follows to the Heatmap view: only the newsletter's product page has clicks.
     page.goto(f"{dashboard}/heatmap?{urlencode({'utmSource': 'newsletter', 'tag': 'variant:B'})}")
     page.get_by_role("heading", name="Heatmap").wait_for()
     wait_idle(page)
-    assert metric(page, "Clicks · desktop") == "2"
+    expect(metric(page, "Clicks · desktop")).to_have_text("2")
     assert "variant:B" in sidebar.locator('[data-testid="stMultiSelect"]').inner_text()
     full_page_screenshot(page, "segments-heatmap")
     page.close()

@@ -162,14 +162,19 @@ def test_fixed_elements_can_be_hidden(dashboard: dict[str, Any], page: Any, brea
     page, leave the numbers and the drawing when hidden, and the URL says so."""
     base, busiest = dashboard["base"], dashboard["page_key"]
     _open(page, base, {"page": busiest, "bp": breakpoint})
-    spots = "() => document.querySelector('.js-plotly-plot')._fullData"
-    spots += ".filter(t => t.name === 'hotspots').reduce((n, t) => n + t.y.length, 0)"
-    seen = page.evaluate(spots)
+    # The chart is redrawn after Streamlit's run ends: poll for it rather than read it once.
+    spots = """(below) => {
+        const gd = document.querySelector('.js-plotly-plot');
+        if (!gd || !gd._fullData) return null;
+        const n = gd._fullData.filter(t => t.name === 'hotspots').reduce((n, t) => n + t.y.length, 0);
+        return below === null || n < below ? n : null;
+    }"""
+    seen = page.wait_for_function(spots, arg=None).json_value()
     page.get_by_role("radiogroup", name="Fixed elements").get_by_role("radio", name="hidden").click()
     page.wait_for_url(re.compile(r".*[?&]fixed=hidden"))
     page.locator(CHART).first.wait_for()
     wait_idle(page)
-    assert page.evaluate(spots) < seen
+    page.wait_for_function(spots, arg=seen)  # fewer spots once the sticky header's clicks are hidden
     summary = dashboard["service"].page_summary(PageRef(busiest, breakpoint), WINDOW, include_fixed=False)
     clicks = (
         page.locator('[data-testid="stMetric"]')

@@ -109,8 +109,11 @@ def carried(url: str) -> dict[str, list[str]]:
 def pick_returning_visitors(page: Any) -> None:
     """Picks "returning" among the sidebar's segment filters, as a user would."""
     sidebar = page.locator('[data-testid="stSidebar"]')
+    returning = sidebar.get_by_text("returning", exact=True)
     sidebar.get_by_text("Segments").click()
-    sidebar.get_by_text("returning", exact=True).click()
+    returning.wait_for()
+    wait_idle(page)  # a click landing while Streamlit reruns the page can be dropped by the rerun
+    returning.click()
     page.wait_for_url("**visitorType=returning**")
     wait_idle(page)
 
