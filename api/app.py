@@ -24,6 +24,8 @@ from api.recording_routes import router as recording_router
 from api.screenshot_routes import router as screenshot_router
 from api.supervision import end_with_supervisor
 from api.web_routes import router as web_router
+from data_layer.clickhouse.tables import health as clickhouse_health
+from data_layer.errors import ServiceError
 from data_layer.settings import Settings, get_settings
 
 TRACKER_PATH = Path(__file__).resolve().parent.parent / "tracker" / "tracker.js"
@@ -71,13 +73,16 @@ class IngestCors:
 
 @asynccontextmanager
 async def capture_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The API process runs queued captures in the background while it serves (CONTRACT 12)."""
+    """The API process runs queued captures (CONTRACT 12) and ships events to ClickHouse (CONTRACT 16)
+    in the background while it serves."""
     end_with_supervisor()
     ctx: AppContext = app.state.ctx
     ctx.start_capture_worker()
+    ctx.start_clickhouse_shipper()
     try:
         yield
     finally:
+        ctx.stop_clickhouse_shipper()
         ctx.stop_capture_worker()
 
 
@@ -132,6 +137,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 conn.execute(text("SELECT 1"))
         except Exception:
             return error_response(request, 503, "the database is unavailable")
+        if ctx.clickhouse is not None:
+            try:
+                clickhouse_health(ctx.clickhouse)
+            except ServiceError as exc:
+                return error_response(request, 503, exc.details, {"Retry-After": "5"})
         return JSONResponse({"status": "ok"})
 
     install_openapi(app)

@@ -1,5 +1,5 @@
 """The API's collaborators: the shared backend plus what only the API has (token cache, rate limits,
-group commit of ingested batches, the capture worker)."""
+group commit of ingested batches, the capture worker, the ClickHouse shipper)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from data_layer.backend import Backend
 from data_layer.capture.leader import CaptureLeader
+from data_layer.clickhouse.leader import ShipperLeader
 from data_layer.group_commit import GroupCommit
 from data_layer.token_cache import TokenCache
 
@@ -23,6 +24,7 @@ class AppContext(Backend):
 
     limiter: MovingWindowRateLimiter = field(default_factory=lambda: MovingWindowRateLimiter(MemoryStorage()))
     _captures: CaptureLeader | None = None
+    shipper: ShipperLeader | None = None
 
     @cached_property
     def tokens(self) -> TokenCache:
@@ -44,6 +46,17 @@ class AppContext(Backend):
         if self._captures is not None:
             self._captures.stop()
             self._captures = None
+
+    def start_clickhouse_shipper(self) -> None:
+        """With ClickHouse set, this process ships events there while it holds the shipper lease."""
+        if self.clickhouse is not None and self.shipper is None:
+            self.shipper = ShipperLeader(self.engine, self.settings, self.clickhouse)
+            self.shipper.start()
+
+    def stop_clickhouse_shipper(self) -> None:
+        if self.shipper is not None:
+            self.shipper.stop()
+            self.shipper = None
 
     def wake_capture_worker(self) -> None:
         if self._captures is not None:

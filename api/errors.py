@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from data_layer.errors import RateLimited, ServiceError, Unauthorized, database_unavailable
+from data_layer.errors import RateLimited, ServiceError, Unauthorized, Unavailable, database_unavailable
 
 log = logging.getLogger("heatmaps.api")
 
@@ -87,6 +87,8 @@ def _service_headers(exc: ServiceError) -> dict[str, str] | None:
         return {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, Unauthorized):
         return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, Unavailable):
+        return {"Retry-After": "5"}
     return None
 
 

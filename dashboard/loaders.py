@@ -26,7 +26,8 @@ from dashboard.heatmap_geometry import screenshot_css_width
 from dashboard.heatmap_view import LAYERS, Look
 from dashboard.images import DisplayImage, display_image, thumbnail_uri
 from dashboard.recording_player import DISPLAY_LIMIT_BYTES
-from data_layer import breakpoints, explore, page_groups, recordings, screenshots, scroll_only
+from data_layer import breakpoints, deletions, explore, page_groups, recordings, screenshots, scroll_only
+from data_layer.clickhouse.shipper import read_progress
 from data_layer.filters import WebFilters, Window
 from data_layer.page_ref import GroupRef, PagePattern, PageRef
 from data_layer.recordings import RecordingHead
@@ -51,8 +52,17 @@ class DataVersion:
 
 
 def read_data_version(backend: Backend) -> DataVersion:
-    """A few indexed queries; the replica catches up with new web events on the way."""
-    snapshot = backend.store.refresh()
+    """A few indexed queries; the replica catches up with new web events on the way. With ClickHouse,
+    the shipped marks: what the store can answer from."""
+    if backend.clickhouse is not None:
+        with backend.engine.connect() as conn:
+            web, touch = (read_progress(conn, stream).shipped_seq for stream in ("web", "touch"))
+            web_version = (web, deletions.generation(conn))
+            shots, newest = conn.execute(
+                select(func.count(), func.max(screenshots_table.c.created_at)).select_from(screenshots_table)
+            ).one()
+        return DataVersion(web_version, touch, (int(shots), str(newest)))
+    snapshot = backend.store.refresh()  # type: ignore[attr-defined]
     with backend.engine.connect() as conn:
         touch = conn.scalar(select(func.coalesce(func.max(touch_events.c.seq), 0)))
         shots, newest = conn.execute(

@@ -1,4 +1,8 @@
-"""The one composition root: settings → engine → replica store → service, for the API and the dashboard.
+"""The one composition root: settings → engine → store → service, for the API and the dashboard.
+
+The store is the columnar replica of the SQL events, or, with ``HEATMAPS_CLICKHOUSE_URL`` set, the
+ClickHouse cluster (CONTRACT 16): then no replica is built, so a reader's memory does not grow with the
+events.
 
 Both faces read through the same objects built the same way, so they cannot drift apart in how they
 open the database or which store answers; each adds only what is its own (the API its rate limiter and
@@ -14,10 +18,13 @@ from typing import Self
 from sqlalchemy import Engine
 
 from data_layer.auth import secret_key
+from data_layer.clickhouse.store import ClickHouseStore
+from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.db import create_db_engine
 from data_layer.replica import ReplicaStore
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
+from data_layer.store import EventStore
 
 
 @dataclass
@@ -26,7 +33,8 @@ class Backend:
 
     settings: Settings
     engine: Engine
-    store: ReplicaStore
+    store: EventStore
+    clickhouse: ClickHouseTarget | None = None
     _service: HeatmapService | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -34,6 +42,11 @@ class Backend:
     def from_settings(cls, settings: Settings) -> Self:
         """Opens no connection: the database may not exist or be migrated yet when this runs."""
         engine = create_db_engine(settings.database_url, settings)
+        target = settings.clickhouse_target()
+        if target is not None:
+            return cls(
+                settings=settings, engine=engine, store=ClickHouseStore(target, engine), clickhouse=target
+            )
         return cls(settings=settings, engine=engine, store=ReplicaStore(engine, settings.replica_dir))
 
     @property

@@ -40,6 +40,13 @@ def _after_deletion(
         rage.refresh_stored_flags(conn, pairs, settings)
 
 
+def purge_cutoff(days: int, today: date | None = None) -> date:
+    """The first day :func:`purge_older_than` keeps (today, UTC, counts as day 0)."""
+    if days < 1:
+        raise ValueError("--older-than must be at least 1 day")
+    return (today or datetime.now(UTC).date()) - timedelta(days=days)
+
+
 def purge_older_than(
     engine: Engine, settings: Settings, days: int, today: date | None = None
 ) -> DeletionResult:
@@ -50,9 +57,7 @@ def purge_older_than(
     first kept day are recomputed. Chunks go by the server's time of storing them, not by their events'
     times, which the client's clock set.
     """
-    if days < 1:
-        raise ValueError("--older-than must be at least 1 day")
-    cutoff = (today or datetime.now(UTC).date()) - timedelta(days=days)
+    cutoff = purge_cutoff(days, today)
     with write_transaction(engine) as conn:
         web = conn.execute(delete(web_events).where(web_events.c.day < cutoff)).rowcount
         touch = conn.execute(delete(touch_events).where(touch_events.c.day < cutoff)).rowcount

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from data_layer import breakpoints
@@ -38,7 +38,10 @@ def _names(value: str) -> tuple[str, ...]:
 class Settings(BaseSettings):
     """All configuration of the product; one instance per process via :func:`get_settings`."""
 
-    model_config = SettingsConfigDict(env_prefix="HEATMAPS_", env_file=".env", extra="ignore")
+    # Errors name the setting and the reason, never its value: a URL may hold a password.
+    model_config = SettingsConfigDict(
+        env_prefix="HEATMAPS_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         "sqlite:///data/heatmaps.db",
@@ -135,6 +138,24 @@ class Settings(BaseSettings):
     replica_dir: Path = Field(
         Path("data/replica"),
         description="Directory of the columnar replica files (Arrow IPC); safe to delete, rebuilt from SQL.",
+    )
+    clickhouse_url: SecretStr | None = Field(
+        None,
+        description=(
+            "clickhouse://[user[:password]@]host[:port]/database[?cluster=NAME]: the events in ClickHouse "
+            "(CONTRACT 16; native protocol, port 9000 by default); unset = SQL and the replica."
+        ),
+    )
+    clickhouse_ship_interval_s: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="Seconds between the ClickHouse shipper's looks for new events (events show within 5 s).",
+    )
+    clickhouse_lease_s: float = Field(
+        15.0,
+        ge=3,
+        description="Seconds the API process shipping to ClickHouse holds its lease; others then take over.",
     )
     api_host: str = Field("127.0.0.1", description="Address `heatmaps api` and `heatmaps serve` bind to.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port of the REST API.")
@@ -254,6 +275,28 @@ class Settings(BaseSettings):
             "(replays show the recorded structure and inlined CSS only); `*` = any http(s) origin."
         ),
     )
+
+    @field_validator("clickhouse_url")
+    @classmethod
+    def _clickhouse_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refused at start, in the target's own words (which never quote the password)."""
+        if value is not None and value.get_secret_value().strip():
+            from data_layer.clickhouse.target import ClickHouseTarget
+
+            try:
+                ClickHouseTarget.parse(value.get_secret_value().strip())
+            except Exception as exc:
+                raise ValueError(getattr(exc, "details", "HEATMAPS_CLICKHOUSE_URL is invalid")) from None
+            return value
+        return None
+
+    def clickhouse_target(self) -> Any:
+        """The parsed :class:`~data_layer.clickhouse.target.ClickHouseTarget`, None when unset."""
+        if self.clickhouse_url is None:
+            return None
+        from data_layer.clickhouse.target import ClickHouseTarget
+
+        return ClickHouseTarget.parse(self.clickhouse_url.get_secret_value().strip())
 
     @field_validator("capture_origins")
     @classmethod

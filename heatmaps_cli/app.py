@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -21,13 +22,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
-from data_layer import auth, breakpoints
+from data_layer import auth, breakpoints, leases
+from data_layer.clickhouse import erasure, tables
+from data_layer.clickhouse.shipper import Shipper
+from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.db import get_engine
-from data_layer.errors import database_unavailable
+from data_layer.errors import ServiceError, database_unavailable
 from data_layer.event_models import MAX_BATCH_EVENTS, BatchValidationError
 from data_layer.ingest import ingest_web_batch
 from data_layer.migrate import upgrade
-from data_layer.retention import DeletionResult, forget_visitor, purge_older_than
+from data_layer.retention import DeletionResult, forget_visitor, purge_cutoff, purge_older_than
 from data_layer.screenshots import get_screenshot
 from data_layer.settings import Settings, get_settings
 from data_layer.urls import InvalidUrlError, normalize_page_key
@@ -36,6 +40,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 app = typer.Typer(help="Self-hosted heatmap analytics.", no_args_is_help=True, add_completion=False)
 keys_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+clickhouse_app = typer.Typer(help="The ClickHouse event store (CONTRACT 16).", no_args_is_help=True)
+app.add_typer(clickhouse_app, name="clickhouse")
 err = Console(stderr=True, soft_wrap=True)  # reasons stay on one line in logs and pipes
 out = Console()
 
@@ -98,6 +104,71 @@ def init() -> None:
     settings = load_settings()
     ready_engine(settings)
     out.print(f"database ready: {get_engine(settings.database_url).url.render_as_string()}")
+    target = settings.clickhouse_target()
+    if target is not None:
+        found = clickhouse_call(target, lambda: tables.create_all(target))
+        out.print(f"ClickHouse ready: {target.redacted()}, {len(found)} shard(s)")
+
+
+def clickhouse_call(target: ClickHouseTarget, action: Any) -> Any:
+    """``action()``, a ClickHouse that cannot do it ending the command with exit 2 and the reason
+    (never the password)."""
+    try:
+        return action()
+    except (ServiceError, ValueError, TimeoutError) as exc:
+        fail(f"ClickHouse {target.redacted()}: {getattr(exc, 'details', None) or exc}")
+
+
+def clickhouse_target(settings: Settings) -> ClickHouseTarget:
+    target = settings.clickhouse_target()
+    if target is None:
+        fail("HEATMAPS_CLICKHOUSE_URL is not set")
+    return target
+
+
+@clickhouse_app.command("backfill")
+def clickhouse_backfill() -> None:
+    """Copy the events stored in SQL into ClickHouse (resumable, idempotent)."""
+    settings = load_settings()
+    target = clickhouse_target(settings)
+    engine = ready_engine(settings)
+    clickhouse_call(target, lambda: tables.create_all(target))
+    holder = leases.holder_id()
+    if not leases.hold(engine, Shipper.LEASE, holder, 3600):
+        fail(f"{leases.holder_of(engine, Shipper.LEASE)} is shipping events to ClickHouse now")
+    shipper = Shipper(engine, target)
+    try:
+        lag = shipper.lag()
+        with progress() as bar:
+            task = bar.add_task("shipping", total=sum(lag.values()))
+            sent = clickhouse_call(target, lambda: shipper.ship(lambda rows: bar.advance(task, rows)))
+            bar.update(task, completed=sum(lag.values()))
+    finally:
+        shipper.close()
+        leases.release(engine, Shipper.LEASE, holder)
+    out.print(f"shipped {sent['web']} web events and {sent['touch']} touch events to {target.redacted()}")
+
+
+@clickhouse_app.command("status")
+def clickhouse_status() -> None:
+    """Each shard (host, reachable, rows, bytes on disk) and how far ClickHouse lags behind SQL."""
+    settings = load_settings()
+    target = clickhouse_target(settings)
+    engine = ready_engine(settings)
+    found = clickhouse_call(target, lambda: tables.shards(target))
+    down = []
+    for shard in found:
+        state = tables.shard_state(target, shard)
+        if state is None:
+            down.append(shard)
+            out.print(f"shard {shard.number} {shard.host}:{shard.port}: unreachable")
+        else:
+            rows, size = state
+            out.print(f"shard {shard.number} {shard.host}:{shard.port}: reachable, {rows} rows, {size} bytes")
+    lag = Shipper(engine, target).lag()
+    out.print(f"lag behind ingestion: {lag['web']} web events, {lag['touch']} touch events")
+    if down:
+        fail(f"{len(down)} of {len(found)} ClickHouse shard(s) unreachable")
 
 
 @app.command()
@@ -414,7 +485,11 @@ def purge(
     days = older_than or settings.retention_days
     if days is None:
         fail("give --older-than DAYS or set HEATMAPS_RETENTION_DAYS")
-    result = purge_older_than(ready_engine(settings), settings, days)
+    today = datetime.now(UTC).date()  # one day for both halves, even across midnight
+    result = purge_older_than(ready_engine(settings), settings, days, today=today)
+    target = settings.clickhouse_target()
+    if target is not None:
+        clickhouse_call(target, lambda: erasure.purge_before(target, purge_cutoff(days, today)))
     print(deleted(result))
 
 
@@ -430,7 +505,11 @@ def forget(visitor: Annotated[str, typer.Option("--visitor", help="visitorId (or
     """Erase every event and recording of one visitor (right to erasure)."""
     if not visitor.strip():
         fail("--visitor must not be empty")
-    result = forget_visitor(ready_engine(load_settings()), visitor)
+    settings = load_settings()
+    result = forget_visitor(ready_engine(settings), visitor, settings)
+    target = settings.clickhouse_target()
+    if target is not None:
+        clickhouse_call(target, lambda: erasure.forget(target, visitor))
     print(f"{deleted(result)} of {visitor}")
 
 

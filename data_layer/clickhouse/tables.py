@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from data_layer.clickhouse.target import ClickHouseTarget, answering
+from data_layer.clickhouse.target import ClickHouseTarget, answering, is_unreachable
 
 WEB_COLUMNS: dict[str, str] = {
     "seq": "Int64",
@@ -179,3 +179,31 @@ def drop_all(target: ClickHouseTarget) -> None:
     for shard in shards(target):
         with answering(target):
             target.client(shard.host, shard.port).execute(f"DROP DATABASE IF EXISTS {target.database}")
+
+
+def health(target: ClickHouseTarget) -> None:
+    """Raises :class:`~data_layer.errors.Unavailable` naming ClickHouse unless every shard answers
+    (through the Distributed table, as the queries do)."""
+    with answering(target):
+        client = target.client()
+        try:
+            client.execute(f"SELECT count() FROM {read_name(target, WEB)} WHERE 0")
+        finally:
+            client.disconnect()
+
+
+def shard_state(target: ClickHouseTarget, shard: Shard) -> tuple[int, int] | None:
+    """(event rows, bytes on disk) of the product's tables on one shard; None when it does not answer."""
+    try:
+        client = target.client(shard.host, shard.port)
+        [(rows, size)] = client.execute(
+            "SELECT sum(rows), sum(bytes_on_disk) FROM system.parts WHERE database = %(db)s AND active "
+            "AND table IN %(tables)s",
+            {"db": target.database, "tables": (WEB.local, TOUCH.local)},
+        )
+        client.disconnect()
+        return int(rows or 0), int(size or 0)
+    except Exception as exc:
+        if is_unreachable(exc):
+            return None
+        raise

@@ -86,3 +86,9 @@ def cluster_alone() -> Iterator[Path]:
             yield CLUSTER_DIR
         finally:
             _HELD_ALONE.clear()
+
+
+def url_of(target: ClickHouseTarget) -> str:
+    """The test cluster's URL (password included) naming ``target``'s database."""
+    base, _, query = CLICKHOUSE_URL.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{target.database}" + (f"?{query}" if query else "")

@@ -1,0 +1,90 @@
+"""The shipper runs in one API process only: the one holding the ``clickhouse-shipper`` lease.
+
+``heatmaps api --workers N`` starts N processes (several machines may share one PostgreSQL): two
+shippers at once could send a block twice before either recorded it. Each process tries for the lease
+every ``HEATMAPS_CLICKHOUSE_SHIP_INTERVAL_S``; the holder ships whatever SQL gained since its last look
+(so an accepted event is in ClickHouse within about a second) and renews the lease between blocks;
+the others wait. When the holder dies its lease expires and another takes over, and the new shipper
+first settles the block the dead one may have left uncertain (:mod:`data_layer.clickhouse.shipper`).
+While ClickHouse cannot be written the events wait in SQL, and shipping resumes by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from sqlalchemy import Engine
+
+from data_layer import leases
+from data_layer.clickhouse.shipper import Shipper
+from data_layer.clickhouse.target import ClickHouseTarget
+from data_layer.settings import Settings
+
+log = logging.getLogger("heatmaps.clickhouse")
+_WARN_EVERY_S = 30.0
+
+
+class ShipperLeader:
+    """A background thread shipping events to ClickHouse while this process holds the lease."""
+
+    def __init__(self, engine: Engine, settings: Settings, target: ClickHouseTarget) -> None:
+        self.engine, self.settings = engine, settings
+        self.shipper = Shipper(engine, target)
+        self.holder = leases.holder_id()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._renewed = 0.0
+        self._warned = 0.0
+        self.last_error: str | None = None
+        """Why the last round failed (None after a good one): what /healthz tells."""
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="clickhouse-shipper", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop after the current block and release the lease, so another process takes over at once."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(30)
+        self.shipper.close()
+        try:
+            leases.release(self.engine, Shipper.LEASE, self.holder)
+        except Exception as exc:  # it expires by itself
+            log.warning("could not release the ClickHouse shipper lease: %s", exc)
+
+    def _hold(self) -> bool:
+        """Take or renew the lease (at most every third of its length while held)."""
+        now = time.monotonic()
+        lease_s = self.settings.clickhouse_lease_s
+        if now - self._renewed < lease_s / 3:
+            return True
+        if leases.hold(self.engine, Shipper.LEASE, self.holder, lease_s):
+            self._renewed = now
+            return True
+        self._renewed = 0.0
+        return False
+
+    def _still_held(self, _rows: int) -> None:
+        """Between blocks: renew, and stop shipping at once if another process took the lease."""
+        if not self._hold():
+            raise RuntimeError("the ClickHouse shipper lease went to another process")
+
+    def ship_once(self) -> None:
+        """One round: ship if this process holds the lease; failures are logged (rarely) and kept."""
+        try:
+            if self._hold():
+                self.shipper.ship(progress=self._still_held)
+            self.last_error = None
+        except Exception as exc:
+            self.last_error = getattr(exc, "details", None) or type(exc).__name__
+            if time.monotonic() - self._warned > _WARN_EVERY_S:
+                self._warned = time.monotonic()
+                log.warning("shipping events to ClickHouse failed, will retry: %s", self.last_error)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.ship_once()
+            self._stop.wait(self.settings.clickhouse_ship_interval_s)
