@@ -19,7 +19,7 @@ from data_layer.errors import BadRequest
 from data_layer.event_models import validate_web_batch
 from data_layer.filters import WebFilters, Window, parse_filters, parse_window
 from data_layer.ingest import RequestContext, web_event_rows
-from data_layer.page_ref import parse_heatmap_ref, parse_page_pattern
+from data_layer.page_ref import GroupRef, PageRef, parse_heatmap_ref, parse_page_pattern
 from data_layer.service import parse_limit, parse_sort
 
 MAX_INGEST_BODY = 1024 * 1024
@@ -51,6 +51,21 @@ def window_of(
 ) -> Window:
     """The ``from``/``to`` parameters of a query, as a checked window (a dependency)."""
     return parse_window(from_, to)
+
+
+def heatmap_ref_of(
+    request: Request,
+    breakpoint: Annotated[str, Query(description="desktop, tablet or mobile.")],
+    page_key: Annotated[
+        str | None, Query(alias="pageKey", description="Page URL; normalised before lookup.")
+    ] = None,
+    page_pattern: Annotated[
+        str | None, Query(alias="pagePattern", description=f"Instead of pageKey: {PATTERN_DOC}")
+    ] = None,
+) -> PageRef | GroupRef:
+    """One page or a pattern's pages at a breakpoint (a dependency of every per-page read)."""
+    rules = request.app.state.ctx.settings.page_key_rules
+    return parse_heatmap_ref(page_key, page_pattern, breakpoint, rules)
 
 
 def filters_of(
@@ -209,18 +224,11 @@ def list_heatmap_pages(
 def heatmap_page_summary(
     request: Request,
     principal: Annotated[Principal, Depends(require(Permission.VIEW_HEATMAPS))],
-    breakpoint: Annotated[str, Query(description="desktop, tablet or mobile.")],
     window: Annotated[Window, Depends(window_of)],
     filters: Annotated[WebFilters, Depends(filters_of)],
-    page_key: Annotated[
-        str | None, Query(alias="pageKey", description="Page URL; normalised before lookup.")
-    ] = None,
-    page_pattern: Annotated[
-        str | None, Query(alias="pagePattern", description=f"Instead of pageKey: {PATTERN_DOC}")
-    ] = None,
+    page: Annotated[PageRef | GroupRef, Depends(heatmap_ref_of)],
 ) -> Response:
     ctx: AppContext = request.app.state.ctx
-    page = parse_heatmap_ref(page_key, page_pattern, breakpoint, ctx.settings.page_key_rules)
     return summary_response(ctx.service.page_summary(page, window, filters))
 
 
@@ -232,18 +240,11 @@ def heatmap_page_summary(
 def heatmap_page_elements(
     request: Request,
     principal: Annotated[Principal, Depends(require(Permission.VIEW_HEATMAPS))],
-    breakpoint: Annotated[str, Query(description="desktop, tablet or mobile.")],
     window: Annotated[Window, Depends(window_of)],
     filters: Annotated[WebFilters, Depends(filters_of)],
-    page_key: Annotated[
-        str | None, Query(alias="pageKey", description="Page URL; normalised before lookup.")
-    ] = None,
-    page_pattern: Annotated[
-        str | None, Query(alias="pagePattern", description=f"Instead of pageKey: {PATTERN_DOC}")
-    ] = None,
+    page: Annotated[PageRef | GroupRef, Depends(heatmap_ref_of)],
     limit: Annotated[int | None, Query(description="Elements, default 25, clamped to 1..100.")] = None,
 ) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
     size = parse_limit(limit)
-    page = parse_heatmap_ref(page_key, page_pattern, breakpoint, ctx.settings.page_key_rules)
     return fast_json(elements_body(ctx.service.page_elements(page, window, filters, size)))
