@@ -45,7 +45,7 @@ class ClickHouseStore:
         # Each shard joins its own corrections: a session's rows and flags share a shard.
         self._flags_join = (
             "ANY LEFT JOIN (SELECT seq, argMax(rage, version) AS f_rage, argMax(rage_start, version) AS "
-            f"f_rage_start, 1 AS f_has FROM {target.database}.{FLAGS.local} GROUP BY seq) USING seq"
+            f"f_rage_start, 1 AS f_has FROM {target.database}.{FLAGS.local} GROUP BY seq) AS flags USING seq"
         )
         self._local = threading.local()
 
