@@ -12,6 +12,7 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import context, filters, loaders
+from data_layer.errors import Unavailable
 
 # A file, not a Material Symbol: Streamlit fetches a ":material/...:" page icon from fonts.gstatic.com,
 # and nothing of this dashboard may leave the machine. A local SVG becomes a data: URI in the page.
@@ -45,5 +46,8 @@ except SQLAlchemyError as exc:
     st.session_state[context.ERROR_KEY] = context.describe_database_error(exc)
     st.error(st.session_state[context.ERROR_KEY])
     st.caption("Check `HEATMAPS_DATABASE_URL` and that the database server is running, then reload.")
+except Unavailable as exc:  # the events' store (ClickHouse) cannot answer now
+    st.session_state[context.ERROR_KEY] = exc.details
+    st.error(exc.details)
 
 navigation.run()

@@ -9,6 +9,7 @@ service is stateless. Per-session facts (the signed-in token's permissions, the 
 from __future__ import annotations
 
 import gc
+import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.formatting import escape_markdown
 from data_layer.auth import Permission, authenticate
 from data_layer.backend import Backend
-from data_layer.errors import BadRequest, NotFound
+from data_layer.errors import BadRequest, NotFound, Unavailable
 from data_layer.migrate import upgrade
 from data_layer.settings import Settings, get_settings
 
@@ -72,7 +73,10 @@ def _build_backend(settings_key: str, _settings: Settings) -> Backend:
 def backend() -> Backend:
     """The shared backend for the current settings; raises SQLAlchemyError when the database is down."""
     settings = get_settings()
-    return _build_backend(settings.model_dump_json(), settings)
+    key = settings.model_dump_json()  # secrets dump as stars: a digest tells two ClickHouse URLs apart
+    if settings.clickhouse_url is not None:
+        key += hashlib.sha256(settings.clickhouse_url.get_secret_value().encode()).hexdigest()
+    return _build_backend(key, settings)
 
 
 def describe_database_error(exc: Exception) -> str:
@@ -164,6 +168,9 @@ def explained_errors() -> Iterator[None]:
         st.stop()
     except NotFound as exc:
         st.info(f"Nothing to show: {exc.details}")
+        st.stop()
+    except Unavailable as exc:  # a ClickHouse shard down: never partial numbers
+        st.error(exc.details)
         st.stop()
     except SQLAlchemyError as exc:
         st.error(describe_database_error(exc))
