@@ -7,8 +7,8 @@ are the newest correction in ``web_flags`` when there is one (:mod:`data_layer.c
 Every query reads the Distributed table with ``skip_unavailable_shards = 0``: a shard down is a 503
 naming ClickHouse, never partial numbers.
 
-Reads see what the shipper has delivered; :meth:`ClickHouseStore.last_seq` is the shipped mark, so a
-snapshot cursor never counts rows that are not all there yet.
+Reads see what the shipper has delivered up to its mark (:meth:`ClickHouseStore.last_seq`): a block
+above it may be unsettled after a failure, and a snapshot cursor never counts rows not all there yet.
 """
 
 from __future__ import annotations
@@ -79,9 +79,8 @@ class ClickHouseStore:
             if wanted:
                 conditions.append(f"lowerUTF8({column}) = %({column})s")
                 params[column] = wanted.lower()
-        if as_of_seq is not None:
-            conditions.append("seq <= %(as_of_seq)s")
-            params["as_of_seq"] = as_of_seq
+        conditions.append("seq <= %(as_of_seq)s")
+        params["as_of_seq"] = self.last_seq() if as_of_seq is None else as_of_seq
         if segments.has_segment_filter(filters):
             known = self._execute(
                 f"SELECT DISTINCT segment FROM {self.web} WHERE day >= %(from_day)s AND day <= %(to_day)s",
@@ -148,7 +147,9 @@ class ClickHouseStore:
 
     def page_keys(self) -> pl.Series:
         """Every pageKey with a shipped event (String), in no particular order."""
-        found = self._execute(f"SELECT DISTINCT page_key FROM {self.web}")
+        found = self._execute(
+            f"SELECT DISTINCT page_key FROM {self.web} WHERE seq <= %(mark)s", {"mark": self.last_seq()}
+        )
         return pl.Series("page_key", found[0] if found else [], dtype=pl.String)
 
     def click_counts(
@@ -191,8 +192,14 @@ class ClickHouseStore:
 
     def last_seq(self) -> int:
         """The shipped mark: every web event up to it is in ClickHouse (the snapshot for paging)."""
+        return self._mark("web")
+
+    def _mark(self, stream: str) -> int:
+        """How far ``stream`` is shipped. Every read is bounded by it: rows above it may be a block
+        not yet settled after a failure (:meth:`~data_layer.clickhouse.shipper.Shipper.check_uncertain`),
+        and the answers must not count them."""
         with self.engine.connect() as conn:
-            return read_progress(conn, "web").shipped_seq
+            return read_progress(conn, stream).shipped_seq
 
     def clicks_before_late_sessions(self, as_of_seq: int) -> pl.DataFrame:
         """As :meth:`data_layer.store.SqlStore.clicks_before_late_sessions` (each shard looks up its own
@@ -202,20 +209,22 @@ class ClickHouseStore:
         selected = ", ".join(_EXPRESSIONS.get(name, name) for name in schema)
         query = (
             f"SELECT {selected} FROM {self.web} WHERE seq <= %(seq)s AND event_type = 'click' AND "
-            f"session_id IN (SELECT session_id FROM {local} WHERE seq > %(seq)s AND event_type = 'click')"
+            f"session_id IN (SELECT session_id FROM {local} WHERE seq > %(seq)s AND seq <= %(mark)s "
+            "AND event_type = 'click')"
         )
-        return self._frame(query, {"seq": as_of_seq}, schema)
+        return self._frame(query, {"seq": as_of_seq, "mark": self.last_seq()}, schema)
 
     def page_exists(self, page_key: str) -> bool:
         found = self._execute(
-            f"SELECT 1 FROM {self.web} WHERE page_key = %(page_key)s LIMIT 1", {"page_key": page_key}
+            f"SELECT 1 FROM {self.web} WHERE page_key = %(page_key)s AND seq <= %(mark)s LIMIT 1",
+            {"page_key": page_key, "mark": self.last_seq()},
         )
         return bool(found)
 
     def touch_events(self, filters: TouchFilters) -> pl.DataFrame:
         """As :meth:`data_layer.store.SqlStore.touch_events`, in no particular order."""
-        conditions = ["screen_name = %(screen_name)s"]
-        params: dict[str, Any] = {"screen_name": filters.screen_name}
+        conditions = ["screen_name = %(screen_name)s", "seq <= %(mark)s"]
+        params: dict[str, Any] = {"screen_name": filters.screen_name, "mark": self._mark("touch")}
         if filters.campaign_id:
             conditions.append("campaign_id = %(campaign_id)s")
             params["campaign_id"] = filters.campaign_id

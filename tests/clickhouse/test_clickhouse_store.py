@@ -90,6 +90,11 @@ def test_clickhouse_answers_as_sql_through_a_crash_late_flags_and_erasure(
     monkeypatch.setattr(shipper, "write_progress", crash_once)
     with pytest.raises(RuntimeError):
         shipper.Shipper(engine, clickhouse_target, block_rows=700).ship()
+    every_day = (date(2000, 1, 1), date(2100, 1, 1))
+    assert sum(_per_shard_rows(clickhouse_target, tables.WEB)) == 1400, "the block reached ClickHouse"
+    assert store.web_events(*every_day, columns=["seq"]).height == store.last_seq() == 700, (
+        "the unsettled block above the mark is not counted"
+    )
     monkeypatch.setattr(shipper, "write_progress", real_write)
     restarted = shipper.Shipper(engine, clickhouse_target, block_rows=700)
     restarted.ship()
