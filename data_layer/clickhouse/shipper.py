@@ -107,27 +107,14 @@ def write_progress(engine: Engine, stream: str, progress: Progress) -> None:
             conn.execute(insert(clickhouse_shipping).values(stream=stream, **values))
 
 
-def _columns_of(rows: list[Any], stream: Stream) -> list[list[Any]]:
+def _columns_of(rows: list[Any], stream: Stream) -> list[Any]:
     """SQL rows as the driver's columnar insert wants them (ClickHouse column order): times as
-    microseconds since 1970, Booleans as 0/1."""
-    kinds = stream.table.columns
-    schema: dict[str, Any] = {}
-    for name, kind in kinds.items():
-        if name == "ts_us":
-            schema[name] = pl.Datetime("us")
-        elif name == "day":
-            schema[name] = pl.Date
-        elif "Float" in kind:
-            schema[name] = pl.Float64
-        elif "Int" in kind and kind != "UInt8":
-            schema[name] = pl.Int64
-        elif kind == "UInt8":
-            schema[name] = pl.Boolean
-        else:
-            schema[name] = pl.String
-    frame = pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
-    frame = frame.with_columns(pl.col("ts_us").dt.epoch("us"), pl.col(pl.Boolean).cast(pl.UInt8))
-    return [frame.get_column(name).to_list() for name in kinds]
+    microseconds since 1970 (converted by Polars, not per value); everything else as the driver reads
+    it already (Booleans are 0/1 to it)."""
+    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in stream.table.columns]
+    at = list(stream.table.columns).index("ts_us")
+    columns[at] = pl.Series(columns[at], dtype=pl.Datetime("us")).dt.epoch("us").to_list()
+    return columns
 
 
 class Shipper:
@@ -281,6 +268,7 @@ class Shipper:
             columns = [list(column) for column in zip(*rows, strict=True)]
             columns[3] = [int(flag) for flag in columns[3]]
             columns[4] = [int(flag) for flag in columns[4]]
+            columns.append(columns[5])
             columns[5] = [base + int(value) for value in columns[5]]
             self._insert(FLAGS, columns)
         if rows or new_generation:

@@ -42,10 +42,13 @@ class ClickHouseStore:
         self.engine = engine
         self.web = read_name(target, WEB)
         self.touch = read_name(target, TOUCH)
-        # Each shard joins its own corrections: a session's rows and flags share a shard.
+        # Each shard joins its own corrections: a session's rows and flags share a shard. A correction
+        # counts from when the rows of the write that made it are shipped (its ``rev`` within the mark),
+        # so an answer never shows a late click's effect without the click.
         self._flags_join = (
             "ANY LEFT JOIN (SELECT seq, argMax(rage, version) AS f_rage, argMax(rage_start, version) AS "
-            f"f_rage_start, 1 AS f_has FROM {target.database}.{FLAGS.local} GROUP BY seq) AS flags USING seq"
+            f"f_rage_start, 1 AS f_has FROM {target.database}.{FLAGS.local} WHERE rev <= %(mark)s "
+            "GROUP BY seq) AS flags USING seq"
         )
         self._local = threading.local()
 
@@ -79,8 +82,9 @@ class ClickHouseStore:
             if wanted:
                 conditions.append(f"lowerUTF8({column}) = %({column})s")
                 params[column] = wanted.lower()
+        params["mark"] = self.last_seq()
         conditions.append("seq <= %(as_of_seq)s")
-        params["as_of_seq"] = self.last_seq() if as_of_seq is None else as_of_seq
+        params["as_of_seq"] = params["mark"] if as_of_seq is None else as_of_seq
         if segments.has_segment_filter(filters):
             known = self._execute(
                 f"SELECT DISTINCT segment FROM {self.web} WHERE day >= %(from_day)s AND day <= %(to_day)s",

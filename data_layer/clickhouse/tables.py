@@ -68,6 +68,8 @@ FLAG_COLUMNS: dict[str, str] = {
     "rage": "UInt8",
     "rage_start": "UInt8",
     "version": "UInt64",
+    # The SQL flags_rev: a correction counts once the rows of the write that made it are shipped.
+    "rev": "Int64",
 }
 TOUCH_COLUMNS: dict[str, str] = {
     "seq": "Int64",

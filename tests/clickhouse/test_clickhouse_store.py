@@ -207,3 +207,26 @@ def test_an_unreachable_server_is_a_503_without_the_password(engine) -> None:
     with pytest.raises(Unavailable) as raised:
         ClickHouseStore(target, engine).page_keys()
     assert "ClickHouse" in raised.value.details and "s3cret" not in raised.value.details
+
+
+def test_a_flag_correction_counts_once_the_write_that_made_it_is_shipped(
+    engine, settings, clickhouse_target
+) -> None:
+    load(engine, settings, [web_click(sessionId="s", timestamp="2026-10-25T12:00:00Z")])
+    ship = shipper.Shipper(engine, clickhouse_target)
+    ship.ship()
+    store = ClickHouseStore(clickhouse_target, engine)
+    day = date(2026, 10, 25)
+    [seq] = store.web_events(day, day, columns=["seq"])["seq"].to_list()
+    mark = store.last_seq()
+    # A correction made by a write whose rows are not shipped yet (its revision above the mark).
+    flags = clickhouse_target.client()
+    flags.execute(
+        f"INSERT INTO {tables.write_name(clickhouse_target, tables.FLAGS)} "
+        "(seq, session_id, day, rage, rage_start, version, rev) VALUES",
+        [(seq, "s", day, 1, 1, 1 << 50, mark + 1)],
+        settings=shipper.INSERT_SETTINGS,
+    )
+    assert store.web_events(day, day, columns=["rage"])["rage"].to_list() == [False]
+    shipper.write_progress(engine, "web", shipper.Progress(mark + 1, mark + 1, "0"))
+    assert store.web_events(day, day, columns=["rage"])["rage"].to_list() == [True]
