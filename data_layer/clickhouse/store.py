@@ -84,7 +84,8 @@ class ClickHouseStore:
                 params[column] = wanted.lower()
         params["mark"] = self.last_seq()
         conditions.append("seq <= %(as_of_seq)s")
-        params["as_of_seq"] = params["mark"] if as_of_seq is None else as_of_seq
+        # Never past the shipped mark: rows above it may be an unsettled block (shipper's rules).
+        params["as_of_seq"] = params["mark"] if as_of_seq is None else min(as_of_seq, params["mark"])
         if segments.has_segment_filter(filters):
             known = self._execute(
                 f"SELECT DISTINCT segment FROM {self.web} WHERE day >= %(from_day)s AND day <= %(to_day)s",
