@@ -36,6 +36,13 @@ CARRIED = {"dates": list(WINDOW), "country": ["US"], "visitorType": ["returning"
 """The sidebar's parameters a link must carry: the window and country from the URL, the visitor type
 picked in the sidebar."""
 ROW_PX, HEADER_PX = 35, 35
+REPLAY_LINKS = '[data-testid="stLinkButton"] a[href*="/session?"]'
+REPLAYS_FILTERED = f"""() => {{
+    const links = [...document.querySelectorAll('{REPLAY_LINKS}')];
+    return links.length > 0 && links.every(link => link.href.includes('visitorType=returning'));
+}}"""
+"""True once every replay link on the page was drawn for the picked visitor type (read in one go, so a
+rerun redrawing the list cannot remove a link between finding and reading it)."""
 LOGGED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ (?P<message>.*)$", re.MULTILINE)
 """A line of Streamlit's log (``2026-12-06 05:42:38.544 The widget with key ...``): its message."""
 
@@ -129,10 +136,8 @@ def test_replay_links_keep_the_sidebar_filters(dashboard: dict[str, Any]) -> Non
         page.get_by_role("heading", name="Replays").wait_for()
         wait_idle(page)
         pick_returning_visitors(page)
-        links = [
-            link.get_attribute("href")
-            for link in page.locator('[data-testid="stLinkButton"] a[href*="/session?"]').all()
-        ]
+        page.wait_for_function(REPLAYS_FILTERED)  # the rerun redraws the links after the status widget goes
+        links = page.locator(REPLAY_LINKS).evaluate_all("links => links.map(link => link.href)")
         assert links, "the cart has replays for returning US visitors"
         assert [(carried(link), parse_qs(urlsplit(link).query)["pageKey"]) for link in links] == [
             (CARRIED, [CART])
