@@ -20,7 +20,6 @@ import polars as pl
 from sqlalchemy import func, select
 
 from benchmarks.query_latency import fill
-from data_layer import metrics
 from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
 from data_layer.filters import WebFilters, Window, parse_filters
@@ -28,7 +27,7 @@ from data_layer.migrate import upgrade
 from data_layer.page_ref import GroupRef, PagePattern, PageRef
 from data_layer.replica import ReplicaStore
 from data_layer.schema import web_events
-from data_layer.service import HeatmapService, summarize_page
+from data_layer.service import HeatmapService
 from data_layer.settings import Settings
 
 RUNS = 9
@@ -128,11 +127,10 @@ def main() -> None:
     # visited pages have that shape; no pattern names exactly them, so they are read as a group is.
     ranked = service.ranked_pages(window, WebFilters(), None, "CLICKS", True).get_column("page_key")
     tail = ranked.slice(1000).to_list()
-    columns = (*metrics.SUMMARY_COLUMNS, "page_key")
     measure(
         f"summary, the {len(tail):,} least visited pages as one group",
-        lambda: summarize_page(
-            store.page_events(tail, window, WebFilters(), columns), "desktop", "{sessionId}"
+        lambda: store.page_heatmap(
+            tail, window, WebFilters(), "desktop", include_fixed=True, count_pages=True
         ),
     )
     measure(

@@ -29,6 +29,7 @@ from dashboard.recording_player import DISPLAY_LIMIT_BYTES
 from data_layer import breakpoints, deletions, explore, page_groups, recordings, screenshots, scroll_only
 from data_layer.clickhouse.shipper import read_progress
 from data_layer.filters import WebFilters, Window
+from data_layer.page_reads import PageGeometry
 from data_layer.page_ref import GroupRef, PagePattern, PageRef
 from data_layer.recordings import RecordingHead
 from data_layer.schema import screenshots as screenshots_table
@@ -207,9 +208,9 @@ def bin_top_elements(
     where: WebFilters,
     include_fixed: bool = True,
 ) -> pl.DataFrame:
-    """Each clicked spot's most clicked selector (explore.bin_top_elements), for the hover."""
+    """Each clicked spot's most clicked selector (``EventStore.page_cells``), for the hover."""
     keys = _backend.service.page_keys_of(page)
-    return explore.bin_top_elements(_backend.store, keys, page.breakpoint, window, where, include_fixed)
+    return _backend.store.page_cells(keys, window, where, page.breakpoint, include_fixed=include_fixed)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)
@@ -220,11 +221,11 @@ def page_geometry(
     page: PageRef | GroupRef,
     window: Window,
     where: WebFilters,
-) -> explore.PageGeometry:
+) -> PageGeometry:
     """Median document and viewport size of the page's visits (a group's: of all its pages' visits),
     the layout of the figure."""
     keys = _backend.service.page_keys_of(page)
-    return explore.page_geometry(_backend.store, keys, page.breakpoint, window, where)
+    return _backend.store.page_geometry(keys, window, where, page.breakpoint)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)

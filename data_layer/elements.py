@@ -85,7 +85,6 @@ def element_stats(
             .head(limit),
         ]
     )
-    all_clicks = total.item()
     top = per_selector.get_column("selector")
     boxes = (
         clicks.filter(pl.col("rect").is_not_null() & pl.col("selector").cast(pl.String).is_in(top.implode()))
@@ -94,6 +93,15 @@ def element_stats(
         .with_columns(pl.col("selector").cast(pl.String))
         .collect()
     )
+    return element_table(total.item(), per_selector, boxes, width)
+
+
+def element_table(
+    all_clicks: int, per_selector: pl.DataFrame, boxes: pl.DataFrame, width: float | None
+) -> pl.DataFrame:
+    """:func:`element_stats` from what a store counted: the breakpoint's clicks, the top selectors
+    (``selector``, ``clicks``, ``rage_events``, ``dead_clicks`` in order) and their boxes (``selector``,
+    ``rect``, with ``width`` ``document_width``, and ``n`` clicks)."""
     return (
         per_selector.with_columns(share=pl.col("clicks") / all_clicks if all_clicks else pl.lit(0.0))
         .join(_weighted_medians(boxes, width), on="selector", how="left", maintain_order="left")

@@ -34,19 +34,6 @@ class DayRange:
     last: date
 
 
-@dataclass(frozen=True)
-class PageGeometry:
-    """Typical page size seen by visitors of one page and breakpoint, in CSS px (medians over events).
-
-    Used to lay the bins out when no screenshot is known and to scale a screenshot to CSS px; ``None``
-    fields mean no event carried the value.
-    """
-
-    document_width: int | None
-    document_height: int | None
-    viewport_height: int | None
-
-
 def _day_range(engine: Engine, day_column: Any) -> DayRange | None:
     # One subquery per end: SQLite answers a lone min() or max() from one end of the index, but scans
     # the whole index for both in one SELECT.
@@ -82,14 +69,13 @@ def has_any_events(engine: Engine) -> bool:
 def dimension_values(store: EventStore, days: DayRange) -> pl.DataFrame:
     """Distinct (country, region, browser) combinations over ``days``, as Strings, sorted, nulls kept.
 
-    The store's frame is read with only these three columns, so the replica answers from memory; they
-    are made unique before they become strings, while the replica's are still categorical codes, so the
-    strings are built once per distinct value rather than once per event.
+    The store makes them unique (``EventStore.distinct_values``) before they become strings: the
+    replica while they are still categorical codes, SQL and ClickHouse in the query, so the strings are
+    built once per distinct value rather than once per event.
     """
-    frame = store.web_events(days.first, days.last, columns=list(DIMENSION_COLUMNS))
+    frame = store.distinct_values(days.first, days.last, DIMENSION_COLUMNS)
     return (
         frame.lazy()
-        .unique()
         .select(pl.col(name).cast(pl.String) for name in DIMENSION_COLUMNS)
         .sort(list(DIMENSION_COLUMNS), nulls_last=True)
         .collect()
@@ -100,51 +86,11 @@ def segment_values(store: EventStore, days: DayRange) -> pl.DataFrame:
     """The distinct segments over ``days``: one row per distinct segment key, a column per part of
     :data:`segments.SEGMENT_COLUMNS` (String, null when the session had none), in no particular order.
 
-    As :func:`dimension_values`, read as the one ``segment`` column and made unique while the replica's
-    keys are still categorical codes: a data set holds few keys (one per landing and tag set).
+    As :func:`dimension_values`, read as the one ``segment`` column made unique by the store: a data set
+    holds few keys (one per landing and tag set).
     """
-    frame = store.web_events(days.first, days.last, columns=["segment"])
-    return segments.split_keys(frame.lazy().unique().collect().get_column("segment"))
-
-
-def page_geometry(
-    store: EventStore, page_keys: Sequence[str], breakpoint: str, window: Window, filters: WebFilters
-) -> PageGeometry:
-    """Median document width and height and viewport height of the events of ``page_keys`` (one page,
-    or a group's pages together) in one breakpoint."""
-    frame = store.web_events(window.from_day, window.to_day, filters, page_keys=page_keys).filter(
-        pl.col("breakpoint") == breakpoint
-    )
-    if frame.is_empty():
-        return PageGeometry(None, None, None)
-    row = frame.select(
-        pl.col("document_width").median().round(0),
-        pl.col("document_height").median().round(0),
-        pl.col("viewport_height").median().round(0),
-    ).row(0)
-    width, height, viewport = (int(value) if value is not None else None for value in row)
-    return PageGeometry(width, height, viewport)
-
-
-BIN_ELEMENT_COLUMNS = ("event_type", "breakpoint", "x", "y", "document_width", "selector", "fixed")
-
-
-def bin_top_elements(
-    store: EventStore,
-    page_keys: Sequence[str],
-    breakpoint: str,
-    window: Window,
-    filters: WebFilters,
-    include_fixed: bool = True,
-) -> pl.DataFrame:
-    """Per bin of the breakpoint's clicks on ``page_keys`` (each binned by its own page's width):
-    ``bin_x``, ``bin_y``, ``clicks``, ``top_element`` (:func:`metrics.click_top_elements`), so a spot's
-    hover can name what was clicked there; fixed clicks left out unless ``include_fixed``."""
-    events = store.page_events(page_keys, window, filters, BIN_ELEMENT_COLUMNS)
-    if not include_fixed:
-        events = events.filter(~metrics.ON_FIXED)
-    clicks = events.filter((pl.col("event_type") == "click") & (pl.col("breakpoint") == breakpoint))
-    return metrics.click_top_elements(clicks)
+    frame = store.distinct_values(days.first, days.last, ("segment",))
+    return segments.split_keys(frame.get_column("segment"))
 
 
 def _page_clicks(

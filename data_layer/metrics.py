@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import quote
 
 import polars as pl
@@ -153,7 +154,9 @@ def _per_bin_counts(clicks: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _click_and_rage(per_bin: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def click_and_rage(per_bin: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The click and rage bins of per-bin counts (``bin_x``, ``bin_y``, ``clicks``, ``rage_events`` in
+    the contract's order), however a store counted them."""
     return (
         per_bin.select("bin_x", "bin_y", "clicks"),
         per_bin.filter(pl.col("rage_events") > 0).select(
@@ -179,18 +182,23 @@ def rage_click_bins(clicks: pl.DataFrame) -> pl.DataFrame:
 
 def click_and_rage_bins(clicks: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """:func:`click_bins` and :func:`rage_click_bins` from one pass over the clicks (a summary needs both)."""
-    return _click_and_rage(_per_bin_counts(clicks.lazy()).collect())
+    return click_and_rage(_per_bin_counts(clicks.lazy()).collect())
 
 
 def _selectors_per_bin(clicks: pl.LazyFrame, count: str) -> pl.LazyFrame:
     """Per bin of ``clicks``, in the contract's order (binY, then binX): their number (as ``count``) and
     ``top_element``, the most frequent non-null selector, ties broken by the smallest (string order),
-    null when none had a selector. Selectors are compared as strings only once counted."""
+    null when none had a selector."""
+    counts = clicks.group_by(_bin=bins.bin_key(), selector=pl.col("selector")).agg(n=pl.len().cast(pl.Int64))
+    return top_selectors(counts, count)
+
+
+def top_selectors(counts: pl.LazyFrame, count: str) -> pl.LazyFrame:
+    """:func:`_selectors_per_bin` from clicks counted per (``_bin``, the :func:`bins.bin_key`; ``selector``)
+    as ``n``, however a store counted them. Selectors are compared as strings only once counted."""
     selector = pl.col("selector")
     return (
-        clicks.group_by(_bin=bins.bin_key(), selector=selector)
-        .agg(n=pl.len().cast(pl.Int64))
-        .with_columns(selector.cast(pl.String))
+        counts.with_columns(selector.cast(pl.String))
         .group_by("_bin")
         .agg(
             pl.col("n").sum().alias(count),
@@ -260,22 +268,54 @@ def fold(scrolls: pl.DataFrame) -> int | None:
     return scroll_reach_and_fold(scrolls)[1]
 
 
-def _reach_and_fold(depths: pl.DataFrame) -> tuple[pl.DataFrame, int | None]:
-    counts = depths.select(
-        (pl.col("depth") >= bucket).sum().alias(str(bucket)) for bucket in SCROLL_BUCKETS
-    ).row(0)
+REACH_COLUMNS = tuple(f"reach_{bucket}" for bucket in SCROLL_BUCKETS)
+"""Per fold height (:func:`depth_histogram`): how many of its sessions reached each bucket."""
+
+
+def depth_histogram(depths: pl.LazyFrame) -> pl.LazyFrame:
+    """Per ``viewport_height`` at the sessions' deepest scrolls: ``sessions`` and, in
+    :data:`REACH_COLUMNS`, how many reached each bucket (all Int64). Reach and fold add up from it, and a
+    page has few viewport heights, so a store can hand this over instead of a row per session."""
+    depth = pl.col("depth")
+    return depths.group_by("viewport_height").agg(
+        sessions=pl.len().cast(pl.Int64),
+        **{
+            name: (depth >= bucket).sum().cast(pl.Int64)
+            for name, bucket in zip(REACH_COLUMNS, SCROLL_BUCKETS, strict=True)
+        },
+    )
+
+
+def reach_and_fold(histogram: pl.DataFrame) -> tuple[pl.DataFrame, int | None]:
+    """:func:`scroll_reach` and :func:`fold` from a :func:`depth_histogram`, however a store made it: the
+    fold is the median of the heights counted ``sessions`` times (mean of the two middle values)."""
+    counts = [int(histogram.get_column(name).sum()) for name in REACH_COLUMNS]
     reach = pl.DataFrame(
         {"bucket": SCROLL_BUCKETS, "sessions": counts}, schema={"bucket": pl.Int32, "sessions": pl.Int64}
     )
-    if depths.is_empty():
-        return reach, None
-    median = float(depths.get_column("viewport_height").median())  # type: ignore[arg-type]
-    return reach, int(median + 0.5)
+    median = weighted_median(histogram.select("viewport_height", "sessions"))
+    return reach, None if median is None else int(median + 0.5)
+
+
+def weighted_median(counted: pl.DataFrame) -> float | None:
+    """The median of values counted several times: ``counted``'s first column the values, its second
+    how many times each (no nulls among values with a count); the mean of the two middle values for an
+    even total, as Polars' ``median``; None when nothing is counted."""
+    value, count = counted.columns
+    ordered = counted.filter(pl.col(count) > 0).sort(value).with_columns(_upto=pl.col(count).cum_sum())
+    total = int(ordered.get_column(count).sum())
+    if total == 0:
+        return None
+    values, upto = ordered.get_column(value), ordered.get_column("_upto")
+    # 0-based positions of the middle value(s) among the total.
+    low = values.filter(upto > (total - 1) // 2).first()
+    high = values.filter(upto > total // 2).first()
+    return (float(low) + float(high)) / 2  # type: ignore[arg-type]
 
 
 def scroll_reach_and_fold(scrolls: pl.DataFrame) -> tuple[pl.DataFrame, int | None]:
     """:func:`scroll_reach` and :func:`fold` from one grouping of the scrolls by session."""
-    return _reach_and_fold(_session_depths(scrolls.lazy()).collect())
+    return reach_and_fold(depth_histogram(_session_depths(scrolls.lazy())).collect())
 
 
 @dataclass(frozen=True)
@@ -297,15 +337,15 @@ def breakpoint_summary(events: pl.DataFrame | pl.LazyFrame, breakpoint: str) -> 
     """
     here = events.lazy().filter(pl.col("breakpoint") == breakpoint)
     clicks = here.filter(_IS_CLICK)
-    per_bin, dead, depths = pl.collect_all(
+    per_bin, dead, histogram = pl.collect_all(
         [
             _per_bin_counts(clicks),
             _dead_per_bin(clicks),
-            _session_depths(here.filter(pl.col("event_type") == "scroll")),
+            depth_histogram(_session_depths(here.filter(pl.col("event_type") == "scroll"))),
         ]
     )
-    click, rage = _click_and_rage(per_bin)
-    return BreakpointSummary(click, rage, dead, *_reach_and_fold(depths))
+    click, rage = click_and_rage(per_bin)
+    return BreakpointSummary(click, rage, dead, *reach_and_fold(histogram))
 
 
 RANK_KEYS = ("rage_events", "dead_clicks", "clicks", "last_ts", "session_id")
@@ -398,21 +438,23 @@ def _replay_candidates(events: pl.LazyFrame, k: int) -> pl.DataFrame:
     ).collect()
 
 
-def replays(
+REPLAY_SESSION_SCHEMA = {
+    "breakpoint": pl.String,
+    "session_id": pl.String,
+    "visitor_id": pl.String,
+    "first_day": pl.Date,
+}
+"""The curated sessions of a page (:func:`replay_sessions`), what a replay link is made of."""
+
+
+def replay_sessions(
     events: pl.DataFrame | pl.LazyFrame,
     *,
-    template: str,
     breakpoint_order: Sequence[str] = breakpoints.NAMES,
     per_breakpoint: int = REPLAYS_PER_BREAKPOINT,
 ) -> pl.DataFrame:
-    """``breakpoint``, ``url``: curated replay links for one page (CONTRACT 2.7).
-
-    ``events`` are one page's clicks and scrolls of every breakpoint, already window- and filter-limited.
-    Per breakpoint the top ``per_breakpoint`` sessions by rage events, dead clicks, clicks (all desc),
-    latest event desc, session id asc; entries ordered by ``breakpoint_order`` then rank. Breakpoints not
-    in ``breakpoint_order`` get no entries. ``{date}`` is the UTC day of the session's first event in
-    ``events``, ``{visitorId}`` the visitor of that event.
-    """
+    """The sessions behind :func:`replays` in its order (:data:`REPLAY_SESSION_SCHEMA`): ``visitor_id``
+    and ``first_day`` of each session's first event in ``events``."""
     order = {name: index for index, name in enumerate(breakpoint_order)}
     candidates = _replay_candidates(events.lazy(), per_breakpoint)
     best = (
@@ -429,6 +471,39 @@ def replays(
         .with_columns(_order=pl.col("breakpoint").replace_strict(order, return_dtype=pl.Int32))
         .sort(["_order", *RANK_KEYS], descending=[False, *_RANK_DESCENDING])
     )
-    firsts = first_events(candidates, best["session_id"].unique().to_list())
-    urls = [replay_url(template, session_id, *firsts[session_id]) for session_id in best["session_id"]]
-    return best.select("breakpoint").with_columns(url=pl.Series(urls, dtype=pl.String))
+    ids = best["session_id"].to_list()
+    firsts = first_events(candidates, ids)
+    data = {
+        "breakpoint": best["breakpoint"].to_list(),
+        "session_id": ids,
+        "visitor_id": [firsts[session_id][0] for session_id in ids],
+        "first_day": [date.fromisoformat(firsts[session_id][1]) for session_id in ids],
+    }
+    return pl.DataFrame(data, schema=REPLAY_SESSION_SCHEMA)
+
+
+def replay_links(sessions: pl.DataFrame, template: str) -> pl.DataFrame:
+    """``breakpoint``, ``url`` of :func:`replay_sessions` rows (in their order), however a store ranked
+    them."""
+    rows = sessions.select("session_id", "visitor_id", "first_day").iter_rows()
+    urls = [replay_url(template, session, visitor, day.isoformat()) for session, visitor, day in rows]
+    return sessions.select("breakpoint").with_columns(url=pl.Series(urls, dtype=pl.String))
+
+
+def replays(
+    events: pl.DataFrame | pl.LazyFrame,
+    *,
+    template: str,
+    breakpoint_order: Sequence[str] = breakpoints.NAMES,
+    per_breakpoint: int = REPLAYS_PER_BREAKPOINT,
+) -> pl.DataFrame:
+    """``breakpoint``, ``url``: curated replay links for one page (CONTRACT 2.7).
+
+    ``events`` are one page's clicks and scrolls of every breakpoint, already window- and filter-limited.
+    Per breakpoint the top ``per_breakpoint`` sessions by rage events, dead clicks, clicks (all desc),
+    latest event desc, session id asc; entries ordered by ``breakpoint_order`` then rank. Breakpoints not
+    in ``breakpoint_order`` get no entries. ``{date}`` is the UTC day of the session's first event in
+    ``events``, ``{visitorId}`` the visitor of that event.
+    """
+    sessions = replay_sessions(events, breakpoint_order=breakpoint_order, per_breakpoint=per_breakpoint)
+    return replay_links(sessions, template)

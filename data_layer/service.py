@@ -9,14 +9,15 @@ reads the same frames without a round trip through strings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import polars as pl
 
-from data_layer import elements, metrics, page_groups, rage
+from data_layer import metrics, page_groups, rage
 from data_layer.cursors import CursorState, decode_cursor, encode_cursor, query_digest
 from data_layer.errors import BadRequest, NotFound
 from data_layer.filters import WebFilters, Window
+from data_layer.page_reads import PageHeatmap
 from data_layer.page_ref import GroupRef, PagePattern, PageRef
 from data_layer.settings import Settings
 from data_layer.store import EventStore
@@ -222,25 +223,10 @@ class HeatmapService:
         """``GET /rest/v1/heatmap-pages/elements``: the most clicked elements
         (:func:`elements.element_stats`); ``include_fixed`` as in :meth:`page_summary`, shares then of
         the clicks that are left; with ``width``, boxes scaled to a drawing that wide (the dashboard's)."""
-        columns = elements.ELEMENT_COLUMNS if width is None else (*elements.ELEMENT_COLUMNS, "document_width")
-        events = self._page_events(page, window, filters, columns, include_fixed)
-        return elements.element_stats(events, page.breakpoint, limit, width=width)
-
-    def _page_events(
-        self,
-        page: PageRef | GroupRef,
-        window: Window,
-        filters: WebFilters,
-        columns: tuple[str, ...],
-        include_fixed: bool,
-    ) -> pl.LazyFrame:
-        """The page's (or the group's) events, ``columns`` only; without the clicks on fixed or sticky
-        elements unless ``include_fixed``."""
         keys = self.page_keys_of(page)
-        if include_fixed:
-            return self.store.page_events(keys, window, filters, columns)
-        events = self.store.page_events(keys, window, filters, (*columns, "fixed"))
-        return events.filter(~metrics.ON_FIXED).drop("fixed")
+        return self.store.page_elements(
+            keys, window, filters, page.breakpoint, limit, include_fixed=include_fixed, width=width
+        )
 
     def page_summary(
         self,
@@ -258,23 +244,26 @@ class HeatmapService:
         seen in the viewport (CONTRACT 3.1), for a dashboard that hides them (CONTRACT 15).
         """
         grouped = isinstance(page, GroupRef)
-        columns = (*metrics.SUMMARY_COLUMNS, "page_key") if grouped else metrics.SUMMARY_COLUMNS
-        events = self._page_events(page, window, filters, columns, include_fixed)
-        summary = summarize_page(events, page.breakpoint, self.settings.replay_template())
-        if grouped:
-            pages = events.select(pl.col("page_key").n_unique()).collect().item()
-            return replace(summary, pages=int(pages))
-        return summary
+        found = self.store.page_heatmap(
+            self.page_keys_of(page),
+            window,
+            filters,
+            page.breakpoint,
+            include_fixed=include_fixed,
+            count_pages=grouped,
+        )
+        return page_summary_of(found, self.settings.replay_template())
 
 
-def summarize_page(events: pl.LazyFrame, breakpoint: str, replay_template: str) -> PageSummary:
-    """The summary of one page's (or pages') events (all breakpoints; replays use them all)."""
-    heatmap = metrics.breakpoint_summary(events, breakpoint)
+def page_summary_of(found: PageHeatmap, replay_template: str) -> PageSummary:
+    """The summary of what a store found, replay links made from ``replay_template``."""
+    heatmap = found.heatmap
     return PageSummary(
         heatmap.click_bins,
         heatmap.rage_bins,
         heatmap.dead_bins,
         heatmap.scroll_reach,
         heatmap.fold_px,
-        metrics.replays(events, template=replay_template),
+        metrics.replay_links(found.replay_sessions, replay_template),
+        found.pages,
     )

@@ -29,8 +29,9 @@ from sqlalchemy import (
     select,
 )
 
-from data_layer import metrics, rage, segments, sessions
+from data_layer import metrics, page_reads, rage, segments, sessions
 from data_layer.filters import TouchFilters, WebFilters, Window
+from data_layer.page_reads import PageGeometry, PageHeatmap
 from data_layer.schema import touch_events, web_events
 
 WEB_EVENT_SCHEMA: dict[str, Any] = {
@@ -92,6 +93,45 @@ class EventStore(Protocol):
 
     def page_keys(self) -> pl.Series: ...
 
+    def page_heatmap(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        breakpoint: str,
+        *,
+        include_fixed: bool,
+        count_pages: bool,
+    ) -> PageHeatmap: ...
+
+    def page_elements(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        breakpoint: str,
+        limit: int,
+        *,
+        include_fixed: bool,
+        width: float | None,
+    ) -> pl.DataFrame: ...
+
+    def page_cells(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        breakpoint: str,
+        *,
+        include_fixed: bool,
+    ) -> pl.DataFrame: ...
+
+    def page_geometry(
+        self, page_keys: Sequence[str], window: Window, filters: WebFilters, breakpoint: str
+    ) -> PageGeometry: ...
+
+    def distinct_values(self, from_day: date, to_day: date, columns: Sequence[str]) -> pl.DataFrame: ...
+
     def click_counts(
         self, from_day: date, to_day: date, filters: WebFilters = ..., *, as_of_seq: int | None = None
     ) -> pl.DataFrame: ...
@@ -147,7 +187,7 @@ def rows_frame(rows: Sequence[Any], schema: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
 
 
-class SqlStore:
+class SqlStore(page_reads.FromEvents):
     """Frames read straight from the SQL system of record."""
 
     def __init__(self, engine: Engine) -> None:
@@ -208,6 +248,15 @@ class SqlStore:
         summary's several passes over them each read what they need."""
         events = self.web_events(*astuple(window), filters, page_keys=page_keys, columns=columns)
         return events.lazy()
+
+    def distinct_values(self, from_day: date, to_day: date, columns: Sequence[str]) -> pl.DataFrame:
+        """The distinct combinations of ``columns`` among the events of the days, in no particular order
+        (the dashboard's filter choices), made unique by SQL."""
+        query = select(*(web_column(name) for name in columns)).distinct()
+        query = query.where(web_events.c.day >= from_day, web_events.c.day <= to_day)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return rows_frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in columns})
 
     def page_keys(self) -> pl.Series:
         """Every pageKey with a stored event (String), in no particular order: what patterns match."""

@@ -21,15 +21,22 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine
 
-from data_layer import metrics, rage, segments, sessions
+from data_layer import bins, breakpoints, elements, metrics, page_reads, rage, segments, sessions
 from data_layer.clickhouse.shipper import read_progress
 from data_layer.clickhouse.tables import FLAGS, TOUCH, WEB, read_name
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 from data_layer.filters import TouchFilters, WebFilters, Window
+from data_layer.page_reads import PageGeometry, PageHeatmap
 from data_layer.store import TOUCH_EVENT_SCHEMA, WEB_EVENT_SCHEMA
 
 _RAGE = "if(f_has = 1, f_rage, rage)"
 _RAGE_START = "if(f_has = 1, f_rage_start, rage_start)"
+_BIN = (
+    f"toInt64(floor(y / {bins.ROW_HEIGHT_PX})) * {bins.COLUMNS} + "
+    f"least(toInt64(floor(greatest(least(x * {bins.COLUMNS} / document_width, {bins.COLUMNS}), 0))), "
+    f"{bins.COLUMNS - 1})"
+)
+"""A click's :func:`data_layer.bins.bin_key` in ClickHouse, with the same floating-point steps."""
 _EXPRESSIONS = {"ts": "ts_us", "rage": _RAGE, "rage_start": _RAGE_START}
 """ClickHouse expressions of the :data:`WEB_EVENT_SCHEMA` columns that are not stored as they are."""
 
@@ -150,6 +157,228 @@ class ClickHouseStore:
             window.from_day, window.to_day, filters, page_keys=page_keys, columns=columns
         ).lazy()
 
+    def _page_where(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        include_fixed: bool,
+        *conditions: str,
+    ) -> tuple[str, dict[str, Any]] | None:
+        """The WHERE clause (and parameters) of some pages' events in a window and filters; None when
+        nothing can match."""
+        where = self._conditions(window.from_day, window.to_day, filters, None)
+        if where is None or not page_keys:
+            return None
+        found, params = where
+        found.append("page_key IN %(page_keys)s")
+        params["page_keys"] = tuple(page_keys)
+        if not include_fixed:
+            found.append("fixed = 0")
+        return " AND ".join([*found, *conditions]), params
+
+    def page_heatmap(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        breakpoint: str,
+        *,
+        include_fixed: bool,
+        count_pages: bool,
+    ) -> PageHeatmap:
+        """As :meth:`data_layer.store.SqlStore.page_heatmap`, aggregated by ClickHouse: what comes back
+        are bins, a bin's selectors, a few viewport heights and the best sessions, never events."""
+        where = self._page_where(page_keys, window, filters, include_fixed)
+        if where is None:
+            return page_reads.heatmap_of_events(
+                pl.LazyFrame(
+                    schema={name: WEB_EVENT_SCHEMA[name] for name in (*metrics.SUMMARY_COLUMNS, "page_key")}
+                ),
+                breakpoint,
+                count_pages=count_pages,
+            )
+        condition, params = where
+        params["breakpoint"] = breakpoint
+        here = f"{condition} AND breakpoint = %(breakpoint)s"
+        clicks = f"{here} AND event_type = 'click'"
+        per_bin = self._frame(
+            f"SELECT {_BIN} AS bin, toInt64(count()), toInt64(sum({_RAGE_START})) FROM "
+            f"{self._from(['rage_start'])} WHERE {clicks} GROUP BY bin ORDER BY bin",
+            params,
+            {"_bin": pl.Int64, "clicks": pl.Int64, "rage_events": pl.Int64},
+        ).select(**bins.from_bin_key("_bin"), clicks="clicks", rage_events="rage_events")
+        dead = self._frame(
+            f"SELECT {_BIN} AS bin, selector, toInt64(count()) FROM {self.web} WHERE {clicks} AND dead = 1 "
+            "GROUP BY bin, selector",
+            params,
+            {"_bin": pl.Int64, "selector": pl.String, "n": pl.Int64},
+        )
+        reached = ", ".join(f"toInt64(countIf(d >= {bucket}))" for bucket in metrics.SCROLL_BUCKETS)
+        histogram = self._frame(
+            f"SELECT vh, toInt64(count()), {reached} FROM (SELECT max(depth) AS d, "
+            "argMax(viewport_height, (depth, ts_us, seq)) AS vh FROM "
+            f"{self.web} WHERE {here} AND event_type = 'scroll' AND depth IS NOT NULL GROUP BY session_id) "
+            "GROUP BY vh",
+            params,
+            {
+                "viewport_height": pl.Int32,
+                "sessions": pl.Int64,
+                **dict.fromkeys(metrics.REACH_COLUMNS, pl.Int64),
+            },
+        )
+        click, rage_bins = metrics.click_and_rage(per_bin)
+        heatmap = metrics.BreakpointSummary(
+            click,
+            rage_bins,
+            metrics.top_selectors(dead.lazy(), "dead_clicks").collect(),
+            *metrics.reach_and_fold(histogram),
+        )
+        pages = None
+        if count_pages:
+            pages = int(
+                self._execute(f"SELECT uniqExact(page_key) FROM {self.web} WHERE {condition}", params)[0][0]
+            )
+        return PageHeatmap(heatmap, self._replay_sessions(condition, params), pages)
+
+    def _replay_sessions(self, condition: str, params: dict[str, Any]) -> pl.DataFrame:
+        """:func:`metrics.replay_sessions` of the events ``condition`` selects: ranked and cut by
+        ClickHouse (``LIMIT … BY``), then the first event of the few sessions that made it."""
+        click = "event_type = 'click'"
+        ranked = self._frame(
+            f"SELECT breakpoint, session_id, toInt64(sum({click} AND {_RAGE_START})) AS rage_events, "
+            f"toInt64(sum({click} AND dead)) AS dead_clicks, toInt64(countIf({click})) AS clicks, "
+            f"max(ts_us) AS last_ts FROM {self._from(['rage_start'])} WHERE {condition} "
+            "AND breakpoint IN %(breakpoints)s GROUP BY breakpoint, session_id ORDER BY breakpoint, "
+            "rage_events DESC, dead_clicks DESC, clicks DESC, last_ts DESC, session_id "
+            "LIMIT %(per_breakpoint)s BY breakpoint",
+            {**params, "breakpoints": breakpoints.NAMES, "per_breakpoint": metrics.REPLAYS_PER_BREAKPOINT},
+            {
+                "breakpoint": pl.String,
+                "session_id": pl.String,
+                **dict.fromkeys(("rage_events", "dead_clicks", "clicks", "last_ts"), pl.Int64),
+            },
+        )
+        if ranked.is_empty():
+            return pl.DataFrame(schema=metrics.REPLAY_SESSION_SCHEMA)
+        firsts = self._frame(
+            "SELECT session_id, argMin(visitor_id, (ts_us, seq)), toDate(toDateTime(intDiv(min(ts_us), "
+            f"1000000), 'UTC')) FROM {self.web} WHERE {condition} AND session_id IN %(sessions)s "
+            "GROUP BY session_id",
+            {**params, "sessions": tuple(ranked.get_column("session_id"))},
+            {"session_id": pl.String, "visitor_id": pl.String, "first_day": pl.Date},
+        )
+        order = {name: index for index, name in enumerate(breakpoints.NAMES)}
+        return (
+            ranked.with_row_index("_rank")
+            .sort(pl.col("breakpoint").replace_strict(order, return_dtype=pl.Int32), "_rank")
+            .join(firsts, on="session_id", how="left", maintain_order="left")
+            .select(list(metrics.REPLAY_SESSION_SCHEMA))
+        )
+
+    def page_elements(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        breakpoint: str,
+        limit: int,
+        *,
+        include_fixed: bool,
+        width: float | None,
+    ) -> pl.DataFrame:
+        """As :meth:`data_layer.store.SqlStore.page_elements`, counted by ClickHouse: the top selectors
+        and their distinct boxes come back, never clicks."""
+        where = self._page_where(page_keys, window, filters, include_fixed, "event_type = 'click'")
+        per_selector_schema = {
+            "selector": pl.String,
+            "clicks": pl.Int64,
+            "rage_events": pl.Int64,
+            "dead_clicks": pl.Int64,
+        }
+        box_keys = ("selector", "rect") if width is None else ("selector", "rect", "document_width")
+        box_schema = {name: WEB_EVENT_SCHEMA[name] for name in box_keys} | {"n": pl.UInt32}
+        if where is None:
+            empty = pl.DataFrame(schema=per_selector_schema)
+            return elements.element_table(0, empty, pl.DataFrame(schema=box_schema), width)
+        condition, params = where
+        params.update(breakpoint=breakpoint, limit=limit)
+        clicks = f"{condition} AND breakpoint = %(breakpoint)s"
+        total = int(self._execute(f"SELECT count() FROM {self.web} WHERE {clicks}", params)[0][0])
+        per_selector = self._frame(
+            f"SELECT selector, toInt64(count()) AS clicks, toInt64(sum({_RAGE_START})), toInt64(sum(dead)) "
+            f"FROM {self._from(['rage_start'])} WHERE {clicks} AND selector IS NOT NULL GROUP BY selector "
+            "ORDER BY clicks DESC, selector LIMIT %(limit)s",
+            params,
+            per_selector_schema,
+        )
+        if per_selector.is_empty():
+            return elements.element_table(total, per_selector, pl.DataFrame(schema=box_schema), width)
+        keys = ", ".join(box_keys)
+        boxes = self._frame(
+            f"SELECT {keys}, toUInt32(count()) FROM {self.web} WHERE {clicks} AND rect IS NOT NULL "
+            f"AND selector IN %(top)s GROUP BY {keys}",
+            {**params, "top": tuple(per_selector.get_column("selector"))},
+            box_schema,
+        )
+        return elements.element_table(total, per_selector, boxes, width)
+
+    def page_cells(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        breakpoint: str,
+        *,
+        include_fixed: bool,
+    ) -> pl.DataFrame:
+        """As :meth:`data_layer.page_reads.FromEvents.page_cells`: the clicks counted per bin and selector
+        by ClickHouse, the top selector picked by :func:`metrics.top_selectors`."""
+        clicks = "event_type = 'click' AND breakpoint = %(breakpoint)s"
+        where = self._page_where(page_keys, window, filters, include_fixed, clicks)
+        schema = {"_bin": pl.Int64, "selector": pl.String, "n": pl.Int64}
+        counts = pl.DataFrame(schema=schema)
+        if where is not None:
+            condition, params = where
+            counts = self._frame(
+                f"SELECT {_BIN} AS bin, selector, toInt64(count()) FROM {self.web} WHERE {condition} "
+                "GROUP BY bin, selector",
+                {**params, "breakpoint": breakpoint},
+                schema,
+            )
+        return metrics.top_selectors(counts.lazy(), "clicks").collect()
+
+    def page_geometry(
+        self, page_keys: Sequence[str], window: Window, filters: WebFilters, breakpoint: str
+    ) -> PageGeometry:
+        """As :meth:`data_layer.page_reads.FromEvents.page_geometry`: ClickHouse counts each size (a page
+        has few), the medians are taken over the counts."""
+        where = self._page_where(page_keys, window, filters, True, "breakpoint = %(breakpoint)s")
+        if where is None:
+            return PageGeometry(None, None, None)
+        condition, params = where
+        medians = []
+        for name in page_reads.GEOMETRY_COLUMNS:
+            sizes = self._frame(
+                f"SELECT {name}, toInt64(count()) FROM {self.web} WHERE {condition} GROUP BY {name}",
+                {**params, "breakpoint": breakpoint},
+                {"value": pl.Float64, "n": pl.Int64},
+            )
+            medians.append(metrics.weighted_median(sizes))
+        return PageGeometry(*(page_reads.rounded_median(value) for value in medians))
+
+    def distinct_values(self, from_day: date, to_day: date, columns: Sequence[str]) -> pl.DataFrame:
+        """As :meth:`data_layer.store.SqlStore.distinct_values`, made unique by ClickHouse."""
+        found = self._execute(
+            f"SELECT DISTINCT {', '.join(columns)} FROM {self.web} WHERE day >= %(from_day)s AND "
+            "day <= %(to_day)s AND seq <= %(mark)s",
+            {"from_day": from_day, "to_day": to_day, "mark": self.last_seq()},
+        )
+        schema = {name: WEB_EVENT_SCHEMA[name] for name in columns}
+        if not found:
+            return pl.DataFrame(schema=schema)
+        return pl.DataFrame(dict(zip(columns, found, strict=True)), schema=schema)
+
     def page_keys(self) -> pl.Series:
         """Every pageKey with a shipped event (String), in no particular order."""
         found = self._execute(
@@ -188,12 +417,42 @@ class ClickHouseStore:
         limit: int,
         as_of_seq: int | None = None,
     ) -> pl.DataFrame:
-        """As :meth:`data_layer.store.SqlStore.session_page`."""
+        """As :meth:`data_layer.store.SqlStore.session_page`: ClickHouse orders the sessions by start and
+        cuts the page; only the events of the page's sessions come back, for
+        :func:`sessions.session_page` to describe. The page filter is a shard's own sessions (they never
+        span shards)."""
         window = query.window
-        events = self.web_events(
-            window.from_day, window.to_day, query.filters, as_of_seq=as_of_seq, columns=sessions.EVENT_COLUMNS
+        where = self._conditions(window.from_day, window.to_day, query.filters, as_of_seq)
+        if where is None or (query.has_recording and not recorded):
+            return pl.DataFrame(schema=sessions.SESSION_SCHEMA)
+        conditions, params = where
+        chosen = list(conditions)
+        if query.page_key is not None:
+            local = f"{self.target.database}.{WEB.local}"
+            chosen.append(
+                f"session_id IN (SELECT session_id FROM {local} WHERE {' AND '.join(conditions)} "
+                "AND page_key = %(page_key)s)"
+            )
+            params["page_key"] = query.page_key
+        if query.has_recording is not None and recorded:
+            chosen.append(f"session_id {'' if query.has_recording else 'NOT '}IN %(recorded)s")
+            params["recorded"] = tuple(recorded)
+        ranked = self._execute(
+            f"SELECT session_id, min(ts_us) AS start FROM {self.web} WHERE {' AND '.join(chosen)} "
+            "GROUP BY session_id ORDER BY start DESC, session_id LIMIT %(offset)s, %(limit)s",
+            {**params, "offset": offset, "limit": limit},
         )
-        return sessions.session_page(events.lazy(), query, recorded=recorded, offset=offset, limit=limit)
+        if not ranked:
+            return pl.DataFrame(schema=sessions.SESSION_SCHEMA)
+        names = sessions.EVENT_COLUMNS
+        selected = ", ".join(_EXPRESSIONS.get(name, name) for name in names)
+        events = self._frame(
+            f"SELECT {selected} FROM {self._from(names)} WHERE {' AND '.join(conditions)} "
+            "AND session_id IN %(sessions)s",
+            {**params, "sessions": tuple(ranked[0])},
+            {name: WEB_EVENT_SCHEMA[name] for name in names},
+        )
+        return sessions.session_page(events.lazy(), query, recorded=recorded, offset=0, limit=limit)
 
     def last_seq(self) -> int:
         """The shipped mark: every web event up to it is in ClickHouse (the snapshot for paging)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Engine
 
-from data_layer import metrics, rage, segments, sessions
+from data_layer import metrics, page_reads, rage, segments, sessions
 from data_layer.filters import TouchFilters, WebFilters, Window
 from data_layer.replica import catchup
 from data_layer.replica.files import RunFiles
@@ -24,7 +24,7 @@ from data_layer.store import WEB_EVENT_SCHEMA, SqlStore
 
 
 @dataclass
-class ReplicaStore:
+class ReplicaStore(page_reads.FromEvents):
     """The store the API and the dashboard read (same interface as :class:`SqlStore`).
 
     ``directory``: where the replica's files go (shared by reader processes); None keeps it in memory
@@ -99,6 +99,10 @@ class ReplicaStore:
         snap = self.refresh()
         in_window = pl.col("day").is_between(window.from_day, window.to_day)
         return _matching(snap, snap.page_frames(page_keys), [in_window], filters).select(columns)
+
+    def distinct_values(self, from_day: date, to_day: date, columns: Sequence[str]) -> pl.DataFrame:
+        """As :meth:`SqlStore.distinct_values`, made unique while the strings are categorical codes."""
+        return self.web_events(from_day, to_day, columns=list(columns)).unique()
 
     def page_keys(self) -> pl.Series:
         """As :meth:`SqlStore.page_keys`: the runs' page ranges and the tail's keys, no scan of a run."""

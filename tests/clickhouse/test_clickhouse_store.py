@@ -38,10 +38,23 @@ def _per_shard_rows(target: ClickHouseTarget, table: tables.Table) -> list[int]:
     ]
 
 
-def _sessions(service_store: Any, engine: Any) -> list[dict[str, Any]]:
-    query = sessions.SessionQuery(WINDOW, WebFilters())
-    listing = sessions.list_sessions(service_store, engine, b"k", query, limit=1000)
-    return listing.sessions.sort("session_id").to_dicts()
+def _sessions(service_store: Any, engine: Any) -> list[list[dict[str, Any]]]:
+    """The sessions of the window whole, of its busiest page, and walked seven at a time with cursors,
+    each in the list's order."""
+    whole = sessions.SessionQuery(WINDOW, WebFilters())
+    listing = sessions.list_sessions(service_store, engine, b"k", whole, limit=1000)
+    busiest = listing.sessions.explode("pages").get_column("pages").mode().sort().first()
+    on_page = sessions.SessionQuery(WINDOW, WebFilters(country="us"), page_key=busiest)
+    walked, cursor = [], None
+    for _ in range(4):
+        step = sessions.list_sessions(service_store, engine, b"k", whole, limit=7, cursor=cursor)
+        walked += step.sessions.to_dicts()
+        cursor = step.next_cursor
+    return [
+        listing.sessions.to_dicts(),
+        sessions.list_sessions(service_store, engine, b"k", on_page, limit=1000).sessions.to_dicts(),
+        walked,
+    ]
 
 
 def _touches(store: Any) -> list[tuple[Any, ...]]:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from data_layer import explore, segments
 from data_layer.filters import WebFilters, Window
 from data_layer.ingest import ingest_touch_batch, ingest_web_batch
+from data_layer.page_reads import PageGeometry
 from data_layer.replica import ReplicaStore
 from data_layer.screenshots import save_screenshot
 from data_layer.settings import Settings
@@ -121,10 +122,10 @@ def test_session_events_cover_the_day_and_the_next_in_time_order(site: SqlStore,
 
 
 def test_page_geometry_is_the_median_of_the_visits(site: SqlStore) -> None:
-    geometry = explore.page_geometry(site, ["https://example.com/pricing"], "desktop", WINDOW, WebFilters())
-    assert geometry == explore.PageGeometry(document_width=1280, document_height=4000, viewport_height=800)
-    missing = explore.page_geometry(site, ["https://example.com/pricing"], "tablet", WINDOW, WebFilters())
-    assert missing == explore.PageGeometry(None, None, None)
+    geometry = site.page_geometry(["https://example.com/pricing"], WINDOW, WebFilters(), "desktop")
+    assert geometry == PageGeometry(document_width=1280, document_height=4000, viewport_height=800)
+    missing = site.page_geometry(["https://example.com/pricing"], WINDOW, WebFilters(), "tablet")
+    assert missing == PageGeometry(None, None, None)
 
 
 def test_day_ranges_and_dimension_values(site: SqlStore, engine: Engine) -> None:
@@ -195,12 +196,12 @@ def test_page_geometry_of_several_pages_is_the_median_of_all_their_visits(
         ],
     )
     store = SqlStore(engine)
-    both = explore.page_geometry(
-        store, ["https://example.com/a", "https://example.com/b"], "desktop", WINDOW, WebFilters()
+    both = store.page_geometry(
+        ["https://example.com/a", "https://example.com/b"], WINDOW, WebFilters(), "desktop"
     )
-    assert both == explore.PageGeometry(document_width=1000, document_height=2000, viewport_height=800)
-    only_b = explore.page_geometry(store, ["https://example.com/b"], "desktop", WINDOW, WebFilters())
-    assert only_b == explore.PageGeometry(document_width=1400, document_height=3000, viewport_height=700)
+    assert both == PageGeometry(document_width=1000, document_height=2000, viewport_height=800)
+    only_b = store.page_geometry(["https://example.com/b"], WINDOW, WebFilters(), "desktop")
+    assert only_b == PageGeometry(document_width=1400, document_height=3000, viewport_height=700)
 
 
 @pytest.mark.parametrize("replica", [False, True], ids=["sql", "replica"])
@@ -285,8 +286,10 @@ def test_bin_top_elements_name_the_most_clicked_selector_of_each_spot(
     """(7, 12): A's 3 clicks without a selector and B's on div.card: div.card is named (a selector
     beats none); (46, 37): C's click without one."""
     store = ReplicaStore(engine) if replica else site
-    top = explore.bin_top_elements(store, ["https://example.com/pricing"], "desktop", WINDOW, WebFilters())
+    top = store.page_cells(
+        ["https://example.com/pricing"], WINDOW, WebFilters(), "desktop", include_fixed=True
+    )
     assert top.rows() == [(7, 12, 4, "div.card"), (46, 37, 1, None)]
-    assert explore.bin_top_elements(
-        store, ["https://example.com/pricing"], "mobile", WINDOW, WebFilters()
+    assert store.page_cells(
+        ["https://example.com/pricing"], WINDOW, WebFilters(), "mobile", include_fixed=True
     ).is_empty()

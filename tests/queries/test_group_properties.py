@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from data_layer import metrics, page_groups
+from data_layer import metrics, page_groups, page_reads
 from data_layer.filters import WebFilters, Window
 from data_layer.page_ref import GroupRef, PagePattern, PageRef
 from data_layer.service import HeatmapService
@@ -23,7 +23,7 @@ PAGES = ("https://example.com/a", "https://example.com/ab", "https://example.com
 WINDOW = Window(date(2026, 4, 1), date(2026, 4, 30))
 
 
-class PagesStore:
+class PagesStore(page_reads.FromEvents):
     """A store over a fixed frame: enough of the interface for summaries and group totals."""
 
     def __init__(self, frame: pl.DataFrame) -> None:

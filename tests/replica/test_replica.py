@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from api.web_json import page_list_body, summary_text
-from data_layer import breakpoints, metrics
+from data_layer import breakpoints, explore, metrics
 from data_layer.filters import WebFilters, Window, parse_filters
 from data_layer.ingest import ingest_web_batch
 from data_layer.page_ref import GroupRef, PagePattern, PageRef
@@ -49,6 +49,19 @@ def answers(service: HeatmapService) -> dict[str, Any]:
         group = GroupRef(PagePattern(pattern), "desktop")
         result[pattern] = summary_text(service.page_summary(group, WINDOW))
         result[f"{pattern} elements"] = service.page_elements(group, WINDOW).to_dicts()
+    top = PageRef(result["CLICKS"][0]["pageKey"], "desktop")
+    result["top without fixed"] = summary_text(service.page_summary(top, WINDOW, include_fixed=False))
+    result["top elements without fixed, 1440 px"] = service.page_elements(
+        top, WINDOW, include_fixed=False, width=1440
+    ).to_dicts()
+    keys, store = [entity["pageKey"] for entity in result["CLICKS"][:3]], service.store
+    result["cells"] = store.page_cells(keys, WINDOW, WebFilters(), "desktop", include_fixed=False).to_dicts()
+    result["geometry"] = store.page_geometry(keys, WINDOW, WebFilters(country="us"), "tablet")
+    days = explore.DayRange(WINDOW.from_day, WINDOW.to_day)
+    result["dimensions"] = explore.dimension_values(store, days).to_dicts()
+    result["segment values"] = sorted(map(str, explore.segment_values(store, days).to_dicts()))
+    segmented = parse_filters(visitor_type="returning", country="us")
+    result["top returning us"] = summary_text(service.page_summary(top, WINDOW, segmented))
     for entity in result["CLICKS"][:4]:
         for breakpoint in breakpoints.NAMES:
             page = PageRef(entity["pageKey"], breakpoint)

@@ -1,0 +1,151 @@
+"""A page's (or a page group's) heatmap and clicked elements from its events in Polars: how the stores
+that can hand out events (:class:`~data_layer.store.SqlStore`, the replica) answer
+``EventStore.page_heatmap`` and ``EventStore.page_elements``. A store that aggregates elsewhere
+(ClickHouse) answers the same two reads with its own queries and the same finishing steps
+(:func:`metrics.click_and_rage`, :func:`metrics.top_selectors`, :func:`metrics.reach_and_fold`,
+:func:`elements.element_table`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from data_layer import elements, metrics
+from data_layer.filters import WebFilters, Window
+
+GEOMETRY_COLUMNS = ("document_width", "document_height", "viewport_height")
+CELL_COLUMNS = ("event_type", "breakpoint", "x", "y", "document_width", "selector")
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    """Typical page size seen by visitors of one page and breakpoint, in CSS px (medians over events).
+
+    Used to lay the bins out when no screenshot is known and to scale a screenshot to CSS px; ``None``
+    fields mean no event carried the value.
+    """
+
+    document_width: int | None
+    document_height: int | None
+    viewport_height: int | None
+
+
+def rounded_median(median: float | None) -> int | None:
+    """A geometry median as a whole px, rounded as Polars rounds (every store the same way)."""
+    if median is None:
+        return None
+    return int(pl.Series([median], dtype=pl.Float64).round(0).item())
+
+
+@dataclass(frozen=True)
+class PageHeatmap:
+    """A page's (or group's) heatmap at one breakpoint, its curated sessions
+    (:data:`metrics.REPLAY_SESSION_SCHEMA`, of every breakpoint) and, when asked for, how many of the
+    pages had events."""
+
+    heatmap: metrics.BreakpointSummary
+    replay_sessions: pl.DataFrame
+    pages: int | None
+
+
+def heatmap_of_events(events: pl.LazyFrame, breakpoint: str, *, count_pages: bool) -> PageHeatmap:
+    """:class:`PageHeatmap` of some pages' events (:data:`metrics.SUMMARY_COLUMNS`, and ``page_key``
+    with ``count_pages``)."""
+    pages = events.select(pl.col("page_key").n_unique()).collect().item() if count_pages else None
+    return PageHeatmap(
+        metrics.breakpoint_summary(events, breakpoint),
+        metrics.replay_sessions(events),
+        None if pages is None else int(pages),
+    )
+
+
+class FromEvents(ABC):
+    """``EventStore.page_heatmap`` and ``EventStore.page_elements`` for a store that hands out events
+    (``EventStore.page_events``), aggregated here in Polars."""
+
+    @abstractmethod
+    def page_events(
+        self, page_keys: Sequence[str], window: Window, filters: WebFilters, columns: Sequence[str]
+    ) -> pl.LazyFrame: ...
+
+    def _events(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        columns: Sequence[str],
+        include_fixed: bool,
+    ) -> pl.LazyFrame:
+        """The pages' events, ``columns`` only; without the clicks on fixed or sticky elements unless
+        ``include_fixed``."""
+        if include_fixed:
+            return self.page_events(page_keys, window, filters, columns)
+        events = self.page_events(page_keys, window, filters, (*columns, "fixed"))
+        return events.filter(~metrics.ON_FIXED).drop("fixed")
+
+    def page_heatmap(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        breakpoint: str,
+        *,
+        include_fixed: bool,
+        count_pages: bool,
+    ) -> PageHeatmap:
+        """The pages' heatmap at ``breakpoint`` and their curated sessions; ``include_fixed=False``
+        leaves out clicks on fixed or sticky elements; ``count_pages``: how many of the pages had
+        events."""
+        columns = (*metrics.SUMMARY_COLUMNS, "page_key") if count_pages else metrics.SUMMARY_COLUMNS
+        events = self._events(page_keys, window, filters, columns, include_fixed)
+        return heatmap_of_events(events, breakpoint, count_pages=count_pages)
+
+    def page_elements(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        breakpoint: str,
+        limit: int,
+        *,
+        include_fixed: bool,
+        width: float | None,
+    ) -> pl.DataFrame:
+        """The pages' most clicked elements at ``breakpoint`` (:func:`elements.element_stats`)."""
+        columns = elements.ELEMENT_COLUMNS if width is None else (*elements.ELEMENT_COLUMNS, "document_width")
+        events = self._events(page_keys, window, filters, columns, include_fixed)
+        return elements.element_stats(events, breakpoint, limit, width=width)
+
+    def page_cells(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        breakpoint: str,
+        *,
+        include_fixed: bool,
+    ) -> pl.DataFrame:
+        """Per bin of the breakpoint's clicks (each binned by its own page's width): ``bin_x``, ``bin_y``,
+        ``clicks``, ``top_element`` (:func:`metrics.click_top_elements`), so a spot's hover can name what
+        was clicked there; fixed clicks left out unless ``include_fixed``."""
+        events = self._events(page_keys, window, filters, CELL_COLUMNS, include_fixed)
+        clicks = events.filter((pl.col("event_type") == "click") & (pl.col("breakpoint") == breakpoint))
+        return metrics.click_top_elements(clicks)
+
+    def page_geometry(
+        self, page_keys: Sequence[str], window: Window, filters: WebFilters, breakpoint: str
+    ) -> PageGeometry:
+        """Median document width and height and viewport height of the events of ``page_keys`` (one
+        page, or a group's pages together) in one breakpoint."""
+        events = self.page_events(page_keys, window, filters, ("breakpoint", *GEOMETRY_COLUMNS))
+        medians = (
+            events.filter(pl.col("breakpoint") == breakpoint)
+            .select(pl.col(name).cast(pl.Float64).median() for name in GEOMETRY_COLUMNS)
+            .collect()
+            .row(0)
+        )
+        return PageGeometry(*(rounded_median(value) for value in medians))
