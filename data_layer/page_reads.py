@@ -11,10 +11,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import polars as pl
 
-from data_layer import elements, metrics
+from data_layer import elements, metrics, scroll_only
 from data_layer.filters import WebFilters, Window
 
 GEOMETRY_COLUMNS = ("document_width", "document_height", "viewport_height")
@@ -71,6 +72,16 @@ class FromEvents(ABC):
     def page_events(
         self, page_keys: Sequence[str], window: Window, filters: WebFilters, columns: Sequence[str]
     ) -> pl.LazyFrame: ...
+
+    @abstractmethod
+    def web_events(
+        self, from_day: date, to_day: date, filters: WebFilters = ..., *, columns: Sequence[str] | None = None
+    ) -> pl.DataFrame: ...
+
+    def pages_without_clicks(self, window: Window, filters: WebFilters) -> pl.DataFrame:
+        """The window's pages with scrolls but no click (:func:`scroll_only.pages_without_clicks`)."""
+        events = self.web_events(window.from_day, window.to_day, filters, columns=scroll_only.COLUMNS)
+        return scroll_only.pages_without_clicks(events).collect()
 
     def _events(
         self,

@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine
 
-from data_layer import bins, breakpoints, elements, metrics, page_reads, rage, segments, sessions
+from data_layer import bins, breakpoints, elements, metrics, page_reads, rage, scroll_only, segments, sessions
 from data_layer.clickhouse.shipper import read_progress
 from data_layer.clickhouse.tables import FLAGS, TOUCH, WEB, read_name
 from data_layer.clickhouse.target import ClickHouseTarget, answering
@@ -367,6 +367,32 @@ class ClickHouseStore:
             medians.append(metrics.weighted_median(sizes))
         return PageGeometry(*(page_reads.rounded_median(value) for value in medians))
 
+    def pages_without_clicks(self, window: Window, filters: WebFilters) -> pl.DataFrame:
+        """As :meth:`data_layer.page_reads.FromEvents.pages_without_clicks`: ClickHouse counts the scroll
+        sessions of the pages no click of the window and filters reached (``GLOBAL``: the clicked pages
+        are gathered once from every shard)."""
+        where = self._conditions(window.from_day, window.to_day, filters, None)
+        if where is None:
+            return scroll_only.pages_without_clicks(pl.LazyFrame(schema=_SCROLL_ONLY_INPUT)).collect()
+        conditions, params = where
+        condition = " AND ".join(conditions)
+        scrolls = (
+            f"FROM {self.web} WHERE {condition} AND event_type = 'scroll' AND page_key GLOBAL NOT IN "
+            f"(SELECT page_key FROM {self.web} WHERE {condition} AND event_type = 'click')"
+        )
+        per_breakpoint = self._frame(
+            f"SELECT page_key, breakpoint, toInt64(uniqExact(session_id)) {scrolls} "
+            "GROUP BY page_key, breakpoint",
+            params,
+            {"page_key": pl.String, "breakpoint": pl.String, "sessions": pl.Int64},
+        )
+        per_page = self._frame(
+            f"SELECT page_key, toInt64(uniqExact(session_id)) {scrolls} GROUP BY page_key",
+            params,
+            {"page_key": pl.String, "scroll_sessions": pl.Int64},
+        )
+        return scroll_only.ranked_pages(per_breakpoint.lazy(), per_page.lazy()).collect()
+
     def distinct_values(self, from_day: date, to_day: date, columns: Sequence[str]) -> pl.DataFrame:
         """As :meth:`data_layer.store.SqlStore.distinct_values`, made unique by ClickHouse."""
         found = self._execute(
@@ -508,4 +534,5 @@ class ClickHouseStore:
         return self._frame(query, params, TOUCH_EVENT_SCHEMA)
 
 
+_SCROLL_ONLY_INPUT = {name: WEB_EVENT_SCHEMA[name] for name in scroll_only.COLUMNS}
 _COUNT_INPUT = {name: WEB_EVENT_SCHEMA[name] for name in metrics.PAGE_LIST_COLUMNS}

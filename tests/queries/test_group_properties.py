@@ -40,6 +40,9 @@ class PagesStore(page_reads.FromEvents):
     ) -> pl.LazyFrame:
         return self.frame.lazy().filter(pl.col("page_key").is_in(list(page_keys))).select(columns)
 
+    def web_events(self, from_day: date, to_day: date, filters: WebFilters, **options: Any) -> pl.DataFrame:
+        return self.frame.select(options["columns"])
+
     def click_counts(self, from_day: date, to_day: date, filters: WebFilters, **options: Any) -> pl.DataFrame:
         return metrics.click_counts(self.frame).collect()
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from api.web_json import page_list_body, summary_text
-from data_layer import breakpoints, explore, metrics
+from data_layer import breakpoints, explore, metrics, scroll_only
 from data_layer.filters import WebFilters, Window, parse_filters
 from data_layer.ingest import ingest_web_batch
 from data_layer.page_ref import GroupRef, PagePattern, PageRef
@@ -60,6 +60,8 @@ def answers(service: HeatmapService) -> dict[str, Any]:
     days = explore.DayRange(WINDOW.from_day, WINDOW.to_day)
     result["dimensions"] = explore.dimension_values(store, days).to_dicts()
     result["segment values"] = sorted(map(str, explore.segment_values(store, days).to_dicts()))
+    for narrow in (WebFilters(), WebFilters(country="us", browser="firefox")):
+        result[f"scroll only {narrow}"] = scroll_only.scroll_only_pages(store, WINDOW, narrow).to_dicts()
     segmented = parse_filters(visitor_type="returning", country="us")
     result["top returning us"] = summary_text(service.page_summary(top, WINDOW, segmented))
     for entity in result["CLICKS"][:4]:
