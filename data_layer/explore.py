@@ -93,6 +93,24 @@ def segment_values(store: EventStore, days: DayRange) -> pl.DataFrame:
     return segments.split_keys(frame.get_column("segment"))
 
 
+HOTSPOT_COLUMNS = (
+    "seq",
+    "ts",
+    "breakpoint",
+    "session_id",
+    "visitor_id",
+    "event_type",
+    "x",
+    "y",
+    "document_width",
+    "selector",
+    "dead",
+    "rage_start",
+    "fixed",
+)
+"""What the sessions behind a spot or an element read of the page's events."""
+
+
 def _page_clicks(
     store: EventStore,
     page_keys: Sequence[str],
@@ -103,7 +121,9 @@ def _page_clicks(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(events, clicks at ``breakpoint``) of ``page_keys``; without clicks on fixed or sticky elements
     unless ``include_fixed``, as the summary leaves them out."""
-    events = store.web_events(window.from_day, window.to_day, filters, page_keys=page_keys)
+    events = store.web_events(
+        window.from_day, window.to_day, filters, page_keys=page_keys, columns=HOTSPOT_COLUMNS
+    )
     if not include_fixed:
         events = events.filter(~metrics.ON_FIXED)
     return events, events.filter((pl.col("event_type") == "click") & (pl.col("breakpoint") == breakpoint))
