@@ -146,7 +146,10 @@ def test_clickhouse_answers_as_sql_through_a_crash_late_flags_and_erasure(
     assert answers(service) == answers(sql)
     for filters in (WebFilters(), WebFilters(country="us")):
         ours, theirs = (
-            s.click_counts(*WINDOW.__dict__.values(), filters, as_of_seq=mark).sort("page_key", "breakpoint")
+            s.click_counts(*WINDOW.__dict__.values(), filters, as_of_seq=mark)
+            .group_by("page_key", "breakpoint")
+            .sum()  # a store may count a page and breakpoint in several rows (corrections apart)
+            .sort("page_key", "breakpoint")
             for s in (store, SqlStore(engine))
         )
         assert ours.equals(theirs) and ours.height
