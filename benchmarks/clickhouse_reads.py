@@ -20,7 +20,6 @@ instead of hours of ingestion; the reads are then measured again. The copies sta
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,7 +31,7 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from benchmarks.query_latency import fill
+from benchmarks.query_latency import fill, median_ms
 from data_layer.clickhouse import shipper, tables
 from data_layer.clickhouse.store import ClickHouseStore
 from data_layer.clickhouse.target import ClickHouseTarget
@@ -48,16 +47,6 @@ from heatmaps_testing.loopback import ApiServer, make_tokens
 LOCAL_CLUSTER = "clickhouse://heatmaps:heatmaps-local@127.0.0.1:19000/heatmaps_bench?cluster=heatmaps_local"
 COPY_SEQ_STEP = 1_000_000_000_000
 """How far below the shipped rows each copy's sequence numbers go (reads count rows up to the mark)."""
-
-
-def median_ms(action: Callable[[], Any], runs: int) -> float:
-    action()  # warm
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
 
 
 def ship(engine: Any, target: ClickHouseTarget) -> None:
@@ -83,12 +72,16 @@ def add_copies(target: ClickHouseTarget, copies: int) -> None:
     columns = list(tables.WEB_COLUMNS)
     for shard in tables.shards(target):
         client = target.client(shard.host, shard.port)
+        shipped = client.execute(f"SELECT count() FROM {local} WHERE seq > 0")[0][0]
         for copy in range(1, copies):
             low = -COPY_SEQ_STEP * copy
-            if client.execute(
-                f"SELECT count() FROM {local} WHERE seq > {low - COPY_SEQ_STEP} AND seq <= {low}"
-            )[0][0]:
+            present = client.execute(
+                f"SELECT count() FROM {local} WHERE seq > {low} AND seq < {low + COPY_SEQ_STEP}"
+            )[0][0]
+            if present == shipped:
                 continue
+            if present:
+                raise SystemExit(f"copy {copy} on shard {shard.number} is partial: drop {target.database}")
             renamed = {
                 "seq": f"seq - {COPY_SEQ_STEP * copy}",
                 "event_id": "CAST(NULL AS Nullable(String))",
