@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -161,6 +162,57 @@ def reader(base: str | list[str], token: str, name: str, stop_at: float, log: Cl
     finally:
         for client in clients:
             client.close()
+
+
+@dataclass
+class KilledStream:
+    """What :func:`stream_through_kills` saw: the writer's log, whether every batch was answered, and
+    what ``after_kill`` returned after each kill."""
+
+    log: ClientLog
+    finished: bool
+    after_kills: list[Any]
+
+
+def stream_through_kills(
+    server: Any,
+    batches: list[list[dict[str, Any]]],
+    token: str,
+    *,
+    kills: int,
+    rng: random.Random,
+    after_kill: Callable[[], Any],
+) -> KilledStream:
+    """Sends ``batches`` in order from one writer, resending each until it is answered, while ``server``
+    (a ``loopback.ApiServer``) is SIGKILLed ``kills`` times at random moments, each once the stream
+    made 3 more batches of progress, and restarted; ``after_kill`` runs right after each kill, before
+    the restart (what the storage holds then)."""
+    log = ClientLog()
+    done = threading.Event()
+
+    def stream() -> None:
+        with httpx.Client(
+            base_url=server.base, headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ) as client:
+            for batch in batches:
+                if not send_batch(client, log, batch, give_up_at=time.monotonic() + 60):
+                    return
+        done.set()
+
+    thread = threading.Thread(target=stream)
+    thread.start()
+    after_kills: list[Any] = []
+    while len(after_kills) < kills:
+        goal = len(log.acknowledged) + 3
+        while len(log.acknowledged) < goal and not done.is_set():
+            time.sleep(0.01)
+        if done.wait(rng.uniform(0, 0.1)):
+            break
+        server.kill()
+        after_kills.append(after_kill())
+        server.start()
+    thread.join(120)
+    return KilledStream(log, done.is_set(), after_kills)
 
 
 @dataclass

@@ -244,16 +244,61 @@ class ClickHouseStore:
 
     def _replay_sessions(self, condition: str, params: dict[str, Any]) -> pl.DataFrame:
         """:func:`metrics.replay_sessions` of the events ``condition`` selects: ranked and cut by
-        ClickHouse (``LIMIT … BY``), then the first event of the few sessions that made it."""
+        ClickHouse (``LIMIT … BY``), then the first event of the few sessions that made it.
+
+        Ranking every session of a busy page is the dear part (2 M sessions: seconds), so, as
+        :func:`metrics.replay_sessions` does, a breakpoint where enough sessions have a rage event or a
+        dead click ranks only those whose rage events and dead clicks reach its k-th best: found from
+        the flagged clicks alone, then ranked on all their events.
+        """
         click = "event_type = 'click'"
+        params = {
+            **params,
+            "breakpoints": breakpoints.NAMES,
+            "per_breakpoint": metrics.REPLAYS_PER_BREAKPOINT,
+        }
+        flagged = (
+            f"{click} AND breakpoint IN %(breakpoints)s AND (dead = 1 OR {_RAGE_START} = 1) "
+            f"GROUP BY breakpoint, session_id"
+        )
+        kth = self._execute(
+            f"SELECT breakpoint, r, d FROM (SELECT breakpoint, session_id, toInt64(sum({_RAGE_START})) AS r, "
+            f"toInt64(sum(dead)) AS d FROM {self._from(['rage_start'])} WHERE {condition} AND {flagged}) "
+            "ORDER BY breakpoint, r DESC, d DESC LIMIT %(per_breakpoint)s BY breakpoint",
+            params,
+            columnar=False,
+        )
+        thresholds: dict[str, tuple[int, int]] = {}
+        for name, rage_events, dead_clicks in kth:
+            thresholds[name] = (int(rage_events), int(dead_clicks))  # the last one of each is its k-th
+        settled = [
+            name
+            for name in thresholds
+            if sum(1 for row in kth if row[0] == name) == metrics.REPLAYS_PER_BREAKPOINT
+        ]
+        narrowed = ""
+        if settled:
+            # Per shard on its own tables: a session's events and flags never span shards.
+            reaching = " OR ".join(
+                f"(breakpoint = '{name}' AND (r > {thresholds[name][0]} OR (r = {thresholds[name][0]} "
+                f"AND d >= {thresholds[name][1]})))"
+                for name in settled
+            )
+            local = f"{self.target.database}.{WEB.local} {self._flags_join}"
+            narrowed = (
+                f" AND (breakpoint NOT IN %(settled)s OR (breakpoint, session_id) IN (SELECT breakpoint, "
+                f"session_id FROM (SELECT breakpoint, session_id, sum({_RAGE_START}) AS r, sum(dead) AS d "
+                f"FROM {local} WHERE {condition} AND {flagged}) WHERE {reaching}))"
+            )
+            params["settled"] = tuple(settled)
         ranked = self._frame(
             f"SELECT breakpoint, session_id, toInt64(sum({click} AND {_RAGE_START})) AS rage_events, "
             f"toInt64(sum({click} AND dead)) AS dead_clicks, toInt64(countIf({click})) AS clicks, "
-            f"max(ts_us) AS last_ts FROM {self._from(['rage_start'])} WHERE {condition} "
+            f"max(ts_us) AS last_ts FROM {self._from(['rage_start'])} WHERE {condition}{narrowed} "
             "AND breakpoint IN %(breakpoints)s GROUP BY breakpoint, session_id ORDER BY breakpoint, "
             "rage_events DESC, dead_clicks DESC, clicks DESC, last_ts DESC, session_id "
             "LIMIT %(per_breakpoint)s BY breakpoint",
-            {**params, "breakpoints": breakpoints.NAMES, "per_breakpoint": metrics.REPLAYS_PER_BREAKPOINT},
+            params,
             {
                 "breakpoint": pl.String,
                 "session_id": pl.String,

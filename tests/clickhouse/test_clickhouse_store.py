@@ -20,6 +20,7 @@ from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.errors import BadRequest, Unavailable
 from data_layer.filters import TouchFilters, WebFilters
 from data_layer.ingest import ingest_touch_batch
+from data_layer.page_ref import PageRef
 from data_layer.retention import forget_visitor, purge_older_than
 from data_layer.service import HeatmapService
 from data_layer.store import SqlStore
@@ -246,3 +247,50 @@ def test_a_flag_correction_counts_once_the_write_that_made_it_is_shipped(
     assert store.web_events(day, day, columns=["rage"])["rage"].to_list() == [False]
     shipper.write_progress(engine, "web", shipper.Progress(mark + 1, mark + 1, "0"))
     assert store.web_events(day, day, columns=["rage"])["rage"].to_list() == [True]
+
+
+def test_replays_of_a_busy_page_rank_the_sessions_its_flagged_clicks_single_out(
+    engine, settings, clickhouse_target
+) -> None:
+    """Seven sessions with dead clicks (ties at the fifth among them) and busier sessions without any:
+    ClickHouse ranks only the flagged sessions that can make the five of the breakpoint, and answers
+    as SQL does; a breakpoint with fewer flagged sessions ranks all of its sessions."""
+    events = []
+    for number, dead in enumerate((3, 2, 2, 1, 1, 1, 1)):
+        session = f"dead{number}"
+        for click in range(dead + 2):
+            events.append(
+                web_click(
+                    sessionId=session,
+                    visitorId=f"v-{session}",
+                    dead=click < dead,
+                    x=40 * click,
+                    timestamp=f"2026-10-25T12:{number:02d}:{click:02d}Z",
+                )
+            )
+    for number in range(3):  # many clicks, none flagged: below every flagged session
+        events += [
+            web_click(
+                sessionId=f"busy{number}",
+                x=300 + 50 * click,
+                timestamp=f"2026-10-25T13:0{number}:{click:02d}Z",
+            )
+            for click in range(9)
+        ]
+    events += [  # mobile: two sessions, one flagged
+        web_click(sessionId=f"phone{number}", viewportWidth=390, documentWidth=390, dead=number == 0,
+                  timestamp="2026-10-25T14:00:00Z")
+        for number in range(2)
+    ]  # fmt: skip
+    load(engine, settings, events)
+    shipper.Shipper(engine, clickhouse_target).ship()
+    window = replace(WINDOW, from_day=date(2026, 10, 25), to_day=date(2026, 10, 25))
+    page = PageRef("https://example.com/pricing", "desktop")
+    ours, theirs = (
+        HeatmapService(store, settings, b"k").page_summary(page, window).replays
+        for store in (ClickHouseStore(clickhouse_target, engine), SqlStore(engine))
+    )
+    assert ours.equals(theirs)
+    desktop = ours.filter(pl.col("breakpoint") == "desktop").get_column("url").str.extract(r"(dead\d|busy\d)")
+    assert desktop.to_list() == ["dead0", "dead2", "dead1", "dead6", "dead5"]  # ties: latest first
+    assert ours.filter(pl.col("breakpoint") == "mobile").height == 2

@@ -44,13 +44,12 @@ from data_layer.ingest import RequestContext, web_event_row
 from data_layer.schema import WEB_ROW_COLUMNS, web_events
 from data_layer.settings import Settings
 from heatmaps_testing.load import (
-    ClientLog,
     check_exactly_once,
     load_day,
     make_batch,
     run_load,
-    send_batch,
     stored_event_ids,
+    stream_through_kills,
 )
 from heatmaps_testing.loopback import ApiServer, make_tokens
 
@@ -194,36 +193,21 @@ def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(database_url:
     rng = random.Random(7)
     batches = [make_batch(f"crash{i}", 500, rng, load_day()) for i in range(BATCHES)]
     server = ApiServer(database_url, tmp_path).start()
-    log = ClientLog()
-    done = threading.Event()
-
-    def stream() -> None:
-        with httpx.Client(base_url=server.base, headers=bearer(ingest_token), timeout=10) as client:
-            for batch in batches:
-                if not send_batch(client, log, batch, give_up_at=time.monotonic() + 60):
-                    return
-        done.set()
-
-    thread = threading.Thread(target=stream)
-    thread.start()
-    after_kills: list[Counter[str]] = []
     try:
-        while len(after_kills) < 3:
-            # Let the stream make progress after the restart, then kill at a random moment of it.
-            goal = len(log.acknowledged) + 3
-            while len(log.acknowledged) < goal and not done.is_set():
-                time.sleep(0.01)
-            if done.wait(rng.uniform(0, 0.1)):
-                break
-            server.kill()
-            after_kills.append(batch_completeness(database_url, batches))
-            server.start()
-        thread.join(120)
+        stream = stream_through_kills(
+            server,
+            batches,
+            ingest_token,
+            kills=3,
+            rng=rng,
+            after_kill=lambda: batch_completeness(database_url, batches),
+        )
         verdict = check_exactly_once(database_url, batches, api=(server.base, view_token))
     finally:
         server.stop()
+    log, after_kills = stream.log, stream.after_kills
 
-    assert done.is_set(), f"the stream did not finish: {log.statuses}"
+    assert stream.finished, f"the stream did not finish: {log.statuses}"
     assert len(after_kills) == 3, "the stream ended before the third kill; send more batches"
     assert all(counts["partial"] == 0 for counts in after_kills), after_kills
     assert log.resends >= 3, log.statuses  # every kill hit the stream
