@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-import polars as pl
 import streamlit as st
 
 from dashboard import compare, loaders
@@ -24,10 +23,9 @@ from dashboard.filters import EARLIEST_DAY, Filters, clamp_window, utc_today
 from dashboard.formatting import count, escape_markdown, percent
 from dashboard.heatmap_view import LAYERS, Look, chart_width
 from dashboard.loaders import DataVersion, PageFrame
-from dashboard.segment_filters import segment_choices
+from dashboard.segment_filters import NO_CHOICES, SegmentChoices
 from data_layer.filters import MAX_WINDOW_DAYS, WebFilters, Window
 from data_layer.page_ref import GroupRef, PageRef
-from data_layer.segments import SEGMENT_COLUMNS
 
 MODES = ("Off", "Previous period", "Another window", "Another segment")
 DELTA_COLOURS = {"more": "normal", "less": "inverse", "neither": "off"}
@@ -96,7 +94,7 @@ def comparison_controls(backend: Backend, version: DataVersion, chosen: Filters)
             (a, chosen.where), (b, chosen.where), (compare.window_label(a), compare.window_label(b))
         )
     if mode == "Another segment":
-        choices = segment_choices(_segment_values(backend, version))
+        choices = _segment_choices(backend, version)
         option = row.selectbox(
             "Segment B",
             compare.segment_options(choices),
@@ -116,12 +114,12 @@ def comparison_controls(backend: Backend, version: DataVersion, chosen: Filters)
     return None
 
 
-def _segment_values(backend: Backend, version: DataVersion) -> pl.DataFrame:
-    """The distinct segments of the days with data, as the sidebar offers them (none without data)."""
+def _segment_choices(backend: Backend, version: DataVersion) -> SegmentChoices:
+    """The segments of the days with data, as the sidebar offers them (none without data)."""
     web, _ = loaders.day_ranges(backend, backend.key, version)
     if web is None:
-        return pl.DataFrame(schema=dict.fromkeys(SEGMENT_COLUMNS, pl.String))
-    return loaders.segment_values(backend, backend.key, version.web[1], web.first, web.last)
+        return NO_CHOICES
+    return loaders.segment_choices(backend, backend.key, version.web[1], web.first, web.last)
 
 
 def _side_value(value: float | None, kind: str) -> str:

@@ -20,7 +20,6 @@ from dashboard import loaders, segment_filters
 from dashboard.context import Backend
 from dashboard.segment_filters import SegmentChoices
 from data_layer.filters import MAX_WINDOW_DAYS, VISITOR_TYPES, WebFilters, Window, parse_filters
-from data_layer.segments import SEGMENT_COLUMNS
 
 ALL = "All"
 DEFAULT_WINDOW_DAYS = 30
@@ -158,10 +157,10 @@ def render_filters(backend: Backend) -> Filters:
             st.caption(f":orange[{note}]")
         if web_days is not None:
             days = (backend, backend.key, version.web[1], web_days.first, web_days.last)
-            dims, segments = loaders.dimensions(*days), loaders.segment_values(*days)
+            dims, segments = loaders.dimensions(*days), loaders.segment_choices(*days)
         else:
             dims = pl.DataFrame(schema=dict.fromkeys(("country", "region", "browser"), pl.String))
-            segments = pl.DataFrame(schema=dict.fromkeys(SEGMENT_COLUMNS, pl.String))
+            segments = segment_filters.NO_CHOICES
         country = _choice(
             st.selectbox(
                 "Country",
@@ -194,7 +193,7 @@ def render_filters(backend: Backend) -> Filters:
             ).strip()
             or None
         )
-        segment = _segment_section(segment_filters.segment_choices(segments))
+        segment = _segment_section(segments)
         st.button("Reset filters", on_click=_reset, args=(defaults,), width="stretch")
         if lasts:
             st.caption(f"Newest data: {max(lasts):%Y-%m-%d} (UTC).")

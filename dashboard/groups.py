@@ -86,9 +86,10 @@ def example_pattern(page_keys: list[str]) -> str | None:
     path segment made ``*``: ``https://shop.example/products/*``), so the pattern field's example is
     written in the site's own URLs; the first key's site as a whole without such a page, None without
     pages."""
-    nested = [key for key in page_keys if "/" in urlsplit(key).path.strip("/")]
-    if not (nested or page_keys):
+    if not page_keys:
         return None
-    parts = urlsplit((nested or page_keys)[0])
+    # The first such key: the list is long (every page of the window), the answer near its top.
+    nested = next((key for key in page_keys if "/" in urlsplit(key).path.strip("/")), None)
+    parts = urlsplit(nested or page_keys[0])
     parent = parts.path.rstrip("/").rpartition("/")[0] if nested else ""
     return f"{parts.scheme}://{parts.netloc}{parent}/*"

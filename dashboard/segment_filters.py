@@ -59,9 +59,13 @@ def tag_options(tags: pl.Series) -> list[str]:
 def segment_choices(values: pl.DataFrame) -> SegmentChoices:
     """The choices of :func:`data_layer.explore.segment_values`' frame (one row per distinct segment)."""
     return SegmentChoices(
-        {field: sorted(set(values[field].drop_nulls().to_list())) for field in SELECTS},
+        {field: sorted(values[field].drop_nulls().unique().to_list()) for field in SELECTS},
         tag_options(values["tags"]),
     )
+
+
+NO_CHOICES = SegmentChoices({field: [] for field in SELECTS}, [])
+"""The choices of a data set without web events."""
 
 
 def describe(where: WebFilters) -> list[str]:
