@@ -29,7 +29,7 @@ from sqlalchemy import (
     select,
 )
 
-from data_layer import metrics, page_reads, rage, segments, sessions
+from data_layer import metrics, page_reads, rage, segments, sessions, touch_metrics
 from data_layer.filters import TouchFilters, WebFilters, Window
 from data_layer.page_reads import PageGeometry, PageHeatmap
 from data_layer.schema import touch_events, web_events
@@ -154,7 +154,7 @@ class EventStore(Protocol):
 
     def page_exists(self, page_key: str) -> bool: ...
 
-    def touch_events(self, filters: TouchFilters) -> pl.DataFrame: ...
+    def touch_cells(self, filters: TouchFilters, *, by_user: bool) -> pl.DataFrame: ...
 
 
 def _segment_key() -> ColumnElement[str]:
@@ -327,6 +327,10 @@ class SqlStore(page_reads.FromEvents):
     def page_exists(self, page_key: str) -> bool:
         with self.engine.connect() as conn:
             return bool(conn.scalar(select(exists().where(web_events.c.page_key == page_key))))
+
+    def touch_cells(self, filters: TouchFilters, *, by_user: bool) -> pl.DataFrame:
+        """:func:`touch_metrics.touch_cells` of the screen's touches matching the filters."""
+        return touch_metrics.touch_cells(self.touch_events(filters), by_user=by_user)
 
     def touch_events(self, filters: TouchFilters) -> pl.DataFrame:
         """Touch events of one screen matching the filters (columns :data:`TOUCH_EVENT_SCHEMA`), in no

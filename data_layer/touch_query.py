@@ -95,13 +95,15 @@ class TouchHeatmap:
 
 
 def query_touch_heatmap(store: EventStore, query: TouchQuery) -> TouchHeatmap:
-    """The touch grid of ``query``: one read of the events, the user's points cut from it in memory."""
+    """The touch grid of ``query``: one read of the cells (per user when the answer needs users), the
+    user's points cut from it in memory."""
     user_id = query.filters.user_id
-    events = store.touch_events(replace(query.filters, user_id=None))
-    mine = events.filter(pl.col("user_id") == user_id) if user_id is not None else events
+    by_user = query.per_user or user_id is not None
+    cells = store.touch_cells(replace(query.filters, user_id=None), by_user=by_user)
+    mine = cells.filter(pl.col("user_id") == user_id) if user_id is not None else cells
     counts = (
-        touch_metrics.user_touch_counts(events)
+        touch_metrics.user_counts_from_cells(cells)
         if query.per_user
         else pl.DataFrame(schema=touch_metrics.USER_COUNT_SCHEMA)
     )
-    return TouchHeatmap(touch_metrics.heatmap_points(mine, per_user=query.per_user), counts)
+    return TouchHeatmap(touch_metrics.points_from_cells(mine, per_user=query.per_user), counts)

@@ -21,13 +21,25 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Engine
 
-from data_layer import bins, breakpoints, elements, metrics, page_reads, rage, scroll_only, segments, sessions
+from data_layer import (
+    bins,
+    breakpoints,
+    elements,
+    metrics,
+    page_reads,
+    rage,
+    scroll_only,
+    segments,
+    sessions,
+    touch_metrics,
+)
 from data_layer.clickhouse.shipper import read_progress
 from data_layer.clickhouse.tables import FLAGS, TOUCH, WEB, read_name
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 from data_layer.filters import TouchFilters, WebFilters, Window
 from data_layer.page_reads import PageGeometry, PageHeatmap
-from data_layer.store import TOUCH_EVENT_SCHEMA, WEB_EVENT_SCHEMA
+from data_layer.store import WEB_EVENT_SCHEMA
+from data_layer.touch_metrics import EDGE_DECIMALS, GRID_SIZE
 
 _RAGE = "if(f_has = 1, f_rage, rage)"
 _RAGE_START = "if(f_has = 1, f_rage_start, rage_start)"
@@ -576,8 +588,11 @@ class ClickHouseStore:
         )
         return bool(found)
 
-    def touch_events(self, filters: TouchFilters) -> pl.DataFrame:
-        """As :meth:`data_layer.store.SqlStore.touch_events`, in no particular order."""
+    def touch_cells(self, filters: TouchFilters, *, by_user: bool) -> pl.DataFrame:
+        """As :meth:`data_layer.store.SqlStore.touch_cells`, counted by ClickHouse (the cell as
+        :func:`data_layer.touch_metrics.touch_cells` places it: ``v * 100`` rounded to 9 decimals,
+        floored, kept within the grid)."""
+        conditions = ["screen_name = %(screen_name)s", "seq <= %(mark)s"]
         conditions = ["screen_name = %(screen_name)s", "seq <= %(mark)s"]
         params: dict[str, Any] = {"screen_name": filters.screen_name, "mark": self._mark("touch")}
         if filters.campaign_id:
@@ -595,8 +610,18 @@ class ClickHouseStore:
         if filters.to_day is not None:
             conditions.append("day <= %(to_day)s")
             params["to_day"] = filters.to_day
-        query = f"SELECT user_id, x, y FROM {self.touch} WHERE {' AND '.join(conditions)}"
-        return self._frame(query, params, TOUCH_EVENT_SCHEMA)
+        users = "user_id, " if by_user else ""
+        cells = ", ".join(
+            f"toInt32(least(greatest(floor(round({axis} * {GRID_SIZE}, {EDGE_DECIMALS})), 0), "
+            f"{GRID_SIZE - 1})) AS cell_{axis}"
+            for axis in ("x", "y")
+        )
+        query = (
+            f"SELECT {users}{cells}, toInt64(count()) FROM {self.touch} WHERE {' AND '.join(conditions)} "
+            f"GROUP BY {users}cell_y, cell_x"
+        )
+        schema = {"user_id": pl.String} if by_user else {}
+        return self._frame(query, params, schema | touch_metrics.CELL_SCHEMA)
 
 
 _SCROLL_ONLY_INPUT = {name: WEB_EVENT_SCHEMA[name] for name in scroll_only.COLUMNS}

@@ -178,10 +178,10 @@ class ReplicaStore(page_reads.FromEvents):
             snap.tail.select((pl.col("page_key") == page_key).any()).item()
         )
 
-    def touch_events(self, filters: TouchFilters) -> pl.DataFrame:
-        """As :meth:`SqlStore.touch_events`: touch events are not replicated, a covering index answers
+    def touch_cells(self, filters: TouchFilters, *, by_user: bool) -> pl.DataFrame:
+        """As :meth:`SqlStore.touch_cells`: touch events are not replicated, a covering index answers
         them in SQL."""
-        return self.sql.touch_events(filters)
+        return self.sql.touch_cells(filters, by_user=by_user)
 
 
 def _matching(

@@ -69,6 +69,9 @@ def test_the_same_sql_answers_on_a_current_engine(engine, settings, chdb_target)
     events = list(generate(events=1500, days=10, seed=3, end=END))
     load(engine, settings, events)
     ingest_touch_batch(engine, [touch(x=0.1 * i) for i in range(1, 6)], events[0]["visitorId"])
+    # Cell edges as a client writes them (0.29 * 100 is 28.999999999999996): the same cell in both.
+    edges = [touch(x=k / 100, y=(100 - k) / 100) for k in range(101)]
+    ingest_touch_batch(engine, edges, "visitor-edges")
     ship = shipper.Shipper(engine, chdb_target, block_rows=600)
     ship.ship()
     store = ClickHouseStore(chdb_target, engine)

@@ -59,7 +59,10 @@ def _sessions(service_store: Any, engine: Any) -> list[list[dict[str, Any]]]:
 
 
 def _touches(store: Any) -> list[tuple[Any, ...]]:
-    return sorted(store.touch_events(TouchFilters(screen_name="home_feed")).rows())
+    filters = TouchFilters(screen_name="home_feed")
+    return sorted(store.touch_cells(filters, by_user=True).rows()) + sorted(
+        store.touch_cells(filters, by_user=False).rows()
+    )
 
 
 def test_init_creates_every_table_on_both_shards_and_is_safe_to_repeat(clickhouse_target) -> None:
@@ -86,6 +89,9 @@ def test_clickhouse_answers_as_sql_through_a_crash_late_flags_and_erasure(
     events = list(generate(events=3000, days=10, seed=3, end=END))
     load(engine, settings, events[:2000])
     ingest_touch_batch(engine, [touch(x=0.1 * i, userId="u") for i in range(1, 8)], "visitor-touch")
+    # Cell edges as a client writes them (0.29 * 100 is 28.999999999999996): the same cell in both.
+    edges = [touch(x=k / 100, y=(100 - k) / 100) for k in range(101)]
+    ingest_touch_batch(engine, edges, "visitor-edges")
     ingest_touch_batch(engine, [touch(x=0.25)], events[0]["visitorId"])
     sql = HeatmapService(SqlStore(engine), settings, b"k")
     store = ClickHouseStore(clickhouse_target, engine)

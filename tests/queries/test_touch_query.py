@@ -12,6 +12,7 @@ from polars.testing import assert_frame_equal
 from data_layer.errors import BadRequest
 from data_layer.filters import TouchFilters
 from data_layer.store import TOUCH_EVENT_SCHEMA
+from data_layer.touch_metrics import touch_cells
 from data_layer.touch_query import TouchQuery, query_touch_heatmap
 
 
@@ -22,9 +23,9 @@ class OneScreenStore:
         self.events = pl.DataFrame(rows, schema=TOUCH_EVENT_SCHEMA, orient="row")
         self.asked: list[TouchFilters] = []
 
-    def touch_events(self, filters: TouchFilters) -> pl.DataFrame:
+    def touch_cells(self, filters: TouchFilters, *, by_user: bool) -> pl.DataFrame:
         self.asked.append(filters)
-        return self.events
+        return touch_cells(self.events, by_user=by_user)
 
 
 def test_equal_questions_are_equal_cache_keys() -> None:
