@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 
 from dashboard.formatting import escape_plotly, shorten
-from data_layer.explore import HotspotLayer
+from data_layer.page_reads import SpotLayer
 from data_layer.service import PageSummary
 
 
@@ -18,7 +18,7 @@ from data_layer.service import PageSummary
 class Layer:
     """One switchable layer of the heatmap: which frame of the summary and which count it draws."""
 
-    name: HotspotLayer
+    name: SpotLayer
     label: str
     frame: str
     """Attribute of :class:`PageSummary`."""

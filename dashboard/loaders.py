@@ -29,7 +29,7 @@ from dashboard.recording_player import DISPLAY_LIMIT_BYTES
 from data_layer import breakpoints, deletions, explore, page_groups, recordings, screenshots, scroll_only
 from data_layer.clickhouse.shipper import read_progress
 from data_layer.filters import WebFilters, Window
-from data_layer.page_reads import PageGeometry
+from data_layer.page_reads import PageGeometry, SpotLayer
 from data_layer.page_ref import GroupRef, PagePattern, PageRef
 from data_layer.recordings import RecordingHead
 from data_layer.schema import screenshots as screenshots_table
@@ -370,7 +370,7 @@ def hotspot_sessions(
     window: Window,
     where: WebFilters,
     bins: tuple[tuple[int, int], ...],
-    layer: explore.HotspotLayer,
+    layer: SpotLayer,
     include_fixed: bool = True,
 ) -> pl.DataFrame:
     """Sessions behind the selected bins of the page (or the group's pages), with replay links

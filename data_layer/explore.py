@@ -10,18 +10,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
 from sqlalchemy import Engine, func, select
 
 from data_layer import metrics, segments
-from data_layer.bins import with_bins
 from data_layer.filters import WebFilters, Window
+from data_layer.page_reads import Spot, SpotLayer
 from data_layer.schema import screenshots, touch_events, web_events
 from data_layer.store import WEB_EVENT_SCHEMA, EventStore, web_column
 
-HotspotLayer = Literal["clicks", "dead", "rage"]
 HOTSPOT_SESSION_LIMIT = 50
 DIMENSION_COLUMNS = ("country", "region", "browser")
 
@@ -93,42 +92,6 @@ def segment_values(store: EventStore, days: DayRange) -> pl.DataFrame:
     return segments.split_keys(frame.get_column("segment"))
 
 
-HOTSPOT_COLUMNS = (
-    "seq",
-    "ts",
-    "breakpoint",
-    "session_id",
-    "visitor_id",
-    "event_type",
-    "x",
-    "y",
-    "document_width",
-    "selector",
-    "dead",
-    "rage_start",
-    "fixed",
-)
-"""What the sessions behind a spot or an element read of the page's events."""
-
-
-def _page_clicks(
-    store: EventStore,
-    page_keys: Sequence[str],
-    breakpoint: str,
-    window: Window,
-    filters: WebFilters,
-    include_fixed: bool,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(events, clicks at ``breakpoint``) of ``page_keys``; without clicks on fixed or sticky elements
-    unless ``include_fixed``, as the summary leaves them out."""
-    events = store.web_events(
-        window.from_day, window.to_day, filters, page_keys=page_keys, columns=HOTSPOT_COLUMNS
-    )
-    if not include_fixed:
-        events = events.filter(~metrics.ON_FIXED)
-    return events, events.filter((pl.col("event_type") == "click") & (pl.col("breakpoint") == breakpoint))
-
-
 def hotspot_sessions(
     store: EventStore,
     *,
@@ -137,26 +100,24 @@ def hotspot_sessions(
     window: Window,
     filters: WebFilters,
     bins: list[tuple[int, int]],
-    layer: HotspotLayer,
+    layer: SpotLayer,
     replay_template: str,
     limit: int = HOTSPOT_SESSION_LIMIT,
     include_fixed: bool = True,
 ) -> pl.DataFrame:
     """Sessions whose clicks on ``page_keys`` (one page, or a group's pages together, each click binned
     by its own page's width as the summary bins it) fall in the given ``(binX, binY)`` bins, best replay
-    candidates first (:func:`_sessions_behind`).
+    candidates first (``EventStore.spot_sessions``), with their replay links (:func:`_linked`).
 
     ``layer`` picks the sessions: those with a click, a dead click, or the first click of a rage event
     (where the summary places a rage event) in the bins. Their counts are of every click in the bins, so
     a spot's ``clicks`` add up to what its hover says, whichever layer is shown.
     """
-    events, clicks = _page_clicks(store, page_keys, breakpoint, window, filters, include_fixed)
-    wanted = pl.DataFrame(
-        {"bin_x": [b[0] for b in bins], "bin_y": [b[1] for b in bins]},
-        schema={"bin_x": pl.Int32, "bin_y": pl.Int32},
+    spot = Spot(layer, bins=tuple(bins))
+    found = store.spot_sessions(
+        page_keys, window, filters, breakpoint, spot, limit, include_fixed=include_fixed
     )
-    here = with_bins(clicks).join(wanted, on=["bin_x", "bin_y"], how="semi")
-    return _sessions_behind(events, here, layer, replay_template, limit)
+    return _linked(found, replay_template)
 
 
 def element_sessions(
@@ -174,58 +135,18 @@ def element_sessions(
     """Sessions that clicked the element ``selector`` on ``page_keys`` at ``breakpoint``, shaped and
     ranked as :func:`hotspot_sessions`; rage events count at their first click's selector, as the
     elements list counts them (CONTRACT 15)."""
-    events, clicks = _page_clicks(store, page_keys, breakpoint, window, filters, include_fixed)
-    here = clicks.filter(pl.col("selector").cast(pl.String) == selector)
-    return _sessions_behind(events, here, "clicks", replay_template, limit)
+    spot = Spot("clicks", selector=selector)
+    found = store.spot_sessions(
+        page_keys, window, filters, breakpoint, spot, limit, include_fixed=include_fixed
+    )
+    return _linked(found, replay_template)
 
 
-def _sessions_behind(
-    events: pl.DataFrame, here: pl.DataFrame, layer: HotspotLayer, replay_template: str, limit: int
-) -> pl.DataFrame:
-    """The sessions of the clicks ``here`` (with a dead click or a rage event's first click among them
-    for those layers), best replay candidates first.
-
-    Ranking and links follow the summary's replays (CONTRACT 2.7): rage events, dead clicks, clicks
-    (desc), latest event (desc), session id; the link's date is the session's first event in ``events``.
-    Columns: ``session_id``, ``visitor_id``, ``clicks``, ``dead_clicks``, ``rage_events`` (all among
-    ``here``), ``last_ts``, ``first_ts`` (the session's first click of the layer here, where its replay
-    is worth starting), ``replay_url``; at most ``limit``.
-    """
-    if layer == "dead":
-        counted = here.filter(pl.col("dead").fill_null(False))
-    elif layer == "rage":
-        counted = here.filter(pl.col("rage_start").fill_null(False))
-    else:
-        counted = here
-    firsts_here = counted.group_by("session_id").agg(first_ts=pl.col("ts").min())
-    ranked = (
-        metrics.session_ranking(here)
-        .join(firsts_here.with_columns(pl.col("session_id").cast(pl.String)), on="session_id")
-        .sort(list(metrics.RANK_KEYS), descending=[True, True, True, True, False])
-        .head(limit)
-    )
-    firsts = metrics.first_events(events, ranked["session_id"].to_list())
-    links = [
-        {
-            "session_id": session_id,
-            "visitor_id": firsts[session_id][0],
-            "replay_url": metrics.replay_url(replay_template, session_id, *firsts[session_id]),
-        }
-        for session_id in ranked["session_id"].to_list()
-    ]
-    link_frame = pl.DataFrame(
-        links, schema={"session_id": pl.String, "visitor_id": pl.String, "replay_url": pl.String}
-    )
-    return ranked.join(link_frame, on="session_id", how="left", maintain_order="left").select(
-        "session_id",
-        "visitor_id",
-        "clicks",
-        "dead_clicks",
-        "rage_events",
-        "last_ts",
-        "first_ts",
-        "replay_url",
-    )
+def _linked(found: pl.DataFrame, replay_template: str) -> pl.DataFrame:
+    """``EventStore.spot_sessions`` rows with their ``replay_url`` in place of the first day: columns
+    ``session_id``, ``visitor_id``, ``clicks``, ``dead_clicks``, ``rage_events``, ``last_ts``,
+    ``first_ts``, ``replay_url``."""
+    return found.with_columns(replay_url=metrics.replay_urls(found, replay_template)).drop("first_day")
 
 
 def session_events(engine: Engine, session_id: str, day: date, visitor_id: str | None = None) -> pl.DataFrame:

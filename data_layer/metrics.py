@@ -485,9 +485,14 @@ def replay_sessions(
 def replay_links(sessions: pl.DataFrame, template: str) -> pl.DataFrame:
     """``breakpoint``, ``url`` of :func:`replay_sessions` rows (in their order), however a store ranked
     them."""
+    return sessions.select("breakpoint").with_columns(url=replay_urls(sessions, template))
+
+
+def replay_urls(sessions: pl.DataFrame, template: str) -> pl.Series:
+    """:func:`replay_url` of each row of ``sessions`` (``session_id``, ``visitor_id``, ``first_day``)."""
     rows = sessions.select("session_id", "visitor_id", "first_day").iter_rows()
     urls = [replay_url(template, session, visitor, day.isoformat()) for session, visitor, day in rows]
-    return sessions.select("breakpoint").with_columns(url=pl.Series(urls, dtype=pl.String))
+    return pl.Series(urls, dtype=pl.String)
 
 
 def replays(

@@ -12,10 +12,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 import polars as pl
 
-from data_layer import elements, metrics, scroll_only
+from data_layer import bins, elements, metrics, scroll_only
 from data_layer.filters import WebFilters, Window
 
 GEOMETRY_COLUMNS = ("document_width", "document_height", "viewport_height")
@@ -40,6 +41,46 @@ def rounded_median(median: float | None) -> int | None:
     if median is None:
         return None
     return int(pl.Series([median], dtype=pl.Float64).round(0).item())
+
+
+SpotLayer = Literal["clicks", "dead", "rage"]
+SPOT_SESSION_SCHEMA = {
+    "session_id": pl.String,
+    "visitor_id": pl.String,
+    "clicks": pl.Int64,
+    "dead_clicks": pl.Int64,
+    "rage_events": pl.Int64,
+    "last_ts": pl.Datetime("us"),
+    "first_ts": pl.Datetime("us"),
+    "first_day": pl.Date,
+}
+"""A row of ``EventStore.spot_sessions``: what a replay link and the sessions table are made of."""
+SPOT_COLUMNS = (
+    "seq",
+    "ts",
+    "breakpoint",
+    "session_id",
+    "visitor_id",
+    "event_type",
+    "x",
+    "y",
+    "document_width",
+    "selector",
+    "dead",
+    "rage_start",
+)
+"""What the sessions behind a spot or an element read of the page's events."""
+
+
+@dataclass(frozen=True)
+class Spot:
+    """Where on a page's breakpoint: some bins (``(binX, binY)``, each click binned by its own page's
+    width) or an element (``selector``); ``layer`` picks the sessions: those with a click there, a
+    dead click, or the first click of a rage event."""
+
+    layer: SpotLayer
+    bins: tuple[tuple[int, int], ...] = ()
+    selector: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,3 +201,56 @@ class FromEvents(ABC):
             .row(0)
         )
         return PageGeometry(*(rounded_median(value) for value in medians))
+
+    def spot_sessions(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        breakpoint: str,
+        spot: Spot,
+        limit: int,
+        *,
+        include_fixed: bool,
+    ) -> pl.DataFrame:
+        """The sessions with clicks in ``spot`` (:data:`SPOT_SESSION_SCHEMA`), best replay candidates
+        first: rage events, dead clicks, clicks (all among the spot's clicks, desc), latest click there
+        (desc), session id; at most ``limit``. ``first_ts``: the session's first click of the layer
+        there, where its replay is worth starting; ``visitor_id`` and ``first_day``: of its first event
+        on the pages (the replay link's)."""
+        events = self._events(page_keys, window, filters, SPOT_COLUMNS, include_fixed).collect()
+        clicks = events.filter((pl.col("event_type") == "click") & (pl.col("breakpoint") == breakpoint))
+        if spot.selector is not None:
+            here = clicks.filter(pl.col("selector").cast(pl.String) == spot.selector)
+        else:
+            wanted = pl.DataFrame(
+                {"bin_x": [b[0] for b in spot.bins], "bin_y": [b[1] for b in spot.bins]},
+                schema={"bin_x": pl.Int32, "bin_y": pl.Int32},
+            )
+            here = bins.with_bins(clicks).join(wanted, on=["bin_x", "bin_y"], how="semi")
+        counted = {
+            "dead": here.filter(pl.col("dead").fill_null(False)),
+            "rage": here.filter(pl.col("rage_start").fill_null(False)),
+        }.get(spot.layer, here)
+        firsts_here = counted.group_by("session_id").agg(first_ts=pl.col("ts").min())
+        ranked = (
+            metrics.session_ranking(here)
+            .join(firsts_here.with_columns(pl.col("session_id").cast(pl.String)), on="session_id")
+            .sort(list(metrics.RANK_KEYS), descending=[True, True, True, True, False])
+            .head(limit)
+        )
+        ids = ranked["session_id"].to_list()
+        firsts = metrics.first_events(events, ids)
+        visits = pl.DataFrame(
+            {
+                "session_id": ids,
+                "visitor_id": [firsts[session_id][0] for session_id in ids],
+                "first_day": [date.fromisoformat(firsts[session_id][1]) for session_id in ids],
+            },
+            schema={"session_id": pl.String, "visitor_id": pl.String, "first_day": pl.Date},
+        )
+        return (
+            ranked.join(visits, on="session_id", how="left", maintain_order="left")
+            .select(list(SPOT_SESSION_SCHEMA))
+            .cast(SPOT_SESSION_SCHEMA)  # type: ignore[arg-type]
+        )

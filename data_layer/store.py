@@ -31,7 +31,7 @@ from sqlalchemy import (
 
 from data_layer import metrics, page_reads, rage, segments, sessions, touch_metrics
 from data_layer.filters import TouchFilters, WebFilters, Window
-from data_layer.page_reads import PageGeometry, PageHeatmap
+from data_layer.page_reads import PageGeometry, PageHeatmap, Spot
 from data_layer.schema import touch_events, web_events
 
 WEB_EVENT_SCHEMA: dict[str, Any] = {
@@ -131,6 +131,18 @@ class EventStore(Protocol):
     ) -> PageGeometry: ...
 
     def distinct_values(self, from_day: date, to_day: date, columns: Sequence[str]) -> pl.DataFrame: ...
+
+    def spot_sessions(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        breakpoint: str,
+        spot: Spot,
+        limit: int,
+        *,
+        include_fixed: bool,
+    ) -> pl.DataFrame: ...
 
     def pages_without_clicks(self, window: Window, filters: WebFilters) -> pl.DataFrame: ...
 

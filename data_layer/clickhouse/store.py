@@ -37,7 +37,7 @@ from data_layer.clickhouse.shipper import read_progress
 from data_layer.clickhouse.tables import FLAGS, TOUCH, WEB, read_name
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 from data_layer.filters import TouchFilters, WebFilters, Window
-from data_layer.page_reads import PageGeometry, PageHeatmap
+from data_layer.page_reads import PageGeometry, PageHeatmap, Spot
 from data_layer.store import WEB_EVENT_SCHEMA
 from data_layer.touch_metrics import EDGE_DECIMALS, GRID_SIZE
 
@@ -319,19 +319,77 @@ class ClickHouseStore:
         )
         if ranked.is_empty():
             return pl.DataFrame(schema=metrics.REPLAY_SESSION_SCHEMA)
-        firsts = self._frame(
-            "SELECT session_id, argMin(visitor_id, (ts_us, seq)), toDate(toDateTime(intDiv(min(ts_us), "
-            f"1000000), 'UTC')) FROM {self.web} WHERE {condition} AND session_id IN %(sessions)s "
-            "GROUP BY session_id",
-            {**params, "sessions": tuple(ranked.get_column("session_id"))},
-            {"session_id": pl.String, "visitor_id": pl.String, "first_day": pl.Date},
-        )
+        firsts = self._first_visits(condition, params, ranked.get_column("session_id"))
         order = {name: index for index, name in enumerate(breakpoints.NAMES)}
         return (
             ranked.with_row_index("_rank")
             .sort(pl.col("breakpoint").replace_strict(order, return_dtype=pl.Int32), "_rank")
             .join(firsts, on="session_id", how="left", maintain_order="left")
             .select(list(metrics.REPLAY_SESSION_SCHEMA))
+        )
+
+    def _first_visits(self, condition: str, params: dict[str, Any], session_ids: pl.Series) -> pl.DataFrame:
+        """``session_id``, ``visitor_id`` and ``first_day`` of each session's first event among those
+        ``condition`` selects (by time, then sequence number): a replay link's visitor and day."""
+        return self._frame(
+            "SELECT session_id, argMin(visitor_id, (ts_us, seq)), toDate(toDateTime(intDiv(min(ts_us), "
+            f"1000000), 'UTC')) FROM {self.web} WHERE {condition} AND session_id IN %(sessions)s "
+            "GROUP BY session_id",
+            {**params, "sessions": tuple(session_ids)},
+            {"session_id": pl.String, "visitor_id": pl.String, "first_day": pl.Date},
+        )
+
+    def spot_sessions(
+        self,
+        page_keys: Sequence[str],
+        window: Window,
+        filters: WebFilters,
+        breakpoint: str,
+        spot: Spot,
+        limit: int,
+        *,
+        include_fixed: bool,
+    ) -> pl.DataFrame:
+        """As :meth:`data_layer.page_reads.FromEvents.spot_sessions`: ClickHouse ranks the sessions of
+        the spot's clicks and cuts the list; only those sessions' first visits come back besides."""
+        where = self._page_where(page_keys, window, filters, include_fixed)
+        if where is None or not (spot.bins or spot.selector is not None):
+            return pl.DataFrame(schema=page_reads.SPOT_SESSION_SCHEMA)
+        condition, params = where
+        params.update(breakpoint=breakpoint, limit=limit)
+        if spot.selector is not None:
+            here = "selector = %(selector)s"
+            params["selector"] = spot.selector
+        else:
+            here = f"{_BIN} IN %(bins)s"
+            params["bins"] = tuple(y * bins.COLUMNS + x for x, y in spot.bins)
+        counted = {"dead": "dead = 1", "rage": f"{_RAGE_START} = 1"}.get(spot.layer, "1")
+        ranked = self._frame(
+            f"SELECT session_id, toInt64(sum({_RAGE_START})) AS rage_events, "
+            "toInt64(sum(dead)) AS dead_clicks, toInt64(count()) AS clicks, max(ts_us) AS last_ts, "
+            f"minIf(ts_us, {counted}) AS first_ts "
+            f"FROM {self._from(['rage_start'])} WHERE {condition} AND event_type = 'click' "
+            f"AND breakpoint = %(breakpoint)s AND {here} GROUP BY session_id HAVING countIf({counted}) > 0 "
+            "ORDER BY rage_events DESC, dead_clicks DESC, clicks DESC, last_ts DESC, session_id "
+            "LIMIT %(limit)s",
+            params,
+            {
+                "session_id": pl.String,
+                **dict.fromkeys(("rage_events", "dead_clicks", "clicks", "last_ts", "first_ts"), pl.Int64),
+            },
+        )
+        if ranked.is_empty():
+            return pl.DataFrame(schema=page_reads.SPOT_SESSION_SCHEMA)
+        times = [pl.col(name).cast(pl.Datetime("us")) for name in ("last_ts", "first_ts")]
+        return (
+            ranked.with_columns(times)
+            .join(
+                self._first_visits(condition, params, ranked.get_column("session_id")),
+                on="session_id",
+                how="left",
+                maintain_order="left",
+            )
+            .select(list(page_reads.SPOT_SESSION_SCHEMA))
         )
 
     def page_elements(

@@ -25,7 +25,7 @@ from data_layer.retention import forget_visitor, purge_older_than
 from data_layer.service import HeatmapService
 from data_layer.store import SqlStore
 from heatmaps_testing.dataset import generate
-from tests.factories import touch, web_click
+from tests.factories import touch, web_click, web_scroll
 from tests.replica.test_replica import END, WINDOW, answers, load
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "clickhouse_cluster.sh"
@@ -88,6 +88,28 @@ def test_clickhouse_answers_as_sql_through_a_crash_late_flags_and_erasure(
 ) -> None:
     events = list(generate(events=3000, days=10, seed=3, end=END))
     load(engine, settings, events[:2000])
+    # An article read without a click (the scroll-only pages), by two sessions on two breakpoints.
+    day = events[1000]["timestamp"]
+    load(
+        engine,
+        settings,
+        [
+            web_scroll(
+                url="https://bench.example.com/article", sessionId=f"reader{n}", timestamp=day, depth=d
+            )
+            for n, d in ((1, 40), (2, 90), (2, 100))
+        ]
+        + [
+            web_scroll(
+                url="https://bench.example.com/article",
+                sessionId="reader3",
+                viewportWidth=390,
+                documentWidth=390,
+                timestamp=day,
+                depth=20,
+            )
+        ],
+    )
     ingest_touch_batch(engine, [touch(x=0.1 * i, userId="u") for i in range(1, 8)], "visitor-touch")
     # Cell edges as a client writes them (0.29 * 100 is 28.999999999999996): the same cell in both.
     edges = [touch(x=k / 100, y=(100 - k) / 100) for k in range(101)]
@@ -118,7 +140,7 @@ def test_clickhouse_answers_as_sql_through_a_crash_late_flags_and_erasure(
     monkeypatch.setattr(shipper, "write_progress", real_write)
     restarted = shipper.Shipper(engine, clickhouse_target, block_rows=700)
     restarted.ship()
-    assert sum(_per_shard_rows(clickhouse_target, tables.WEB)) == 2000, "nothing lost, nothing doubled"
+    assert sum(_per_shard_rows(clickhouse_target, tables.WEB)) == 2000 + 4, "nothing lost, nothing doubled"
     assert all(_per_shard_rows(clickhouse_target, tables.WEB)), "the events are on both shards"
     assert restarted.lag() == {"web": 0, "touch": 0}
     assert store.last_seq() == SqlStore(engine).last_seq()

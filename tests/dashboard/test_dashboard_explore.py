@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from data_layer import explore, segments
 from data_layer.filters import WebFilters, Window
 from data_layer.ingest import ingest_touch_batch, ingest_web_batch
-from data_layer.page_reads import PageGeometry
+from data_layer.page_reads import PageGeometry, SpotLayer
 from data_layer.replica import ReplicaStore
 from data_layer.screenshots import save_screenshot
 from data_layer.settings import Settings
@@ -84,9 +84,7 @@ def test_hotspot_sessions_rank_like_replays_and_link_to_them(site: SqlStore) -> 
 
 
 @pytest.mark.parametrize(("layer", "sessions"), [("dead", ["B"]), ("rage", ["A"]), ("clicks", ["A", "B"])])
-def test_hotspot_layers_count_their_own_clicks(
-    site: SqlStore, layer: explore.HotspotLayer, sessions: list[str]
-) -> None:
+def test_hotspot_layers_count_their_own_clicks(site: SqlStore, layer: SpotLayer, sessions: list[str]) -> None:
     found = explore.hotspot_sessions(
         site, page_keys=["https://example.com/pricing"], breakpoint="desktop", window=WINDOW,
         filters=WebFilters(), bins=[(7, 12)], layer=layer,

@@ -62,6 +62,20 @@ def answers(service: HeatmapService) -> dict[str, Any]:
     result["segment values"] = sorted(map(str, explore.segment_values(store, days).to_dicts()))
     for narrow in (WebFilters(), WebFilters(country="us", browser="firefox")):
         result[f"scroll only {narrow}"] = scroll_only.scroll_only_pages(store, WINDOW, narrow).to_dicts()
+    template = "https://replay.example/{sessionId}?v={visitorId}&d={date}"
+    cells = store.page_cells(keys, WINDOW, WebFilters(), "desktop", include_fixed=True)
+    hottest = [tuple(row) for row in cells.sort("clicks", "bin_y", "bin_x", descending=True).head(3).rows()]
+    for layer in ("clicks", "dead", "rage"):
+        result[f"spot {layer}"] = explore.hotspot_sessions(
+            store, page_keys=keys, breakpoint="desktop", window=WINDOW, filters=WebFilters(),
+            bins=[(x, y) for x, y, *_ in hottest], layer=layer, replay_template=template,
+            include_fixed=False,
+        ).to_dicts()  # fmt: skip
+    for selector in service.page_elements(top, WINDOW).get_column("selector").head(1).to_list():
+        result["element sessions"] = explore.element_sessions(
+            store, page_keys=keys, breakpoint="desktop", window=WINDOW, filters=WebFilters(country="us"),
+            selector=selector, replay_template=template,
+        ).to_dicts()  # fmt: skip
     segmented = parse_filters(visitor_type="returning", country="us")
     result["top returning us"] = summary_text(service.page_summary(top, WINDOW, segmented))
     for entity in result["CLICKS"][:4]:
