@@ -1,9 +1,9 @@
-"""A page's (or a page group's) heatmap and clicked elements from its events in Polars: how the stores
-that can hand out events (:class:`~data_layer.store.SqlStore`, the replica) answer
-``EventStore.page_heatmap`` and ``EventStore.page_elements``. A store that aggregates elsewhere
-(ClickHouse) answers the same two reads with its own queries and the same finishing steps
-(:func:`metrics.click_and_rage`, :func:`metrics.top_selectors`, :func:`metrics.reach_and_fold`,
-:func:`elements.element_table`).
+"""A page's (or a page group's) reads from its events in Polars: how the stores that can hand out events
+(:class:`~data_layer.store.SqlStore`, the replica) answer ``EventStore``'s heatmap, elements, spot cells,
+geometry, spot sessions and pages without clicks. A store that aggregates elsewhere (ClickHouse) answers
+the same reads with its own queries and the same finishing steps (:func:`metrics.click_and_rage`,
+:func:`metrics.top_selectors`, :func:`metrics.reach_and_fold`, :func:`metrics.weighted_median`,
+:func:`elements.element_table`, :func:`scroll_only.ranked_pages`), so no answer differs by store.
 """
 
 from __future__ import annotations
@@ -106,8 +106,9 @@ def heatmap_of_events(events: pl.LazyFrame, breakpoint: str, *, count_pages: boo
 
 
 class FromEvents(ABC):
-    """``EventStore.page_heatmap`` and ``EventStore.page_elements`` for a store that hands out events
-    (``EventStore.page_events``), aggregated here in Polars."""
+    """The reads of ``EventStore`` about pages (heatmap, elements, spot cells, geometry, the sessions
+    behind a spot, the pages without clicks) for a store that hands out events (:meth:`page_events`,
+    :meth:`web_events`), aggregated here in Polars."""
 
     @abstractmethod
     def page_events(

@@ -87,10 +87,6 @@ class EventStore(Protocol):
         columns: Sequence[str] | None = None,
     ) -> pl.DataFrame: ...
 
-    def page_events(
-        self, page_keys: Sequence[str], window: Window, filters: WebFilters, columns: Sequence[str]
-    ) -> pl.LazyFrame: ...
-
     def page_keys(self) -> pl.Series: ...
 
     def page_heatmap(

@@ -1,8 +1,11 @@
 """:class:`ClickHouseStore`: the ``EventStore`` (:mod:`data_layer.store`) over the ClickHouse cluster.
 
-Frames have exactly the schema, order (arrival, ``seq``) and meaning of :class:`~data_layer.store.SqlStore`
-and the replica's: filters, the day window, pages and columns go into the SQL, results come back
-column by column into Polars, and the pages list's click counts are aggregated by ClickHouse. Rage flags
+Every read is aggregated by ClickHouse and comes back small: click counts per page, bins and their
+selectors, a histogram of fold heights, the best sessions of a page or a spot (``LIMIT … BY``), the top
+elements, touch cells, distinct filter values. Polars finishes them with the functions the other stores
+use (:mod:`data_layer.page_reads`), so answers are those of :class:`~data_layer.store.SqlStore` and the
+replica; a reader's memory does not grow with the events. Frames of events (``web_events``) remain for
+the rage flags a cursor's snapshot needs and keep SQL's schema and order (arrival, ``seq``). Rage flags
 are the newest correction in ``web_flags`` when there is one (:mod:`data_layer.clickhouse.shipper`).
 Every query reads the Distributed table with ``skip_unavailable_shards = 0``: a shard down is a 503
 naming ClickHouse, never partial numbers.
@@ -161,14 +164,6 @@ class ClickHouseStore:
         selected = ", ".join(_EXPRESSIONS.get(name, name) for name in names)
         query = f"SELECT {selected} FROM {self._from(names)} WHERE {' AND '.join(conditions)} ORDER BY seq"
         return self._frame(query, params, schema)
-
-    def page_events(
-        self, page_keys: Sequence[str], window: Window, filters: WebFilters, columns: Sequence[str]
-    ) -> pl.LazyFrame:
-        """As :meth:`data_layer.store.SqlStore.page_events`."""
-        return self.web_events(
-            window.from_day, window.to_day, filters, page_keys=page_keys, columns=columns
-        ).lazy()
 
     def _page_where(
         self,
