@@ -74,6 +74,8 @@ class ClickHouseStore:
             "GROUP BY seq) AS flags USING seq"
         )
         self._local = threading.local()
+        self._known_keys: dict[tuple[date, date, int], pl.Series] = {}
+        self._keys_lock = threading.Lock()
 
     def _execute(self, query: str, params: dict[str, Any] | None = None, *, columnar: bool = True) -> Any:
         """Runs ``query`` on this thread's client (a driver client serves one query at a time)."""
@@ -110,17 +112,31 @@ class ClickHouseStore:
         # Never past the shipped mark: rows above it may be an unsettled block (shipper's rules).
         params["as_of_seq"] = params["mark"] if as_of_seq is None else min(as_of_seq, params["mark"])
         if segments.has_segment_filter(filters):
-            known = self._execute(
-                f"SELECT DISTINCT segment FROM {self.web} WHERE day >= %(from_day)s AND day <= %(to_day)s",
-                {"from_day": from_day, "to_day": to_day},
-            )
-            keys = pl.Series("segment", known[0] if known else [], dtype=pl.String)
+            keys = self._segment_keys(from_day, to_day, params["mark"])
             wanted_keys = segments.matching_keys(keys, filters).to_list()
             if not wanted_keys:
                 return None
             conditions.append("segment IN %(segments)s")
             params["segments"] = tuple(wanted_keys)
         return conditions, params
+
+    def _segment_keys(self, from_day: date, to_day: date, mark: int) -> pl.Series:
+        """The distinct segment keys of the days' events, kept per shipped mark: new keys come only with
+        new rows, which move the mark (an erasure may leave a key that no longer matches: harmless)."""
+        key = (from_day, to_day, mark)
+        with self._keys_lock:
+            known = self._known_keys.get(key)
+        if known is None:
+            found = self._execute(
+                f"SELECT DISTINCT segment FROM {self.web} WHERE day >= %(from_day)s AND day <= %(to_day)s",
+                {"from_day": from_day, "to_day": to_day},
+            )
+            known = pl.Series("segment", found[0] if found else [], dtype=pl.String)
+            with self._keys_lock:
+                if len(self._known_keys) >= _KNOWN_KEYS:
+                    self._known_keys.clear()
+                self._known_keys[key] = known
+        return known
 
     def _frame(self, query: str, params: dict[str, Any], schema: dict[str, Any]) -> pl.DataFrame:
         """The columnar result of ``query`` as a frame of ``schema`` (ClickHouse's 0/1 as Booleans, the
@@ -677,5 +693,7 @@ class ClickHouseStore:
         return self._frame(query, params, schema | touch_metrics.CELL_SCHEMA)
 
 
+_KNOWN_KEYS = 64
+"""Windows whose segment keys a store remembers (all of them forgotten when full: marks move on)."""
 _SCROLL_ONLY_INPUT = {name: WEB_EVENT_SCHEMA[name] for name in scroll_only.COLUMNS}
 _COUNT_INPUT = {name: WEB_EVENT_SCHEMA[name] for name in metrics.PAGE_LIST_COLUMNS}
