@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from sqlalchemy import Engine, text
 
 from data_layer.settings import Settings
@@ -114,14 +115,24 @@ def carried(url: str) -> dict[str, list[str]]:
 
 
 def pick_returning_visitors(page: Any) -> None:
-    """Picks "returning" among the sidebar's segment filters, as a user would."""
+    """Picks "returning" among the sidebar's segment filters, as a user would.
+
+    A click landing while Streamlit reruns the page can be dropped by the rerun, so the pick is
+    clicked again (at most three times) until the URL carries it."""
     sidebar = page.locator('[data-testid="stSidebar"]')
     returning = sidebar.get_by_text("returning", exact=True)
     sidebar.get_by_text("Segments").click()
     returning.wait_for()
-    wait_idle(page)  # a click landing while Streamlit reruns the page can be dropped by the rerun
-    returning.click()
-    page.wait_for_url("**visitorType=returning**")
+    for attempt in range(3):
+        wait_idle(page)
+        if attempt == 0 or "visitorType=returning" not in page.url:
+            returning.click()
+        try:
+            page.wait_for_function("() => location.search.includes('visitorType=returning')", timeout=15_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    assert "visitorType=returning" in page.url, "the sidebar's pick reached the URL"
     wait_idle(page)
 
 
