@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from urllib.parse import quote
 
 import polars as pl
@@ -350,7 +349,7 @@ def breakpoint_summary(events: pl.DataFrame | pl.LazyFrame, breakpoint: str) -> 
 
 RANK_KEYS = ("rage_events", "dead_clicks", "clicks", "last_ts", "session_id")
 """Replay ranking (CONTRACT 2.7), best first: every key descending except ``session_id``."""
-_RANK_DESCENDING = (True, True, True, True, False)
+RANK_DESCENDING = (True, True, True, True, False)
 
 
 def session_ranking(events: pl.DataFrame) -> pl.DataFrame:
@@ -375,20 +374,24 @@ def session_ranking(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def first_events(events: pl.DataFrame, session_ids: Sequence[str]) -> dict[str, tuple[str | None, str]]:
-    """session id -> (visitor id, UTC day ``YYYY-MM-DD``) of its first event in ``events`` (by ts, seq).
+FIRST_VISIT_SCHEMA = {"session_id": pl.String, "visitor_id": pl.String, "first_day": pl.Date}
+
+
+def first_visits(events: pl.DataFrame, session_ids: Sequence[str]) -> pl.DataFrame:
+    """Per given session (:data:`FIRST_VISIT_SCHEMA`): the visitor and UTC day of its first event in
+    ``events`` (by ts, seq), what a replay link names; in no particular order.
 
     Only the given sessions are looked at, so this stays cheap on a big page.
     """
-    firsts = (
+    return (
         events.filter(pl.col("session_id").is_in(list(session_ids)))
         .group_by("session_id")
         .agg(
             visitor_id=pl.col("visitor_id").sort_by(["ts", "seq"]).first(),
             first_day=pl.col("ts").min().dt.date(),
         )
+        .cast(FIRST_VISIT_SCHEMA)  # type: ignore[arg-type]
     )
-    return {row[0]: (row[1], row[2].isoformat()) for row in firsts.iter_rows()}
 
 
 def replay_url(template: str, session_id: str, visitor_id: str | None, day: str) -> str:
@@ -463,23 +466,20 @@ def replay_sessions(
         .group_by("breakpoint")
         .agg(
             best=pl.struct(RANK_KEYS).top_k_by(
-                list(RANK_KEYS), k=per_breakpoint, reverse=[not d for d in _RANK_DESCENDING]
+                list(RANK_KEYS), k=per_breakpoint, reverse=[not d for d in RANK_DESCENDING]
             )
         )
         .explode("best")
         .unnest("best")
         .with_columns(_order=pl.col("breakpoint").replace_strict(order, return_dtype=pl.Int32))
-        .sort(["_order", *RANK_KEYS], descending=[False, *_RANK_DESCENDING])
+        .sort(["_order", *RANK_KEYS], descending=[False, *RANK_DESCENDING])
     )
-    ids = best["session_id"].to_list()
-    firsts = first_events(candidates, ids)
-    data = {
-        "breakpoint": best["breakpoint"].to_list(),
-        "session_id": ids,
-        "visitor_id": [firsts[session_id][0] for session_id in ids],
-        "first_day": [date.fromisoformat(firsts[session_id][1]) for session_id in ids],
-    }
-    return pl.DataFrame(data, schema=REPLAY_SESSION_SCHEMA)
+    firsts = first_visits(candidates, best["session_id"].to_list())
+    return (
+        best.select("breakpoint", "session_id")
+        .join(firsts, on="session_id", how="left", maintain_order="left")
+        .cast(REPLAY_SESSION_SCHEMA)  # type: ignore[arg-type]
+    )
 
 
 def replay_links(sessions: pl.DataFrame, template: str) -> pl.DataFrame:

@@ -237,19 +237,10 @@ class FromEvents(ABC):
         ranked = (
             metrics.session_ranking(here)
             .join(firsts_here.with_columns(pl.col("session_id").cast(pl.String)), on="session_id")
-            .sort(list(metrics.RANK_KEYS), descending=[True, True, True, True, False])
+            .sort(list(metrics.RANK_KEYS), descending=list(metrics.RANK_DESCENDING))
             .head(limit)
         )
-        ids = ranked["session_id"].to_list()
-        firsts = metrics.first_events(events, ids)
-        visits = pl.DataFrame(
-            {
-                "session_id": ids,
-                "visitor_id": [firsts[session_id][0] for session_id in ids],
-                "first_day": [date.fromisoformat(firsts[session_id][1]) for session_id in ids],
-            },
-            schema={"session_id": pl.String, "visitor_id": pl.String, "first_day": pl.Date},
-        )
+        visits = metrics.first_visits(events, ranked["session_id"].to_list())
         return (
             ranked.join(visits, on="session_id", how="left", maintain_order="left")
             .select(list(SPOT_SESSION_SCHEMA))

@@ -17,6 +17,7 @@ above it may be unsettled after a failure, and a snapshot cursor never counts ro
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import date
 from typing import Any
@@ -52,6 +53,11 @@ _BIN = (
     f"{bins.COLUMNS - 1})"
 )
 """A click's :func:`data_layer.bins.bin_key` in ClickHouse, with the same floating-point steps."""
+_RANK_ORDER = ", ".join(
+    f"{key} DESC" if descending else key
+    for key, descending in zip(metrics.RANK_KEYS, metrics.RANK_DESCENDING, strict=True)
+)
+"""The replay ranking (CONTRACT 2.7) as an ORDER BY over columns named as :data:`metrics.RANK_KEYS`."""
 _EXPRESSIONS = {"ts": "ts_us", "rage": _RAGE, "rage_start": _RAGE_START}
 """ClickHouse expressions of the :data:`WEB_EVENT_SCHEMA` columns that are not stored as they are."""
 
@@ -291,14 +297,10 @@ class ClickHouseStore:
             params,
             columnar=False,
         )
-        thresholds: dict[str, tuple[int, int]] = {}
-        for name, rage_events, dead_clicks in kth:
-            thresholds[name] = (int(rage_events), int(dead_clicks))  # the last one of each is its k-th
-        settled = [
-            name
-            for name in thresholds
-            if sum(1 for row in kth if row[0] == name) == metrics.REPLAYS_PER_BREAKPOINT
-        ]
+        ranked_per_breakpoint = Counter(name for name, _, _ in kth)
+        # Rows come best first per breakpoint: the last of each is its k-th.
+        thresholds = {name: (int(rage_events), int(dead_clicks)) for name, rage_events, dead_clicks in kth}
+        settled = [name for name, n in ranked_per_breakpoint.items() if n == metrics.REPLAYS_PER_BREAKPOINT]
         narrowed = ""
         if settled:
             # Per shard on its own tables: a session's events and flags never span shards.
@@ -318,9 +320,8 @@ class ClickHouseStore:
             f"SELECT breakpoint, session_id, toInt64(sum({click} AND {_RAGE_START})) AS rage_events, "
             f"toInt64(sum({click} AND dead)) AS dead_clicks, toInt64(countIf({click})) AS clicks, "
             f"max(ts_us) AS last_ts FROM {self._from(['rage_start'])} WHERE {condition}{narrowed} "
-            "AND breakpoint IN %(breakpoints)s GROUP BY breakpoint, session_id ORDER BY breakpoint, "
-            "rage_events DESC, dead_clicks DESC, clicks DESC, last_ts DESC, session_id "
-            "LIMIT %(per_breakpoint)s BY breakpoint",
+            "AND breakpoint IN %(breakpoints)s GROUP BY breakpoint, session_id "
+            f"ORDER BY breakpoint, {_RANK_ORDER} LIMIT %(per_breakpoint)s BY breakpoint",
             params,
             {
                 "breakpoint": pl.String,
@@ -347,7 +348,7 @@ class ClickHouseStore:
             f"1000000), 'UTC')) FROM {self.web} WHERE {condition} AND session_id IN %(sessions)s "
             "GROUP BY session_id",
             {**params, "sessions": tuple(session_ids)},
-            {"session_id": pl.String, "visitor_id": pl.String, "first_day": pl.Date},
+            metrics.FIRST_VISIT_SCHEMA,
         )
 
     def spot_sessions(
@@ -381,8 +382,7 @@ class ClickHouseStore:
             f"minIf(ts_us, {counted}) AS first_ts "
             f"FROM {self._from(['rage_start'])} WHERE {condition} AND event_type = 'click' "
             f"AND breakpoint = %(breakpoint)s AND {here} GROUP BY session_id HAVING countIf({counted}) > 0 "
-            "ORDER BY rage_events DESC, dead_clicks DESC, clicks DESC, last_ts DESC, session_id "
-            "LIMIT %(limit)s",
+            f"ORDER BY {_RANK_ORDER} LIMIT %(limit)s",
             params,
             {
                 "session_id": pl.String,
