@@ -1,20 +1,24 @@
 """The API's collaborators: the shared backend plus what only the API has (token cache, rate limits,
-group commit of ingested batches, the capture worker, the ClickHouse shipper)."""
+group commit of ingested batches and recording chunks, the capture worker, the ClickHouse shipper)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from limits import RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
+from data_layer import group_commit
 from data_layer.backend import Backend
 from data_layer.capture.leader import CaptureLeader
 from data_layer.clickhouse.leader import ShipperLeader
 from data_layer.group_commit import GroupCommit
+from data_layer.ingest import IngestResult
+from data_layer.recordings import MIB, RecordingChunk, StoredChunk
 from data_layer.token_cache import TokenCache
 
 
@@ -31,9 +35,14 @@ class AppContext(Backend):
         return TokenCache(self.engine, self.settings.token_cache_s)
 
     @cached_property
-    def web_events(self) -> GroupCommit:
+    def web_events(self) -> GroupCommit[list[list[Any]], IngestResult]:
         """Where ingested web event batches are written, together with those arriving at the same time."""
-        return GroupCommit(self.engine, self.settings)
+        return group_commit.web_batches(self.engine, self.settings)
+
+    @cached_property
+    def recording_chunks(self) -> GroupCommit[RecordingChunk, StoredChunk]:
+        """Where uploaded recording chunks are written, together with those arriving at the same time."""
+        return group_commit.recording_chunks(self.engine, self.settings.recording_max_mb * MIB)
 
     def start_capture_worker(self) -> None:
         """Captures run only where some origin is allowed (elsewhere nothing could be captured), and in

@@ -3,6 +3,7 @@ sessions. Thin adapters over :mod:`data_layer.recordings` and :mod:`data_layer.s
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from typing import Annotated
@@ -65,20 +66,24 @@ async def upload_recording(request: Request) -> JSONResponse:
     ctx: AppContext = request.app.state.ctx
     header_token, body = await read_beacon(request, recordings.MAX_BODY_BYTES)
     coding = request.headers.get("content-encoding")
-    stored = await run_in_threadpool(_authorised_upload, ctx, header_token, body, coding)
+    chunk = await run_in_threadpool(_authorised_chunk, ctx, header_token, body, coding)
+    # Written with the chunks that arrive with it (group commit); waiting for its transaction holds no
+    # thread. A chunk over its session's cap raises its PayloadTooLarge here.
+    stored = await asyncio.wrap_future(ctx.recording_chunks.submit(chunk))
     return JSONResponse({"stored": stored})
 
 
-def _authorised_upload(ctx: AppContext, header_token: str | None, body: bytes, coding: str | None) -> bool:
-    """Inflate, parse, check the token, validate and store, off the event loop. A header's token is
-    checked before anything is inflated; a beacon's key can only be read after."""
+def _authorised_chunk(
+    ctx: AppContext, header_token: str | None, body: bytes, coding: str | None
+) -> recordings.RecordingChunk:
+    """Inflate, parse, check the token and validate, off the event loop. A header's token is checked
+    before anything is inflated; a beacon's key can only be read after."""
     if header_token is not None:
         check_access(ctx, header_token, None, "ingest")
     payload = parse_json(decode_body(body, coding, recordings.MAX_DECODED_BYTES))
     if header_token is None:
         check_access(ctx, beacon_token(None, payload), None, "ingest")
-    chunk = recordings.validate_chunk(payload, ctx.settings.page_key_rules)
-    return recordings.store_chunk(ctx.engine, chunk, ctx.settings.recording_max_mb * recordings.MIB)
+    return recordings.validate_chunk(payload, ctx.settings.page_key_rules)
 
 
 @router.get(

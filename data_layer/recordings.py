@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, model_validator
-from sqlalchemy import ColumnElement, Connection, Engine, delete, exists, func, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, bindparam, delete, func, select, update
 
 from data_layer.db import IN_LIST_CHUNK, write_transaction
 from data_layer.errors import BadRequest, PayloadTooLarge
@@ -63,6 +63,8 @@ class RecordingChunk:
     event_count: int
     text: bytes
     """The events as a compact JSON array, UTF-8: what is compressed, counted and read back."""
+    compressed: bytes
+    """``text`` compressed with zlib, as stored: compressed before the write lock, which others wait for."""
 
 
 class RecordingChunkIn(BaseModel):
@@ -146,6 +148,7 @@ def validate_chunk(payload: Any, rules: PageKeyRules = NO_RULES) -> RecordingChu
         last_ts=EPOCH + timedelta(milliseconds=max(moments)),
         event_count=len(fields.events),
         text=data,
+        compressed=zlib.compress(data),
     )
 
 
@@ -154,54 +157,118 @@ def _refusal(problems: list[str]) -> str:
     return f"invalid recording chunk, nothing was stored: {shown}"
 
 
-def store_chunk(engine: Engine, chunk: RecordingChunk, max_bytes: int) -> bool:
-    """Store ``chunk``; False when its (session, seq) is stored already (nothing changes then).
+StoredChunk = bool
+"""Whether a chunk was new (False: its (session, seq) was stored already, and nothing changed)."""
 
-    :class:`PayloadTooLarge` when the session's stored chunks and this one would together hold more than
-    ``max_bytes`` of JSON: the chunks already stored stay, this one is not stored.
-    """
-    blob = zlib.compress(chunk.text)  # before the write lock: other writers need not wait for it
-    summary = recordings.c.session_id == chunk.session_id
+
+def store_chunk(engine: Engine, chunk: RecordingChunk, max_bytes: int) -> bool:
+    """Store ``chunk`` in a transaction of its own (:func:`store_chunks`); raises its
+    :class:`PayloadTooLarge`."""
     with write_transaction(engine) as conn:
-        now = datetime.now(UTC).replace(tzinfo=None)  # inside the lock: times grow in commit order
-        stored = (recording_chunks.c.session_id == chunk.session_id) & (recording_chunks.c.seq == chunk.seq)
-        if conn.scalar(select(exists().where(stored))):
-            return False
-        held = conn.scalar(select(recordings.c.decoded_size).where(summary))
-        used = int(held or 0)
-        if used + len(chunk.text) > max_bytes:
-            raise PayloadTooLarge(
-                f"the recording of session {chunk.session_id} would exceed its cap of {max_bytes // MIB} MiB "
-                f"(HEATMAPS_RECORDING_MAX_MB): {used} bytes are stored and this chunk holds "
-                f"{len(chunk.text)}; stop recording this session"
-            )
-        conn.execute(
-            recording_chunks.insert().values(
-                session_id=chunk.session_id,
-                seq=chunk.seq,
-                visitor_id=chunk.visitor_id,
-                page_key=chunk.page_key,
-                first_ts=chunk.first_ts,
-                last_ts=chunk.last_ts,
-                event_count=chunk.event_count,
-                created_at=now,
-                decoded_size=len(chunk.text),
-                events=blob,
-            )
+        [outcome] = store_chunks(conn, [chunk], max_bytes)
+    if isinstance(outcome, PayloadTooLarge):
+        raise outcome
+    return outcome
+
+
+def store_chunks(
+    conn: Connection, chunks: Sequence[RecordingChunk], max_bytes: int
+) -> list[StoredChunk | PayloadTooLarge]:
+    """Store ``chunks`` in the caller's write transaction, each answered as if they had come one by one,
+    in order: True when stored, False when its (session, seq) is stored already (or came earlier in
+    ``chunks``), or the :class:`PayloadTooLarge` refusing it when its session's stored chunks and it
+    would together hold more than ``max_bytes`` of JSON (the chunks already stored stay).
+
+    However many chunks, the stored ones and the sessions' summaries are looked up once, and the new
+    rows go in one insert each."""
+    now = datetime.now(UTC).replace(tzinfo=None)  # inside the lock: times grow in commit order
+    sessions = sorted({chunk.session_id for chunk in chunks})
+    taken: set[tuple[str, int]] = set()
+    held: dict[str, int] = {}
+    for part in _parts(sessions):
+        stored = select(recording_chunks.c.session_id, recording_chunks.c.seq).where(
+            recording_chunks.c.session_id.in_(part)
         )
-        if held is None:
-            conn.execute(
-                recordings.insert().values(
-                    session_id=chunk.session_id, chunks=1, decoded_size=len(chunk.text), first_stored_at=now
-                )
-            )
+        taken.update((str(session), int(seq)) for session, seq in conn.execute(stored))
+        summaries = select(recordings.c.session_id, recordings.c.decoded_size).where(
+            recordings.c.session_id.in_(part)
+        )
+        held.update((str(session), int(size)) for session, size in conn.execute(summaries))
+    known = dict(held)
+    outcomes: list[StoredChunk | PayloadTooLarge] = []
+    rows: list[dict[str, Any]] = []
+    for chunk in chunks:
+        key = (chunk.session_id, chunk.seq)
+        used = held.get(chunk.session_id, 0)
+        if key in taken:
+            outcomes.append(False)
+        elif used + len(chunk.text) > max_bytes:
+            outcomes.append(_over_cap(chunk, used, max_bytes))
         else:
-            grown = {
-                "chunks": recordings.c.chunks + 1,
-                "decoded_size": recordings.c.decoded_size + len(chunk.text),
-            }
-            conn.execute(recordings.update().where(summary).values(**grown))
-    return True
+            taken.add(key)
+            held[chunk.session_id] = used + len(chunk.text)
+            outcomes.append(True)
+            rows.append(_chunk_row(chunk, now))
+    if rows:
+        conn.execute(recording_chunks.insert(), rows)
+        _grow_summaries(conn, rows, known, now)
+    return outcomes
+
+
+def _over_cap(chunk: RecordingChunk, used: int, max_bytes: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the recording of session {chunk.session_id} would exceed its cap of {max_bytes // MIB} MiB "
+        f"(HEATMAPS_RECORDING_MAX_MB): {used} bytes are stored and this chunk holds "
+        f"{len(chunk.text)}; stop recording this session"
+    )
+
+
+def _chunk_row(chunk: RecordingChunk, now: datetime) -> dict[str, Any]:
+    return {
+        "session_id": chunk.session_id,
+        "seq": chunk.seq,
+        "visitor_id": chunk.visitor_id,
+        "page_key": chunk.page_key,
+        "first_ts": chunk.first_ts,
+        "last_ts": chunk.last_ts,
+        "event_count": chunk.event_count,
+        "created_at": now,
+        "decoded_size": len(chunk.text),
+        "events": chunk.compressed,
+    }
+
+
+def _grow_summaries(
+    conn: Connection, rows: list[dict[str, Any]], known: dict[str, int], now: datetime
+) -> None:
+    """Each session's ``recordings`` row grown by its new chunks (made where it had none)."""
+    grown: dict[str, list[int]] = {}
+    for row in rows:
+        counts = grown.setdefault(row["session_id"], [0, 0])
+        counts[0] += 1
+        counts[1] += row["decoded_size"]
+    new = [
+        {"session_id": session, "chunks": chunks, "decoded_size": size, "first_stored_at": now}
+        for session, (chunks, size) in grown.items()
+        if session not in known
+    ]
+    if new:
+        conn.execute(recordings.insert(), new)
+    changed = [
+        {"key": session, "more_chunks": chunks, "more_bytes": size}
+        for session, (chunks, size) in grown.items()
+        if session in known
+    ]
+    if changed:
+        conn.execute(
+            recordings.update()
+            .where(recordings.c.session_id == bindparam("key"))
+            .values(
+                chunks=recordings.c.chunks + bindparam("more_chunks"),
+                decoded_size=recordings.c.decoded_size + bindparam("more_bytes"),
+            ),
+            changed,
+        )
 
 
 @dataclass(frozen=True)
