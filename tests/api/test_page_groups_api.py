@@ -290,3 +290,64 @@ def test_segment_filters_reach_the_summary_and_the_sessions_list(
     assert [(b["binX"], b["clicks"]) for b in body["clickBins"]] == [(39, 1)]
     sessions = client.get("/rest/v1/sessions", params={**DAY, "utmCampaign": "spring"}, headers=view)
     assert [s["sessionId"] for s in sessions.json()["entities"]] == ["s2"]
+
+
+SEGMENTED = f"{SHOP}/products/a"
+
+
+@pytest.fixture
+def segmented(client: TestClient, tokens: dict[str, str], unlimited: None) -> None:
+    """One page, four sessions (clicks): s1 news/email/spring from search.example, variant B, 3 clicks;
+    s2 (s1's visitor again) news/social, variant A, 2 clicks; s3 from other.example, 1 click; s4 ads,
+    1 click."""
+    s1 = {"utmSource": "news", "utmMedium": "email", "utmCampaign": "spring",
+          "referrerHost": "search.example", "tags": {"variant": "B"}, "sessionId": "s1",
+          "visitorId": "v1"}  # fmt: skip
+    s2 = {"utmSource": "news", "utmMedium": "social", "tags": {"variant": "A"}, "sessionId": "s2",
+          "visitorId": "v1", "timestamp": "2026-04-12T12:00:00Z"}  # fmt: skip
+    s3 = {"referrerHost": "other.example", "sessionId": "s3", "visitorId": "v2"}
+    s4 = {"utmSource": "ads", "sessionId": "s4", "visitorId": "v3"}
+    clicks = [(s1, 3), (s2, 2), (s3, 1), (s4, 1)]
+    events = [web_click(url=SEGMENTED, x=10 * n, **fields) for fields, count in clicks for n in range(count)]
+    ingest(client, tokens, events)
+
+
+SEGMENT_PARAMETERS = [
+    ({}, 7, 4),
+    ({"utmSource": "NEWS"}, 5, 2),
+    ({"utmSource": "news", "utmMedium": "Social"}, 2, 1),
+    ({"utmCampaign": "spring"}, 3, 1),
+    ({"referrerHost": "OTHER.example"}, 1, 1),
+    ({"visitorType": "new"}, 5, 3),
+    ({"visitorType": "returning"}, 2, 1),
+    ({"tag": "variant:B"}, 3, 1),
+    ({"tag": "variant:C"}, 0, 0),
+]
+
+
+@pytest.mark.parametrize(("filters", "expected_clicks", "expected_sessions"), SEGMENT_PARAMETERS)
+def test_every_segment_parameter_filters_the_list_the_summary_and_the_sessions(
+    client: TestClient,
+    view: dict[str, str],
+    segmented: None,
+    filters: dict[str, str],
+    expected_clicks: int,
+    expected_sessions: int,
+) -> None:
+    """Each segment parameter, spelled as a client would, reaches the pages list, the summary and the
+    sessions list over HTTP and keeps exactly its sessions' clicks."""
+    params = {**DAY, **filters}
+    pages = client.get("/rest/v1/heatmap-pages", params=params, headers=view)
+    assert pages.status_code == 200, pages.text
+    listed = {page["pageKey"]: page["totalClicks"] for page in pages.json()["entities"]}
+    assert listed == ({SEGMENTED: expected_clicks} if expected_clicks else {})
+    summary = client.get(
+        "/rest/v1/heatmap-pages/summary",
+        params={**params, "pageKey": SEGMENTED, "breakpoint": "desktop"},
+        headers=view,
+    )
+    assert summary.status_code == 200, summary.text
+    assert sum(cell["clicks"] for cell in summary.json()["clickBins"]) == expected_clicks
+    sessions = client.get("/rest/v1/sessions", params=params, headers=view)
+    assert sessions.status_code == 200, sessions.text
+    assert len(sessions.json()["entities"]) == expected_sessions

@@ -228,6 +228,27 @@ FIELD_CASES = [
     ("region", "r" * 101),
     ("browserName", "b" * 65),
     ("userAgent", "u" * 1025),
+    # Segments (CONTRACT 14)
+    ("utmSource", "s" * 129),
+    ("utmSource", 7),
+    ("utmMedium", "m" * 129),
+    ("utmMedium", "line\nbreak"),
+    ("utmCampaign", "c" * 129),
+    ("utmCampaign", "tab\there"),
+    ("referrerHost", "example.com/path"),
+    ("referrerHost", "example.com?q=1"),
+    ("referrerHost", "user@example.com"),
+    ("referrerHost", "exa mple.com"),
+    ("referrerHost", ""),
+    ("referrerHost", "h" * 256),
+    ("tags", {f"k{n}": "v" for n in range(11)}),
+    ("tags", {"bad key": "v"}),
+    ("tags", {"k" * 33: "v"}),
+    ("tags", {"": "v"}),
+    ("tags", {"plan": "v" * 65}),
+    ("tags", {"plan": 3}),
+    ("tags", {"plan": "a\u0000b"}),
+    ("tags", ["plan", "pro"]),
 ]
 
 
@@ -269,6 +290,34 @@ def test_edges_and_extras_accepted(client, tokens, engine) -> None:
     rows = stored(engine)
     assert rows[2]["ts"] == datetime(2026, 4, 10, 17, 0, 0, 123456)
     assert rows[4]["x"] is None
+
+
+def test_segment_fields_at_their_edges_are_stored(client, tokens, engine) -> None:
+    """The longest campaign fields, a host with a port and the most tags with the longest key and value
+    are stored as sent (tags as canonical JSON, keys sorted); an event without them stores none."""
+    tags = {f"k{n}": "v" for n in range(9)} | {"K" * 32: "é" * 64}
+    events = [
+        web_click(
+            utmSource="s" * 128,
+            utmMedium="",
+            utmCampaign="spring sale / 2026",
+            referrerHost="news.example.org:8443",
+            tags=tags,
+        ),
+        web_click(eventId="plain"),
+    ]
+    assert post(client, tokens["ingest"], events).json() == {"ingested": 2, "duplicates": 0}
+    first, plain = stored(engine)
+    assert (first["utm_source"], first["utm_campaign"], first["referrer_host"]) == (
+        "s" * 128,
+        "spring sale / 2026",
+        "news.example.org:8443",
+    )
+    assert first["utm_medium"] in ("", None)
+    assert json.loads(first["tags"]) == tags and list(json.loads(first["tags"])) == sorted(tags)
+    assert [
+        plain[name] for name in ("utm_source", "utm_medium", "utm_campaign", "referrer_host", "tags")
+    ] == [None] * 5
 
 
 @pytest.mark.parametrize("size", [0, 501])
