@@ -32,7 +32,8 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from benchmarks.query_latency import fill, median_ms
-from data_layer.clickhouse import shipper, tables
+from data_layer import deletions
+from data_layer.clickhouse import rollup, shipper, tables
 from data_layer.clickhouse.store import ClickHouseStore
 from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.db import create_db_engine
@@ -50,8 +51,9 @@ COPY_SEQ_STEP = 1_000_000_000_000
 
 
 def ship(engine: Any, target: ClickHouseTarget) -> None:
-    """Ships what SQL holds beyond the mark; prints the shipper's rate."""
-    sender = shipper.Shipper(engine, target)
+    """Ships what SQL holds beyond the mark; prints the shipper's rate (the daily rollup is built apart,
+    by :func:`roll_up`)."""
+    sender = shipper.Shipper(engine, target, rollup_quiet_s=float("inf"))
     try:
         started = time.perf_counter()
         shipped = sender.ship().get("web", 0)
@@ -64,6 +66,19 @@ def ship(engine: Any, target: ClickHouseTarget) -> None:
         print(f"shipper: {shipped:,} web events in {seconds:.1f} s = {shipped / seconds:,.0f} events/s")
     else:
         print("shipper: nothing to ship (ClickHouse holds every event)")
+
+
+def roll_up(engine: Any, target: ClickHouseTarget) -> None:
+    """Builds every day of the daily rollup again (as the shipper does once days are quiet); prints the
+    time it took."""
+    rollup.void(engine)
+    roller = rollup.Roller(engine, target, quiet_s=0)
+    with engine.connect() as conn:
+        mark, generation = shipper.read_progress(conn, "web").shipped_seq, deletions.generation(conn)
+    started, built = time.perf_counter(), 0
+    while days := roller.roll(mark, generation):
+        built += len(days)
+    print(f"daily rollup: {built} days built in {time.perf_counter() - started:.1f} s")
 
 
 def add_copies(target: ClickHouseTarget, copies: int) -> None:
@@ -218,11 +233,13 @@ def main() -> None:
     target = ClickHouseTarget.parse(args.clickhouse_url)
     tables.create_all(target)
     ship(engine, target)
+    roll_up(engine, target)
     service = HeatmapService(ClickHouseStore(target, engine), settings, b"bench")
     measure(service, target, args, url)
     if args.copies > 1:
         print(f"adding copies up to {args.copies} in all:")
         add_copies(target, args.copies)
+        roll_up(engine, target)
         measure(service, target, args, url)
 
 

@@ -238,6 +238,21 @@ clickhouse_shipping = Table(
     Column("generation", String(32), nullable=False),
 )
 
+# Per day of web events shipped to ClickHouse: the newest sequence number shipped (moved with the
+# shipper's progress) and the build of the daily rollup that answers for the day, if any
+# (data_layer/clickhouse/rollup.py).
+clickhouse_days = Table(
+    "clickhouse_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("shipped_seq", BigInteger, nullable=False),
+    Column("changed_at", DateTime(timezone=False), nullable=False),
+    Column("build", BigInteger, nullable=True),
+    Column("previous_build", BigInteger, nullable=True),
+    Column("rolled_seq", BigInteger, nullable=True),
+    Column("rolled_generation", String(32), nullable=True),
+)
+
 app_meta = Table(
     "app_meta",
     metadata,

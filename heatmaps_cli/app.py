@@ -23,7 +23,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from data_layer import auth, breakpoints, leases
-from data_layer.clickhouse import erasure, tables
+from data_layer.clickhouse import erasure, rollup, tables
 from data_layer.clickhouse.shipper import Shipper
 from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.db import get_engine
@@ -167,6 +167,9 @@ def clickhouse_status() -> None:
             out.print(f"shard {shard.number} {shard.host}:{shard.port}: reachable, {rows} rows, {size} bytes")
     lag = Shipper(engine, target).lag()
     out.print(f"lag behind ingestion: {lag['web']} web events, {lag['touch']} touch events")
+    with engine.connect() as conn:
+        built, shipped_days = rollup.built_days(conn)
+    out.print(f"daily rollup: {built} of {shipped_days} days built (the others are scanned)")
     if down:
         fail(f"{len(down)} of {len(found)} ClickHouse shard(s) unreachable")
 
@@ -486,10 +489,11 @@ def purge(
     if days is None:
         fail("give --older-than DAYS or set HEATMAPS_RETENTION_DAYS")
     today = datetime.now(UTC).date()  # one day for both halves, even across midnight
-    result = purge_older_than(ready_engine(settings), settings, days, today=today)
+    engine = ready_engine(settings)
+    result = purge_older_than(engine, settings, days, today=today)
     target = settings.clickhouse_target()
     if target is not None:
-        clickhouse_call(target, lambda: erasure.purge_before(target, purge_cutoff(days, today)))
+        clickhouse_call(target, lambda: erasure.purge_before(target, purge_cutoff(days, today), engine))
     print(deleted(result))
 
 
@@ -506,10 +510,11 @@ def forget(visitor: Annotated[str, typer.Option("--visitor", help="visitorId (or
     if not visitor.strip():
         fail("--visitor must not be empty")
     settings = load_settings()
-    result = forget_visitor(ready_engine(settings), visitor, settings)
+    engine = ready_engine(settings)
+    result = forget_visitor(engine, visitor, settings)
     target = settings.clickhouse_target()
     if target is not None:
-        clickhouse_call(target, lambda: erasure.forget(target, visitor))
+        clickhouse_call(target, lambda: erasure.forget(target, visitor, engine))
     print(f"{deleted(result)} of {visitor}")
 
 

@@ -11,7 +11,10 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from data_layer.clickhouse.tables import TOUCH, WEB, Table, shards
+from sqlalchemy import Engine
+
+from data_layer.clickhouse import rollup
+from data_layer.clickhouse.tables import ROLLUP, TOUCH, WEB, Table, shards
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 
 MUTATION_TIMEOUT_S = 300.0
@@ -43,13 +46,19 @@ def _wait_for_mutations(client: Any, database: str, table: str) -> None:
         time.sleep(_POLL_S)
 
 
-def forget(target: ClickHouseTarget, visitor_id: str) -> None:
-    """A visitor's web events (by visitorId) and touch events (by user id), as SQL's forget."""
+def forget(target: ClickHouseTarget, visitor_id: str, engine: Engine) -> None:
+    """A visitor's web events (by visitorId) and touch events (by user id), as SQL's forget; then the
+    daily rollup's builds are voided (``engine``: the SQL database naming them), as one made while the
+    deletion was under way may still count the visitor's clicks."""
     delete_where(target, WEB, "visitor_id = %(visitor)s", {"visitor": visitor_id})
     delete_where(target, TOUCH, "user_id = %(visitor)s", {"visitor": visitor_id})
+    rollup.void(engine)
 
 
-def purge_before(target: ClickHouseTarget, cutoff: Any) -> None:
-    """Events of days before ``cutoff`` (a date), as SQL's purge."""
+def purge_before(target: ClickHouseTarget, cutoff: Any, engine: Engine) -> None:
+    """Events of days before ``cutoff`` (a date), as SQL's purge, and the rollup's rows of those days;
+    the builds are voided as :func:`forget` does."""
     delete_where(target, WEB, "day < %(cutoff)s", {"cutoff": cutoff})
     delete_where(target, TOUCH, "day < %(cutoff)s", {"cutoff": cutoff})
+    delete_where(target, ROLLUP, "day < %(cutoff)s", {"cutoff": cutoff})
+    rollup.void(engine)

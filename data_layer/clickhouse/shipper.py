@@ -24,15 +24,16 @@ Touch events never change after insert: the same path without flags.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
 from sqlalchemy import Connection, Engine, and_, func, insert, select, update
 
 from data_layer import deletions
-from data_layer.clickhouse import erasure
+from data_layer.clickhouse import erasure, rollup
 from data_layer.clickhouse.tables import FLAGS, TOUCH, WEB, Table, write_name
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 from data_layer.db import write_transaction
@@ -93,7 +94,11 @@ def read_progress(conn: Connection, stream: str) -> Progress:
     return Progress() if row is None else Progress(int(row[0]), int(row[1]), str(row[2]))
 
 
-def write_progress(engine: Engine, stream: str, progress: Progress) -> None:
+def write_progress(
+    engine: Engine, stream: str, progress: Progress, days: Mapping[date, int] | None = None
+) -> None:
+    """The stream's progress and, for web events, the newest sequence number shipped of each of
+    ``days`` (:func:`data_layer.clickhouse.rollup.record_shipped`), in one transaction."""
     values = {
         "shipped_seq": progress.shipped_seq,
         "flags_mark": progress.flags_mark,
@@ -105,6 +110,8 @@ def write_progress(engine: Engine, stream: str, progress: Progress) -> None:
         ).rowcount
         if not done:
             conn.execute(insert(clickhouse_shipping).values(stream=stream, **values))
+        if days:
+            rollup.record_shipped(conn, days, datetime.now(UTC).replace(tzinfo=None))
 
 
 def _columns_of(rows: list[Any], stream: Stream) -> list[Any]:
@@ -124,10 +131,17 @@ class Shipper:
 
     LEASE = "clickhouse-shipper"
 
-    def __init__(self, engine: Engine, target: ClickHouseTarget, block_rows: int = BLOCK_ROWS) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        target: ClickHouseTarget,
+        block_rows: int = BLOCK_ROWS,
+        rollup_quiet_s: float = rollup.QUIET_S,
+    ) -> None:
         self.engine = engine
         self.target = target
         self.block_rows = block_rows
+        self.roller = rollup.Roller(engine, target, rollup_quiet_s)
         self._checked: set[str] = set()
         self._client: Any = None
 
@@ -156,6 +170,10 @@ class Shipper:
                 self._checked.discard(stream.name)  # an insert may have reached ClickHouse
                 self.close()
                 raise
+        with self.engine.connect() as conn:
+            done, generation = read_progress(conn, WEB_STREAM.name), deletions.generation(conn)
+        if done.generation == generation:  # else a deletion came meanwhile: it is handled next round
+            self.roller.roll(done.shipped_seq, generation)
         return sent
 
     def lag(self) -> dict[str, int]:
@@ -197,7 +215,8 @@ class Shipper:
             )
         if count == expected:
             log.info("ClickHouse holds the %s block up to seq %d: marking it shipped", stream.name, newest)
-            write_progress(self.engine, stream.name, Progress(newest, done.flags_mark, done.generation))
+            days = self._days(stream, done.shipped_seq, newest)
+            write_progress(self.engine, stream.name, Progress(newest, done.flags_mark, done.generation), days)
         else:
             log.warning("ClickHouse holds %d of %d %s rows above seq %d: sending them again",
                         count, expected, stream.name, done.shipped_seq)  # fmt: skip
@@ -228,11 +247,24 @@ class Shipper:
             if changed:  # the block may hold rows a deletion removed in SQL after it was read
                 erasure.delete_where(self.target, stream.table, f"seq > {int(shipped)}")
                 return sent
-            write_progress(self.engine, stream.name, Progress(stop, stop, generation))
+            days = rollup.newest_per_day(rows, *self._day_and_seq) if stream is WEB_STREAM else None
+            write_progress(self.engine, stream.name, Progress(stop, stop, generation), days)
             shipped, sent = stop, sent + len(rows)
             if progress is not None:
                 progress(len(rows))
         return sent
+
+    _day_and_seq = (list(WEB.columns).index("day"), list(WEB.columns).index("seq"))
+    """Where a shipped web row holds its day and sequence number."""
+
+    def _days(self, stream: Stream, after: int, upto: int) -> dict[date, int] | None:
+        """For web events: each day's newest sequence number in ``after < seq <= upto``, from SQL."""
+        if stream is not WEB_STREAM:
+            return None
+        seq, day = web_events.c.seq, web_events.c.day
+        query = select(day, func.max(seq)).where(seq > after, seq <= upto).group_by(day)
+        with self.engine.connect() as conn:
+            return {row[0]: int(row[1]) for row in conn.execute(query)}
 
     def _insert(self, table: Table, columns: list[list[Any]]) -> None:
         names = ", ".join(table.columns)

@@ -37,8 +37,9 @@ from data_layer import (
     sessions,
     touch_metrics,
 )
+from data_layer.clickhouse import rollup
 from data_layer.clickhouse.shipper import read_progress
-from data_layer.clickhouse.tables import FLAGS, TOUCH, WEB, read_name
+from data_layer.clickhouse.tables import FLAGS, ROLLUP, TOUCH, WEB, read_name
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 from data_layer.filters import TouchFilters, WebFilters, Window
 from data_layer.page_reads import PageGeometry, PageHeatmap, Spot
@@ -70,6 +71,7 @@ class ClickHouseStore:
         self.engine = engine
         self.web = read_name(target, WEB)
         self.touch = read_name(target, TOUCH)
+        self.daily = read_name(target, ROLLUP)
         self._flags = read_name(target, FLAGS)
         # Each shard joins its own corrections: a session's rows and flags share a shard. A correction
         # counts from when the rows of the write that made it are shipped (its ``rev`` within the mark),
@@ -559,12 +561,26 @@ class ClickHouseStore:
         conditions, params = where
         conditions.append("event_type = 'click'")
         condition = " AND ".join(conditions)
-        counts = self._frame(
-            "SELECT page_key, breakpoint, toInt64(count()), toInt64(sum(rage_start)), toInt64(sum(dead)), "
-            f"toInt64(sum(dead OR rage)) FROM {self.web} WHERE {condition} GROUP BY page_key, breakpoint",
-            params,
-            schema,
+        parts = []
+        scanned = condition
+        if filters == WebFilters():  # the daily rollup counts every click of a day, unfiltered
+            with self.engine.connect() as conn:
+                builds = rollup.builds_in(conn, from_day, to_day, params["as_of_seq"])
+            if builds:
+                parts.append(self._rolled_up(builds, schema))
+                rolled = tuple(day for days in builds.values() for day in days)
+                scanned = f"{condition} AND day NOT IN %(rolled)s"
+                params["rolled"] = rolled
+        parts.append(
+            self._frame(
+                "SELECT page_key, breakpoint, toInt64(count()), toInt64(sum(rage_start)), "
+                f"toInt64(sum(dead)), toInt64(sum(dead OR rage)) FROM {self.web} WHERE {scanned} "
+                "GROUP BY page_key, breakpoint",
+                params,
+                schema,
+            )
         )
+        counts = pl.concat(parts)
         flags = f"{self.target.database}.{FLAGS.local}"
         if not self._execute(f"SELECT 1 FROM {self._flags} WHERE rev <= %(mark)s LIMIT 1", params):
             return counts
@@ -576,6 +592,20 @@ class ClickHouseStore:
             schema,
         )
         return pl.concat([counts, corrections])
+
+    def _rolled_up(self, builds: dict[int, list[date]], schema: dict[str, Any]) -> pl.DataFrame:
+        """The counts of the days the rollup answers for (:func:`rollup.builds_in`), from their builds."""
+        chosen = " OR ".join(f"(build = %(build{n})s AND day IN %(days{n})s)" for n in range(len(builds)))
+        params: dict[str, Any] = {}
+        for n, (build, days) in enumerate(builds.items()):
+            params[f"build{n}"], params[f"days{n}"] = build, tuple(days)
+        return self._frame(
+            "SELECT page_key, breakpoint, toInt64(sum(clicks)), toInt64(sum(rage_events)), "
+            f"toInt64(sum(dead)), toInt64(sum(frustrated)) FROM {self.daily} WHERE {chosen} "
+            "GROUP BY page_key, breakpoint",
+            params,
+            schema,
+        )
 
     def session_page(
         self,

@@ -9,7 +9,8 @@ Web events are ordered by what every query filters on (page, breakpoint, day; th
 and partitioned by month; a session's events stay on one shard (the sharding key hashes it). A row's
 rage flags can change after it was shipped (a later click extends a run, a deletion shortens one):
 corrections go to ``web_flags``, keyed by ``seq`` on the row's shard, the newest ``version`` winning,
-and reads join them (:mod:`data_layer.clickhouse.store`). Only types ClickHouse 18.16 has (no
+and reads join them (:mod:`data_layer.clickhouse.store`). ``web_daily`` holds the daily rollup of the
+pages list (:mod:`data_layer.clickhouse.rollup`). Only types ClickHouse 18.16 has (no
 LowCardinality, which it holds experimental; no DateTime64: times are microseconds in an Int64).
 """
 
@@ -107,7 +108,20 @@ FLAGS = Table("web_flags", FLAG_COLUMNS, "ReplacingMergeTree(version)", "seq", S
 TOUCH = Table(
     "touch_events", TOUCH_COLUMNS, "MergeTree", "screen_name, day, event_type, seq", "cityHash64(user_id)"
 )
-TABLES = (WEB, FLAGS, TOUCH)
+ROLLUP_COLUMNS: dict[str, str] = {
+    "day": "Date",
+    "build": "Int64",
+    "page_key": "String",
+    "breakpoint": "String",
+    "clicks": "UInt64",
+    "rage_events": "UInt64",
+    "dead": "UInt64",
+    "frustrated": "UInt64",
+}
+""":func:`data_layer.metrics.click_counts` per day, page and breakpoint, of one build of the daily rollup
+(:mod:`data_layer.clickhouse.rollup`); each shard counts its own events."""
+ROLLUP = Table("web_daily", ROLLUP_COLUMNS, "MergeTree", "day, build, page_key, breakpoint", "rand()")
+TABLES = (WEB, FLAGS, TOUCH, ROLLUP)
 
 
 @dataclass(frozen=True)
@@ -161,15 +175,16 @@ def _create_statements(target: ClickHouseTarget, table: Table) -> list[str]:
     return statements
 
 
-def create_all(target: ClickHouseTarget) -> list[Shard]:
-    """Create the database and every table on every shard when missing (safe to repeat); returns the
-    shards. Every shard must be up: a table missing on one would make reads fail later."""
+def create_all(target: ClickHouseTarget, which: tuple[Table, ...] = TABLES) -> list[Shard]:
+    """Create the database and every table (or those of ``which``) on every shard when missing (safe to
+    repeat); returns the shards. Every shard must be up: a table missing on one would make reads fail
+    later."""
     found = shards(target)
     for shard in found:
         with answering(target):
             client = target.client(shard.host, shard.port)
             client.execute(f"CREATE DATABASE IF NOT EXISTS {target.database}")
-            for table in TABLES:
+            for table in which:
                 for statement in _create_statements(target, table):
                     client.execute(statement)
             client.disconnect()

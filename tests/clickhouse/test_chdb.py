@@ -72,7 +72,7 @@ def test_the_same_sql_answers_on_a_current_engine(engine, settings, chdb_target)
     # Cell edges as a client writes them (0.29 * 100 is 28.999999999999996): the same cell in both.
     edges = [touch(x=k / 100, y=(100 - k) / 100) for k in range(101)]
     ingest_touch_batch(engine, edges, "visitor-edges")
-    ship = shipper.Shipper(engine, chdb_target, block_rows=600)
+    ship = shipper.Shipper(engine, chdb_target, block_rows=600, rollup_quiet_s=0)
     ship.ship()
     store = ClickHouseStore(chdb_target, engine)
     sql = HeatmapService(SqlStore(engine), settings, b"k")
@@ -89,9 +89,9 @@ def test_the_same_sql_answers_on_a_current_engine(engine, settings, chdb_target)
 
     ship.check_uncertain(shipper.WEB_STREAM)  # nothing uncertain: nothing changes
     forget_visitor(engine, events[0]["visitorId"], settings)
-    erasure.forget(chdb_target, events[0]["visitorId"])
+    erasure.forget(chdb_target, events[0]["visitorId"], engine)
     purge_older_than(engine, settings, 4, today=END.date())
-    erasure.purge_before(chdb_target, END.date() - timedelta(days=4))
+    erasure.purge_before(chdb_target, END.date() - timedelta(days=4), engine)
     ship.ship()
     assert answers(service) == answers(sql)
     assert _touches(store) == _touches(SqlStore(engine))

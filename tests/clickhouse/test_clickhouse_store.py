@@ -76,6 +76,8 @@ def test_init_creates_every_table_on_both_shards_and_is_safe_to_repeat(clickhous
         assert names == [
             ("touch_events", "Distributed"),
             ("touch_events_local", "MergeTree"),
+            ("web_daily", "Distributed"),
+            ("web_daily_local", "MergeTree"),
             ("web_events", "Distributed"),
             ("web_events_local", "MergeTree"),
             ("web_flags", "Distributed"),
@@ -123,11 +125,11 @@ def test_clickhouse_answers_as_sql_through_a_crash_late_flags_and_erasure(
     real_write = shipper.write_progress
     crashed: list[bool] = []
 
-    def crash_once(engine_: Any, stream: str, progress: shipper.Progress) -> None:
+    def crash_once(engine_: Any, stream: str, progress: shipper.Progress, days: Any = None) -> None:
         if stream == "web" and progress.shipped_seq > 1000 and not crashed:
             crashed.append(True)
             raise RuntimeError("killed")
-        real_write(engine_, stream, progress)
+        real_write(engine_, stream, progress, days)
 
     monkeypatch.setattr(shipper, "write_progress", crash_once)
     with pytest.raises(RuntimeError):
@@ -138,7 +140,7 @@ def test_clickhouse_answers_as_sql_through_a_crash_late_flags_and_erasure(
         "the unsettled block above the mark is not counted"
     )
     monkeypatch.setattr(shipper, "write_progress", real_write)
-    restarted = shipper.Shipper(engine, clickhouse_target, block_rows=700)
+    restarted = shipper.Shipper(engine, clickhouse_target, block_rows=700, rollup_quiet_s=0)
     restarted.ship()
     assert sum(_per_shard_rows(clickhouse_target, tables.WEB)) == 2000 + 4, "nothing lost, nothing doubled"
     assert all(_per_shard_rows(clickhouse_target, tables.WEB)), "the events are on both shards"
@@ -188,7 +190,7 @@ def test_clickhouse_answers_as_sql_through_a_crash_late_flags_and_erasure(
     # Erasure reaches every shard before it returns (the CLI runs the ClickHouse half after SQL's).
     visitor = events[0]["visitorId"]
     forget_visitor(engine, visitor, settings)
-    erasure.forget(clickhouse_target, visitor)
+    erasure.forget(clickhouse_target, visitor, engine)
     assert (
         store.web_events(date(2026, 1, 1), date(2027, 1, 1), columns=["visitor_id"])
         .filter(pl.col("visitor_id") == visitor)
@@ -198,7 +200,7 @@ def test_clickhouse_answers_as_sql_through_a_crash_late_flags_and_erasure(
     assert answers(service) == answers(sql)
     assert _touches(store) == _touches(SqlStore(engine))
     purge_older_than(engine, settings, 4, today=END.date())
-    erasure.purge_before(clickhouse_target, END.date() - timedelta(days=4))
+    erasure.purge_before(clickhouse_target, END.date() - timedelta(days=4), engine)
     restarted.ship()
     assert answers(service) == answers(sql)
     assert _sessions(store, engine) == _sessions(SqlStore(engine), engine)

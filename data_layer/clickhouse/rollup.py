@@ -1,0 +1,233 @@
+"""The daily rollup of the pages list: per day, page and breakpoint, the clicks counted once.
+
+The unfiltered pages list counts every click of its window (4 s at 100 M events on two shards), yet a
+day's counts change only while its events arrive. So the shipper counts each quiet day once into
+``web_daily`` (a *build*: each shard counts its own events, every row carrying the build's number), and
+the list sums a row per page and day instead of scanning the day's clicks. Keeping it exact:
+
+- **SQL says which build answers for a day.** ``clickhouse_days`` holds, per day, the newest sequence
+  number shipped (``shipped_seq``, written with the shipper's progress, in its transaction) and the
+  build that answers for the day with the mark it was counted at (``rolled_seq``) and the data
+  generation. A build is named there only once every shard has it, so a build under way, or one that
+  failed halfway, is never read; readers read the rows of the named build only.
+- **A day is read from its build only when the build holds all of it**: ``rolled_seq >= shipped_seq``
+  (no event of the day shipped since), the current generation (no deletion since), and, for a
+  cursor's snapshot, ``shipped_seq <= as_of`` (no event of the day after the snapshot). Every other day
+  of the window is scanned as before, so a live day is always scanned.
+- **Quiet days only**: a day is built once no event of it was shipped for :data:`QUIET_S`, so building
+  does not race its own traffic; a late event makes its day scanned again until it is rebuilt.
+- **Deletions** void every build at once (a new generation); once the erasure reached ClickHouse the
+  builds are voided again (:func:`void`), so a day built while it was under way is built again.
+- An old build stays readable until the day's next build replaces it (a reader may still be reading
+  it), then it is deleted; so does what a failed build left.
+
+Rage flag corrections are not in the builds: reads add them to the rollup's counts as to a scan's.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
+
+from data_layer import deletions
+from data_layer.clickhouse.tables import ROLLUP, WEB, create_all, read_name, shards
+from data_layer.clickhouse.target import ClickHouseTarget, answering
+from data_layer.db import write_transaction
+from data_layer.schema import app_meta, clickhouse_days
+
+log = logging.getLogger(__name__)
+
+QUIET_S = 300.0
+"""A day is built once no event of it was shipped for this long."""
+MAX_DAYS_PER_BUILD = 31
+"""Days one build counts at most: a shipper round stays short (a month of 100 M events: seconds)."""
+COUNTED_KEY = "clickhouse_days_generation"
+"""app_meta: the data generation ``clickhouse_days.shipped_seq`` was counted in."""
+_LONG_AGO = datetime(1970, 1, 1)
+"""``changed_at`` of a day counted from ClickHouse: when it last changed is unknown, so it is quiet."""
+_COUNTS = "count(), sum(rage_start), sum(dead), sum(dead OR rage)"
+""":func:`data_layer.metrics.click_counts` in ClickHouse, over clicks as shipped."""
+
+
+def newest_per_day(rows: Iterable[Any], day_at: int, seq_at: int) -> dict[date, int]:
+    """Each day's newest sequence number among ``rows`` (in ``seq`` order, as the shipper reads them)."""
+    newest: dict[date, int] = {}
+    for row in rows:
+        newest[row[day_at]] = row[seq_at]
+    return newest
+
+
+def record_shipped(conn: Connection, shipped: Mapping[date, int], now: datetime) -> None:
+    """In the transaction that writes the shipper's progress: the days' newest shipped sequence numbers."""
+    if not shipped:
+        return
+    days = clickhouse_days.c
+    known = dict(conn.execute(select(days.day, days.shipped_seq).where(days.day.in_(list(shipped)))).all())
+    new = [
+        {"day": day, "shipped_seq": seq, "changed_at": now}
+        for day, seq in shipped.items()
+        if day not in known
+    ]
+    grown = [
+        {"key": day, "seq": seq, "now": now}
+        for day, seq in shipped.items()
+        if day in known and seq > known[day]
+    ]
+    if new:
+        conn.execute(insert(clickhouse_days), new)
+    if grown:
+        conn.execute(
+            update(clickhouse_days)
+            .where(days.day == bindparam("key"))
+            .values(shipped_seq=bindparam("seq"), changed_at=bindparam("now")),
+            grown,
+        )
+
+
+def void(engine: Engine) -> None:
+    """No build answers for any day any more (the reads scan) until the shipper builds again: after an
+    erasure reached ClickHouse, as a build made while it was under way may hold what it deleted."""
+    with write_transaction(engine) as conn:
+        conn.execute(update(clickhouse_days).values(rolled_seq=None, rolled_generation=None))
+
+
+def builds_in(conn: Connection, from_day: date, to_day: date, as_of: int) -> dict[int, list[date]]:
+    """The days of the window a build answers for at ``as_of`` (module docstring), by build."""
+    days = clickhouse_days.c
+    query = select(days.day, days.build).where(
+        days.day >= from_day,
+        days.day <= to_day,
+        days.rolled_seq >= days.shipped_seq,
+        days.shipped_seq <= as_of,
+        days.rolled_generation == deletions.generation(conn),
+    )
+    found: dict[int, list[date]] = {}
+    for day, build in conn.execute(query):
+        found.setdefault(int(build), []).append(day)
+    return found
+
+
+def built_days(conn: Connection) -> tuple[int, int]:
+    """(days a build answers for, days shipped): how much of the pages list the rollup serves."""
+    days = clickhouse_days.c
+    current = days.rolled_generation == deletions.generation(conn)
+    built = select(func.count()).where(days.rolled_seq >= days.shipped_seq, current)
+    return int(conn.scalar(built) or 0), int(
+        conn.scalar(select(func.count()).select_from(clickhouse_days)) or 0
+    )
+
+
+class Roller:
+    """Keeps the builds current; run by the shipper after each round (its lease makes it the only one)."""
+
+    def __init__(self, engine: Engine, target: ClickHouseTarget, quiet_s: float = QUIET_S) -> None:
+        self.engine, self.target, self.quiet_s = engine, target, quiet_s
+        self._created = False
+
+    def roll(self, mark: int, generation: str, now: datetime | None = None) -> list[date]:
+        """Count the days' shipped marks again when a deletion moved them (or none were ever counted),
+        then build the quiet days that need it, as of the shipped ``mark``; returns the days built."""
+        now = now or datetime.now(UTC).replace(tzinfo=None)
+        with answering(self.target):
+            if not self._created:  # a database shipped to before the rollup existed
+                create_all(self.target, (ROLLUP,))
+                self._created = True
+            with self.engine.connect() as conn:
+                counted = conn.scalar(select(app_meta.c.value).where(app_meta.c.key == COUNTED_KEY))
+            if counted != generation and not self._count_days(mark, generation):
+                return []
+            return self._build(mark, generation, now)
+
+    def _count_days(self, mark: int, generation: str) -> bool:
+        client = self.target.client()
+        try:
+            found = client.execute(
+                f"SELECT day, max(seq) FROM {read_name(self.target, WEB)} WHERE seq <= %(mark)s GROUP BY day",
+                {"mark": mark},
+            )
+        finally:
+            client.disconnect()
+        days = clickhouse_days.c
+        with write_transaction(self.engine) as conn:
+            if deletions.generation(conn) != generation:
+                return False  # another deletion meanwhile: count again next round
+            kept = dict(conn.execute(select(days.day, days.changed_at)).all())
+            conn.execute(delete(clickhouse_days))
+            rows = [
+                {"day": day, "shipped_seq": int(seq), "changed_at": kept.get(day, _LONG_AGO)}
+                for day, seq in found
+            ]
+            if rows:
+                conn.execute(insert(clickhouse_days), rows)
+            conn.execute(delete(app_meta).where(app_meta.c.key == COUNTED_KEY))
+            conn.execute(insert(app_meta).values(key=COUNTED_KEY, value=generation))
+        log.info("counted the shipped days of ClickHouse again: %d days", len(found))
+        return True
+
+    def _build(self, mark: int, generation: str, now: datetime) -> list[date]:
+        days = clickhouse_days.c
+        stale = or_(
+            days.rolled_seq.is_(None),
+            days.rolled_seq < days.shipped_seq,
+            days.rolled_generation.is_(None),
+            days.rolled_generation != generation,
+        )
+        quiet = days.changed_at <= now - timedelta(seconds=self.quiet_s)
+        query = (
+            select(days.day)
+            .where(stale, quiet, days.shipped_seq <= mark)
+            .order_by(days.day.desc())
+            .limit(MAX_DAYS_PER_BUILD)
+        )
+        with self.engine.connect() as conn:
+            due = [row[0] for row in conn.execute(query)]
+        if not due:
+            return []
+        build = secrets.randbits(62)
+        local, events = (f"{self.target.database}.{table.local}" for table in (ROLLUP, WEB))
+        names = ", ".join(ROLLUP.columns)
+        for shard in shards(self.target):
+            client = self.target.client(shard.host, shard.port)
+            try:
+                client.execute(
+                    f"INSERT INTO {local} ({names}) SELECT day, toInt64(%(build)s), page_key, breakpoint, "
+                    f"{_COUNTS} FROM {events} WHERE day IN %(days)s AND event_type = 'click' "
+                    "AND seq <= %(mark)s GROUP BY day, page_key, breakpoint",
+                    {"build": build, "days": tuple(due), "mark": mark},
+                )
+            finally:
+                client.disconnect()
+        with write_transaction(self.engine) as conn:
+            if deletions.generation(conn) != generation:
+                return []  # a deletion came while counting: the build may hold what it deleted
+            named = update(clickhouse_days).where(days.day.in_(due), days.shipped_seq <= mark)
+            conn.execute(
+                named.values(
+                    previous_build=days.build, build=build, rolled_seq=mark, rolled_generation=generation
+                )
+            )
+            kept = {build} | {
+                int(value)
+                for (value,) in conn.execute(select(days.previous_build).where(days.day.in_(due)))
+                if value is not None
+            }
+        self._drop_other_builds(local, due, kept)
+        return due
+
+    def _drop_other_builds(self, local: str, days: list[date], kept: set[int]) -> None:
+        """Delete the builds of ``days`` but ``kept`` (the new ones and those they replace), in the
+        background: nothing reads them."""
+        for shard in shards(self.target):
+            client = self.target.client(shard.host, shard.port)
+            try:
+                client.execute(
+                    f"ALTER TABLE {local} DELETE WHERE day IN %(days)s AND build NOT IN %(kept)s",
+                    {"days": tuple(days), "kept": tuple(kept)},
+                )
+            finally:
+                client.disconnect()

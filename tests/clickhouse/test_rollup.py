@@ -1,0 +1,137 @@
+"""The daily rollup of the pages list (data_layer/clickhouse/rollup.py) on the two-shard cluster: the list
+read from builds equals SQL's, a late event makes its day scanned until it is built again, a build that
+failed halfway is never counted, and a cursor's snapshot never reads a day that changed after it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+import pytest
+from sqlalchemy import select
+
+from data_layer.clickhouse import erasure, rollup, shipper, tables
+from data_layer.clickhouse.store import ClickHouseStore
+from data_layer.filters import WebFilters
+from data_layer.retention import forget_visitor
+from data_layer.schema import clickhouse_days
+from data_layer.service import HeatmapService
+from data_layer.store import SqlStore
+from heatmaps_testing.dataset import generate
+from tests.factories import web_click
+from tests.replica.test_replica import END, WINDOW, load
+
+
+def listed(service: HeatmapService, **options: Any) -> pl.DataFrame:
+    return service.list_pages(WINDOW, limit=100, **options).pages
+
+
+def counts(store: Any, as_of_seq: int | None = None) -> pl.DataFrame:
+    """A store's click counts per page and breakpoint, summed (a store may count a pair in several rows)."""
+    found = store.click_counts(WINDOW.from_day, WINDOW.to_day, WebFilters(), as_of_seq=as_of_seq)
+    return found.group_by("page_key", "breakpoint").sum().sort("page_key", "breakpoint")
+
+
+def rolled(store: ClickHouseStore, as_of: int | None = None) -> set[date]:
+    """The window's days a build answers for."""
+    with store.engine.connect() as conn:
+        builds = rollup.builds_in(
+            conn, WINDOW.from_day, WINDOW.to_day, store.last_seq() if as_of is None else as_of
+        )
+    return {day for days in builds.values() for day in days}
+
+
+def test_the_list_read_from_builds_is_sqls_and_a_late_event_is_counted_at_once(
+    engine, settings, clickhouse_target
+) -> None:
+    events = list(generate(events=2500, days=10, seed=5, end=END))
+    load(engine, settings, events)
+    ship = shipper.Shipper(engine, clickhouse_target, block_rows=900, rollup_quiet_s=0)
+    ship.ship()
+    store = ClickHouseStore(clickhouse_target, engine)
+    service, sql = (HeatmapService(s, settings, b"k") for s in (store, SqlStore(engine)))
+    days = {datetime.fromisoformat(event["timestamp"]).date() for event in events}
+    assert rolled(store) == {day for day in days if WINDOW.from_day <= day <= WINDOW.to_day}
+    assert listed(service).equals(listed(sql)) and listed(service).height
+
+    # A late click on a built day: shipped, the day is scanned again (exact at once), then built again.
+    mark = store.last_seq()
+    late_day = min(rolled(store))
+    late = web_click(url="https://bench.example.com/p/late", timestamp=f"{late_day}T08:00:00Z")
+    load(engine, settings, [late])
+    quiet = shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=3600)  # too soon to build it again
+    quiet.ship()
+    assert late_day not in rolled(store) and rolled(store)
+    assert listed(service).equals(listed(sql))
+    assert listed(service, search="/p/late")["total_clicks"].to_list() == [1]
+    # A cursor's snapshot from before the late click reads the day as it was then, the others from builds.
+    assert late_day not in rolled(store, mark) and rolled(store, mark)
+    assert counts(store, mark).equals(counts(SqlStore(engine), mark))
+    ship.ship()
+    assert late_day in rolled(store)
+    assert listed(service).equals(listed(sql))
+    with engine.connect() as conn:
+        row = conn.execute(select(clickhouse_days).where(clickhouse_days.c.day == late_day)).one()
+    assert row.rolled_seq == row.shipped_seq == store.last_seq() and row.previous_build is not None
+
+
+def test_a_build_that_failed_halfway_is_never_counted(
+    engine, settings, clickhouse_target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load(engine, settings, list(generate(events=1500, days=6, seed=9, end=END)))
+    ship = shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0)
+    real_shards = tables.shards
+
+    def first_shard_then_gone(target: Any) -> list[tables.Shard]:
+        first = real_shards(target)[0]
+
+        class Failing(list):
+            def __iter__(self):  # the first shard counts its build, then the second cannot be reached
+                yield first
+                raise RuntimeError("shard 2 went away")
+
+        return Failing([first])
+
+    monkeypatch.setattr(rollup, "shards", first_shard_then_gone)
+    with pytest.raises(RuntimeError, match="went away"):
+        ship.ship()
+    monkeypatch.setattr(rollup, "shards", real_shards)
+    store = ClickHouseStore(clickhouse_target, engine)
+    client = clickhouse_target.client()
+    daily = f"{clickhouse_target.database}.{tables.ROLLUP.name}"
+    assert client.execute(f"SELECT count() FROM {daily}")[0][0], "shard 1 holds the failed build's rows"
+    assert not rolled(store), "no day names it"
+    service, sql = (HeatmapService(s, settings, b"k") for s in (store, SqlStore(engine)))
+    assert listed(service).equals(listed(sql))
+
+    ship.ship()  # built again, under another number, on both shards
+    assert rolled(store)
+    assert listed(service).equals(listed(sql))
+    builds = client.execute(f"SELECT DISTINCT build FROM {daily}")
+    assert len(builds) >= 1
+    with engine.connect() as conn:
+        named = {row[0] for row in conn.execute(select(clickhouse_days.c.build))}
+    assert len(named) == 1 and named <= {row[0] for row in builds}
+
+
+def test_a_deletion_voids_every_build_until_it_reached_clickhouse(
+    engine, settings, clickhouse_target
+) -> None:
+    events = list(generate(events=1500, days=6, seed=11, end=END))
+    load(engine, settings, events)
+    ship = shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0)
+    ship.ship()
+    store = ClickHouseStore(clickhouse_target, engine)
+    assert rolled(store)
+    visitor = events[0]["visitorId"]
+    forget_visitor(engine, visitor, settings)
+    assert not rolled(store), "a new generation: every day is scanned"
+    ship.ship()  # built again before the erasure reached ClickHouse (the visitor's clicks still there)
+    erasure.forget(clickhouse_target, visitor, engine)
+    assert not rolled(store), "voided once the erasure is done"
+    service, sql = (HeatmapService(s, settings, b"k") for s in (store, SqlStore(engine)))
+    assert listed(service).equals(listed(sql))
+    ship.ship()
+    assert rolled(store)
+    assert listed(service).equals(listed(sql))
