@@ -110,13 +110,19 @@ def init() -> None:
         out.print(f"ClickHouse ready: {target.redacted()}, {len(found)} shard(s)")
 
 
-def clickhouse_call(target: ClickHouseTarget, action: Any) -> Any:
+def clickhouse_call(target: ClickHouseTarget, action: Any, then: str = "") -> Any:
     """``action()``, a ClickHouse that cannot do it ending the command with exit 2 and the reason
-    (never the password)."""
+    (never the password), followed by ``then``: what the user should do about it."""
     try:
         return action()
     except (ServiceError, ValueError, TimeoutError) as exc:
-        fail(f"ClickHouse {target.redacted()}: {getattr(exc, 'details', None) or exc}")
+        fail(f"ClickHouse {target.redacted()}: {getattr(exc, 'details', None) or exc}{then}")
+
+
+ERASE_AGAIN = (
+    "; the SQL database no longer holds them, ClickHouse still does: run this command again once every "
+    "shard answers (it then erases them there)"
+)
 
 
 def clickhouse_target(settings: Settings) -> ClickHouseTarget:
@@ -493,7 +499,8 @@ def purge(
     result = purge_older_than(engine, settings, days, today=today)
     target = settings.clickhouse_target()
     if target is not None:
-        clickhouse_call(target, lambda: erasure.purge_before(target, purge_cutoff(days, today), engine))
+        cutoff = purge_cutoff(days, today)
+        clickhouse_call(target, lambda: erasure.purge_before(target, cutoff, engine), ERASE_AGAIN)
     print(deleted(result))
 
 
@@ -514,7 +521,7 @@ def forget(visitor: Annotated[str, typer.Option("--visitor", help="visitorId (or
     result = forget_visitor(engine, visitor, settings)
     target = settings.clickhouse_target()
     if target is not None:
-        clickhouse_call(target, lambda: erasure.forget(target, visitor, engine))
+        clickhouse_call(target, lambda: erasure.forget(target, visitor, engine), ERASE_AGAIN)
     print(f"{deleted(result)} of {visitor}")
 
 

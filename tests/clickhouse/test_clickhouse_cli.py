@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import subprocess
+from datetime import UTC, date, datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -16,6 +17,7 @@ from data_layer.store import SqlStore
 from heatmaps_cli.app import app
 from heatmaps_testing.dataset import generate
 from tests.clickhouse.conftest import url_of
+from tests.clickhouse.test_clickhouse_store import SCRIPT
 from tests.factories import touch
 from tests.replica.test_replica import END, load
 
@@ -61,6 +63,36 @@ def test_init_backfill_status_forget_and_purge(engine, clickhouse_on, clickhouse
     assert store.web_events(*EVERY_DAY).filter(visitor_id=visitor).is_empty()
     assert runner.invoke(app, ["purge", "--older-than", "3"]).exit_code == 0
     assert store.web_events(*EVERY_DAY).equals(SqlStore(engine).web_events(*EVERY_DAY))
+
+
+def test_an_erasure_with_a_shard_down_says_so_and_completes_when_run_again(
+    cluster_alone, engine, clickhouse_on, clickhouse_target
+) -> None:
+    """SQL's half is done, ClickHouse's cannot be: exit 2 naming ClickHouse and what to do; the same
+    command run again once the shard is back erases the rest (SQL has nothing left to delete)."""
+    events = list(generate(events=600, days=6, seed=13, end=datetime.now(UTC)))  # purge keeps 3 days
+    load(engine, clickhouse_on, events)
+    assert runner.invoke(app, ["clickhouse", "backfill"]).exit_code == 0
+    visitor = events[0]["visitorId"]
+    store = ClickHouseStore(clickhouse_target, engine)
+    subprocess.run([str(SCRIPT), "stop-shard", str(cluster_alone), "1"], check=True)
+    try:
+        failed = runner.invoke(app, ["forget", "--visitor", visitor])
+        purged = runner.invoke(app, ["purge", "--older-than", "3"])
+    finally:
+        subprocess.run([str(SCRIPT), "start", str(cluster_alone)], check=True)
+    for result in (failed, purged):
+        assert result.exit_code == 2, result.output
+        assert "ClickHouse" in result.output and "run this command again" in result.output
+        assert "heatmaps-local" not in result.output
+    assert SqlStore(engine).web_events(*EVERY_DAY).filter(visitor_id=visitor).is_empty()
+    assert not store.web_events(*EVERY_DAY).filter(visitor_id=visitor).is_empty(), "still in ClickHouse"
+    again = runner.invoke(app, ["forget", "--visitor", visitor])
+    assert again.exit_code == 0, again.output
+    assert "deleted 0 web events" in again.output
+    assert runner.invoke(app, ["purge", "--older-than", "3"]).exit_code == 0
+    kept = SqlStore(engine).web_events(*EVERY_DAY)
+    assert store.web_events(*EVERY_DAY).equals(kept) and kept.height
 
 
 def test_commands_without_the_setting_say_so(settings) -> None:
