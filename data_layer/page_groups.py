@@ -84,20 +84,35 @@ def saved_groups(engine: Engine) -> pl.DataFrame:
 def group_totals(groups: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
     """Per group of ``groups`` (:data:`GROUP_SCHEMA`), its totals in the pages list's shape plus
     ``pages`` (matching pages with clicks), from :func:`metrics.click_counts` rows; groups without a
-    matching click have zero totals. Row order unspecified."""
-    pages = metrics.pages_from_counts(counts)
-    members = pl.concat(
-        [
-            pages.filter(PagePattern(pattern).matches(pl.col("page_key"))).select(
-                pl.lit(group_id).alias("id"), "page_key"
-            )
-            for group_id, pattern in groups.select("id", "pattern").iter_rows()
-        ]
-        or [pl.DataFrame(schema={"id": pl.String, "page_key": pl.String})]
+    matching click have zero totals. Row order unspecified.
+
+    A store may count a page in many rows (one per day and run): they are added up first, as counts
+    add up, so the patterns and the join see one row per page and breakpoint; every pattern is matched
+    in one pass over the distinct pages."""
+    per_page = (
+        counts.lazy()
+        .group_by("page_key", "breakpoint")
+        .agg(pl.col("clicks", "rage_events", "dead", "frustrated").sum())
+        .filter(pl.col("clicks") > 0)
+        .with_columns(pl.col("page_key").cast(pl.String))
+        .collect()
     )
-    per_group = members.join(
-        counts.lazy().with_columns(pl.col("page_key").cast(pl.String)).collect(), on="page_key"
-    ).with_columns(pl.col("id").alias("page_key"))
+    ids = groups.get_column("id").to_list()
+    matched = per_page.select(pl.col("page_key").unique()).with_columns(
+        pl.col("page_key").str.contains(PagePattern(pattern).regex).alias(f"m{n}")
+        for n, pattern in enumerate(groups.get_column("pattern").to_list())
+    )
+    members = (
+        matched.unpivot(index="page_key", variable_name="column", value_name="matches")
+        .filter("matches")
+        .select(
+            pl.col("column").str.slice(1).cast(pl.Int64).replace_strict(range(len(ids)), ids).alias("id"),
+            "page_key",
+        )
+        if ids
+        else pl.DataFrame(schema={"id": pl.String, "page_key": pl.String})
+    )
+    per_group = members.join(per_page, on="page_key").with_columns(pl.col("id").alias("page_key"))
     totals = metrics.pages_from_counts(per_group).rename({"page_key": "id"})
     page_counts = members.group_by("id").agg(pages=pl.len().cast(pl.Int64))
     return (
