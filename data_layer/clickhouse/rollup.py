@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, or_, select, update
 
 from data_layer import deletions
 from data_layer.clickhouse.tables import ROLLUP, WEB, create_all, read_name, shards
@@ -96,20 +97,33 @@ def void(engine: Engine) -> None:
         conn.execute(update(clickhouse_days).values(rolled_seq=None, rolled_generation=None))
 
 
-def builds_in(conn: Connection, from_day: date, to_day: date, as_of: int) -> dict[int, list[date]]:
-    """The days of the window a build answers for at ``as_of`` (module docstring), by build."""
+@dataclass(frozen=True)
+class WindowDays:
+    """How the rollup answers for a window at a snapshot (module docstring)."""
+
+    builds: dict[int, list[date]]
+    """The days a build answers for, by build."""
+    scanned: list[date]
+    """Every other day of the window with a shipped event (each has a row: it is written with the
+    progress that ships the day's first event, and counted again from ClickHouse after a deletion)."""
+
+
+def window_days(conn: Connection, from_day: date, to_day: date, as_of: int) -> WindowDays:
     days = clickhouse_days.c
-    query = select(days.day, days.build).where(
-        days.day >= from_day,
-        days.day <= to_day,
+    answered = and_(
         days.rolled_seq >= days.shipped_seq,
         days.shipped_seq <= as_of,
         days.rolled_generation == deletions.generation(conn),
     )
-    found: dict[int, list[date]] = {}
-    for day, build in conn.execute(query):
-        found.setdefault(int(build), []).append(day)
-    return found
+    query = select(days.day, days.build, answered).where(days.day >= from_day, days.day <= to_day)
+    builds: dict[int, list[date]] = {}
+    scanned = []
+    for day, build, built in conn.execute(query):
+        if built:
+            builds.setdefault(int(build), []).append(day)
+        else:
+            scanned.append(day)
+    return WindowDays(builds, sorted(scanned))
 
 
 def built_days(conn: Connection) -> tuple[int, int]:
@@ -129,9 +143,18 @@ class Roller:
         self.engine, self.target, self.quiet_s = engine, target, quiet_s
         self._created = False
 
-    def roll(self, mark: int, generation: str, now: datetime | None = None) -> list[date]:
+    def roll(
+        self,
+        mark: int,
+        generation: str,
+        now: datetime | None = None,
+        still_held: Callable[[], None] | None = None,
+    ) -> list[date]:
         """Count the days' shipped marks again when a deletion moved them (or none were ever counted),
-        then build the quiet days that need it, as of the shipped ``mark``; returns the days built."""
+        then build the quiet days that need it, as of the shipped ``mark``; returns the days built.
+
+        ``still_held`` raises if the shipper's lease went to another process: called before a build is
+        named, so two shippers never name builds of one day at once (each would drop the other's)."""
         now = now or datetime.now(UTC).replace(tzinfo=None)
         with answering(self.target):
             if not self._created:  # a database shipped to before the rollup existed
@@ -141,7 +164,7 @@ class Roller:
                 counted = conn.scalar(select(app_meta.c.value).where(app_meta.c.key == COUNTED_KEY))
             if counted != generation and not self._count_days(mark, generation):
                 return []
-            return self._build(mark, generation, now)
+            return self._build(mark, generation, now, still_held)
 
     def _count_days(self, mark: int, generation: str) -> bool:
         client = self.target.client()
@@ -169,7 +192,9 @@ class Roller:
         log.info("counted the shipped days of ClickHouse again: %d days", len(found))
         return True
 
-    def _build(self, mark: int, generation: str, now: datetime) -> list[date]:
+    def _build(
+        self, mark: int, generation: str, now: datetime, still_held: Callable[[], None] | None
+    ) -> list[date]:
         days = clickhouse_days.c
         stale = or_(
             days.rolled_seq.is_(None),
@@ -202,6 +227,8 @@ class Roller:
                 )
             finally:
                 client.disconnect()
+        if still_held is not None:
+            still_held()
         with write_transaction(self.engine) as conn:
             if deletions.generation(conn) != generation:
                 return []  # a deletion came while counting: the build may hold what it deleted

@@ -173,7 +173,8 @@ class Shipper:
         with self.engine.connect() as conn:
             done, generation = read_progress(conn, WEB_STREAM.name), deletions.generation(conn)
         if done.generation == generation:  # else a deletion came meanwhile: it is handled next round
-            self.roller.roll(done.shipped_seq, generation)
+            held = None if progress is None else lambda: progress(0)
+            self.roller.roll(done.shipped_seq, generation, still_held=held)
         return sent
 
     def lag(self) -> dict[str, int]:

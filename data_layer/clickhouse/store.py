@@ -561,25 +561,25 @@ class ClickHouseStore:
         conditions, params = where
         conditions.append("event_type = 'click'")
         condition = " AND ".join(conditions)
-        parts = []
-        scanned = condition
+        parts, scanned = [], condition
         if filters == WebFilters():  # the daily rollup counts every click of a day, unfiltered
             with self.engine.connect() as conn:
-                builds = rollup.builds_in(conn, from_day, to_day, params["as_of_seq"])
-            if builds:
-                parts.append(self._rolled_up(builds, schema))
-                rolled = tuple(day for days in builds.values() for day in days)
-                scanned = f"{condition} AND day NOT IN %(rolled)s"
-                params["rolled"] = rolled
-        parts.append(
-            self._frame(
-                "SELECT page_key, breakpoint, toInt64(count()), toInt64(sum(rage_start)), "
-                f"toInt64(sum(dead)), toInt64(sum(dead OR rage)) FROM {self.web} WHERE {scanned} "
-                "GROUP BY page_key, breakpoint",
-                params,
-                schema,
+                days = rollup.window_days(conn, from_day, to_day, params["as_of_seq"])
+            if days.builds:
+                parts.append(self._rolled_up(days.builds, schema))
+                # The days left are named: a month partition holding none of them is skipped.
+                scanned = f"{condition} AND day IN %(left)s" if days.scanned else ""
+                params["left"] = tuple(days.scanned)
+        if scanned:
+            parts.append(
+                self._frame(
+                    "SELECT page_key, breakpoint, toInt64(count()), toInt64(sum(rage_start)), "
+                    f"toInt64(sum(dead)), toInt64(sum(dead OR rage)) FROM {self.web} WHERE {scanned} "
+                    "GROUP BY page_key, breakpoint",
+                    params,
+                    schema,
+                )
             )
-        )
         counts = pl.concat(parts)
         flags = f"{self.target.database}.{FLAGS.local}"
         if not self._execute(f"SELECT 1 FROM {self._flags} WHERE rev <= %(mark)s LIMIT 1", params):
@@ -594,7 +594,7 @@ class ClickHouseStore:
         return pl.concat([counts, corrections])
 
     def _rolled_up(self, builds: dict[int, list[date]], schema: dict[str, Any]) -> pl.DataFrame:
-        """The counts of the days the rollup answers for (:func:`rollup.builds_in`), from their builds."""
+        """The counts of the days the rollup answers for (:func:`rollup.window_days`), from their builds."""
         chosen = " OR ".join(f"(build = %(build{n})s AND day IN %(days{n})s)" for n in range(len(builds)))
         params: dict[str, Any] = {}
         for n, (build, days) in enumerate(builds.items()):

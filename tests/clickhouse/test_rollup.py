@@ -36,10 +36,10 @@ def counts(store: Any, as_of_seq: int | None = None) -> pl.DataFrame:
 def rolled(store: ClickHouseStore, as_of: int | None = None) -> set[date]:
     """The window's days a build answers for."""
     with store.engine.connect() as conn:
-        builds = rollup.builds_in(
+        found = rollup.window_days(
             conn, WINDOW.from_day, WINDOW.to_day, store.last_seq() if as_of is None else as_of
         )
-    return {day for days in builds.values() for day in days}
+    return {day for days in found.builds.values() for day in days}
 
 
 def test_the_list_read_from_builds_is_sqls_and_a_late_event_is_counted_at_once(
