@@ -5,13 +5,14 @@ day's counts change only while its events arrive. So the shipper counts each qui
 ``web_daily`` (a *build*: each shard counts its own events, every row carrying the build's number), and
 the list sums a row per page and day instead of scanning the day's clicks. Keeping it exact:
 
-- **SQL says which build answers for a day.** ``clickhouse_days`` holds, per day, the newest sequence
-  number shipped (``shipped_seq``, written with the shipper's progress, in its transaction) and the
-  build that answers for the day with the mark it was counted at (``rolled_seq``) and the data
-  generation. A build is named there only once every shard has it, so a build under way, or one that
-  failed halfway, is never read; readers read the rows of the named build only.
+- **SQL says which build answers for a day.** ``clickhouse_days`` holds, per day, the newest change
+  shipped (``shipped_seq``: an event's sequence number, or the ``rev`` of a rage-flag correction of
+  one of its clicks; written with the shipper's progress, in its transaction) and the build that
+  answers for the day with the mark it was counted at (``rolled_seq``) and the data generation. A
+  build is named there only once every shard has it, so a build under way, or one that failed
+  halfway, is never read; readers read the rows of the named build only.
 - **A day is read from its build only when the build holds all of it**: ``rolled_seq >= shipped_seq``
-  (no event of the day shipped since), the current generation (no deletion since), and, for a
+  (nothing of the day shipped since), the current generation (no deletion since), and, for a
   cursor's snapshot, ``shipped_seq <= as_of`` (no event of the day after the snapshot). Every other day
   of the window is scanned as before, so a live day is always scanned.
 - **Quiet days only**: a day is built once no event of it was shipped for :data:`QUIET_S`, so building
@@ -21,7 +22,9 @@ the list sums a row per page and day instead of scanning the day's clicks. Keepi
 - An old build stays readable until the day's next build replaces it (a reader may still be reading
   it), then it is deleted; so does what a failed build left.
 
-Rage flag corrections are not in the builds: reads add them to the rollup's counts as to a scan's.
+A build counts the rage flags as corrected at its mark (a correction counts once its ``rev`` is
+within the mark, as in every read); a later correction of a day's click makes the day scanned, with
+its corrections, until it is built again.
 """
 
 from __future__ import annotations
@@ -36,7 +39,17 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, or_, select, update
 
 from data_layer import deletions
-from data_layer.clickhouse.tables import ROLLUP, WEB, create_all, read_name, shards
+from data_layer.clickhouse.tables import (
+    FLAGS,
+    RAGE,
+    RAGE_START,
+    ROLLUP,
+    WEB,
+    create_all,
+    flags_join,
+    read_name,
+    shards,
+)
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 from data_layer.db import write_transaction
 from data_layer.schema import app_meta, clickhouse_days
@@ -51,8 +64,8 @@ COUNTED_KEY = "clickhouse_days_generation"
 """app_meta: the data generation ``clickhouse_days.shipped_seq`` was counted in."""
 _LONG_AGO = datetime(1970, 1, 1)
 """``changed_at`` of a day counted from ClickHouse: when it last changed is unknown, so it is quiet."""
-_COUNTS = "count(), sum(rage_start), sum(dead), sum(dead OR rage)"
-""":func:`data_layer.metrics.click_counts` in ClickHouse, over clicks as shipped."""
+_COUNTS = f"count(), sum({RAGE_START}), sum(dead), sum(dead OR {RAGE})"
+""":func:`data_layer.metrics.click_counts` in ClickHouse, the rage flags corrected (:func:`flags_join`)."""
 
 
 def newest_per_day(rows: Iterable[Any], day_at: int, seq_at: int) -> dict[date, int]:
@@ -64,7 +77,8 @@ def newest_per_day(rows: Iterable[Any], day_at: int, seq_at: int) -> dict[date, 
 
 
 def record_shipped(conn: Connection, shipped: Mapping[date, int], now: datetime) -> None:
-    """In the transaction that writes the shipper's progress: the days' newest shipped sequence numbers."""
+    """In the transaction that writes the shipper's progress: the days' newest changes shipped (event
+    sequence numbers, correction revisions)."""
     if not shipped:
         return
     days = clickhouse_days.c
@@ -170,7 +184,9 @@ class Roller:
         client = self.target.client()
         try:
             found = client.execute(
-                f"SELECT day, max(seq) FROM {read_name(self.target, WEB)} WHERE seq <= %(mark)s GROUP BY day",
+                f"SELECT day, max(changed) FROM (SELECT day, max(seq) AS changed FROM "
+                f"{read_name(self.target, WEB)} WHERE seq <= %(mark)s GROUP BY day UNION ALL SELECT day, "
+                f"max(rev) AS changed FROM {read_name(self.target, FLAGS)} GROUP BY day) GROUP BY day",
                 {"mark": mark},
             )
         finally:
@@ -221,8 +237,8 @@ class Roller:
             try:
                 client.execute(
                     f"INSERT INTO {local} ({names}) SELECT day, toInt64(%(build)s), page_key, breakpoint, "
-                    f"{_COUNTS} FROM {events} WHERE day IN %(days)s AND event_type = 'click' "
-                    "AND seq <= %(mark)s GROUP BY day, page_key, breakpoint",
+                    f"{_COUNTS} FROM {events} {flags_join(self.target)} WHERE day IN %(days)s "
+                    "AND event_type = 'click' AND seq <= %(mark)s GROUP BY day, page_key, breakpoint",
                     {"build": build, "days": tuple(due), "mark": mark},
                 )
             finally:

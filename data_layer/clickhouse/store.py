@@ -39,15 +39,13 @@ from data_layer import (
 )
 from data_layer.clickhouse import rollup
 from data_layer.clickhouse.shipper import read_progress
-from data_layer.clickhouse.tables import FLAGS, ROLLUP, TOUCH, WEB, read_name
+from data_layer.clickhouse.tables import FLAGS, RAGE, RAGE_START, ROLLUP, TOUCH, WEB, flags_join, read_name
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 from data_layer.filters import TouchFilters, WebFilters, Window
 from data_layer.page_reads import PageGeometry, PageHeatmap, Spot
 from data_layer.store import WEB_EVENT_SCHEMA
 from data_layer.touch_metrics import EDGE_DECIMALS, GRID_SIZE
 
-_RAGE = "if(f_has = 1, f_rage, rage)"
-_RAGE_START = "if(f_has = 1, f_rage_start, rage_start)"
 _BIN = (
     f"toInt64(floor(y / {bins.ROW_HEIGHT_PX})) * {bins.COLUMNS} + "
     f"least(toInt64(floor(greatest(least(x * {bins.COLUMNS} / document_width, {bins.COLUMNS}), 0))), "
@@ -59,7 +57,7 @@ _RANK_ORDER = ", ".join(
     for key, descending in zip(metrics.RANK_KEYS, metrics.RANK_DESCENDING, strict=True)
 )
 """The replay ranking (CONTRACT 2.7) as an ORDER BY over columns named as :data:`metrics.RANK_KEYS`."""
-_EXPRESSIONS = {"ts": "ts_us", "rage": _RAGE, "rage_start": _RAGE_START}
+_EXPRESSIONS = {"ts": "ts_us", "rage": RAGE, "rage_start": RAGE_START}
 """ClickHouse expressions of the :data:`WEB_EVENT_SCHEMA` columns that are not stored as they are."""
 
 
@@ -73,14 +71,7 @@ class ClickHouseStore:
         self.touch = read_name(target, TOUCH)
         self.daily = read_name(target, ROLLUP)
         self._flags = read_name(target, FLAGS)
-        # Each shard joins its own corrections: a session's rows and flags share a shard. A correction
-        # counts from when the rows of the write that made it are shipped (its ``rev`` within the mark),
-        # so an answer never shows a late click's effect without the click.
-        self._flags_join = (
-            "ANY LEFT JOIN (SELECT seq, argMax(rage, version) AS f_rage, argMax(rage_start, version) AS "
-            f"f_rage_start, 1 AS f_has FROM {target.database}.{FLAGS.local} WHERE rev <= %(mark)s "
-            "GROUP BY seq) AS flags USING seq"
-        )
+        self._flags_join = flags_join(target)
         self._local = threading.local()
         self._known_keys: dict[tuple[date, date, int], pl.Series] = {}
         self._keys_lock = threading.Lock()
@@ -235,7 +226,7 @@ class ClickHouseStore:
         here = f"{condition} AND breakpoint = %(breakpoint)s"
         clicks = f"{here} AND event_type = 'click'"
         per_bin = self._frame(
-            f"SELECT {_BIN} AS bin, toInt64(count()), toInt64(sum({_RAGE_START})) FROM "
+            f"SELECT {_BIN} AS bin, toInt64(count()), toInt64(sum({RAGE_START})) FROM "
             f"{self._from(['rage_start'])} WHERE {clicks} GROUP BY bin ORDER BY bin",
             params,
             {"_bin": pl.Int64, "clicks": pl.Int64, "rage_events": pl.Int64},
@@ -289,11 +280,11 @@ class ClickHouseStore:
             "per_breakpoint": metrics.REPLAYS_PER_BREAKPOINT,
         }
         flagged = (
-            f"{click} AND breakpoint IN %(breakpoints)s AND (dead = 1 OR {_RAGE_START} = 1) "
+            f"{click} AND breakpoint IN %(breakpoints)s AND (dead = 1 OR {RAGE_START} = 1) "
             f"GROUP BY breakpoint, session_id"
         )
         kth = self._execute(
-            f"SELECT breakpoint, r, d FROM (SELECT breakpoint, session_id, toInt64(sum({_RAGE_START})) AS r, "
+            f"SELECT breakpoint, r, d FROM (SELECT breakpoint, session_id, toInt64(sum({RAGE_START})) AS r, "
             f"toInt64(sum(dead)) AS d FROM {self._from(['rage_start'])} WHERE {condition} AND {flagged}) "
             "ORDER BY breakpoint, r DESC, d DESC LIMIT %(per_breakpoint)s BY breakpoint",
             params,
@@ -314,12 +305,12 @@ class ClickHouseStore:
             local = f"{self.target.database}.{WEB.local} {self._flags_join}"
             narrowed = (
                 f" AND (breakpoint NOT IN %(settled)s OR (breakpoint, session_id) IN (SELECT breakpoint, "
-                f"session_id FROM (SELECT breakpoint, session_id, sum({_RAGE_START}) AS r, sum(dead) AS d "
+                f"session_id FROM (SELECT breakpoint, session_id, sum({RAGE_START}) AS r, sum(dead) AS d "
                 f"FROM {local} WHERE {condition} AND {flagged}) WHERE {reaching}))"
             )
             params["settled"] = tuple(settled)
         ranked = self._frame(
-            f"SELECT breakpoint, session_id, toInt64(sum({click} AND {_RAGE_START})) AS rage_events, "
+            f"SELECT breakpoint, session_id, toInt64(sum({click} AND {RAGE_START})) AS rage_events, "
             f"toInt64(sum({click} AND dead)) AS dead_clicks, toInt64(countIf({click})) AS clicks, "
             f"max(ts_us) AS last_ts FROM {self._from(['rage_start'])} WHERE {condition}{narrowed} "
             "AND breakpoint IN %(breakpoints)s GROUP BY breakpoint, session_id "
@@ -377,9 +368,9 @@ class ClickHouseStore:
         else:
             here = f"{_BIN} IN %(bins)s"
             params["bins"] = tuple(y * bins.COLUMNS + x for x, y in spot.bins)
-        counted = {"dead": "dead = 1", "rage": f"{_RAGE_START} = 1"}.get(spot.layer, "1")
+        counted = {"dead": "dead = 1", "rage": f"{RAGE_START} = 1"}.get(spot.layer, "1")
         ranked = self._frame(
-            f"SELECT session_id, toInt64(sum({_RAGE_START})) AS rage_events, "
+            f"SELECT session_id, toInt64(sum({RAGE_START})) AS rage_events, "
             "toInt64(sum(dead)) AS dead_clicks, toInt64(count()) AS clicks, max(ts_us) AS last_ts, "
             f"minIf(ts_us, {counted}) AS first_ts "
             f"FROM {self._from(['rage_start'])} WHERE {condition} AND event_type = 'click' "
@@ -435,7 +426,7 @@ class ClickHouseStore:
         clicks = f"{condition} AND breakpoint = %(breakpoint)s"
         total = int(self._execute(f"SELECT count() FROM {self.web} WHERE {clicks}", params)[0][0])
         per_selector = self._frame(
-            f"SELECT selector, toInt64(count()) AS clicks, toInt64(sum({_RAGE_START})), toInt64(sum(dead)) "
+            f"SELECT selector, toInt64(count()) AS clicks, toInt64(sum({RAGE_START})), toInt64(sum(dead)) "
             f"FROM {self._from(['rage_start'])} WHERE {clicks} AND selector IS NOT NULL GROUP BY selector "
             "ORDER BY clicks DESC, selector LIMIT %(limit)s",
             params,
@@ -551,9 +542,11 @@ class ClickHouseStore:
     ) -> pl.DataFrame:
         """:func:`data_layer.metrics.click_counts` per (page_key, breakpoint), counted by ClickHouse.
 
-        The scan counts the flags as shipped, without a join (a join over every click cost more than
-        the count); the corrections, few, come as a second set of rows per page and breakpoint holding
-        the difference they make (counts add up, :func:`metrics.click_counts`)."""
+        Unfiltered, the days a build of the daily rollup answers for (:mod:`rollup`) come from it, their
+        flags corrected. The other days are scanned, counting the flags as shipped, without a join (a
+        join over every click cost more than the count); their corrections, few, come as a second set
+        of rows per page and breakpoint holding the difference they make (counts add up,
+        :func:`metrics.click_counts`)."""
         schema = dict(metrics.click_counts(pl.DataFrame(schema=_COUNT_INPUT)).collect_schema())
         where = self._conditions(from_day, to_day, filters, as_of_seq)
         if where is None:
@@ -582,11 +575,13 @@ class ClickHouseStore:
             )
         counts = pl.concat(parts)
         flags = f"{self.target.database}.{FLAGS.local}"
-        if not self._execute(f"SELECT 1 FROM {self._flags} WHERE rev <= %(mark)s LIMIT 1", params):
+        if not scanned or not self._execute(
+            f"SELECT 1 FROM {self._flags} WHERE rev <= %(mark)s LIMIT 1", params
+        ):  # builds count their days' flags corrected
             return counts
         corrections = self._frame(
-            f"SELECT page_key, breakpoint, toInt64(0), toInt64(sum({_RAGE_START} - rage_start)), toInt64(0), "
-            f"toInt64(sum((dead OR {_RAGE}) - (dead OR rage))) FROM {self._from(['rage'])} WHERE {condition} "
+            f"SELECT page_key, breakpoint, toInt64(0), toInt64(sum({RAGE_START} - rage_start)), toInt64(0), "
+            f"toInt64(sum((dead OR {RAGE}) - (dead OR rage))) FROM {self._from(['rage'])} WHERE {scanned} "
             f"AND seq IN (SELECT seq FROM {flags} WHERE rev <= %(mark)s) GROUP BY page_key, breakpoint",
             params,
             schema,

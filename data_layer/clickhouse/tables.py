@@ -124,6 +124,23 @@ ROLLUP = Table("web_daily", ROLLUP_COLUMNS, "MergeTree", "day, build, page_key, 
 TABLES = (WEB, FLAGS, TOUCH, ROLLUP)
 
 
+RAGE = "if(f_has = 1, f_rage, rage)"
+"""A web row's rage flag, its newest correction's when it has one (with :func:`flags_join`)."""
+RAGE_START = "if(f_has = 1, f_rage_start, rage_start)"
+
+
+def flags_join(target: ClickHouseTarget) -> str:
+    """The join giving each web row its newest rage-flag correction, from the shard's own ``web_flags``
+    (a session's rows and corrections share a shard). A correction counts once the rows of the write
+    that made it are shipped (``rev`` within ``%(mark)s``), so an answer never shows a late click's
+    effect without the click."""
+    return (
+        "ANY LEFT JOIN (SELECT seq, argMax(rage, version) AS f_rage, argMax(rage_start, version) AS "
+        f"f_rage_start, 1 AS f_has FROM {target.database}.{FLAGS.local} WHERE rev <= %(mark)s "
+        "GROUP BY seq) AS flags USING seq"
+    )
+
+
 @dataclass(frozen=True)
 class Shard:
     """One shard as ``system.clusters`` lists it (its first replica: the product writes to each)."""

@@ -8,15 +8,17 @@ import signal
 import time
 import uuid
 from collections import Counter
-from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from data_layer.clickhouse import tables
 from data_layer.clickhouse.shipper import Shipper
 from data_layer.clickhouse.store import ClickHouseStore
 from data_layer.db import create_db_engine
 from data_layer.leases import holder_of
+from data_layer.schema import web_events
 from data_layer.store import SqlStore
 from heatmaps_testing.loopback import ApiServer, make_tokens
 from heatmaps_testing.tracker_load import BASE_AGO_MS, LoadShape, check, run_python_client
@@ -25,7 +27,6 @@ from tests.operations.test_workers import alive, children, wait_for
 
 pytestmark = pytest.mark.live
 LEASE_S = 3.0
-EVERY_DAY = (date(2000, 1, 1), date(2100, 1, 1))
 
 
 def shipper_holder(engine) -> int | None:
@@ -76,9 +77,13 @@ def test_one_worker_ships_and_another_takes_over_when_it_is_killed(
         assert wait_for(lambda: shipper_holder(engine) not in (None, first), LEASE_S * 3), "taken over"
         assert alive(shipper_holder(engine))  # type: ignore[arg-type]
         assert wait_for(shipped_all, 15), "what the killed worker left is shipped by the other"
-        shipped = Counter(store.web_events(*EVERY_DAY, columns=["event_id"]).get_column("event_id"))
-        stored = sql.web_events(*EVERY_DAY, columns=["event_id"]).get_column("event_id")
-        assert set(shipped) == set(stored) and set(shipped.values()) == {1}, "every event once"
+        web = f"{clickhouse_target.database}.{tables.WEB.name}"
+        shipped = Counter(
+            dict(clickhouse_target.client().execute(f"SELECT event_id, count() FROM {web} GROUP BY event_id"))
+        )
+        with engine.connect() as conn:
+            stored = set(conn.scalars(select(web_events.c.event_id)))
+        assert set(shipped) == stored and set(shipped.values()) == {1}, "every event once"
         assert "Traceback" not in server.log_text()
     finally:
         server.kill()

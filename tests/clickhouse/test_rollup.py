@@ -135,3 +135,31 @@ def test_a_deletion_voids_every_build_until_it_reached_clickhouse(
     ship.ship()
     assert rolled(store)
     assert listed(service).equals(listed(sql))
+
+
+def test_a_rage_run_completed_after_midnight_makes_its_first_day_scanned_until_built_again(
+    engine, settings, clickhouse_target
+) -> None:
+    """The late click is on the next day, the corrected flags on the built one: that day must not be
+    read from its build (which counted the flags as they were) until it is built again."""
+    load(engine, settings, list(generate(events=800, days=6, seed=4, end=END)))
+    day = date(2026, 10, 28)
+    spot = {"sessionId": "night", "url": "https://bench.example.com/p/night", "x": 40, "y": 40}
+    evening = [web_click(timestamp=f"{day}T23:59:59.{ms}Z", **spot) for ms in (300, 700)]
+    load(engine, settings, evening)
+    ship = shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0)
+    ship.ship()
+    store = ClickHouseStore(clickhouse_target, engine)
+    service, sql = (HeatmapService(s, settings, b"k") for s in (store, SqlStore(engine)))
+    assert day in rolled(store)
+    assert listed(service, search="/p/night")["rage_clicks"].to_list() == [0]
+
+    load(engine, settings, [web_click(timestamp="2026-10-29T00:00:00.100Z", **spot)])
+    shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=3600).ship()
+    assert day not in rolled(store), "its flags changed: the build no longer holds the day"
+    assert listed(service, search="/p/night")["rage_clicks"].to_list() == [1]
+    assert listed(service).equals(listed(sql))
+    ship.ship()
+    assert day in rolled(store)
+    assert listed(service, search="/p/night")["rage_clicks"].to_list() == [1]
+    assert listed(service).equals(listed(sql))
