@@ -108,11 +108,13 @@ def add_copies(target: ClickHouseTarget, copies: int) -> None:
             }
             selected = ", ".join(renamed.get(name, name) for name in columns)
             started = time.perf_counter()
-            # In day order, as a live site's events arrive: each part then holds a few days.
-            client.execute(
-                f"INSERT INTO {local} ({', '.join(columns)}) SELECT {selected} FROM {local} WHERE seq > 0 "
-                "ORDER BY day"
-            )
+            # In day order, as a live site's events arrive (each part then holds a few days), a month at
+            # a time (sorting a whole copy at once passes the server's memory limit).
+            for (month,) in client.execute(f"SELECT DISTINCT toYYYYMM(day) AS m FROM {local} ORDER BY m"):
+                client.execute(
+                    f"INSERT INTO {local} ({', '.join(columns)}) SELECT {selected} FROM {local} "
+                    f"WHERE seq > 0 AND toYYYYMM(day) = {int(month)} ORDER BY day"
+                )
             print(f"  shard {shard.number}: copy {copy} in {time.perf_counter() - started:.1f} s")
 
 
