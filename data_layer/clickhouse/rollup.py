@@ -195,6 +195,7 @@ class Roller:
         with write_transaction(self.engine) as conn:
             if deletions.generation(conn) != generation:
                 return False  # another deletion meanwhile: count again next round
+            # No build answers for a day until its next one, which drops the rows of every other.
             kept = dict(conn.execute(select(days.day, days.changed_at)).all())
             conn.execute(delete(clickhouse_days))
             rows = [
