@@ -65,6 +65,8 @@ def test_init_backfill_status_forget_and_purge(engine, clickhouse_on, clickhouse
     assert store.web_events(*EVERY_DAY).equals(SqlStore(engine).web_events(*EVERY_DAY))
 
 
+# ClickHouse's half is what is tested: one SQL database is enough (the cluster is held alone meanwhile).
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_an_erasure_with_a_shard_down_says_so_and_completes_when_run_again(
     cluster_alone, engine, clickhouse_on, clickhouse_target
 ) -> None:

@@ -42,6 +42,8 @@ def load(server: ApiServer, database_url: str, token: str) -> None:
     assert record.statuses() == {200: len(record.answers)} and verdict.ok, verdict
 
 
+# Several API processes on one database are PostgreSQL's default (SQLite's is one process).
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_one_worker_ships_and_another_takes_over_when_it_is_killed(
     database_url: str, tmp_path: Path, clickhouse_target
 ) -> None:
