@@ -69,10 +69,13 @@ _COUNTS = f"count(), sum({RAGE_START}), sum(dead), sum(dead OR {RAGE})"
 
 
 def newest_per_day(rows: Iterable[Any], day_at: int, seq_at: int) -> dict[date, int]:
-    """Each day's newest sequence number among ``rows`` (in ``seq`` order, as the shipper reads them)."""
+    """Each day's newest change among ``rows``: the greatest value at ``seq_at`` (an event's sequence
+    number, a correction's revision) per value at ``day_at``."""
     newest: dict[date, int] = {}
     for row in rows:
-        newest[row[day_at]] = row[seq_at]
+        day, seq = row[day_at], int(row[seq_at])
+        if seq > newest.get(day, -1):
+            newest[day] = seq
     return newest
 
 

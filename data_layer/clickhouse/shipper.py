@@ -305,9 +305,7 @@ class Shipper:
             columns[5] = [base + int(value) for value in columns[5]]
             self._insert(FLAGS, columns)
         if rows or new_generation:
-            changed: dict[date, int] = {}  # a day's build no longer holds its corrected flags
-            for _seq, _session, day, _rage, _start, rev in rows:
-                changed[day] = max(changed.get(day, 0), int(rev))
+            changed = rollup.newest_per_day(rows, day_at=2, seq_at=5)  # (day, rev): their builds are stale
             progress = Progress(done.shipped_seq, done.shipped_seq, generation)
             write_progress(self.engine, "web", progress, changed)
         return True
