@@ -45,15 +45,21 @@ def median_ms(action: Callable[[], object], runs: int = RUNS) -> float:
 
 
 def replica_growth(store: ReplicaStore) -> str:
-    """Bytes per event of the new keys, and their share of the rest of the replica."""
-    frames = store.refresh().frames
-    total = sum(frame.estimated_size() for frame in frames)
-    added = sum(frame.select("segment", "rect").estimated_size() for frame in frames)
+    """Bytes per event of the new fields (the segment and element-box keys, the click counts kept per
+    segment key), and their share of the rest of the replica (events and daily counts)."""
+    snap = store.refresh()
+    frames = snap.frames
+    keys = sum(frame.select("segment", "rect").estimated_size() for frame in frames)
+    by_segment = sum(run.segment_daily.estimated_size() for run in snap.runs)
+    daily = sum(run.daily.estimated_size() for run in snap.runs)
+    total = sum(frame.estimated_size() for frame in frames) + daily + by_segment
+    added = keys + by_segment
     events = sum(frame.height for frame in frames)
     return (
-        f"replica {total / 2**20:,.0f} MiB for {events:,} events ({total / events:.1f} B/event); segment and "
-        f"rect keys {added / 2**20:,.0f} MiB ({added / events:.1f} B/event), "
-        f"+{added / (total - added):.1%} over the rest"
+        f"replica {total / 2**20:,.0f} MiB for {events:,} events ({total / events:.1f} B/event), of which "
+        f"daily counts {daily / 2**20:,.0f} MiB; new fields {added / 2**20:,.0f} MiB "
+        f"({added / events:.1f} B/event: segment and rect keys {keys / 2**20:,.0f} MiB, counts per "
+        f"segment {by_segment / 2**20:,.0f} MiB), +{added / (total - added):.1%} over the rest"
     )
 
 

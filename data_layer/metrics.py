@@ -49,6 +49,8 @@ def issue_score(frustrated: pl.Expr, total: pl.Expr) -> pl.Expr:
 
 # The only columns page_list reads; stores can skip the rest.
 PAGE_LIST_COLUMNS = ("event_type", "page_key", "breakpoint", "dead", "rage", "rage_start")
+COUNT_COLUMNS = ("clicks", "rage_events", "dead", "frustrated")
+"""What :func:`click_counts` counts per key."""
 # The only columns a page summary reads (bins, dead and rage bins, scroll reach, fold, replays).
 SUMMARY_COLUMNS = (
     "seq",
@@ -110,7 +112,7 @@ def pages_from_counts(counts: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     per_breakpoint = (
         counts.lazy()
         .group_by("page_key", "breakpoint")
-        .agg(pl.col("clicks", "rage_events", "dead", "frustrated").sum())
+        .agg(pl.col(COUNT_COLUMNS).sum())
         .filter(pl.col("clicks") > 0)
         .with_columns(pl.col("page_key").cast(pl.String), pl.col("breakpoint").cast(pl.String))
     )

@@ -92,7 +92,7 @@ def group_totals(groups: pl.DataFrame, counts: pl.DataFrame) -> pl.DataFrame:
     per_page = (
         counts.lazy()
         .group_by("page_key", "breakpoint")
-        .agg(pl.col("clicks", "rage_events", "dead", "frustrated").sum())
+        .agg(pl.col(metrics.COUNT_COLUMNS).sum())
         .filter(pl.col("clicks") > 0)
         .with_columns(pl.col("page_key").cast(pl.String))
         .collect()

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from itertools import accumulate
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from data_layer import metrics
@@ -54,7 +55,11 @@ RUN_ROWS = 1_000_000
 MAX_RUN_ROWS = 2_000_000
 """Neighbouring runs are merged while the result stays this small: merges copy at most this much."""
 MAX_RUNS = 24
+MAX_SLICES = 16
+"""A run whose wanted pages lie in more row ranges than this is read through a row mask instead: a
+frame of thousands of slices makes every later step slow (each slice is a chunk of its own)."""
 _DAILY_KEYS = ("day", "page_key", "breakpoint")
+_SEGMENT_DAILY_KEYS = (*_DAILY_KEYS, "segment")
 
 
 def compact(frame: pl.DataFrame) -> pl.DataFrame:
@@ -106,15 +111,26 @@ def _page_ranges(frame: pl.DataFrame) -> dict[str, tuple[int, int]]:
     return {key: (start, length) for key, start, length in zip(keys, starts, lengths, strict=True)}
 
 
-def _daily_counts(ordered: pl.DataFrame) -> pl.DataFrame:
-    return metrics.click_counts(ordered, keys=_DAILY_KEYS).collect()
+def _daily_counts(ordered: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The click counts per (day, page, breakpoint), and the same per segment key too: a segment filter
+    (a campaign, a tag, returning visitors) sums the rows of its keys, a fifth as many as the clicks,
+    instead of scanning every click. The first is summed from the second (counts add up). Counts are
+    Int32 (a run's events are far fewer than 2**31), a third smaller than Int64; readers sum them as
+    Int64."""
+    by_segment = (
+        metrics.click_counts(ordered, keys=_SEGMENT_DAILY_KEYS)
+        .with_columns(pl.col(metrics.COUNT_COLUMNS).cast(pl.Int32))
+        .collect()
+    )
+    daily = by_segment.group_by(_DAILY_KEYS).agg(pl.col(metrics.COUNT_COLUMNS).sum())
+    return daily, by_segment
 
 
 @dataclass(frozen=True)
 class Run:
     """Compacted events sorted by (page_key, seq), with each page's row range and its click counts per
-    (day, page, breakpoint), so an unfiltered pages list sums a few counts per page and day instead of
-    scanning every click.
+    (day, page, breakpoint), also per segment key, so an unfiltered or segment-filtered pages list sums
+    a few counts per page and day instead of scanning every click.
 
     ``file`` names the Arrow file holding it (None until written) and ``saved_mark`` the sequence number
     its rage flags were current at when written; the frame in memory is always current.
@@ -123,6 +139,7 @@ class Run:
     frame: pl.DataFrame
     ranges: dict[str, tuple[int, int]]
     daily: pl.DataFrame
+    segment_daily: pl.DataFrame
     max_seq: int
     file: str | None = None
     saved_mark: int = 0
@@ -136,14 +153,15 @@ class Run:
     def indexed(cls, ordered: pl.DataFrame, file: str | None = None, saved_mark: int = 0) -> Run:
         """A run over ``ordered`` (already sorted by page_key, seq)."""
         max_seq = int(ordered.get_column("seq").max() or 0)  # type: ignore[arg-type]
-        return cls(ordered, _page_ranges(ordered), _daily_counts(ordered), max_seq, file, saved_mark)
+        return cls(ordered, _page_ranges(ordered), *_daily_counts(ordered), max_seq, file, saved_mark)
 
     def patched(self, changes: pl.DataFrame) -> Run:
         """This run with the rage flags in ``changes`` (its counts follow)."""
         frame = patch(self.frame, changes)
         if frame is self.frame:
             return self
-        return replace(self, frame=frame, daily=_daily_counts(frame))
+        daily, segment_daily = _daily_counts(frame)
+        return replace(self, frame=frame, daily=daily, segment_daily=segment_daily)
 
     @property
     def height(self) -> int:
@@ -199,20 +217,30 @@ class Snapshot:
         """Whether a run is not written to a file yet (compaction made it)."""
         return any(run.file is None for run in self.runs)
 
-    def page_frames(self, page_keys: Collection[str]) -> list[pl.DataFrame]:
-        """Some pages' rows: slices of each run holding them, and their tail rows.
+    def page_frames(self, page_keys: Collection[str]) -> tuple[list[pl.LazyFrame], bool]:
+        """Some pages' rows: slices of each run holding them, and their tail rows; and whether any run
+        was read through a row mask (the rows are then scattered: a reader going over them several times
+        does better to copy them once).
 
         A run keeps pages in key order, so the pages of a pattern over a common prefix sit side by side:
         their ranges are merged into as few slices as possible (a group of thousands of pages is then a
-        handful of slices rather than thousands of tiny frames).
+        handful of slices rather than thousands of tiny frames). Pages interleaved with others (``/p/****``
+        among ``/p/1``, ``/p/10``, ...) leave many ranges: such a run is filtered by a mask of its rows.
         """
-        slices = [
-            run.frame.slice(start, length)
-            for run in self.runs
-            for start, length in _merged([run.ranges[key] for key in page_keys if key in run.ranges])
-        ]
+        slices, masked = [], []
+        for run in self.runs:
+            ranges = _merged([run.ranges[key] for key in page_keys if key in run.ranges])
+            if len(ranges) <= MAX_SLICES:
+                slices.extend(run.frame.slice(start, length) for start, length in ranges)
+                continue
+            mask = np.zeros(run.height, dtype=bool)
+            for start, length in ranges:
+                mask[start : start + length] = True
+            masked.append(run.frame.lazy().filter(pl.Series(mask)))
         wanted = pl.Series(list(page_keys), dtype=pl.String)
-        return [*slices, self.tail.filter(pl.col("page_key").cast(pl.String).is_in(wanted.implode()))]
+        slices.append(self.tail.filter(pl.col("page_key").cast(pl.String).is_in(wanted.implode())))
+        # The slices as one frame (its chunks, no copy): a lazy union of many inputs costs each query more.
+        return [pl.concat(slices).lazy(), *masked], bool(masked)
 
     def page_keys(self) -> pl.Series:
         """Every pageKey held (String, distinct)."""

@@ -81,7 +81,7 @@ class ReplicaStore(page_reads.FromEvents):
         """As :meth:`SqlStore.web_events`. With ``columns`` given, string columns may stay Categorical
         (metrics accept both); without, the frame has exactly :data:`WEB_EVENT_SCHEMA`."""
         snap = self.refresh()
-        parts = snap.page_frames(page_keys) if page_keys is not None else snap.frames
+        parts = snap.page_frames(page_keys)[0] if page_keys is not None else _lazy(snap.frames)
         conditions = [pl.col("day").is_between(from_day, to_day)]
         if clicks_only:
             conditions.append(pl.col("event_type") == "click")
@@ -95,10 +95,14 @@ class ReplicaStore(page_reads.FromEvents):
     def page_events(
         self, page_keys: Sequence[str], window: Window, filters: WebFilters, columns: Sequence[str]
     ) -> pl.LazyFrame:
-        """As :meth:`SqlStore.page_events`, over the pages' slices of the snapshot, never copied whole."""
+        """As :meth:`SqlStore.page_events`, over the pages' slices of the snapshot, never copied whole;
+        rows scattered over a run (pages interleaved with others) are copied once, the wanted columns
+        only, rather than masked again by each of the reader's passes."""
         snap = self.refresh()
         in_window = pl.col("day").is_between(window.from_day, window.to_day)
-        return _matching(snap, snap.page_frames(page_keys), [in_window], filters).select(columns)
+        parts, scattered = snap.page_frames(page_keys)
+        events = _matching(snap, parts, [in_window], filters).select(columns)
+        return events.collect().lazy() if scattered else events
 
     def distinct_values(self, from_day: date, to_day: date, columns: Sequence[str]) -> pl.DataFrame:
         """As :meth:`SqlStore.distinct_values`, made unique while the strings are categorical codes."""
@@ -122,7 +126,7 @@ class ReplicaStore(page_reads.FromEvents):
         conditions = [pl.col("day").is_between(query.window.from_day, query.window.to_day)]
         if as_of_seq is not None:
             conditions.append(pl.col("seq") <= as_of_seq)
-        events = _matching(snap, snap.frames, conditions, query.filters).select(sessions.EVENT_COLUMNS)
+        events = _matching(snap, _lazy(snap.frames), conditions, query.filters).select(sessions.EVENT_COLUMNS)
         return sessions.session_page(events, query, recorded=recorded, offset=offset, limit=limit)
 
     def click_counts(
@@ -134,21 +138,27 @@ class ReplicaStore(page_reads.FromEvents):
         as_of_seq: int | None = None,
     ) -> pl.DataFrame:
         """As :meth:`SqlStore.click_counts`: from the runs' daily counts where they answer exactly (no
-        dimension filter, no event of the run after ``as_of_seq``), from the events elsewhere."""
+        country, region or browser filter, no event of the run after ``as_of_seq``; a segment filter
+        reads the counts kept per segment key), summed in one pass; from the events elsewhere."""
         snap = self.refresh()
-        dimensions = _dimension_conditions(snap, filters)
+        values = _value_conditions(snap, filters)
+        segment = _segment_condition(snap, filters)
         in_window = pl.col("day").is_between(from_day, to_day)
         counted, scanned = [], [snap.tail]
         for run in snap.runs:
-            if not dimensions and (as_of_seq is None or run.max_seq <= as_of_seq):
-                counted.append(run.daily.lazy().filter(in_window).drop("day"))
-            else:
+            if values or (as_of_seq is not None and run.max_seq > as_of_seq):
                 scanned.append(run.frame)
-        conditions = [in_window, *dimensions]
+            else:
+                counted.append((run.daily if segment is None else run.segment_daily).lazy())
+        conditions = [in_window, *values, *([] if segment is None else [segment])]
+        parts = []
+        if counted:
+            per_page = pl.concat(counted).filter(*conditions).group_by("page_key", "breakpoint")
+            parts.append(per_page.agg(pl.col(metrics.COUNT_COLUMNS).cast(pl.Int64).sum()))
         if as_of_seq is not None:
             conditions.append(pl.col("seq") <= as_of_seq)
-        events = pl.concat(scanned).lazy().filter(*conditions)
-        return pl.concat([*counted, metrics.click_counts(events)]).collect()
+        parts.append(metrics.click_counts(pl.concat(scanned).lazy().filter(*conditions)))
+        return pl.concat(parts).collect()
 
     def last_seq(self) -> int:
         return self.refresh().last_seq
@@ -184,34 +194,44 @@ class ReplicaStore(page_reads.FromEvents):
         return self.sql.touch_cells(filters, by_user=by_user)
 
 
+def _lazy(frames: list[pl.DataFrame]) -> list[pl.LazyFrame]:
+    return [frame.lazy() for frame in frames]
+
+
 def _matching(
-    snap: Snapshot, parts: list[pl.DataFrame], conditions: list[pl.Expr], filters: WebFilters
+    snap: Snapshot, parts: list[pl.LazyFrame], conditions: list[pl.Expr], filters: WebFilters
 ) -> pl.LazyFrame:
     """The events of ``parts`` (frames of ``snap``) meeting ``conditions`` and ``filters``, lazily."""
-    return pl.concat(parts).lazy().filter(*conditions, *_dimension_conditions(snap, filters))
+    return pl.concat(parts).filter(*conditions, *_dimension_conditions(snap, filters))
 
 
 def _dimension_conditions(snap: Snapshot, filters: WebFilters) -> list[pl.Expr]:
-    """Case-insensitive exact matches and segments, resolved against the few distinct values of each
-    column (the segment keys are few too: one per session's landing and tags)."""
+    """Every condition of ``filters`` on an event's dimensions: its values and its segment."""
+    segment = _segment_condition(snap, filters)
+    return [*_value_conditions(snap, filters), *([] if segment is None else [segment])]
+
+
+def _value_conditions(snap: Snapshot, filters: WebFilters) -> list[pl.Expr]:
+    """Case-insensitive exact matches, resolved against the few distinct values of each column."""
     conditions = []
     wanted_values = {"country": filters.country, "region": filters.region, "browser": filters.browser}
     for column, wanted in wanted_values.items():
         if wanted:
             matching = [v for v in snap.distinct(column) if v.lower() == wanted.lower()]
             conditions.append(pl.col(column).is_in(matching) if matching else pl.lit(False))
-    if segments.has_segment_filter(filters):
-        keys = _segment_keys(snap, filters)
-        conditions.append(pl.col("segment").is_in(keys.implode()) if keys.len() else pl.lit(False))
     return conditions
 
 
-def _segment_keys(snap: Snapshot, filters: WebFilters) -> pl.Series:
-    """The snapshot's segment keys matching ``filters``, memoised: a data set holds tens of thousands
-    of keys (a session's campaign, referrer and tags), which take tens of ms to match, and a dashboard
-    asks the same filters again and again."""
+def _segment_condition(snap: Snapshot, filters: WebFilters) -> pl.Expr | None:
+    """The segment filters as one condition on the segment key, or None without any. The matching keys
+    (a data set holds tens of thousands: one per session's landing and tags) take tens of ms to find,
+    and a dashboard asks the same filters again and again: they are memoised per snapshot, as their
+    categorical codes, which compare several times faster than the strings."""
+    if not segments.has_segment_filter(filters):
+        return None
     memo_key = f"segment:{sorted(filters.digest_values().items())}"
     if memo_key not in snap.memo:
-        keys = pl.Series(snap.distinct("segment"), dtype=pl.String)
-        snap.memo[memo_key] = segments.matching_keys(keys, filters)
-    return snap.memo[memo_key]
+        keys = segments.matching_keys(pl.Series(snap.distinct("segment"), dtype=pl.String), filters)
+        snap.memo[memo_key] = keys.cast(pl.Categorical).to_physical()
+    codes = snap.memo[memo_key]
+    return pl.col("segment").to_physical().is_in(codes.implode()) if codes.len() else pl.lit(False)

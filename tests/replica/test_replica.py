@@ -45,6 +45,7 @@ def answers(service: HeatmapService) -> dict[str, Any]:
     result["pattern"] = listed(pattern=PagePattern("https://bench.example.com/p/1*"))
     result["segments"] = listed(parse_filters(utm_source="GOOGLE", tags=["variant:b"]))
     result["returning"] = listed(parse_filters(visitor_type="returning", referrer_host="www.site3.example"))
+    result["returning us"] = listed(parse_filters(visitor_type="returning", country="us"))
     for pattern in ("https://bench.example.com/p/1*", "https://bench.example.com/*"):
         group = GroupRef(PagePattern(pattern), "desktop")
         result[pattern] = summary_text(service.page_summary(group, WINDOW))
@@ -106,7 +107,9 @@ def test_replica_matches_sql_through_refreshes_late_events_and_erasure(
     first = answers(replica)
     assert first == answers(sql)
     assert store.refresh().base.height > 0, "the first load was compacted"
-    assert all(first[name] for name in ("pattern", "segments", "returning")), "the filters keep some pages"
+    assert all(first[name] for name in ("pattern", "segments", "returning", "returning us")), (
+        "the filters keep some pages"
+    )
 
     mark = store.last_seq()
     load(engine, settings, events[2500:])  # incremental: only the tail is copied
@@ -114,7 +117,7 @@ def test_replica_matches_sql_through_refreshes_late_events_and_erasure(
     # A snapshot older than a compacted run: its counts come from the run's events, not its daily sums.
     assert max(run.max_seq for run in store.refresh().runs) > mark
     window = (date(2026, 10, 20), date(2026, 10, 31))
-    for filters in (WebFilters(), WebFilters(country="us")):
+    for filters in (WebFilters(), WebFilters(country="us"), parse_filters(tags=["variant:b"])):
         ours, theirs = (
             metrics.pages_from_counts(s.click_counts(*window, filters, as_of_seq=mark)).sort("page_key")
             for s in (store, SqlStore(engine))
