@@ -22,6 +22,7 @@ from tests.factories import web_click
 
 END = datetime(2026, 11, 1, tzinfo=UTC)
 WINDOW = Window(date(2026, 10, 20), date(2026, 10, 31))
+SCATTERED = "https://bench.example.com/p/****"
 
 
 def load(engine, settings, events: list[dict[str, Any]]) -> None:
@@ -46,7 +47,8 @@ def answers(service: HeatmapService) -> dict[str, Any]:
     result["segments"] = listed(parse_filters(utm_source="GOOGLE", tags=["variant:b"]))
     result["returning"] = listed(parse_filters(visitor_type="returning", referrer_host="www.site3.example"))
     result["returning us"] = listed(parse_filters(visitor_type="returning", country="us"))
-    for pattern in ("https://bench.example.com/p/1*", "https://bench.example.com/*"):
+    # The last: four or more characters after /p/, pages interleaved with others in key order (a row mask).
+    for pattern in ("https://bench.example.com/p/1*", "https://bench.example.com/*", SCATTERED):
         group = GroupRef(PagePattern(pattern), "desktop")
         result[pattern] = summary_text(service.page_summary(group, WINDOW))
         result[f"{pattern} elements"] = service.page_elements(group, WINDOW).to_dicts()
@@ -107,6 +109,8 @@ def test_replica_matches_sql_through_refreshes_late_events_and_erasure(
     first = answers(replica)
     assert first == answers(sql)
     assert store.refresh().base.height > 0, "the first load was compacted"
+    scattered = HeatmapService(store, settings, b"k").matching_pages(PagePattern(SCATTERED))
+    assert store.refresh().page_frames(scattered)[1], "a group whose pages lie in many ranges is masked"
     assert all(first[name] for name in ("pattern", "segments", "returning", "returning us")), (
         "the filters keep some pages"
     )
