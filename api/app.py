@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -74,11 +75,19 @@ class IngestCors:
 @asynccontextmanager
 async def capture_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """The API process runs queued captures (CONTRACT 12) and ships events to ClickHouse (CONTRACT 16)
-    in the background while it serves."""
+    in the background while it serves.
+
+    Once started, every object alive (the modules of FastAPI, Pydantic, SQLAlchemy, Polars: hundreds of
+    thousands) is moved out of the garbage collector's reach with ``gc.freeze``. They never become
+    garbage, yet each full collection scanned them all again, holding the GIL for 70-110 ms while every
+    request waited: under tracker-shaped load that happened every few seconds and made the slowest
+    requests' latency (docs/performance.md)."""
     end_with_supervisor()
     ctx: AppContext = app.state.ctx
     ctx.start_capture_worker()
     ctx.start_clickhouse_shipper()
+    gc.collect()
+    gc.freeze()
     try:
         yield
     finally:
