@@ -472,19 +472,24 @@ class ClickHouseStore:
         self, page_keys: Sequence[str], window: Window, filters: WebFilters, breakpoint: str
     ) -> PageGeometry:
         """As :meth:`data_layer.page_reads.FromEvents.page_geometry`: ClickHouse counts each size (a page
-        has few), the medians are taken over the counts."""
+        has few) of the three columns in one scan, the medians are taken over the counts."""
         where = self._page_where(page_keys, window, filters, True, "breakpoint = %(breakpoint)s")
         if where is None:
             return PageGeometry(None, None, None)
         condition, params = where
-        medians = []
-        for name in page_reads.GEOMETRY_COLUMNS:
-            sizes = self._frame(
-                f"SELECT {name}, toInt64(count()) FROM {self.web} WHERE {condition} GROUP BY {name}",
-                {**params, "breakpoint": breakpoint},
-                {"value": pl.Float64, "n": pl.Int64},
-            )
-            medians.append(metrics.weighted_median(sizes))
+        columns = page_reads.GEOMETRY_COLUMNS
+        sizes = self._frame(
+            f"SELECT which, value, toInt64(count()) FROM {self.web} "
+            f"ARRAY JOIN {list(range(len(columns)))} AS which, "
+            f"[{', '.join(f'toFloat64({name})' for name in columns)}] AS value "
+            f"WHERE {condition} GROUP BY which, value",
+            {**params, "breakpoint": breakpoint},
+            {"which": pl.Int64, "value": pl.Float64, "n": pl.Int64},
+        )
+        medians = (
+            metrics.weighted_median(sizes.filter(pl.col("which") == which).drop("which"))
+            for which in range(len(columns))
+        )
         return PageGeometry(*(page_reads.rounded_median(value) for value in medians))
 
     def pages_without_clicks(self, window: Window, filters: WebFilters) -> pl.DataFrame:
