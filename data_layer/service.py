@@ -147,21 +147,29 @@ class HeatmapService:
         pattern: PagePattern | None = None,
         as_of_seq: int | None = None,
     ) -> pl.DataFrame:
-        """Every matching page's metrics in the contract's order (the dashboard shows it whole)."""
+        """Every matching page's metrics in the contract's order (the dashboard shows it whole).
+
+        As of a cursor's snapshot, the stored rage flags of a session clicked since may have changed:
+        the counts of those sessions' clicks are taken back and counted again with the flags they had
+        then (counts add up), so only their clicks are read, not the window's."""
+        counts = self.store.click_counts(window.from_day, window.to_day, filters, as_of_seq=as_of_seq)
         earlier = self.store.clicks_before_late_sessions(as_of_seq) if as_of_seq is not None else None
-        if earlier is None or earlier.is_empty():
-            counts = self.store.click_counts(window.from_day, window.to_day, filters, as_of_seq=as_of_seq)
-            pages = metrics.pages_from_counts(counts)
-        else:
-            events = self.store.web_events(
+        if earlier is not None and not earlier.is_empty():
+            changed = self.store.web_events(
                 window.from_day,
                 window.to_day,
                 filters,
                 clicks_only=True,
                 as_of_seq=as_of_seq,
                 columns=(*metrics.PAGE_LIST_COLUMNS, "seq"),
+                clicked_after=as_of_seq,
             )
-            pages = metrics.page_list(self._rage_flags_as_of(events, earlier))
+            taken_back = metrics.click_counts(changed).with_columns(-pl.col(metrics.COUNT_COLUMNS))
+            then = metrics.click_counts(self._rage_flags_as_of(changed, earlier))
+            columns = [pl.col("page_key", "breakpoint").cast(pl.String), *metrics.COUNT_COLUMNS]
+            parts = (counts, taken_back, then)
+            counts = pl.concat([frame.lazy().select(columns) for frame in parts]).collect()
+        pages = metrics.pages_from_counts(counts)
         if search:
             pages = pages.filter(
                 pl.col("page_key").str.to_lowercase().str.contains(search.lower(), literal=True)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Integer,
+    ScalarSelect,
     Select,
     String,
     and_,
@@ -85,6 +86,7 @@ class EventStore(Protocol):
         clicks_only: bool = False,
         as_of_seq: int | None = None,
         columns: Sequence[str] | None = None,
+        clicked_after: int | None = None,
     ) -> pl.DataFrame: ...
 
     def page_keys(self) -> pl.Series: ...
@@ -165,6 +167,12 @@ class EventStore(Protocol):
     def touch_cells(self, filters: TouchFilters, *, by_user: bool) -> pl.DataFrame: ...
 
 
+def _clicked_after(seq: int) -> ScalarSelect[str]:
+    """The sessions with a click stored after ``seq``."""
+    late = select(web_events.c.session_id).where(web_events.c.seq > seq, web_events.c.event_type == "click")
+    return late.scalar_subquery()
+
+
 def _segment_key() -> ColumnElement[str]:
     """:data:`segments.SEGMENT_COLUMNS` joined in SQL (SQLite and PostgreSQL spell ``||`` alike)."""
     key: ColumnElement[str] = func.coalesce(web_events.c[segments.SEGMENT_COLUMNS[0]], "")
@@ -228,12 +236,14 @@ class SqlStore(page_reads.FromEvents):
         clicks_only: bool = False,
         as_of_seq: int | None = None,
         columns: Sequence[str] | None = None,
+        clicked_after: int | None = None,
     ) -> pl.DataFrame:
         """Web events with ``from_day <= day <= to_day`` matching the filters, in arrival order.
 
         ``page_keys`` limits them to those pages; ``as_of_seq`` ignores events stored after that sequence
         number (a stable snapshot); ``columns`` limits the frame to the columns a caller needs (all of
-        :data:`WEB_EVENT_SCHEMA` by default).
+        :data:`WEB_EVENT_SCHEMA` by default); ``clicked_after`` to the sessions with a click stored after
+        that sequence number (those whose earlier rage flags a later click may have changed).
         """
         names = list(columns) if columns is not None else list(WEB_EVENT_SCHEMA)
         segmented = segments.has_segment_filter(filters)
@@ -243,6 +253,8 @@ class SqlStore(page_reads.FromEvents):
             query = query.where(web_events.c.page_key.in_(page_keys))
         if clicks_only:
             query = query.where(web_events.c.event_type == "click")
+        if clicked_after is not None:
+            query = query.where(web_events.c.session_id.in_(_clicked_after(clicked_after)))
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(web_events.c.seq)).all()
         frame = rows_frame(rows, {name: WEB_EVENT_SCHEMA[name] for name in fetched})
@@ -320,13 +332,10 @@ class SqlStore(page_reads.FromEvents):
         """The clicks up to ``as_of_seq`` of every session that got a click after it (columns
         :data:`rage.INPUT_COLUMNS`): what a snapshot needs to recompute the rage flags a later click
         changed."""
-        late = select(web_events.c.session_id).where(
-            web_events.c.seq > as_of_seq, web_events.c.event_type == "click"
-        )
         query = select(*(web_events.c[name] for name in rage.INPUT_COLUMNS)).where(
             web_events.c.seq <= as_of_seq,
             web_events.c.event_type == "click",
-            web_events.c.session_id.in_(late.scalar_subquery()),
+            web_events.c.session_id.in_(_clicked_after(as_of_seq)),
         )
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()

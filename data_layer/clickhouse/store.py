@@ -163,8 +163,10 @@ class ClickHouseStore:
         clicks_only: bool = False,
         as_of_seq: int | None = None,
         columns: Sequence[str] | None = None,
+        clicked_after: int | None = None,
     ) -> pl.DataFrame:
-        """As :meth:`data_layer.store.SqlStore.web_events`."""
+        """As :meth:`data_layer.store.SqlStore.web_events` (each shard looks up its own sessions clicked
+        after ``clicked_after``: they never span shards)."""
         names = list(columns) if columns is not None else list(WEB_EVENT_SCHEMA)
         schema = {name: WEB_EVENT_SCHEMA[name] for name in names}
         where = self._conditions(from_day, to_day, filters, as_of_seq)
@@ -176,6 +178,9 @@ class ClickHouseStore:
             params["page_keys"] = tuple(page_keys)
         if clicks_only:
             conditions.append("event_type = 'click'")
+        if clicked_after is not None:
+            conditions.append(f"session_id IN ({self._clicked_after('clicked_after')})")
+            params["clicked_after"] = clicked_after
         selected = ", ".join(_EXPRESSIONS.get(name, name) for name in names)
         query = f"SELECT {selected} FROM {self._from(names)} WHERE {' AND '.join(conditions)} ORDER BY seq"
         return self._frame(query, params, schema)
@@ -671,14 +676,21 @@ class ClickHouseStore:
         mark = self.last_seq()
         if as_of_seq >= mark:  # nothing shipped since the snapshot: no session clicked after it
             return pl.DataFrame(schema=schema)
-        local = f"{self.target.database}.{WEB.local}"
         selected = ", ".join(_EXPRESSIONS.get(name, name) for name in schema)
         query = (
             f"SELECT {selected} FROM {self.web} WHERE seq <= %(seq)s AND event_type = 'click' AND "
-            f"session_id IN (SELECT session_id FROM {local} WHERE seq > %(seq)s AND seq <= %(mark)s "
-            "AND event_type = 'click')"
+            f"session_id IN ({self._clicked_after('seq')})"
         )
         return self._frame(query, {"seq": as_of_seq, "mark": mark}, schema)
+
+    def _clicked_after(self, parameter: str) -> str:
+        """The subquery of the sessions with a click shipped after the sequence number ``parameter``
+        names (up to the mark): on each shard's own table, as a session's events are all on one."""
+        local = f"{self.target.database}.{WEB.local}"
+        return (
+            f"SELECT session_id FROM {local} WHERE seq > %({parameter})s AND seq <= %(mark)s "
+            "AND event_type = 'click'"
+        )
 
     def page_exists(self, page_key: str) -> bool:
         found = self._execute(

@@ -77,6 +77,7 @@ class ReplicaStore(page_reads.FromEvents):
         clicks_only: bool = False,
         as_of_seq: int | None = None,
         columns: list[str] | tuple[str, ...] | None = None,
+        clicked_after: int | None = None,
     ) -> pl.DataFrame:
         """As :meth:`SqlStore.web_events`. With ``columns`` given, string columns may stay Categorical
         (metrics accept both); without, the frame has exactly :data:`WEB_EVENT_SCHEMA`."""
@@ -87,6 +88,8 @@ class ReplicaStore(page_reads.FromEvents):
             conditions.append(pl.col("event_type") == "click")
         if as_of_seq is not None:
             conditions.append(pl.col("seq") <= as_of_seq)
+        if clicked_after is not None:
+            conditions.append(pl.col("session_id").is_in(_clicked_after(snap, clicked_after).implode()))
         frame = _matching(snap, parts, conditions, filters)
         if columns is not None:
             return frame.select(columns).collect()
@@ -169,11 +172,14 @@ class ReplicaStore(page_reads.FromEvents):
         schema = {name: WEB_EVENT_SCHEMA[name] for name in rage.INPUT_COLUMNS}
         if as_of_seq >= snap.last_seq:
             return pl.DataFrame(schema=schema)
-        events = pl.concat(snap.frames).lazy().filter(pl.col("event_type") == "click")
-        late = events.filter(pl.col("seq") > as_of_seq).select("session_id").unique().collect()
+        late = _clicked_after(snap, as_of_seq)
         return (
-            events.filter(
-                pl.col("seq") <= as_of_seq, pl.col("session_id").is_in(late["session_id"].implode())
+            pl.concat(snap.frames)
+            .lazy()
+            .filter(
+                pl.col("event_type") == "click",
+                pl.col("seq") <= as_of_seq,
+                pl.col("session_id").is_in(late.implode()),
             )
             .select(list(schema))
             .cast(schema)
@@ -192,6 +198,15 @@ class ReplicaStore(page_reads.FromEvents):
         """As :meth:`SqlStore.touch_cells`: touch events are not replicated, a covering index answers
         them in SQL."""
         return self.sql.touch_cells(filters, by_user=by_user)
+
+
+def _clicked_after(snap: Snapshot, seq: int) -> pl.Series:
+    """The sessions with a click after ``seq``: only the tail and the runs holding later events are
+    looked at."""
+    later = [run.frame for run in snap.runs if run.max_seq > seq]
+    clicks = pl.concat([*later, snap.tail]).lazy().filter(pl.col("event_type") == "click")
+    clicked = clicks.filter(pl.col("seq") > seq)
+    return clicked.select(pl.col("session_id").unique()).collect().get_column("session_id")
 
 
 def _lazy(frames: list[pl.DataFrame]) -> list[pl.LazyFrame]:

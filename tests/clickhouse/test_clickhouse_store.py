@@ -184,6 +184,11 @@ def test_clickhouse_answers_as_sql_through_a_crash_late_flags_and_erasure(
             for s in (store, SqlStore(engine))
         )
         assert ours.equals(theirs) and ours.height
+        # The list as of the snapshot: the late sessions' clicks counted again with the flags of then.
+        ours, theirs = (
+            s.ranked_pages(WINDOW, filters, None, "RAGE_CLICKS", True, as_of_seq=mark) for s in (service, sql)
+        )
+        assert ours.equals(theirs) and ours.height
     earlier = store.clicks_before_late_sessions(mark).sort("seq")
     assert earlier.equals(SqlStore(engine).clicks_before_late_sessions(mark).sort("seq")) and earlier.height
 
