@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from data_layer.clickhouse import rollup
-from data_layer.clickhouse.tables import ROLLUP, TOUCH, WEB, Table, shards
+from data_layer.clickhouse.tables import ROLLUPS, TOUCH, WEB, Table, shards
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 
 MUTATION_TIMEOUT_S = 300.0
@@ -60,5 +60,6 @@ def purge_before(target: ClickHouseTarget, cutoff: Any, engine: Engine) -> None:
     the builds are voided as :func:`forget` does."""
     delete_where(target, WEB, "day < %(cutoff)s", {"cutoff": cutoff})
     delete_where(target, TOUCH, "day < %(cutoff)s", {"cutoff": cutoff})
-    delete_where(target, ROLLUP, "day < %(cutoff)s", {"cutoff": cutoff})
+    for table in ROLLUPS:
+        delete_where(target, table, "day < %(cutoff)s", {"cutoff": cutoff})
     rollup.void(engine)

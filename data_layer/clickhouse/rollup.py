@@ -3,7 +3,9 @@
 The unfiltered pages list counts every click of its window (4 s at 100 M events on two shards), yet a
 day's counts change only while its events arrive. So the shipper counts each quiet day once into
 ``web_daily`` (a *build*: each shard counts its own events, every row carrying the build's number), and
-the list sums a row per page and day instead of scanning the day's clicks. Keeping it exact:
+the list sums a row per page and day instead of scanning the day's clicks. The same build counts by
+country, region and browser too into ``web_daily_dimensions``, which answers lists filtered by them
+(segment filters scan: a day holds tens of thousands of segment keys). Keeping it exact:
 
 - **SQL says which build answers for a day.** ``clickhouse_days`` holds, per day, the newest change
   shipped (``shipped_seq``: an event's sequence number, or the ``rev`` of a rage-flag correction of
@@ -40,11 +42,15 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert
 
 from data_layer import deletions
 from data_layer.clickhouse.tables import (
+    DIMENSIONS,
     FLAGS,
     RAGE,
     RAGE_START,
     ROLLUP,
+    ROLLUP_BY_DIMENSION,
+    ROLLUPS,
     WEB,
+    Table,
     create_all,
     flags_join,
     read_name,
@@ -174,8 +180,8 @@ class Roller:
         named, so two shippers never name builds of one day at once (each would drop the other's)."""
         now = now or datetime.now(UTC).replace(tzinfo=None)
         with answering(self.target):
-            if not self._created:  # a database shipped to before the rollup existed
-                create_all(self.target, (ROLLUP,))
+            if not self._created:  # a database shipped to before the rollup (or a table of it) existed
+                create_all(self.target, ROLLUPS)
                 self._created = True
             with self.engine.connect() as conn:
                 counted = conn.scalar(select(app_meta.c.value).where(app_meta.c.key == COUNTED_KEY))
@@ -234,17 +240,19 @@ class Roller:
         if not due:
             return []
         build = secrets.randbits(62)
-        local, events = (f"{self.target.database}.{table.local}" for table in (ROLLUP, WEB))
-        names = ", ".join(ROLLUP.columns)
+        events = f"{self.target.database}.{WEB.local}"
         for shard in shards(self.target):
             client = self.target.client(shard.host, shard.port)
             try:
-                client.execute(
-                    f"INSERT INTO {local} ({names}) SELECT day, toInt64(%(build)s), page_key, breakpoint, "
-                    f"{_COUNTS} FROM {events} {flags_join(self.target)} WHERE day IN %(days)s "
-                    "AND event_type = 'click' AND seq <= %(mark)s GROUP BY day, page_key, breakpoint",
-                    {"build": build, "days": tuple(due), "mark": mark},
-                )
+                for table, keys in ((ROLLUP, ()), (ROLLUP_BY_DIMENSION, DIMENSIONS)):
+                    grouped = ", ".join(("day", "page_key", "breakpoint", *keys))
+                    client.execute(
+                        f"INSERT INTO {self._local(table)} ({', '.join(table.columns)}) SELECT "
+                        f"{', '.join(keys) + ', ' if keys else ''}day, toInt64(%(build)s), page_key, "
+                        f"breakpoint, {_COUNTS} FROM {events} {flags_join(self.target)} WHERE day IN "
+                        f"%(days)s AND event_type = 'click' AND seq <= %(mark)s GROUP BY {grouped}",
+                        {"build": build, "days": tuple(due), "mark": mark},
+                    )
             finally:
                 client.disconnect()
         if still_held is not None:
@@ -263,18 +271,23 @@ class Roller:
                 for (value,) in conn.execute(select(days.previous_build).where(days.day.in_(due)))
                 if value is not None
             }
-        self._drop_other_builds(local, due, kept)
+        self._drop_other_builds(due, kept)
         return due
 
-    def _drop_other_builds(self, local: str, days: list[date], kept: set[int]) -> None:
+    def _local(self, table: Table) -> str:
+        return f"{self.target.database}.{table.local}"
+
+    def _drop_other_builds(self, days: list[date], kept: set[int]) -> None:
         """Delete the builds of ``days`` but ``kept`` (the new ones and those they replace), in the
         background: nothing reads them."""
         for shard in shards(self.target):
             client = self.target.client(shard.host, shard.port)
             try:
-                client.execute(
-                    f"ALTER TABLE {local} DELETE WHERE day IN %(days)s AND build NOT IN %(kept)s",
-                    {"days": tuple(days), "kept": tuple(kept)},
-                )
+                for table in ROLLUPS:
+                    client.execute(
+                        f"ALTER TABLE {self._local(table)} DELETE WHERE day IN %(days)s "
+                        "AND build NOT IN %(kept)s",
+                        {"days": tuple(days), "kept": tuple(kept)},
+                    )
             finally:
                 client.disconnect()

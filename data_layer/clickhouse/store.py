@@ -39,7 +39,17 @@ from data_layer import (
 )
 from data_layer.clickhouse import rollup
 from data_layer.clickhouse.shipper import read_progress
-from data_layer.clickhouse.tables import FLAGS, RAGE, RAGE_START, ROLLUP, TOUCH, WEB, flags_join, read_name
+from data_layer.clickhouse.tables import (
+    FLAGS,
+    RAGE,
+    RAGE_START,
+    ROLLUP,
+    ROLLUP_BY_DIMENSION,
+    TOUCH,
+    WEB,
+    flags_join,
+    read_name,
+)
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 from data_layer.filters import TouchFilters, WebFilters, Window
 from data_layer.page_reads import PageGeometry, PageHeatmap, Spot
@@ -61,6 +71,22 @@ _EXPRESSIONS = {"ts": "ts_us", "rage": RAGE, "rage_start": RAGE_START}
 """ClickHouse expressions of the :data:`WEB_EVENT_SCHEMA` columns that are not stored as they are."""
 
 
+def _value_conditions(filters: WebFilters) -> tuple[list[str], dict[str, Any]]:
+    """The conditions (and parameters) of the country, region and browser filters: columns of the
+    events and of the rollup by dimension alike."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    if filters.country:
+        conditions.append("country = %(country)s")
+        params["country"] = filters.country.upper()
+    for column in ("region", "browser"):
+        wanted = getattr(filters, column)
+        if wanted:
+            conditions.append(f"lowerUTF8({column}) = %({column})s")
+            params[column] = wanted.lower()
+    return conditions, params
+
+
 class ClickHouseStore:
     """The events read from ClickHouse; ``engine`` (SQL) only tells how far they were shipped."""
 
@@ -70,6 +96,7 @@ class ClickHouseStore:
         self.web = read_name(target, WEB)
         self.touch = read_name(target, TOUCH)
         self.daily = read_name(target, ROLLUP)
+        self.daily_by_dimension = read_name(target, ROLLUP_BY_DIMENSION)
         self._flags = read_name(target, FLAGS)
         self._flags_join = flags_join(target)
         self._local = threading.local()
@@ -96,16 +123,9 @@ class ClickHouseStore:
         self, from_day: date, to_day: date, filters: WebFilters, as_of_seq: int | None
     ) -> tuple[list[str], dict[str, Any]] | None:
         """WHERE conditions and parameters of a window and filters; None when nothing can match."""
-        conditions = ["day >= %(from_day)s", "day <= %(to_day)s"]
-        params: dict[str, Any] = {"from_day": from_day, "to_day": to_day}
-        if filters.country:
-            conditions.append("country = %(country)s")
-            params["country"] = filters.country.upper()
-        for column in ("region", "browser"):
-            wanted = getattr(filters, column)
-            if wanted:
-                conditions.append(f"lowerUTF8({column}) = %({column})s")
-                params[column] = wanted.lower()
+        values, params = _value_conditions(filters)
+        conditions = ["day >= %(from_day)s", "day <= %(to_day)s", *values]
+        params.update(from_day=from_day, to_day=to_day)
         params["mark"] = self.last_seq()
         conditions.append("seq <= %(as_of_seq)s")
         # Never past the shipped mark: rows above it may be an unsettled block (shipper's rules).
@@ -552,8 +572,9 @@ class ClickHouseStore:
     ) -> pl.DataFrame:
         """:func:`data_layer.metrics.click_counts` per (page_key, breakpoint), counted by ClickHouse.
 
-        Unfiltered, the days a build of the daily rollup answers for (:mod:`rollup`) come from it, their
-        flags corrected. The other days are scanned, counting the flags as shipped, without a join (a
+        Without segment filters, the days a build of the daily rollup answers for (:mod:`rollup`) come
+        from it, their flags corrected: from its counts per country, region and browser when those
+        filter. The other days are scanned, counting the flags as shipped, without a join (a
         join over every click cost more than the count); their corrections, few, come as a second set
         of rows per page and breakpoint holding the difference they make (counts add up,
         :func:`metrics.click_counts`)."""
@@ -565,11 +586,11 @@ class ClickHouseStore:
         conditions.append("event_type = 'click'")
         condition = " AND ".join(conditions)
         parts, scanned = [], condition
-        if filters == WebFilters():  # the daily rollup counts every click of a day, unfiltered
+        if not segments.has_segment_filter(filters):  # the builds count every click of a day
             with self.engine.connect() as conn:
                 days = rollup.window_days(conn, from_day, to_day, params["as_of_seq"])
             if days.builds:
-                parts.append(self._rolled_up(days.builds, schema))
+                parts.append(self._rolled_up(days.builds, filters, schema))
                 # The days left are named: a month partition holding none of them is skipped.
                 scanned = f"{condition} AND day IN %(left)s" if days.scanned else ""
                 params["left"] = tuple(days.scanned)
@@ -598,15 +619,20 @@ class ClickHouseStore:
         )
         return pl.concat([counts, corrections])
 
-    def _rolled_up(self, builds: dict[int, list[date]], schema: dict[str, Any]) -> pl.DataFrame:
-        """The counts of the days the rollup answers for (:func:`rollup.window_days`), from their builds."""
+    def _rolled_up(
+        self, builds: dict[int, list[date]], filters: WebFilters, schema: dict[str, Any]
+    ) -> pl.DataFrame:
+        """The counts of the days the rollup answers for (:func:`rollup.window_days`), from their builds:
+        the daily counts, or those per country, region and browser under such filters."""
+        values, params = _value_conditions(filters)
         chosen = " OR ".join(f"(build = %(build{n})s AND day IN %(days{n})s)" for n in range(len(builds)))
-        params: dict[str, Any] = {}
         for n, (build, days) in enumerate(builds.items()):
             params[f"build{n}"], params[f"days{n}"] = build, tuple(days)
+        table = self.daily_by_dimension if values else self.daily
+        condition = " AND ".join([f"({chosen})", *values])
         return self._frame(
             "SELECT page_key, breakpoint, toInt64(sum(clicks)), toInt64(sum(rage_events)), "
-            f"toInt64(sum(dead)), toInt64(sum(frustrated)) FROM {self.daily} WHERE {chosen} "
+            f"toInt64(sum(dead)), toInt64(sum(frustrated)) FROM {table} WHERE {condition} "
             "GROUP BY page_key, breakpoint",
             params,
             schema,

@@ -9,9 +9,10 @@ Web events are ordered by what every query filters on (page, breakpoint, day; th
 and partitioned by month; a session's events stay on one shard (the sharding key hashes it). A row's
 rage flags can change after it was shipped (a later click extends a run, a deletion shortens one):
 corrections go to ``web_flags``, keyed by ``seq`` on the row's shard, the newest ``version`` winning,
-and reads join them (:mod:`data_layer.clickhouse.store`). ``web_daily`` holds the daily rollup of the
-pages list (:mod:`data_layer.clickhouse.rollup`). Only types ClickHouse 18.16 has (no
-LowCardinality, which it holds experimental; no DateTime64: times are microseconds in an Int64).
+and reads join them (:mod:`data_layer.clickhouse.store`). ``web_daily`` and ``web_daily_dimensions``
+hold the daily rollup of the pages list (:mod:`data_layer.clickhouse.rollup`). Only types ClickHouse
+18.16 has (no LowCardinality, which it holds experimental; no DateTime64: times are microseconds in an
+Int64).
 """
 
 from __future__ import annotations
@@ -121,7 +122,19 @@ ROLLUP_COLUMNS: dict[str, str] = {
 """:func:`data_layer.metrics.click_counts` per day, page and breakpoint, of one build of the daily rollup
 (:mod:`data_layer.clickhouse.rollup`); each shard counts its own events."""
 ROLLUP = Table("web_daily", ROLLUP_COLUMNS, "MergeTree", "day, build, page_key, breakpoint", "rand()")
-TABLES = (WEB, FLAGS, TOUCH, ROLLUP)
+DIMENSIONS = ("country", "region", "browser")
+"""The filters of the pages list a build also counts by (segments are too many keys to)."""
+ROLLUP_BY_DIMENSION = Table(
+    "web_daily_dimensions",
+    {**{name: WEB_COLUMNS[name] for name in DIMENSIONS}, **ROLLUP_COLUMNS},
+    "MergeTree",
+    "day, build, page_key, breakpoint",  # 18.16 sorts by no Nullable column
+    "rand()",
+)
+"""The same counts per country, region and browser too: a list filtered by them sums these rows (a
+sixth as many as the clicks at 10 M events) instead of scanning the days' clicks."""
+TABLES = (WEB, FLAGS, TOUCH, ROLLUP, ROLLUP_BY_DIMENSION)
+ROLLUPS = (ROLLUP, ROLLUP_BY_DIMENSION)
 
 
 RAGE = "if(f_has = 1, f_rage, rage)"

@@ -77,6 +77,8 @@ def test_init_creates_every_table_on_both_shards_and_is_safe_to_repeat(clickhous
             ("touch_events", "Distributed"),
             ("touch_events_local", "MergeTree"),
             ("web_daily", "Distributed"),
+            ("web_daily_dimensions", "Distributed"),
+            ("web_daily_dimensions_local", "MergeTree"),
             ("web_daily_local", "MergeTree"),
             ("web_events", "Distributed"),
             ("web_events_local", "MergeTree"),

@@ -3,15 +3,17 @@ the other tests get (copies of a template migrated once per worker) are that sch
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select
 
 from data_layer.db import create_db_engine
 from data_layer.migrate import alembic_config, upgrade
-from data_layer.schema import metadata
+from data_layer.schema import clickhouse_days, metadata
 
 
 def schema_drift(engine: Engine) -> list:
@@ -46,3 +48,24 @@ def test_sqlite_runs_in_wal_mode(engine: Engine) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_builds_named_before_the_rollup_by_dimension_are_voided(empty_database_url: str) -> None:
+    """0011: the daily rollup's builds made before ``web_daily_dimensions`` have none of its rows, so no
+    day may be read from them (a filtered list would count nothing): they are built again."""
+    upgrade(empty_database_url, "0010")
+    engine = create_db_engine(empty_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(clickhouse_days).values(
+                    day=date(2026, 11, 1), shipped_seq=5, changed_at=datetime(2026, 11, 2), build=7,
+                    rolled_seq=5, rolled_generation="g",
+                )
+            )  # fmt: skip
+        upgrade(empty_database_url)
+        with engine.connect() as conn:
+            row = conn.execute(select(clickhouse_days)).one()
+        assert (row.rolled_seq, row.rolled_generation, row.shipped_seq) == (None, None, 5)
+    finally:
+        engine.dispose()
