@@ -22,6 +22,11 @@ Warm, in-app is what a user switching views does: in one tab already showing Pag
 sidebar's Heatmap link until that view is fully rendered, then on Pages, ``--runs`` times each (median):
 the page's scripts (Streamlit's, Plotly's) are loaded once per tab, not once per view.
 
+Switches are what a user does within the Heatmap view (CONTRACT 15's budget of 0.3 s): from a click on
+a control until the rerun it starts is over and every chart has drawn (``--runs`` times each, median):
+the layer (Dead clicks, then back to All clicks), and "Compare with" the previous period (three
+figures) and back to Off.
+
 Most of a warm load is the browser's (Streamlit's and Plotly's JavaScript), so figures vary with the
 machine's load; compare runs taken on a quiet machine.
 """
@@ -72,6 +77,40 @@ RENDERED_JS = """
 PAGES_READY = ['[data-testid="stMetric"]', '[data-testid="stDataFrame"] canvas']
 # The view's default drawing, the density, is the chart's PNG image (the backdrop is a JPEG).
 HEATMAP_READY = ['[data-testid="stMetric"]', '.js-plotly-plot .imagelayer image[*|href^="data:image/png"]']
+# A switch within a view reruns its script. WATCH_RUN_JS, evaluated before the click, notes when a run
+# starts (however short: an observer, not a poll), so the view waited for is not the one before the
+# click; the run is over when SWITCHED_JS says true, with ``charts`` figures drawn.
+WATCH_RUN_JS = """
+() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    window.__heatmapsRunStarted = false;
+    new MutationObserver((changes, observer) => {
+        if (app.dataset.testScriptState === 'running') {
+            window.__heatmapsRunStarted = true;
+            observer.disconnect();
+        }
+    }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}
+"""
+RUN_STARTED_JS = "() => window.__heatmapsRunStarted === true"
+SWITCHED_JS = (
+    """
+([selectors, charts]) => {
+    const charts_ = [...document.querySelectorAll('.js-plotly-plot')];
+    const drawn = charts_.filter(chart => chart.querySelector('.main-svg'));
+    if (drawn.length !== charts) return false;
+    return ("""
+    + RENDERED_JS.strip()
+    + """)(selectors);
+}
+"""
+)
+SWITCHES = (  # (control, option, figures drawn after it)
+    ("Layer", "Dead clicks", 1),
+    ("Layer", "All clicks", 1),
+    ("Compare with", "Previous period", 3),
+    ("Compare with", "Off", 1),
+)
 # In-app navigation keeps the previous view on screen until the new one replaces it: also wait for the
 # new view's title (and for the old view's content to be gone).
 NAVIGATED_JS = (
@@ -189,6 +228,18 @@ def navigation_seconds(page: Page, link: str, ready: list[str], gone: str) -> fl
     return time.perf_counter() - started
 
 
+def switch_seconds(page: Page, control: str, option: str, charts: int) -> float:
+    """Seconds from a click on ``option`` of the segmented ``control`` until its rerun is over and
+    ``charts`` figures are drawn."""
+    button = page.get_by_role("radiogroup", name=control).get_by_role("radio", name=option)
+    page.evaluate(WATCH_RUN_JS)
+    started = time.perf_counter()
+    button.click()
+    page.wait_for_function(RUN_STARTED_JS, polling=POLL_MS, timeout=RENDER_TIMEOUT_MS)
+    page.wait_for_function(SWITCHED_JS, arg=[[], charts], polling=POLL_MS, timeout=RENDER_TIMEOUT_MS)
+    return time.perf_counter() - started
+
+
 def measure(
     db_path: Path,
     runs: int = 5,
@@ -202,7 +253,8 @@ def measure(
     then includes building the replica from SQL). ``window`` (first, last day) goes in the URL as the
     sidebar's dates; None means :func:`busiest_window` over 30 days. ``private`` loads in a private
     window instead of a browser profile. Keys: ``server start``, ``pages cold``, ``heatmap cold``,
-    ``pages warm``, ``heatmap warm``, ``heatmap warm, in-app``, ``pages warm, in-app``.
+    ``pages warm``, ``heatmap warm``, ``heatmap warm, in-app``, ``pages warm, in-app``, and per switch
+    of :data:`SWITCHES` ``switch: <option>``.
     """
     db_path = Path(db_path)
     if not db_path.exists():
@@ -240,6 +292,14 @@ def measure(
                 switches["pages"].append(navigation_seconds(tab, "Pages", PAGES_READY, HEATMAP_READY[1]))
             for name, times in switches.items():
                 figures[f"{name} warm, in-app"] = statistics.median(times)
+            tab.goto(views["heatmap"][0], wait_until="commit")
+            tab.wait_for_function(RENDERED_JS, arg=HEATMAP_READY, polling=POLL_MS, timeout=RENDER_TIMEOUT_MS)
+            toggles: dict[str, list[float]] = {option: [] for _, option, _ in SWITCHES}
+            for _ in range(runs):
+                for control, option, charts in SWITCHES:
+                    toggles[option].append(switch_seconds(tab, control, option, charts))
+            for option, times in toggles.items():
+                figures[f"switch: {option}"] = statistics.median(times)
             context.close()
     return figures
 
