@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from data_layer.clickhouse import rollup
-from data_layer.clickhouse.tables import ROLLUPS, TOUCH, WEB, Table, shards
+from data_layer.clickhouse.tables import ROLLUPS, TOUCH, WEB, Table, create_all, shards
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 
 MUTATION_TIMEOUT_S = 300.0
@@ -60,6 +60,7 @@ def purge_before(target: ClickHouseTarget, cutoff: Any, engine: Engine) -> None:
     the builds are voided as :func:`forget` does."""
     delete_where(target, WEB, "day < %(cutoff)s", {"cutoff": cutoff})
     delete_where(target, TOUCH, "day < %(cutoff)s", {"cutoff": cutoff})
+    create_all(target, ROLLUPS)  # a cluster upgraded since its shipper last ran may lack a newer one
     for table in ROLLUPS:
         delete_where(target, table, "day < %(cutoff)s", {"cutoff": cutoff})
     rollup.void(engine)
