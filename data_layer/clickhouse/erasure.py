@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from data_layer.clickhouse import rollup
-from data_layer.clickhouse.tables import ROLLUPS, TOUCH, WEB, Table, create_all, shards
+from data_layer.clickhouse.tables import ROLLUPS, TOUCH, WEB, Table, create_all, local_name, shards
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 
 MUTATION_TIMEOUT_S = 300.0
@@ -29,8 +29,7 @@ def delete_where(
     for shard in shards(target):
         with answering(target):
             client = target.client(shard.host, shard.port)
-            local = f"{target.database}.{table.local}"
-            client.execute(f"ALTER TABLE {local} DELETE WHERE {condition}", params)
+            client.execute(f"ALTER TABLE {local_name(target, table)} DELETE WHERE {condition}", params)
             _wait_for_mutations(client, target.database, table.local)
             client.disconnect()
 

@@ -50,9 +50,9 @@ from data_layer.clickhouse.tables import (
     ROLLUP_BY_DIMENSION,
     ROLLUPS,
     WEB,
-    Table,
     create_all,
     flags_join,
+    local_name,
     read_name,
     shards,
 )
@@ -240,17 +240,17 @@ class Roller:
         if not due:
             return []
         build = secrets.randbits(62)
-        events = f"{self.target.database}.{WEB.local}"
+        events = local_name(self.target, WEB)
         for shard in shards(self.target):
             client = self.target.client(shard.host, shard.port)
             try:
                 for table, keys in ((ROLLUP, ()), (ROLLUP_BY_DIMENSION, DIMENSIONS)):
-                    grouped = ", ".join(("day", "page_key", "breakpoint", *keys))
+                    selected = ", ".join((*keys, "day", "toInt64(%(build)s)", "page_key", "breakpoint"))
                     client.execute(
-                        f"INSERT INTO {self._local(table)} ({', '.join(table.columns)}) SELECT "
-                        f"{', '.join(keys) + ', ' if keys else ''}day, toInt64(%(build)s), page_key, "
-                        f"breakpoint, {_COUNTS} FROM {events} {flags_join(self.target)} WHERE day IN "
-                        f"%(days)s AND event_type = 'click' AND seq <= %(mark)s GROUP BY {grouped}",
+                        f"INSERT INTO {local_name(self.target, table)} ({', '.join(table.columns)}) "
+                        f"SELECT {selected}, {_COUNTS} FROM {events} {flags_join(self.target)} WHERE day "
+                        "IN %(days)s AND event_type = 'click' AND seq <= %(mark)s "
+                        f"GROUP BY {', '.join(('day', 'page_key', 'breakpoint', *keys))}",
                         {"build": build, "days": tuple(due), "mark": mark},
                     )
             finally:
@@ -274,9 +274,6 @@ class Roller:
         self._drop_other_builds(due, kept)
         return due
 
-    def _local(self, table: Table) -> str:
-        return f"{self.target.database}.{table.local}"
-
     def _drop_other_builds(self, days: list[date], kept: set[int]) -> None:
         """Delete the builds of ``days`` but ``kept`` (the new ones and those they replace), in the
         background: nothing reads them."""
@@ -285,7 +282,7 @@ class Roller:
             try:
                 for table in ROLLUPS:
                     client.execute(
-                        f"ALTER TABLE {self._local(table)} DELETE WHERE day IN %(days)s "
+                        f"ALTER TABLE {local_name(self.target, table)} DELETE WHERE day IN %(days)s "
                         "AND build NOT IN %(kept)s",
                         {"days": tuple(days), "kept": tuple(kept)},
                     )

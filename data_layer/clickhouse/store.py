@@ -48,6 +48,7 @@ from data_layer.clickhouse.tables import (
     TOUCH,
     WEB,
     flags_join,
+    local_name,
     read_name,
 )
 from data_layer.clickhouse.target import ClickHouseTarget, answering
@@ -327,7 +328,7 @@ class ClickHouseStore:
                 f"AND d >= {thresholds[name][1]})))"
                 for name in settled
             )
-            local = f"{self.target.database}.{WEB.local} {self._flags_join}"
+            local = f"{local_name(self.target, WEB)} {self._flags_join}"
             narrowed = (
                 f" AND (breakpoint NOT IN %(settled)s OR (breakpoint, session_id) IN (SELECT breakpoint, "
                 f"session_id FROM (SELECT breakpoint, session_id, sum({RAGE_START}) AS r, sum(dead) AS d "
@@ -605,7 +606,7 @@ class ClickHouseStore:
                 )
             )
         counts = pl.concat(parts)
-        flags = f"{self.target.database}.{FLAGS.local}"
+        flags = local_name(self.target, FLAGS)
         if not scanned or not self._execute(
             f"SELECT 1 FROM {self._flags} WHERE rev <= %(mark)s LIMIT 1", params
         ):  # builds count their days' flags corrected
@@ -658,7 +659,7 @@ class ClickHouseStore:
         conditions, params = where
         chosen = list(conditions)
         if query.page_key is not None:
-            local = f"{self.target.database}.{WEB.local}"
+            local = local_name(self.target, WEB)
             chosen.append(
                 f"session_id IN (SELECT session_id FROM {local} WHERE {' AND '.join(conditions)} "
                 "AND page_key = %(page_key)s)"
@@ -712,7 +713,7 @@ class ClickHouseStore:
     def _clicked_after(self, parameter: str) -> str:
         """The subquery of the sessions with a click shipped after the sequence number ``parameter``
         names (up to the mark): on each shard's own table, as a session's events are all on one."""
-        local = f"{self.target.database}.{WEB.local}"
+        local = local_name(self.target, WEB)
         return (
             f"SELECT session_id FROM {local} WHERE seq > %({parameter})s AND seq <= %(mark)s "
             "AND event_type = 'click'"

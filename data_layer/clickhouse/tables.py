@@ -149,7 +149,7 @@ def flags_join(target: ClickHouseTarget) -> str:
     effect without the click."""
     return (
         "ANY LEFT JOIN (SELECT seq, argMax(rage, version) AS f_rage, argMax(rage_start, version) AS "
-        f"f_rage_start, 1 AS f_has FROM {target.database}.{FLAGS.local} WHERE rev <= %(mark)s "
+        f"f_rage_start, 1 AS f_has FROM {local_name(target, FLAGS)} WHERE rev <= %(mark)s "
         "GROUP BY seq) AS flags USING seq"
     )
 
@@ -177,6 +177,11 @@ def shards(target: ClickHouseTarget) -> list[Shard]:
     if not rows:
         raise ValueError(f"ClickHouse at {target.host}:{target.port} has no cluster {target.cluster!r}")
     return [Shard(int(number), str(host), int(port)) for number, host, port in rows]
+
+
+def local_name(target: ClickHouseTarget, table: Table) -> str:
+    """A shard's own table: what a query sent to one shard reads or changes there."""
+    return f"{target.database}.{table.local}"
 
 
 def read_name(target: ClickHouseTarget, table: Table) -> str:
