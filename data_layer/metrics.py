@@ -452,19 +452,14 @@ REPLAY_SESSION_SCHEMA = {
 """The curated sessions of a page (:func:`replay_sessions`), what a replay link is made of."""
 
 
-def replay_sessions(
-    events: pl.DataFrame | pl.LazyFrame,
-    *,
-    breakpoint_order: Sequence[str] = breakpoints.NAMES,
-    per_breakpoint: int = REPLAYS_PER_BREAKPOINT,
+def best_sessions(
+    ranking: pl.DataFrame, breakpoint_order: Sequence[str], per_breakpoint: int
 ) -> pl.DataFrame:
-    """The sessions behind :func:`replays` in its order (:data:`REPLAY_SESSION_SCHEMA`): ``visitor_id``
-    and ``first_day`` of each session's first event in ``events``."""
+    """The ``per_breakpoint`` best of ``ranking`` (``breakpoint`` and :data:`RANK_KEYS`, a row per
+    session and breakpoint) per breakpoint of ``breakpoint_order``, in that order, best first."""
     order = {name: index for index, name in enumerate(breakpoint_order)}
-    candidates = _replay_candidates(events.lazy(), per_breakpoint)
-    best = (
-        session_ranking(candidates)
-        .filter(pl.col("breakpoint").is_in(list(order)))
+    return (
+        ranking.filter(pl.col("breakpoint").is_in(list(order)))
         .group_by("breakpoint")
         .agg(
             best=pl.struct(RANK_KEYS).top_k_by(
@@ -476,6 +471,18 @@ def replay_sessions(
         .with_columns(_order=pl.col("breakpoint").replace_strict(order, return_dtype=pl.Int32))
         .sort(["_order", *RANK_KEYS], descending=[False, *RANK_DESCENDING])
     )
+
+
+def replay_sessions(
+    events: pl.DataFrame | pl.LazyFrame,
+    *,
+    breakpoint_order: Sequence[str] = breakpoints.NAMES,
+    per_breakpoint: int = REPLAYS_PER_BREAKPOINT,
+) -> pl.DataFrame:
+    """The sessions behind :func:`replays` in its order (:data:`REPLAY_SESSION_SCHEMA`): ``visitor_id``
+    and ``first_day`` of each session's first event in ``events``."""
+    candidates = _replay_candidates(events.lazy(), per_breakpoint)
+    best = best_sessions(session_ranking(candidates), breakpoint_order, per_breakpoint)
     firsts = first_visits(candidates, best["session_id"].to_list())
     return (
         best.select("breakpoint", "session_id")

@@ -14,7 +14,17 @@ from typing import Any
 from sqlalchemy import Engine
 
 from data_layer.clickhouse import rollup
-from data_layer.clickhouse.tables import ROLLUPS, TOUCH, WEB, Table, create_all, local_name, shards
+from data_layer.clickhouse.tables import (
+    ROLLUPS,
+    SESSIONS,
+    TOUCH,
+    WEB,
+    Table,
+    create_all,
+    local_name,
+    read_name,
+    shards,
+)
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 
 MUTATION_TIMEOUT_S = 300.0
@@ -46,9 +56,22 @@ def _wait_for_mutations(client: Any, database: str, table: str) -> None:
 
 
 def forget(target: ClickHouseTarget, visitor_id: str, engine: Engine) -> None:
-    """A visitor's web events (by visitorId) and touch events (by user id), as SQL's forget; then the
+    """A visitor's web events (by visitorId) and touch events (by user id), as SQL's forget, and the
+    rollup's rows of the visitor's sessions (the only ones naming a visitor or a session); then the
     daily rollup's builds are voided (``engine``: the SQL database naming them), as one made while the
     deletion was under way may still count the visitor's clicks."""
+    with answering(target):
+        client = target.client()
+        try:
+            found = client.execute(
+                f"SELECT DISTINCT session_id FROM {read_name(target, WEB)} WHERE visitor_id = %(visitor)s",
+                {"visitor": visitor_id},
+            )
+        finally:
+            client.disconnect()
+    create_all(target, ROLLUPS)  # a cluster upgraded since its shipper last ran may lack a newer one
+    params = {"visitor": visitor_id, "sessions": tuple(session for (session,) in found) or ("",)}
+    delete_where(target, SESSIONS, "first_visitor = %(visitor)s OR session_id IN %(sessions)s", params)
     delete_where(target, WEB, "visitor_id = %(visitor)s", {"visitor": visitor_id})
     delete_where(target, TOUCH, "user_id = %(visitor)s", {"visitor": visitor_id})
     rollup.void(engine)

@@ -1,11 +1,18 @@
-"""The daily rollup of the pages list: per day, page and breakpoint, the clicks counted once.
+"""The daily rollup of the pages list and the page summaries: per day, page and breakpoint, the clicks
+counted once.
 
 The unfiltered pages list counts every click of its window (4 s at 100 M events on two shards), yet a
 day's counts change only while its events arrive. So the shipper counts each quiet day once into
 ``web_daily`` (a *build*: each shard counts its own events, every row carrying the build's number), and
 the list sums a row per page and day instead of scanning the day's clicks. The same build counts by
 country, region and browser too into ``web_daily_dimensions``, which answers lists filtered by them
-(segment filters scan: a day holds tens of thousands of segment keys). Keeping it exact:
+(segment filters scan: a day holds tens of thousands of segment keys). And it counts what a page's
+summary needs (a summary of the top page at 100 M events scanned 10 M events and ranked 2 M sessions:
+5 s): its click and rage bins (``web_daily_bins``), its dead clicks per bin and selector
+(``web_daily_dead``), and a row per session (``web_daily_sessions``: its ranking keys, first event and
+deepest scroll, which add up exactly across a session's days), each split by whether the click was on
+a fixed element, so the view that hides those reads them too. An unfiltered summary reads them for
+its built days. Keeping it exact:
 
 - **SQL says which build answers for a day.** ``clickhouse_days`` holds, per day, the newest change
   shipped (``shipped_seq``: an event's sequence number, or the ``rev`` of a rage-flag correction of
@@ -42,6 +49,9 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert
 
 from data_layer import deletions
 from data_layer.clickhouse.tables import (
+    BIN,
+    BINS,
+    DEAD_BINS,
     DIMENSIONS,
     FLAGS,
     RAGE,
@@ -49,7 +59,10 @@ from data_layer.clickhouse.tables import (
     ROLLUP,
     ROLLUP_BY_DIMENSION,
     ROLLUPS,
+    SESSION_AGGREGATES,
+    SESSIONS,
     WEB,
+    Table,
     create_all,
     flags_join,
     local_name,
@@ -72,6 +85,48 @@ _LONG_AGO = datetime(1970, 1, 1)
 """``changed_at`` of a day counted from ClickHouse: when it last changed is unknown, so it is quiet."""
 _COUNTS = f"count(), sum({RAGE_START}), sum(dead), sum(dead OR {RAGE})"
 """:func:`data_layer.metrics.click_counts` in ClickHouse, the rage flags corrected (:func:`flags_join`)."""
+
+
+@dataclass(frozen=True)
+class _Counted:
+    """What a build counts into one table: per day, page and breakpoint, and ``keys`` (column:
+    expression), the table's other columns' ``aggregates`` of the events where ``condition``."""
+
+    table: Table
+    keys: dict[str, str]
+    aggregates: str
+    condition: str
+
+    def insert(self, target: ClickHouseTarget) -> str:
+        """The INSERT of a shard's build of the days ``%(days)s`` as of ``%(mark)s``, numbered
+        ``%(build)s``, from the shard's own events (their flags corrected), in the table's column order
+        (keys first)."""
+        keys = [name if made == name else f"{made} AS {name}" for name, made in self.keys.items()]
+        selected = ", ".join((*keys, "day", "toInt64(%(build)s)", "page_key", "breakpoint", self.aggregates))
+        grouped = ", ".join(("day", "page_key", "breakpoint", *self.keys))
+        return (
+            f"INSERT INTO {local_name(target, self.table)} ({', '.join(self.table.columns)}) "
+            f"SELECT {selected} FROM {local_name(target, WEB)} {flags_join(target)} WHERE day IN %(days)s "
+            f"AND seq <= %(mark)s AND {self.condition} GROUP BY {grouped}"
+        )
+
+
+_CLICK = "event_type = 'click'"
+_COUNTED = (
+    _Counted(ROLLUP, {}, _COUNTS, _CLICK),
+    _Counted(ROLLUP_BY_DIMENSION, {name: name for name in DIMENSIONS}, _COUNTS, _CLICK),
+    _Counted(BINS, {"fixed": "fixed", "bin": BIN}, f"count(), sum({RAGE_START})", _CLICK),
+    _Counted(
+        DEAD_BINS, {"fixed": "fixed", "bin": BIN, "selector": "selector"}, "count()", f"{_CLICK} AND dead = 1"
+    ),
+    _Counted(
+        SESSIONS,
+        {"fixed": "fixed", "session_id": "session_id"},
+        ", ".join(aggregate for _, aggregate in SESSION_AGGREGATES.values()),
+        "1",
+    ),
+)
+"""Every table a build counts into (:data:`~data_layer.clickhouse.tables.ROLLUPS`)."""
 
 
 def newest_per_day(rows: Iterable[Any], day_at: int, seq_at: int) -> dict[date, int]:
@@ -240,18 +295,12 @@ class Roller:
         if not due:
             return []
         build = secrets.randbits(62)
-        events = local_name(self.target, WEB)
         for shard in shards(self.target):
             client = self.target.client(shard.host, shard.port)
             try:
-                for table, keys in ((ROLLUP, ()), (ROLLUP_BY_DIMENSION, DIMENSIONS)):
-                    selected = ", ".join((*keys, "day", "toInt64(%(build)s)", "page_key", "breakpoint"))
+                for count in _COUNTED:
                     client.execute(
-                        f"INSERT INTO {local_name(self.target, table)} ({', '.join(table.columns)}) "
-                        f"SELECT {selected}, {_COUNTS} FROM {events} {flags_join(self.target)} WHERE day "
-                        "IN %(days)s AND event_type = 'click' AND seq <= %(mark)s "
-                        f"GROUP BY {', '.join(('day', 'page_key', 'breakpoint', *keys))}",
-                        {"build": build, "days": tuple(due), "mark": mark},
+                        count.insert(self.target), {"build": build, "days": tuple(due), "mark": mark}
                     )
             finally:
                 client.disconnect()

@@ -19,6 +19,8 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -40,16 +42,24 @@ from data_layer import (
 from data_layer.clickhouse import rollup
 from data_layer.clickhouse.shipper import read_progress
 from data_layer.clickhouse.tables import (
+    BIN,
+    BINS,
+    DEAD_BINS,
     FLAGS,
     RAGE,
     RAGE_START,
     ROLLUP,
     ROLLUP_BY_DIMENSION,
+    SESSION_AGGREGATES,
+    SESSIONS,
     TOUCH,
     WEB,
+    Shard,
+    Table,
     flags_join,
     local_name,
     read_name,
+    shards,
 )
 from data_layer.clickhouse.target import ClickHouseTarget, answering
 from data_layer.filters import TouchFilters, WebFilters, Window
@@ -57,12 +67,6 @@ from data_layer.page_reads import PageGeometry, PageHeatmap, Spot
 from data_layer.store import WEB_EVENT_SCHEMA
 from data_layer.touch_metrics import EDGE_DECIMALS, GRID_SIZE
 
-_BIN = (
-    f"toInt64(floor(y / {bins.ROW_HEIGHT_PX})) * {bins.COLUMNS} + "
-    f"least(toInt64(floor(greatest(least(x * {bins.COLUMNS} / document_width, {bins.COLUMNS}), 0))), "
-    f"{bins.COLUMNS - 1})"
-)
-"""A click's :func:`data_layer.bins.bin_key` in ClickHouse, with the same floating-point steps."""
 _RANK_ORDER = ", ".join(
     f"{key} DESC" if descending else key
     for key, descending in zip(metrics.RANK_KEYS, metrics.RANK_DESCENDING, strict=True)
@@ -103,12 +107,25 @@ class ClickHouseStore:
         self._local = threading.local()
         self._known_keys: dict[tuple[date, date, int], pl.Series] = {}
         self._keys_lock = threading.Lock()
+        self._shards: list[Shard] | None = None
+        self._pool = ThreadPoolExecutor(thread_name_prefix="clickhouse-shards")
 
-    def _execute(self, query: str, params: dict[str, Any] | None = None, *, columnar: bool = True) -> Any:
-        """Runs ``query`` on this thread's client (a driver client serves one query at a time)."""
-        client = getattr(self._local, "client", None)
+    def _execute(
+        self,
+        query: str,
+        params: dict[str, Any] | None = None,
+        *,
+        columnar: bool = True,
+        shard: Shard | None = None,
+    ) -> Any:
+        """Runs ``query`` on this thread's client of ``shard`` (default: the URL's server; a driver client
+        serves one query at a time)."""
+        clients = self._local.__dict__.setdefault("clients", {})
+        client = clients.get(shard)
         if client is None:
-            client = self._local.client = self.target.client()
+            client = clients[shard] = (
+                self.target.client() if shard is None else self.target.client(shard.host, shard.port)
+            )
         with answering(self.target):
             try:
                 return client.execute(query, params, columnar=columnar)
@@ -158,10 +175,20 @@ class ClickHouseStore:
                 self._known_keys[key] = known
         return known
 
-    def _frame(self, query: str, params: dict[str, Any], schema: dict[str, Any]) -> pl.DataFrame:
+    def _on_shards(self, query: str, params: dict[str, Any], schema: dict[str, Any]) -> pl.DataFrame:
+        """:meth:`_frame` of ``query`` (over the shards' own tables) run on every shard at once, the
+        shards' rows one after the other."""
+        if self._shards is None:
+            self._shards = shards(self.target)
+        found = self._pool.map(lambda shard: self._frame(query, params, schema, shard=shard), self._shards)
+        return pl.concat(list(found))
+
+    def _frame(
+        self, query: str, params: dict[str, Any], schema: dict[str, Any], *, shard: Shard | None = None
+    ) -> pl.DataFrame:
         """The columnar result of ``query`` as a frame of ``schema`` (ClickHouse's 0/1 as Booleans, the
         microseconds of ``ts`` as a time)."""
-        columns = self._execute(query, params)
+        columns = self._execute(query, params, shard=shard)
         if not columns:
             return pl.DataFrame(schema=schema)
         data = {}
@@ -237,7 +264,12 @@ class ClickHouseStore:
         count_pages: bool,
     ) -> PageHeatmap:
         """As :meth:`data_layer.store.SqlStore.page_heatmap`, aggregated by ClickHouse: what comes back
-        are bins, a bin's selectors, a few viewport heights and the best sessions, never events."""
+        are bins, a bin's selectors, a few viewport heights and the best sessions, never events.
+
+        Without filters, the days a build of the daily rollup answers for are read from its bins, dead
+        bins and session rows (:mod:`rollup`), the others scanned; each shard combines its own (a
+        session's rows never span shards), so what comes back is a shard's bins, histogram and best
+        sessions, added up and cut here."""
         where = self._page_where(page_keys, window, filters, include_fixed)
         if where is None:
             return page_reads.heatmap_of_events(
@@ -249,26 +281,48 @@ class ClickHouseStore:
             )
         condition, params = where
         params["breakpoint"] = breakpoint
-        here = f"{condition} AND breakpoint = %(breakpoint)s"
-        clicks = f"{here} AND event_type = 'click'"
-        per_bin = self._frame(
-            f"SELECT {_BIN} AS bin, toInt64(count()), toInt64(sum({RAGE_START})) FROM "
-            f"{self._from(['rage_start'])} WHERE {clicks} GROUP BY bin ORDER BY bin",
+        parts = self._summary_parts(window, filters, include_fixed, condition, params)
+        here = "breakpoint = %(breakpoint)s"
+        per_bin = self._on_shards(
+            "SELECT bin, toInt64(sum(c)), toInt64(sum(r)) FROM ("
+            + parts.union(
+                (BINS, "bin, toInt64(clicks) AS c, toInt64(rage_events) AS r", here),
+                (
+                    f"{BIN} AS bin, toInt64(count()) AS c, toInt64(sum({RAGE_START})) AS r",
+                    f"{here} AND {_CLICK}",
+                    "bin",
+                ),
+            )
+            + ") GROUP BY bin",
             params,
             {"_bin": pl.Int64, "clicks": pl.Int64, "rage_events": pl.Int64},
-        ).select(**bins.from_bin_key("_bin"), clicks="clicks", rage_events="rage_events")
-        dead = self._frame(
-            f"SELECT {_BIN} AS bin, selector, toInt64(count()) FROM {self.web} WHERE {clicks} AND dead = 1 "
-            "GROUP BY bin, selector",
+        )
+        per_bin = (
+            per_bin.group_by("_bin")
+            .agg(pl.col("clicks", "rage_events").sum())
+            .sort("_bin")
+            .select(**bins.from_bin_key("_bin"), clicks="clicks", rage_events="rage_events")
+        )
+        dead = self._on_shards(
+            "SELECT bin, selector, toInt64(sum(n)) FROM ("
+            + parts.union(
+                (DEAD_BINS, "bin, selector, toInt64(dead_clicks) AS n", here),
+                (
+                    f"{BIN} AS bin, selector, toInt64(count()) AS n",
+                    f"{here} AND {_CLICK} AND dead = 1",
+                    "bin, selector",
+                ),
+            )
+            + ") GROUP BY bin, selector",
             params,
             {"_bin": pl.Int64, "selector": pl.String, "n": pl.Int64},
         )
         reached = ", ".join(f"toInt64(countIf(d >= {bucket}))" for bucket in metrics.SCROLL_BUCKETS)
-        histogram = self._frame(
-            f"SELECT vh, toInt64(count()), {reached} FROM (SELECT max(depth) AS d, "
-            "argMax(viewport_height, (depth, ts_us, seq)) AS vh FROM "
-            f"{self.web} WHERE {here} AND event_type = 'scroll' AND depth IS NOT NULL GROUP BY session_id) "
-            "GROUP BY vh",
+        histogram = self._on_shards(
+            f"SELECT vh, toInt64(count()), {reached} FROM (SELECT max(deepest) AS d, "
+            "argMax(deepest_vh, (deepest, deepest_ts, deepest_seq)) AS vh FROM ("
+            + parts.sessions(_DEEPEST, f"{here} AND scrolls > 0", f"{here} AND {_SCROLLED}")
+            + ") GROUP BY session_id) GROUP BY vh",
             params,
             {
                 "viewport_height": pl.Int32,
@@ -276,11 +330,14 @@ class ClickHouseStore:
                 **dict.fromkeys(metrics.REACH_COLUMNS, pl.Int64),
             },
         )
+        histogram = histogram.group_by("viewport_height").agg(pl.exclude("viewport_height").sum())
         click, rage_bins = metrics.click_and_rage(per_bin)
         heatmap = metrics.BreakpointSummary(
             click,
             rage_bins,
-            metrics.top_selectors(dead.lazy(), "dead_clicks").collect(),
+            metrics.top_selectors(
+                dead.lazy().group_by("_bin", "selector").agg(pl.col("n").sum()), "dead_clicks"
+            ).collect(),
             *metrics.reach_and_fold(histogram),
         )
         pages = None
@@ -288,7 +345,69 @@ class ClickHouseStore:
             pages = int(
                 self._execute(f"SELECT uniqExact(page_key) FROM {self.web} WHERE {condition}", params)[0][0]
             )
-        return PageHeatmap(heatmap, self._replay_sessions(condition, params), pages)
+        replays = (
+            self._replay_sessions(condition, params)
+            if parts.rolled is None
+            else self._best_sessions(parts, params)
+        )
+        return PageHeatmap(heatmap, replays, pages)
+
+    def _summary_parts(
+        self,
+        window: Window,
+        filters: WebFilters,
+        include_fixed: bool,
+        condition: str,
+        params: dict[str, Any],
+    ) -> _SummaryParts:
+        """Which days of a summary come from builds (only without filters: builds count every event of
+        a day) and which are scanned (``condition``, the page's events in the window)."""
+        values, _ = _value_conditions(filters)
+        if values or segments.has_segment_filter(filters):
+            return _SummaryParts(self.target, None, condition)
+        with self.engine.connect() as conn:
+            days = rollup.window_days(conn, window.from_day, window.to_day, params["as_of_seq"])
+        if not days.builds:
+            return _SummaryParts(self.target, None, condition)
+        rolled = [_chosen_builds(days.builds, params), "page_key IN %(page_keys)s"]
+        if not include_fixed:
+            rolled.append("fixed = 0")
+        params["left"] = tuple(days.scanned)
+        scanned = f"{condition} AND day IN %(left)s" if days.scanned else None
+        return _SummaryParts(self.target, " AND ".join(rolled), scanned)
+
+    def _best_sessions(self, parts: _SummaryParts, params: dict[str, Any]) -> pl.DataFrame:
+        """:func:`metrics.replay_sessions` of a summary from its session rows: each shard ranks its own
+        sessions (a session's rows never span shards) and sends its best per breakpoint, the best of
+        those are kept, then their first events are looked up."""
+        per_breakpoint = metrics.REPLAYS_PER_BREAKPOINT
+        ranked = self._on_shards(
+            "SELECT breakpoint, session_id, toInt64(sum(n_rage)) AS rage_events, toInt64(sum(n_dead)) AS "
+            "dead_clicks, toInt64(sum(n_clicks)) AS clicks, max(latest) AS last_ts FROM ("
+            + parts.sessions(_RANKED, "breakpoint IN %(breakpoints)s", keys=("breakpoint", "session_id"))
+            + f") GROUP BY breakpoint, session_id ORDER BY breakpoint, {_RANK_ORDER} "
+            "LIMIT %(per_breakpoint)s BY breakpoint",
+            {**params, "breakpoints": breakpoints.NAMES, "per_breakpoint": per_breakpoint},
+            {
+                "breakpoint": pl.String,
+                "session_id": pl.String,
+                **dict.fromkeys(("rage_events", "dead_clicks", "clicks", "last_ts"), pl.Int64),
+            },
+        )
+        best = metrics.best_sessions(ranked, breakpoints.NAMES, per_breakpoint)
+        if best.is_empty():
+            return pl.DataFrame(schema=metrics.REPLAY_SESSION_SCHEMA)
+        firsts = self._on_shards(
+            "SELECT session_id, argMin(first_visitor, (first_ts, first_seq)), "
+            "toDate(toDateTime(intDiv(min(first_ts), 1000000), 'UTC')) FROM ("
+            + parts.sessions(_FIRST, "session_id IN %(sessions)s")
+            + ") GROUP BY session_id",
+            {**params, "sessions": tuple(best.get_column("session_id"))},
+            metrics.FIRST_VISIT_SCHEMA,
+        )
+        return best.join(firsts, on="session_id", how="left", maintain_order="left").select(
+            list(metrics.REPLAY_SESSION_SCHEMA)
+        )
 
     def _replay_sessions(self, condition: str, params: dict[str, Any]) -> pl.DataFrame:
         """:func:`metrics.replay_sessions` of the events ``condition`` selects: ranked and cut by
@@ -392,7 +511,7 @@ class ClickHouseStore:
             here = "selector = %(selector)s"
             params["selector"] = spot.selector
         else:
-            here = f"{_BIN} IN %(bins)s"
+            here = f"{BIN} IN %(bins)s"
             params["bins"] = tuple(y * bins.COLUMNS + x for x, y in spot.bins)
         counted = {"dead": "dead = 1", "rage": f"{RAGE_START} = 1"}.get(spot.layer, "1")
         ranked = self._frame(
@@ -487,7 +606,7 @@ class ClickHouseStore:
         if where is not None:
             condition, params = where
             counts = self._frame(
-                f"SELECT {_BIN} AS bin, selector, toInt64(count()) FROM {self.web} WHERE {condition} "
+                f"SELECT {BIN} AS bin, selector, toInt64(count()) FROM {self.web} WHERE {condition} "
                 "GROUP BY bin, selector",
                 {**params, "breakpoint": breakpoint},
                 schema,
@@ -626,11 +745,8 @@ class ClickHouseStore:
         """The counts of the days the rollup answers for (:func:`rollup.window_days`), from their builds:
         the daily counts, or those per country, region and browser under such filters."""
         values, params = _value_conditions(filters)
-        chosen = " OR ".join(f"(build = %(build{n})s AND day IN %(days{n})s)" for n in range(len(builds)))
-        for n, (build, days) in enumerate(builds.items()):
-            params[f"build{n}"], params[f"days{n}"] = build, tuple(days)
         table = self.daily_by_dimension if values else self.daily
-        condition = " AND ".join([f"({chosen})", *values])
+        condition = " AND ".join([_chosen_builds(builds, params), *values])
         return self._frame(
             "SELECT page_key, breakpoint, toInt64(sum(clicks)), toInt64(sum(rage_events)), "
             f"toInt64(sum(dead)), toInt64(sum(frustrated)) FROM {table} WHERE {condition} "
@@ -766,3 +882,65 @@ _KNOWN_KEYS = 64
 """Windows whose segment keys a store remembers (all of them forgotten when full: marks move on)."""
 _SCROLL_ONLY_INPUT = {name: WEB_EVENT_SCHEMA[name] for name in scroll_only.COLUMNS}
 _COUNT_INPUT = {name: WEB_EVENT_SCHEMA[name] for name in metrics.PAGE_LIST_COLUMNS}
+_CLICK = "event_type = 'click'"
+_SCROLLED = "event_type = 'scroll' AND depth IS NOT NULL"
+_DEEPEST = ("deepest", "deepest_vh", "deepest_ts", "deepest_seq")
+"""The session rows' columns of a scroll-depth histogram, and of the replay ranking, and of a replay
+link's first event."""
+_RANKED = ("n_rage", "n_dead", "n_clicks", "latest")
+_FIRST = ("first_visitor", "first_ts", "first_seq")
+
+
+def _chosen_builds(builds: dict[int, list[date]], params: dict[str, Any]) -> str:
+    """The condition on rollup rows of the builds answering for the window's days
+    (:func:`rollup.window_days`), its parameters added to ``params``."""
+    for n, (build, days) in enumerate(builds.items()):
+        params[f"build{n}"], params[f"days{n}"] = build, tuple(days)
+    return (
+        "(" + " OR ".join(f"(build = %(build{n})s AND day IN %(days{n})s)" for n in range(len(builds))) + ")"
+    )
+
+
+@dataclass(frozen=True)
+class _SummaryParts:
+    """Where a page summary's rows come from on a shard: the builds (``rolled``, a condition on the
+    rollup tables; None: no day built) and the events (``scanned``, a condition on them; None: every
+    day built)."""
+
+    target: ClickHouseTarget
+    rolled: str | None
+    scanned: str | None
+
+    def union(self, rolled: tuple[Table, str, str], scanned: tuple[str, str, str]) -> str:
+        """The rows of a shard's builds, ``(table, columns, condition)``, then those of its events
+        grouped alike, ``(columns, condition, grouped by)``, as one UNION ALL."""
+        parts = []
+        if self.rolled is not None:
+            table, columns, condition = rolled
+            parts.append(
+                f"SELECT {columns} FROM {local_name(self.target, table)} WHERE {self.rolled} AND {condition}"
+            )
+        if self.scanned is not None:
+            columns, condition, grouped = scanned
+            parts.append(
+                f"SELECT {columns} FROM {local_name(self.target, WEB)} {flags_join(self.target)} WHERE "
+                f"{self.scanned} AND {condition} GROUP BY {grouped}"
+            )
+        return " UNION ALL ".join(parts)
+
+    def sessions(
+        self,
+        names: Sequence[str],
+        condition: str,
+        scanned: str | None = None,
+        keys: Sequence[str] = ("session_id",),
+    ) -> str:
+        """A shard's session rows (``keys`` and the :data:`SESSION_AGGREGATES` ``names``) where
+        ``condition``: a built day's rows as they are, the scanned days' events where ``scanned`` (by
+        default ``condition``; it may leave out events none of ``names`` counts) counted per ``keys``."""
+        made = ", ".join(f"{SESSION_AGGREGATES[name][1]} AS {name}" for name in names)
+        grouped = ", ".join(keys)
+        return self.union(
+            (SESSIONS, ", ".join((*keys, *names)), condition),
+            (f"{grouped}, {made}", scanned or condition, grouped),
+        )

@@ -9,8 +9,9 @@ Web events are ordered by what every query filters on (page, breakpoint, day; th
 and partitioned by month; a session's events stay on one shard (the sharding key hashes it). A row's
 rage flags can change after it was shipped (a later click extends a run, a deletion shortens one):
 corrections go to ``web_flags``, keyed by ``seq`` on the row's shard, the newest ``version`` winning,
-and reads join them (:mod:`data_layer.clickhouse.store`). ``web_daily`` and ``web_daily_dimensions``
-hold the daily rollup of the pages list (:mod:`data_layer.clickhouse.rollup`). Only types ClickHouse
+and reads join them (:mod:`data_layer.clickhouse.store`). ``web_daily``, ``web_daily_dimensions``
+and the ``web_daily_bins``, ``web_daily_dead`` and ``web_daily_sessions`` of the summaries hold the daily
+rollup (:mod:`data_layer.clickhouse.rollup`). Only types ClickHouse
 18.16 has (no LowCardinality, which it holds experimental; no DateTime64: times are microseconds in an
 Int64).
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from data_layer import bins
 from data_layer.clickhouse.target import ClickHouseTarget, answering, is_unreachable
 
 WEB_COLUMNS: dict[str, str] = {
@@ -133,13 +135,85 @@ ROLLUP_BY_DIMENSION = Table(
 )
 """The same counts per country, region and browser too: a list filtered by them sums these rows (a
 sixth as many as the clicks at 10 M events) instead of scanning the days' clicks."""
-TABLES = (WEB, FLAGS, TOUCH, ROLLUP, ROLLUP_BY_DIMENSION)
-ROLLUPS = (ROLLUP, ROLLUP_BY_DIMENSION)
-
-
 RAGE = "if(f_has = 1, f_rage, rage)"
 """A web row's rage flag, its newest correction's when it has one (with :func:`flags_join`)."""
 RAGE_START = "if(f_has = 1, f_rage_start, rage_start)"
+BIN = (
+    f"toInt64(floor(y / {bins.ROW_HEIGHT_PX})) * {bins.COLUMNS} + "
+    f"least(toInt64(floor(greatest(least(x * {bins.COLUMNS} / document_width, {bins.COLUMNS}), 0))), "
+    f"{bins.COLUMNS - 1})"
+)
+"""A click's :func:`data_layer.bins.bin_key` in ClickHouse, with the same floating-point steps."""
+_SUMMARY_KEYS: dict[str, str] = {
+    "day": "Date",
+    "build": "Int64",
+    "page_key": "String",
+    "breakpoint": "String",
+}
+BINS = Table(
+    "web_daily_bins",
+    {
+        "fixed": "UInt8",
+        "bin": "Nullable(Int64)",
+        **_SUMMARY_KEYS,
+        "clicks": "UInt64",
+        "rage_events": "UInt64",
+    },
+    "MergeTree",
+    "page_key, breakpoint, day, build",  # a summary reads one page's rows
+    "rand()",
+)
+"""A page summary's click and rage bins per day (and whether on a fixed element), of one build."""
+DEAD_BINS = Table(
+    "web_daily_dead",
+    {
+        "fixed": "UInt8",
+        "bin": "Nullable(Int64)",
+        "selector": "Nullable(String)",
+        **_SUMMARY_KEYS,
+        "dead_clicks": "UInt64",
+    },
+    "MergeTree",
+    "page_key, breakpoint, day, build",
+    "rand()",
+)
+"""Its dead clicks per bin and selector per day."""
+_SCROLLED = "event_type = 'scroll' AND depth IS NOT NULL"
+_DEEPEST = f"(depth, ts_us, seq), {_SCROLLED}"
+SESSION_AGGREGATES: dict[str, tuple[str, str]] = {
+    "n_clicks": ("UInt64", "countIf(event_type = 'click')"),
+    "n_rage": ("UInt64", f"sumIf({RAGE_START}, event_type = 'click')"),
+    "n_dead": ("UInt64", "sumIf(dead, event_type = 'click')"),
+    "latest": ("Int64", "max(ts_us)"),
+    "first_ts": ("Int64", "min(ts_us)"),
+    "first_seq": ("Int64", "argMin(seq, (ts_us, seq))"),
+    "first_visitor": ("String", "argMin(visitor_id, (ts_us, seq))"),
+    "scrolls": ("UInt64", f"countIf({_SCROLLED})"),
+    "deepest": ("Nullable(Float64)", f"maxIf(depth, {_SCROLLED})"),
+    "deepest_vh": ("Int32", f"argMaxIf(viewport_height, {_DEEPEST})"),
+    "deepest_ts": ("Int64", f"argMaxIf(ts_us, {_DEEPEST})"),
+    "deepest_seq": ("Int64", f"argMaxIf(seq, {_DEEPEST})"),
+}
+"""What a page summary needs of a session's events on a page and breakpoint (per day in a build, per
+window when scanned), as (type, aggregate): the replay ranking's keys, its first event (a replay link's
+visitor and day), its deepest scroll with the viewport height there (``scrolls`` = 0: none). Rows of
+one session add up exactly: sums, min and max, and the extremes' (ts, seq) tie-breakers."""
+SESSIONS = Table(
+    "web_daily_sessions",
+    {
+        "fixed": "UInt8",
+        "session_id": "String",
+        **_SUMMARY_KEYS,
+        **{name: kind for name, (kind, _) in SESSION_AGGREGATES.items()},
+    },
+    "MergeTree",
+    "page_key, breakpoint, day, build",
+    SESSION_HASH,
+)
+"""Its sessions per day: a row per session, page, breakpoint and day (a session's rows stay on its
+shard, as its events)."""
+TABLES = (WEB, FLAGS, TOUCH, ROLLUP, ROLLUP_BY_DIMENSION, BINS, DEAD_BINS, SESSIONS)
+ROLLUPS = (ROLLUP, ROLLUP_BY_DIMENSION, BINS, DEAD_BINS, SESSIONS)
 
 
 def flags_join(target: ClickHouseTarget) -> str:

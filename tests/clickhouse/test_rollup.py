@@ -11,16 +11,18 @@ import polars as pl
 import pytest
 from sqlalchemy import select
 
+from api.web_json import summary_text
 from data_layer.clickhouse import erasure, rollup, shipper, tables
 from data_layer.clickhouse.store import ClickHouseStore
 from data_layer.filters import WebFilters, parse_filters
+from data_layer.page_ref import PageRef
 from data_layer.retention import forget_visitor
 from data_layer.schema import clickhouse_days
 from data_layer.service import HeatmapService
 from data_layer.store import SqlStore
 from heatmaps_testing.dataset import generate
 from tests.factories import web_click
-from tests.replica.test_replica import END, WINDOW, load
+from tests.replica.test_replica import END, WINDOW, answers, load
 
 FILTERED = (
     WebFilters(country="us"),
@@ -41,6 +43,13 @@ def every_list_is_sqls(service: HeatmapService, sql: HeatmapService) -> None:
         ours, theirs = listed(service, filters), listed(sql, filters)
         assert ours.equals(theirs), filters
         assert ours.height or filters.country == "zz", filters
+
+
+def every_answer_is_sqls(service: HeatmapService, sql: HeatmapService) -> None:
+    """The lists, and every summary (of pages and groups, every breakpoint, fixed elements hidden,
+    filtered) and the other reads, as SQL answers them."""
+    every_list_is_sqls(service, sql)
+    assert answers(service) == answers(sql)
 
 
 def counts(store: Any, as_of_seq: int | None = None) -> pl.DataFrame:
@@ -69,7 +78,7 @@ def test_the_list_read_from_builds_is_sqls_and_a_late_event_is_counted_at_once(
     service, sql = (HeatmapService(s, settings, b"k") for s in (store, SqlStore(engine)))
     days = {datetime.fromisoformat(event["timestamp"]).date() for event in events}
     assert rolled(store) == {day for day in days if WINDOW.from_day <= day <= WINDOW.to_day}
-    every_list_is_sqls(service, sql)
+    every_answer_is_sqls(service, sql)
     by_dimension = f"{clickhouse_target.database}.{tables.ROLLUP_BY_DIMENSION.name}"
     assert clickhouse_target.client().execute(f"SELECT count() FROM {by_dimension}")[0][0]
 
@@ -81,14 +90,14 @@ def test_the_list_read_from_builds_is_sqls_and_a_late_event_is_counted_at_once(
     quiet = shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=3600)  # too soon to build it again
     quiet.ship()
     assert late_day not in rolled(store) and rolled(store)
-    every_list_is_sqls(service, sql)
+    every_answer_is_sqls(service, sql)
     assert listed(service, search="/p/late")["total_clicks"].to_list() == [1]
     # A cursor's snapshot from before the late click reads the day as it was then, the others from builds.
     assert late_day not in rolled(store, mark) and rolled(store, mark)
     assert counts(store, mark).equals(counts(SqlStore(engine), mark))
     ship.ship()
     assert late_day in rolled(store)
-    every_list_is_sqls(service, sql)
+    every_answer_is_sqls(service, sql)
     with engine.connect() as conn:
         row = conn.execute(select(clickhouse_days).where(clickhouse_days.c.day == late_day)).one()
     assert row.rolled_seq == row.shipped_seq == store.last_seq() and row.previous_build is not None
@@ -103,6 +112,29 @@ def test_the_list_read_from_builds_is_sqls_and_a_late_event_is_counted_at_once(
     )
     assert ghost in listed(service, WebFilters(country="us"))["page_key"].to_list()
     assert ghost not in listed(service)["page_key"].to_list()
+
+    # And what answers a summary is the build's bins and sessions: a click and a session added there
+    # show in it (the first replay, for its rage events), and not in a filtered summary (which scans).
+    top = PageRef(listed(service)["page_key"][0], "desktop")
+    before = service.page_summary(top, WINDOW)
+    client = clickhouse_target.client()
+    database = clickhouse_target.database
+    client.execute(
+        f"INSERT INTO {database}.{tables.BINS.local} ({', '.join(tables.BINS.columns)}) VALUES",
+        [(0, 99 * 100 + 99, late_day, row.build, top.page_key, "desktop", 1, 0)],
+    )
+    session = dict.fromkeys(tables.SESSION_AGGREGATES, 0) | {
+        "n_rage": 1_000, "first_visitor": "ghost-visitor", "first_ts": 1_790_000_000_000_000, "deepest": None,
+    }  # fmt: skip
+    client.execute(
+        f"INSERT INTO {database}.{tables.SESSIONS.local} ({', '.join(tables.SESSIONS.columns)}) VALUES",
+        [(0, "ghost-session", late_day, row.build, top.page_key, "desktop", *session.values())],
+    )
+    after = service.page_summary(top, WINDOW)
+    assert after.click_bins.filter(bin_x=99, bin_y=99)["clicks"].to_list() == [1]
+    assert before.click_bins.filter(bin_x=99, bin_y=99).is_empty()
+    assert "ghost-session" in after.replays["url"][0]
+    assert "ghost-session" not in str(service.page_summary(top, WINDOW, WebFilters(country="us")).replays)
 
 
 def test_a_build_that_failed_halfway_is_never_counted(
@@ -159,6 +191,12 @@ def test_a_deletion_voids_every_build_until_it_reached_clickhouse(
     ship.ship()  # built again before the erasure reached ClickHouse (the visitor's clicks still there)
     erasure.forget(clickhouse_target, visitor, engine)
     assert not rolled(store), "voided once the erasure is done"
+    sessions = f"{clickhouse_target.database}.{tables.SESSIONS.name}"
+    named = f"SELECT count() FROM {sessions} WHERE first_visitor = %(v)s OR session_id IN %(s)s"
+    visited = tuple({event["sessionId"] for event in events if event["visitorId"] == visitor})
+    assert not clickhouse_target.client().execute(named, {"v": visitor, "s": visited})[0][0], (
+        "no build names it"
+    )
     service, sql = (HeatmapService(s, settings, b"k") for s in (store, SqlStore(engine)))
     assert listed(service).equals(listed(sql))
     ship.ship()
@@ -188,7 +226,11 @@ def test_a_rage_run_completed_after_midnight_makes_its_first_day_scanned_until_b
     assert day not in rolled(store), "its flags changed: the build no longer holds the day"
     assert listed(service, search="/p/night")["rage_clicks"].to_list() == [1]
     assert listed(service).equals(listed(sql))
+    night = PageRef(spot["url"], "desktop")
+    assert summary_text(service.page_summary(night, WINDOW)) == summary_text(sql.page_summary(night, WINDOW))
     ship.ship()
     assert day in rolled(store)
     assert listed(service, search="/p/night")["rage_clicks"].to_list() == [1]
     assert listed(service).equals(listed(sql))
+    assert summary_text(service.page_summary(night, WINDOW)) == summary_text(sql.page_summary(night, WINDOW))
+    assert service.page_summary(night, WINDOW).rage_bins["rage_events"].to_list() == [1]

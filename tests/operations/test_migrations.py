@@ -50,10 +50,12 @@ def test_sqlite_runs_in_wal_mode(engine: Engine) -> None:
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
 
 
-def test_builds_named_before_the_rollup_by_dimension_are_voided(empty_database_url: str) -> None:
-    """0011: the daily rollup's builds made before ``web_daily_dimensions`` have none of its rows, so no
-    day may be read from them (a filtered list would count nothing): they are built again."""
-    upgrade(empty_database_url, "0010")
+@pytest.mark.parametrize("named_at", ["0010", "0011"])
+def test_builds_named_before_a_rollup_table_are_voided(empty_database_url: str, named_at: str) -> None:
+    """0011 and 0012: the daily rollup's builds made before ``web_daily_dimensions`` (then the summary's
+    tables) have none of their rows, so no day may be read from them (a filtered list or a summary would
+    count nothing): they are built again."""
+    upgrade(empty_database_url, named_at)
     engine = create_db_engine(empty_database_url)
     try:
         with engine.begin() as conn:
