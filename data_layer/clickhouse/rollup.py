@@ -60,6 +60,7 @@ from data_layer.clickhouse.tables import (
     ROLLUP_BY_DIMENSION,
     ROLLUPS,
     SESSION_AGGREGATES,
+    SESSION_KEY,
     SESSIONS,
     WEB,
     Table,
@@ -121,7 +122,7 @@ _COUNTED = (
     ),
     _Counted(
         SESSIONS,
-        {"fixed": "fixed", "session_id": "session_id"},
+        {"fixed": "fixed", "session_id": "session_id", "session_key": SESSION_KEY},
         ", ".join(aggregate for _, aggregate in SESSION_AGGREGATES.values()),
         "1",
     ),

@@ -198,16 +198,21 @@ SESSION_AGGREGATES: dict[str, tuple[str, str]] = {
 window when scanned), as (type, aggregate): the replay ranking's keys, its first event (a replay link's
 visitor and day), its deepest scroll with the viewport height there (``scrolls`` = 0: none). Rows of
 one session add up exactly: sums, min and max, and the extremes' (ts, seq) tie-breakers."""
+SESSION_KEY = "sipHash128(session_id)"
+"""A session's id as 16 bytes, what the summaries group session rows by (as ``uniqExact`` counts
+strings: the chance that two of a billion sessions share one is below 10^-20)."""
 SESSIONS = Table(
     "web_daily_sessions",
     {
         "fixed": "UInt8",
         "session_id": "String",
+        "session_key": "FixedString(16)",
         **_SUMMARY_KEYS,
         **{name: kind for name, (kind, _) in SESSION_AGGREGATES.items()},
     },
     "MergeTree",
-    "page_key, breakpoint, day, build",
+    # The rows with rage events or dead clicks together: the replay ranking reads those first.
+    "page_key, breakpoint, n_rage + n_dead > 0, day, build",
     SESSION_HASH,
 )
 """Its sessions per day: a row per session, page, breakpoint and day (a session's rows stay on its

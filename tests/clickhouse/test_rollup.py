@@ -128,7 +128,18 @@ def test_the_list_read_from_builds_is_sqls_and_a_late_event_is_counted_at_once(
     }  # fmt: skip
     client.execute(
         f"INSERT INTO {database}.{tables.SESSIONS.local} ({', '.join(tables.SESSIONS.columns)}) VALUES",
-        [(0, "ghost-session", late_day, row.build, top.page_key, "desktop", *session.values())],
+        [
+            (
+                0,
+                "ghost-session",
+                b"ghost-session-16",
+                late_day,
+                row.build,
+                top.page_key,
+                "desktop",
+                *session.values(),
+            )
+        ],
     )
     after = service.page_summary(top, WINDOW)
     assert after.click_bins.filter(bin_x=99, bin_y=99)["clicks"].to_list() == [1]
