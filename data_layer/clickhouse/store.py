@@ -62,7 +62,7 @@ from data_layer.clickhouse.tables import (
     read_name,
     shards,
 )
-from data_layer.clickhouse.target import ClickHouseTarget, answering
+from data_layer.clickhouse.target import ClickHouseTarget, answering, is_stale_peer
 from data_layer.filters import TouchFilters, WebFilters, Window
 from data_layer.page_reads import PageGeometry, PageHeatmap, Spot
 from data_layer.store import WEB_EVENT_SCHEMA
@@ -130,9 +130,11 @@ class ClickHouseStore:
         with answering(self.target):
             try:
                 return client.execute(query, params, columnar=columnar)
-            except Exception:
+            except Exception as exc:
                 client.disconnect()
-                raise
+                if not is_stale_peer(exc):
+                    raise
+            return client.execute(query, params, columnar=columnar)  # reads: safe to send again
 
     def _from(self, names: Collection[str]) -> str:
         flagged = any(name in ("rage", "rage_start") for name in names)

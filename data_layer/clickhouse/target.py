@@ -112,6 +112,17 @@ def is_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, driver_errors.ServerException) and exc.code in _SHARD_DOWN_CODES
 
 
+_UNEXPECTED_PACKET_FROM_CLIENT = 101
+
+
+def is_stale_peer(exc: BaseException) -> bool:
+    """True when a shard refused the connection another shard's Distributed table took from its pool
+    for it: ClickHouse 18.16 can pool a connection left mid-stream (a remote read cut short, a shard
+    restarted), and its peer answers the next query on it with code 101. The failed connection is
+    dropped; the same query sent again gets another."""
+    return isinstance(exc, driver_errors.ServerException) and exc.code == _UNEXPECTED_PACKET_FROM_CLIENT
+
+
 @contextmanager
 def answering(target: ClickHouseTarget) -> Iterator[None]:
     """Turns a ClickHouse that cannot answer into the product's 503 naming ClickHouse (never the

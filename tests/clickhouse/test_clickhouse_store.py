@@ -12,6 +12,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from clickhouse_driver.errors import ServerException
 
 from data_layer import sessions
 from data_layer.clickhouse import erasure, shipper, tables
@@ -337,3 +338,43 @@ def test_replays_of_a_busy_page_rank_the_sessions_its_flagged_clicks_single_out(
     desktop = ours.filter(pl.col("breakpoint") == "desktop").get_column("url").str.extract(r"(dead\d|busy\d)")
     assert desktop.to_list() == ["dead0", "dead2", "dead1", "dead6", "dead5"]  # ties: latest first
     assert ours.filter(pl.col("breakpoint") == "mobile").height == 2
+
+
+class _RefusingOnce:
+    """A driver client whose first query a shard refuses as ClickHouse 18.16 does a stale pooled
+    connection of a Distributed table (code 101), or ``code`` for another error."""
+
+    def __init__(self, calls: list[str], code: int) -> None:
+        self.calls, self.code = calls, code
+
+    def execute(self, query: str, params: Any = None, *, columnar: bool = False) -> Any:
+        self.calls.append(query)
+        if len(self.calls) == 1:
+            raise ServerException(
+                "DB::Exception: Unexpected packet Data received from client", code=self.code
+            )
+        return [(1,)]
+
+    def disconnect(self) -> None:
+        self.calls.append("disconnect")
+
+
+def test_a_read_refused_on_a_stale_pooled_connection_is_sent_once_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(
+        ClickHouseTarget, "client", lambda self, host=None, port=None: _RefusingOnce(calls, 101)
+    )
+    store = ClickHouseStore(ClickHouseTarget("127.0.0.1", 9000, "heatmaps"), engine=None)  # type: ignore[arg-type]
+    assert store._execute("SELECT 1") == [(1,)]
+    assert calls == ["SELECT 1", "disconnect", "SELECT 1"]
+
+    calls.clear()  # any other refusal is the caller's (a wrong query is not sent twice)
+    monkeypatch.setattr(
+        ClickHouseTarget, "client", lambda self, host=None, port=None: _RefusingOnce(calls, 62)
+    )
+    store = ClickHouseStore(ClickHouseTarget("127.0.0.1", 9000, "heatmaps"), engine=None)  # type: ignore[arg-type]
+    with pytest.raises(ServerException):
+        store._execute("SELECT 1")
+    assert calls == ["SELECT 1", "disconnect"]
