@@ -16,7 +16,9 @@ from sqlalchemy import Engine
 from data_layer.clickhouse import rollup
 from data_layer.clickhouse.tables import (
     ROLLUPS,
+    SESSION_KEY,
     SESSIONS,
+    SPREAD,
     TOUCH,
     WEB,
     Table,
@@ -72,6 +74,8 @@ def forget(target: ClickHouseTarget, visitor_id: str, engine: Engine) -> None:
     create_all(target, ROLLUPS)  # a cluster upgraded since its shipper last ran may lack a newer one
     params = {"visitor": visitor_id, "sessions": tuple(session for (session,) in found) or ("",)}
     delete_where(target, SESSIONS, "first_visitor = %(visitor)s OR session_id IN %(sessions)s", params)
+    keyed = f"session_key IN (SELECT {SESSION_KEY} FROM system.one ARRAY JOIN %(ids)s AS session_id)"
+    delete_where(target, SPREAD, keyed, {"ids": list(params["sessions"])})
     delete_where(target, WEB, "visitor_id = %(visitor)s", {"visitor": visitor_id})
     delete_where(target, TOUCH, "user_id = %(visitor)s", {"visitor": visitor_id})
     rollup.void(engine)

@@ -62,6 +62,7 @@ from data_layer.clickhouse.tables import (
     SESSION_AGGREGATES,
     SESSION_KEY,
     SESSIONS,
+    SPREAD,
     WEB,
     Table,
     create_all,
@@ -128,6 +129,28 @@ _COUNTED = (
     ),
 )
 """Every table a build counts into (:data:`~data_layer.clickhouse.tables.ROLLUPS`)."""
+
+
+def _spread(target: ClickHouseTarget) -> str:
+    """The INSERT of a shard's build ``%(build)s`` of the days ``%(days)s`` into ``web_daily_spread``: the
+    build's session rows whose session has another row in it, or in the session rows of another day
+    (any build: an old one says the same or more). Exact for every window whatever the order days are
+    built in: of two rows of one session, the one built later finds the other (it was built earlier,
+    or its events were shipped before it was built), so a summary adds up the rows of every session
+    this table names (and of those on scanned days) and counts every other row alone."""
+    sessions = local_name(target, SESSIONS)
+    built = f"FROM {sessions} WHERE build = %(build)s"
+    keys = "page_key, breakpoint, session_key"
+    # Other days' rows looked up among the build's sessions only: the sets stay the size of a build.
+    elsewhere = (
+        f"SELECT {keys} FROM {sessions} WHERE day NOT IN %(days)s AND session_key IN (SELECT session_key "
+        f"{built})"
+    )
+    return (
+        f"INSERT INTO {local_name(target, SPREAD)} ({', '.join(SPREAD.columns)}) SELECT session_key, day, "
+        f"build, page_key, breakpoint {built} AND (({keys}) IN (SELECT {keys} {built} GROUP BY {keys} "
+        f"HAVING count() > 1) OR ({keys}) IN ({elsewhere}))"
+    )
 
 
 def newest_per_day(rows: Iterable[Any], day_at: int, seq_at: int) -> dict[date, int]:
@@ -303,6 +326,7 @@ class Roller:
                     client.execute(
                         count.insert(self.target), {"build": build, "days": tuple(due), "mark": mark}
                     )
+                client.execute(_spread(self.target), {"build": build, "days": tuple(due)})
             finally:
                 client.disconnect()
         if still_held is not None:

@@ -53,6 +53,7 @@ from data_layer.clickhouse.tables import (
     SESSION_AGGREGATES,
     SESSION_KEY,
     SESSIONS,
+    SPREAD,
     TOUCH,
     WEB,
     Shard,
@@ -292,19 +293,7 @@ class ClickHouseStore:
         params["breakpoint"] = breakpoint
         parts = self._summary_parts(window, filters, include_fixed, condition, params)
         here = "breakpoint = %(breakpoint)s"
-        reached = ", ".join(f"toInt64(countIf(d >= {bucket}))" for bucket in metrics.SCROLL_BUCKETS)
-        histogram = self._on_shards(
-            f"SELECT vh, toInt64(count()), {reached} FROM (SELECT max(deepest) AS d, "
-            "argMax(deepest_vh, (deepest, deepest_ts, deepest_seq)) AS vh FROM ("
-            + parts.sessions(_DEEPEST, f"{here} AND scrolls > 0", f"{here} AND {_SCROLLED}", ("session_key",))
-            + ") GROUP BY session_key) GROUP BY vh",
-            params,
-            {
-                "viewport_height": pl.Int32,
-                "sessions": pl.Int64,
-                **dict.fromkeys(metrics.REACH_COLUMNS, pl.Int64),
-            },
-        )
+        histogram = self._scroll_histogram(parts, params)
         per_bin = self._on_shards(
             "SELECT bin, toInt64(sum(c)), toInt64(sum(r)) FROM ("
             + parts.union(
@@ -344,7 +333,6 @@ class ClickHouseStore:
             if parts.rolled is None
             else self._best_sessions(parts, params)
         )
-        histogram = histogram.group_by("viewport_height").agg(pl.exclude("viewport_height").sum())
         click, rage_bins = metrics.click_and_rage(per_bin)
         heatmap = metrics.BreakpointSummary(
             click,
@@ -360,6 +348,46 @@ class ClickHouseStore:
                 self._execute(f"SELECT uniqExact(page_key) FROM {self.web} WHERE {condition}", params)[0][0]
             )
         return PageHeatmap(heatmap, replays, pages)
+
+    def _scroll_histogram(self, parts: _SummaryParts, params: dict[str, Any]) -> pl.DataFrame:
+        """The histogram of the deepest scroll's viewport heights, with each scroll bucket's reach
+        (:func:`metrics.reach_and_fold`'s input): a session counted alone from its one row, unless
+        its rows must be added up (:meth:`_SummaryParts.spread`)."""
+        here = "breakpoint = %(breakpoint)s"
+        schema = {
+            "viewport_height": pl.Int32,
+            "sessions": pl.Int64,
+            **dict.fromkeys(metrics.REACH_COLUMNS, pl.Int64),
+        }
+
+        def reached(depth: str) -> str:
+            return ", ".join(f"toInt64(countIf({depth} >= {bucket}))" for bucket in metrics.SCROLL_BUCKETS)
+
+        rolled = f"{here} AND scrolls > 0"
+        found = []
+        if parts.built is not None:
+            spread = parts.spread(here)
+            found.append(
+                self._on_shards(
+                    f"SELECT deepest_vh, toInt64(count()), {reached('deepest')} FROM "
+                    f"{local_name(self.target, SESSIONS)} WHERE {parts.rolled} AND {rolled} AND session_key "
+                    f"NOT IN ({spread}) GROUP BY deepest_vh",
+                    params,
+                    schema,
+                )
+            )
+            rolled += f" AND session_key IN ({spread})"
+        found.append(
+            self._on_shards(
+                f"SELECT vh, toInt64(count()), {reached('d')} FROM (SELECT max(deepest) AS d, "
+                "argMax(deepest_vh, (deepest, deepest_ts, deepest_seq)) AS vh FROM ("
+                + parts.sessions(_DEEPEST, rolled, f"{here} AND {_SCROLLED}", ("session_key",))
+                + ") GROUP BY session_key) GROUP BY vh",
+                params,
+                schema,
+            )
+        )
+        return pl.concat(found).group_by("viewport_height").agg(pl.exclude("viewport_height").sum())
 
     def _summary_parts(
         self,
@@ -378,12 +406,12 @@ class ClickHouseStore:
             days = rollup.window_days(conn, window.from_day, window.to_day, params["as_of_seq"])
         if not days.builds:
             return _SummaryParts(self.target, None, condition)
-        rolled = [_chosen_builds(days.builds, params), "page_key IN %(page_keys)s"]
-        if not include_fixed:
-            rolled.append("fixed = 0")
+        built = f"{_chosen_builds(days.builds, params)} AND page_key IN %(page_keys)s"
         params["left"] = tuple(days.scanned)
         scanned = f"{condition} AND day IN %(left)s" if days.scanned else None
-        return _SummaryParts(self.target, " AND ".join(rolled), scanned)
+        rolled = built if include_fixed else f"{built} AND fixed = 0"
+        # A group's session may have rows on several of its pages: they are all added up.
+        return _SummaryParts(self.target, rolled, scanned, built if len(params["page_keys"]) == 1 else None)
 
     def _best_sessions(self, parts: _SummaryParts, params: dict[str, Any]) -> pl.DataFrame:
         """:func:`metrics.replay_sessions` of a summary from its session rows: each shard ranks its own
@@ -400,22 +428,42 @@ class ClickHouseStore:
         per_breakpoint = metrics.REPLAYS_PER_BREAKPOINT
         params = {**params, "breakpoints": breakpoints.NAMES, "per_breakpoint": per_breakpoint}
         listed = "breakpoint IN %(breakpoints)s"
-        flagged = parts.sessions(
-            ("n_rage", "n_dead"),
-            f"{listed} AND n_rage + n_dead > 0",  # as the table is ordered
-            f"{listed} AND {_CLICK} AND (dead = 1 OR {RAGE_START} = 1)",
-            keys=("breakpoint", "session_key"),
-        )
-        per_session = (
-            f"SELECT breakpoint, session_key, sum(n_rage) AS r, sum(n_dead) AS d FROM ({flagged}) "
-            "GROUP BY breakpoint, session_key"
-        )
-        strongest = self._on_shards(
-            f"SELECT breakpoint, hex(session_key), toInt64(r), toInt64(d) FROM ({per_session}) ORDER BY "
-            "breakpoint, r DESC, d DESC LIMIT %(strongest)s BY breakpoint",
-            {**params, "strongest": _STRONGEST},
-            {"breakpoint": pl.String, "key": pl.String, "r": pl.Int64, "d": pl.Int64},
-            numbered=True,
+        flagged = f"{listed} AND n_rage + n_dead > 0"  # as the table is ordered
+
+        def per_session(rolled: str) -> str:
+            rows = parts.sessions(
+                ("n_rage", "n_dead"),
+                rolled,
+                f"{listed} AND {_CLICK} AND (dead = 1 OR {RAGE_START} = 1)",
+                keys=("breakpoint", "session_key"),
+            )
+            return (
+                f"SELECT breakpoint, session_key, sum(n_rage) AS r, sum(n_dead) AS d FROM ({rows}) "
+                "GROUP BY breakpoint, session_key"
+            )
+
+        # The sessions with one row sent as they are, the others added up: each part its strongest.
+        strongest_first = "ORDER BY breakpoint, r DESC, d DESC LIMIT %(strongest)s BY breakpoint"
+        queries = [
+            f"SELECT breakpoint, hex(session_key), toInt64(r), toInt64(d), 1 FROM ({per_session(flagged)}) "
+        ]
+        if parts.built is not None:
+            spread = parts.spread(listed)
+            queries = [
+                f"SELECT breakpoint, hex(session_key), toInt64(n_rage) AS r, toInt64(n_dead) AS d, 0 FROM "
+                f"{local_name(self.target, SESSIONS)} WHERE {parts.rolled} AND {flagged} AND session_key "
+                f"NOT IN ({spread}) ",
+                f"SELECT breakpoint, hex(session_key), toInt64(r), toInt64(d), 1 FROM "
+                f"({per_session(f'{flagged} AND session_key IN ({spread})')}) ",
+            ]
+        strongest = pl.concat(
+            self._on_shards(
+                query + strongest_first,
+                {**params, "strongest": _STRONGEST},
+                {"breakpoint": pl.String, "key": pl.String, "r": pl.Int64, "d": pl.Int64, "part": pl.Int32},
+                numbered=True,
+            )
+            for query in queries
         )
         settled, reaching, looked_up = [], [], []
         for (name,), found in strongest.group_by("breakpoint"):
@@ -426,9 +474,10 @@ class ClickHouseStore:
             settled.append(name)
             # Each shard sent its strongest: all of its sessions reaching the k-th best, unless the
             # last one it sent still reaches it (ties went on past the cut): those are looked up.
-            lasts = found.group_by("shard").agg(pl.len(), pl.col("r").last(), pl.col("d").last())
+            lasts = found.group_by("shard", "part").agg(pl.len(), pl.col("r").last(), pl.col("d").last())
             if any(
-                n == _STRONGEST and (last_r, last_d) >= (r, d) for _, n, last_r, last_d in lasts.iter_rows()
+                n == _STRONGEST and (last_r, last_d) >= (r, d)
+                for _, _, n, last_r, last_d in lasts.iter_rows()
             ):
                 looked_up.append(f"(breakpoint = '{name}' AND (r > {r} OR (r = {r} AND d >= {d})))")
             else:
@@ -440,8 +489,8 @@ class ClickHouseStore:
             chosen = [f"session_key IN ({', '.join(reaching)})"] if reaching else []
             if looked_up:
                 chosen.append(
-                    f"(breakpoint, session_key) IN (SELECT breakpoint, session_key FROM ({per_session}) "
-                    f"WHERE {' OR '.join(looked_up)})"
+                    "(breakpoint, session_key) IN (SELECT breakpoint, session_key FROM "
+                    f"({per_session(flagged)}) WHERE {' OR '.join(looked_up)})"
                 )
             rolled += f" AND (breakpoint NOT IN %(settled)s OR {' OR '.join(chosen)})"
         ranked = self._on_shards(
@@ -976,6 +1025,22 @@ class _SummaryParts:
     target: ClickHouseTarget
     rolled: str | None
     scanned: str | None
+    built: str | None = None
+    """One page's ``rolled`` but for fixed elements: the condition on ``web_daily_spread``; None when
+    every session's rows are added up (no build, or a group of pages)."""
+
+    def spread(self, condition: str) -> str:
+        """The sessions where ``condition`` whose rows must be added up (:func:`rollup._spread`): those
+        the builds name, and those with events on the scanned days."""
+        parts = [
+            f"SELECT session_key FROM {local_name(self.target, SPREAD)} WHERE {self.built} AND {condition}"
+        ]
+        if self.scanned is not None:
+            parts.append(
+                f"SELECT {SESSION_KEY} FROM {local_name(self.target, WEB)} WHERE {self.scanned} "
+                f"AND {condition}"
+            )
+        return " UNION ALL ".join(parts)
 
     def union(self, rolled: tuple[Table, str, str], scanned: tuple[str, str, str]) -> str:
         """The rows of a shard's builds, ``(table, columns, condition)``, then those of its events

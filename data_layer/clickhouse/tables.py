@@ -217,8 +217,17 @@ SESSIONS = Table(
 )
 """Its sessions per day: a row per session, page, breakpoint and day (a session's rows stay on its
 shard, as its events)."""
-TABLES = (WEB, FLAGS, TOUCH, ROLLUP, ROLLUP_BY_DIMENSION, BINS, DEAD_BINS, SESSIONS)
-ROLLUPS = (ROLLUP, ROLLUP_BY_DIMENSION, BINS, DEAD_BINS, SESSIONS)
+SPREAD = Table(
+    "web_daily_spread",
+    {"session_key": "FixedString(16)", **_SUMMARY_KEYS},
+    "MergeTree",
+    "page_key, breakpoint, day, build",
+    "rand()",
+)
+"""The sessions of a build's session rows that have another row too (another day, or clicks on fixed
+elements and on others): only those need their rows added up (:mod:`data_layer.clickhouse.rollup`)."""
+TABLES = (WEB, FLAGS, TOUCH, ROLLUP, ROLLUP_BY_DIMENSION, BINS, DEAD_BINS, SESSIONS, SPREAD)
+ROLLUPS = (ROLLUP, ROLLUP_BY_DIMENSION, BINS, DEAD_BINS, SESSIONS, SPREAD)
 
 
 def flags_join(target: ClickHouseTarget) -> str:

@@ -87,6 +87,8 @@ def test_init_creates_every_table_on_both_shards_and_is_safe_to_repeat(clickhous
             ("web_daily_local", "MergeTree"),
             ("web_daily_sessions", "Distributed"),
             ("web_daily_sessions_local", "MergeTree"),
+            ("web_daily_spread", "Distributed"),
+            ("web_daily_spread_local", "MergeTree"),
             ("web_events", "Distributed"),
             ("web_events_local", "MergeTree"),
             ("web_flags", "Distributed"),

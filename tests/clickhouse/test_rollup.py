@@ -21,7 +21,7 @@ from data_layer.schema import clickhouse_days
 from data_layer.service import HeatmapService
 from data_layer.store import SqlStore
 from heatmaps_testing.dataset import generate
-from tests.factories import web_click
+from tests.factories import web_click, web_scroll
 from tests.replica.test_replica import END, WINDOW, answers, load
 
 FILTERED = (
@@ -245,3 +245,66 @@ def test_a_rage_run_completed_after_midnight_makes_its_first_day_scanned_until_b
     assert listed(service).equals(listed(sql))
     assert summary_text(service.page_summary(night, WINDOW)) == summary_text(sql.page_summary(night, WINDOW))
     assert service.page_summary(night, WINDOW).rage_bins["rage_events"].to_list() == [1]
+
+
+def test_a_session_over_midnight_counts_once_whatever_order_its_days_are_built_in(
+    engine, settings, clickhouse_target
+) -> None:
+    """A summary counts a session with one row per built day alone, and adds up the rows of a session
+    with several (``web_daily_spread``): its deepest scroll once in the scroll depth, its clicks once in
+    the replay ranking, whether its other day is scanned, built later, or built first."""
+    load(engine, settings, list(generate(events=600, days=6, seed=8, end=END)))
+    page = {"url": "https://bench.example.com/p/midnight", "sessionId": "owl", "visitorId": "owl-visitor"}
+    other = {**page, "sessionId": "lark", "visitorId": "lark-visitor"}
+    first, second = date(2026, 10, 27), date(2026, 10, 28)
+
+    def evening(**spot: Any) -> list[dict[str, Any]]:
+        return [
+            web_scroll(timestamp=f"{first}T23:50:00Z", depth=80, viewportHeight=700, **spot),
+            web_click(timestamp=f"{first}T23:51:00Z", x=10, y=10, **spot),
+        ]
+
+    load(engine, settings, evening(**page) + evening(**other))
+    ship = shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0)
+    ship.ship()
+    store = ClickHouseStore(clickhouse_target, engine)
+    service, sql = (HeatmapService(s, settings, b"k") for s in (store, SqlStore(engine)))
+    midnight = PageRef(page["url"], "desktop")
+
+    def same() -> dict[str, Any]:
+        ours = service.page_summary(midnight, WINDOW)
+        assert summary_text(ours) == summary_text(sql.page_summary(midnight, WINDOW))
+        return {"sessions": ours.scroll_reach["sessions"][0], "replays": ours.replays.height}
+
+    assert {first} <= rolled(store)
+    assert same() == {"sessions": 2, "replays": 2}
+    # After midnight, deeper on a taller window: the other day scanned, then built after the first.
+    load(
+        engine, settings, [web_scroll(timestamp=f"{second}T00:05:00Z", depth=95, viewportHeight=900, **page)]
+    )
+    shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=3600).ship()
+    assert second not in rolled(store) and first in rolled(store)
+    assert same() == {"sessions": 2, "replays": 2}
+    ship.ship()
+    assert {first, second} <= rolled(store)
+    assert same() == {"sessions": 2, "replays": 2}
+    # A late event of the first day: that day is built again after the second (which it then finds).
+    load(engine, settings, [web_click(timestamp=f"{first}T23:59:00Z", x=20, y=20, **page)])
+    ship.ship()
+    assert {first, second} <= rolled(store)
+    assert same() == {"sessions": 2, "replays": 2}
+    spread = f"{clickhouse_target.database}.{tables.SPREAD.name}"
+    named = clickhouse_target.client().execute(
+        f"SELECT count() FROM {spread} WHERE session_key = sipHash128('owl')"
+    )[0][0]
+    assert named >= 2, "each of its two newest builds names it"
+    # Forgotten: no build row names its sessions any more.
+    forget_visitor(engine, "owl-visitor", settings)
+    erasure.forget(clickhouse_target, "owl-visitor", engine)
+    for table in (tables.SPREAD, tables.SESSIONS):
+        name = f"{clickhouse_target.database}.{table.name}"
+        assert not clickhouse_target.client().execute(
+            f"SELECT count() FROM {name} WHERE session_key = sipHash128('owl')"
+        )[0][0], table.name
+    ship.ship()
+    assert same() == {"sessions": 1, "replays": 1}
