@@ -416,7 +416,81 @@ class ClickHouseStore:
     def _best_sessions(self, parts: _SummaryParts, params: dict[str, Any]) -> pl.DataFrame:
         """:func:`metrics.replay_sessions` of a summary from its session rows: each shard ranks its own
         sessions (a session's rows never span shards) and sends its best per breakpoint, the best of
-        those are kept, then their first events are looked up.
+        those are kept, then their first events are looked up."""
+        per_breakpoint = metrics.REPLAYS_PER_BREAKPOINT
+        params = {**params, "breakpoints": breakpoints.NAMES, "per_breakpoint": per_breakpoint}
+        ranked = (
+            self._ranked_alone(parts, params)
+            if parts.built is not None
+            else self._ranked_narrowed(parts, params)
+        )
+        best = metrics.best_sessions(ranked, breakpoints.NAMES, per_breakpoint)
+        if best.is_empty():
+            return pl.DataFrame(schema=metrics.REPLAY_SESSION_SCHEMA)
+        firsts = self._on_shards(
+            "SELECT session_id, argMin(first_visitor, (first_ts, first_seq)), "
+            "toDate(toDateTime(intDiv(min(first_ts), 1000000), 'UTC')) FROM ("
+            + parts.sessions(_FIRST, "session_id IN %(sessions)s")
+            + ") GROUP BY session_id",
+            {**params, "sessions": tuple(best.get_column("session_id"))},
+            metrics.FIRST_VISIT_SCHEMA,
+        )
+        return best.join(firsts, on="session_id", how="left", maintain_order="left").select(
+            list(metrics.REPLAY_SESSION_SCHEMA)
+        )
+
+    def _ranked_alone(self, parts: _SummaryParts, params: dict[str, Any]) -> pl.DataFrame:
+        """One page's best sessions per breakpoint and shard (:data:`_RANKING_SCHEMA`): those with one row
+        ranked from it as it is, each breakpoint's top cut by ClickHouse (``ORDER BY … LIMIT``: a
+        partial sort), from the rows with rage events or dead clicks while five such sessions rank
+        first; those whose rows must be added up (:meth:`_SummaryParts.spread`, few) added up."""
+        listed = "breakpoint IN %(breakpoints)s"
+        spread = parts.spread(listed)
+        sessions = local_name(self.target, SESSIONS)
+
+        def alone(names: Sequence[str], flagged: str) -> pl.DataFrame:
+            return self._on_shards(
+                " UNION ALL ".join(
+                    f"SELECT * FROM (SELECT breakpoint, session_id, toInt64(n_rage) AS rage_events, "
+                    "toInt64(n_dead) AS dead_clicks, toInt64(n_clicks) AS clicks, latest AS last_ts FROM "
+                    f"{sessions} WHERE {parts.rolled} AND breakpoint = '{name}' AND {flagged} AND "
+                    f"session_key NOT IN ({spread}) ORDER BY {_RANK_ORDER} LIMIT %(per_breakpoint)s)"
+                    for name in names
+                ),
+                params,
+                _RANKING_SCHEMA,
+                numbered=True,
+            )
+
+        found = [alone(breakpoints.NAMES, "n_rage + n_dead > 0")]  # as the table is ordered
+        sent = found[0].group_by("shard", "breakpoint").len()
+        short = {
+            name
+            for name in breakpoints.NAMES
+            for shard in self._shards or ()
+            if sent.filter(shard=shard.number, breakpoint=name)["len"].sum() < params["per_breakpoint"]
+        }
+        if short:  # fewer flagged sessions than replays: the others rank next
+            found.append(alone(sorted(short), "n_rage + n_dead = 0"))
+        rows = parts.sessions(
+            _RANKED, f"{listed} AND session_key IN ({spread})", listed, keys=("breakpoint", "session_id")
+        )
+        found.append(
+            self._on_shards(
+                "SELECT breakpoint, session_id, toInt64(sum(n_rage)) AS rage_events, toInt64(sum(n_dead)) AS "
+                f"dead_clicks, toInt64(sum(n_clicks)) AS clicks, max(latest) AS last_ts FROM ({rows}) "
+                f"GROUP BY breakpoint, session_id ORDER BY breakpoint, {_RANK_ORDER} "
+                "LIMIT %(per_breakpoint)s BY breakpoint",
+                params,
+                _RANKING_SCHEMA,
+                numbered=True,
+            )
+        )
+        return pl.concat(found).drop("shard")
+
+    def _ranked_narrowed(self, parts: _SummaryParts, params: dict[str, Any]) -> pl.DataFrame:
+        """A group's best sessions per breakpoint and shard (:data:`_RANKING_SCHEMA`), its sessions'
+        rows added up.
 
         Ranking every session of a busy page is the dear part (2 M sessions: 1.7 s at 100 M events), so,
         as :meth:`_replay_sessions` does, a breakpoint where enough sessions have rage events or dead
@@ -425,8 +499,6 @@ class ClickHouseStore:
         clicks come whole from the flagged rows alone), which name every session reaching the k-th best
         unless ties go on past them (then they are found again by a subquery). A session left out ranks
         below every one kept, whatever rows of it a scanned day adds."""
-        per_breakpoint = metrics.REPLAYS_PER_BREAKPOINT
-        params = {**params, "breakpoints": breakpoints.NAMES, "per_breakpoint": per_breakpoint}
         listed = "breakpoint IN %(breakpoints)s"
         flagged = f"{listed} AND n_rage + n_dead > 0"  # as the table is ordered
 
@@ -442,30 +514,15 @@ class ClickHouseStore:
                 "GROUP BY breakpoint, session_key"
             )
 
-        # The sessions with one row sent as they are, the others added up: each part its strongest.
-        strongest_first = "ORDER BY breakpoint, r DESC, d DESC LIMIT %(strongest)s BY breakpoint"
-        queries = [
-            f"SELECT breakpoint, hex(session_key), toInt64(r), toInt64(d), 1 FROM ({per_session(flagged)}) "
-        ]
-        if parts.built is not None:
-            spread = parts.spread(listed)
-            queries = [
-                f"SELECT breakpoint, hex(session_key), toInt64(n_rage) AS r, toInt64(n_dead) AS d, 0 FROM "
-                f"{local_name(self.target, SESSIONS)} WHERE {parts.rolled} AND {flagged} AND session_key "
-                f"NOT IN ({spread}) ",
-                f"SELECT breakpoint, hex(session_key), toInt64(r), toInt64(d), 1 FROM "
-                f"({per_session(f'{flagged} AND session_key IN ({spread})')}) ",
-            ]
-        strongest = pl.concat(
-            self._on_shards(
-                query + strongest_first,
-                {**params, "strongest": _STRONGEST},
-                {"breakpoint": pl.String, "key": pl.String, "r": pl.Int64, "d": pl.Int64, "part": pl.Int32},
-                numbered=True,
-            )
-            for query in queries
+        strongest = self._on_shards(
+            f"SELECT breakpoint, hex(session_key), toInt64(r), toInt64(d) FROM ({per_session(flagged)}) "
+            "ORDER BY breakpoint, r DESC, d DESC LIMIT %(strongest)s BY breakpoint",
+            {**params, "strongest": _STRONGEST},
+            {"breakpoint": pl.String, "key": pl.String, "r": pl.Int64, "d": pl.Int64},
+            numbered=True,
         )
         settled, reaching, looked_up = [], [], []
+        per_breakpoint = params["per_breakpoint"]
         for (name,), found in strongest.group_by("breakpoint"):
             if found.height < per_breakpoint:
                 continue  # fewer flagged sessions than replays: every session of it is ranked
@@ -474,10 +531,9 @@ class ClickHouseStore:
             settled.append(name)
             # Each shard sent its strongest: all of its sessions reaching the k-th best, unless the
             # last one it sent still reaches it (ties went on past the cut): those are looked up.
-            lasts = found.group_by("shard", "part").agg(pl.len(), pl.col("r").last(), pl.col("d").last())
+            lasts = found.group_by("shard").agg(pl.len(), pl.col("r").last(), pl.col("d").last())
             if any(
-                n == _STRONGEST and (last_r, last_d) >= (r, d)
-                for _, _, n, last_r, last_d in lasts.iter_rows()
+                n == _STRONGEST and (last_r, last_d) >= (r, d) for _, n, last_r, last_d in lasts.iter_rows()
             ):
                 looked_up.append(f"(breakpoint = '{name}' AND (r > {r} OR (r = {r} AND d >= {d})))")
             else:
@@ -493,32 +549,14 @@ class ClickHouseStore:
                     f"({per_session(flagged)}) WHERE {' OR '.join(looked_up)})"
                 )
             rolled += f" AND (breakpoint NOT IN %(settled)s OR {' OR '.join(chosen)})"
-        ranked = self._on_shards(
+        return self._on_shards(
             "SELECT breakpoint, session_id, toInt64(sum(n_rage)) AS rage_events, toInt64(sum(n_dead)) AS "
             "dead_clicks, toInt64(sum(n_clicks)) AS clicks, max(latest) AS last_ts FROM ("
             + parts.sessions(_RANKED, rolled, listed, keys=("breakpoint", "session_id"))
             + f") GROUP BY breakpoint, session_id ORDER BY breakpoint, {_RANK_ORDER} "
             "LIMIT %(per_breakpoint)s BY breakpoint",
             params,
-            {
-                "breakpoint": pl.String,
-                "session_id": pl.String,
-                **dict.fromkeys(("rage_events", "dead_clicks", "clicks", "last_ts"), pl.Int64),
-            },
-        )
-        best = metrics.best_sessions(ranked, breakpoints.NAMES, per_breakpoint)
-        if best.is_empty():
-            return pl.DataFrame(schema=metrics.REPLAY_SESSION_SCHEMA)
-        firsts = self._on_shards(
-            "SELECT session_id, argMin(first_visitor, (first_ts, first_seq)), "
-            "toDate(toDateTime(intDiv(min(first_ts), 1000000), 'UTC')) FROM ("
-            + parts.sessions(_FIRST, "session_id IN %(sessions)s")
-            + ") GROUP BY session_id",
-            {**params, "sessions": tuple(best.get_column("session_id"))},
-            metrics.FIRST_VISIT_SCHEMA,
-        )
-        return best.join(firsts, on="session_id", how="left", maintain_order="left").select(
-            list(metrics.REPLAY_SESSION_SCHEMA)
+            _RANKING_SCHEMA,
         )
 
     def _replay_sessions(self, condition: str, params: dict[str, Any]) -> pl.DataFrame:
@@ -999,6 +1037,12 @@ _SCROLLED = "event_type = 'scroll' AND depth IS NOT NULL"
 _DEEPEST = ("deepest", "deepest_vh", "deepest_ts", "deepest_seq")
 """The session rows' columns of a scroll-depth histogram, and of the replay ranking, and of a replay
 link's first event."""
+_RANKING_SCHEMA = {
+    "breakpoint": pl.String,
+    "session_id": pl.String,
+    **dict.fromkeys(("rage_events", "dead_clicks", "clicks", "last_ts"), pl.Int64),
+}
+"""The replay ranking's keys of a session on a breakpoint (:func:`metrics.session_ranking`)."""
 _STRONGEST = 50
 """Sessions with rage events or dead clicks a shard sends per breakpoint, strongest first, to find the
 k-th best and every session reaching it (more only when ties go on past them)."""
