@@ -42,11 +42,11 @@ def delete_where(
         with answering(target):
             client = target.client(shard.host, shard.port)
             client.execute(f"ALTER TABLE {local_name(target, table)} DELETE WHERE {condition}", params)
-            _wait_for_mutations(client, target.database, table.local)
+            wait_for_mutations(client, target.database, table.local)
             client.disconnect()
 
 
-def _wait_for_mutations(client: Any, database: str, table: str) -> None:
+def wait_for_mutations(client: Any, database: str, table: str) -> None:
     deadline = time.monotonic() + MUTATION_TIMEOUT_S
     query = (
         "SELECT count() FROM system.mutations WHERE database = %(db)s AND table = %(table)s AND is_done = 0"

@@ -28,8 +28,9 @@ its built days. Keeping it exact:
   does not race its own traffic; a late event makes its day scanned again until it is rebuilt.
 - **Deletions** void every build at once (a new generation); once the erasure reached ClickHouse the
   builds are voided again (:func:`void`), so a day built while it was under way is built again.
-- An old build stays readable until the day's next build replaces it (a reader may still be reading
-  it), then it is deleted; so does what a failed build left.
+- A replaced build stays readable for :data:`READER_GRACE_S` (a reader may still be reading it), then
+  it is deleted, so a day's rows are its build's alone; what a failed build left goes at the day's
+  next build.
 
 A build counts the rage flags as corrected at its mark (a correction counts once its ``rev`` is
 within the mark, as in every read); a later correction of a day's click makes the day scanned, with
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -79,6 +81,8 @@ log = logging.getLogger(__name__)
 
 QUIET_S = 300.0
 """A day is built once no event of it was shipped for this long."""
+READER_GRACE_S = 60.0
+"""A build replaced this long ago is deleted (until then a reader that named it still finds it)."""
 MAX_DAYS_PER_BUILD = 31
 """Days one build counts at most: a shipper round stays short (a month of 100 M events: seconds)."""
 COUNTED_KEY = "clickhouse_days_generation"
@@ -241,9 +245,17 @@ def built_days(conn: Connection) -> tuple[int, int]:
 class Roller:
     """Keeps the builds current; run by the shipper after each round (its lease makes it the only one)."""
 
-    def __init__(self, engine: Engine, target: ClickHouseTarget, quiet_s: float = QUIET_S) -> None:
-        self.engine, self.target, self.quiet_s = engine, target, quiet_s
+    def __init__(
+        self,
+        engine: Engine,
+        target: ClickHouseTarget,
+        quiet_s: float = QUIET_S,
+        grace_s: float = READER_GRACE_S,
+    ) -> None:
+        self.engine, self.target, self.quiet_s, self.grace_s = engine, target, quiet_s, grace_s
         self._created = False
+        self._named: list[tuple[float, int]] = []
+        """(when, build) of the builds this roller named that may have replaced others."""
 
     def roll(
         self,
@@ -264,6 +276,7 @@ class Roller:
                 self._created = True
             with self.engine.connect() as conn:
                 counted = conn.scalar(select(app_meta.c.value).where(app_meta.c.key == COUNTED_KEY))
+            self._drop_replaced()
             if counted != generation and not self._count_days(mark, generation):
                 return []
             return self._build(mark, generation, now, still_held)
@@ -346,7 +359,27 @@ class Roller:
                 if value is not None
             }
         self._drop_other_builds(due, kept)
+        self._named.append((time.monotonic(), build))
         return due
+
+    def _drop_replaced(self) -> None:
+        """Delete the builds that builds named :attr:`grace_s` ago replaced: a reader that named an old
+        one has long finished by then, and reads then scan a build's rows alone, not twice as many.
+        (A restart forgets them: those go at their day's next build, as they would anyway.)"""
+        settled = {build for named_at, build in self._named if time.monotonic() - named_at >= self.grace_s}
+        if not settled:
+            return
+        self._named = [(named_at, build) for named_at, build in self._named if build not in settled]
+        days = clickhouse_days.c
+        replacing = and_(days.build.in_(settled), days.previous_build.is_not(None))
+        with write_transaction(self.engine) as conn:
+            found = conn.execute(select(days.day, days.build).where(replacing)).all()
+            conn.execute(update(clickhouse_days).where(replacing).values(previous_build=None))
+        per_build: dict[int, list[date]] = {}
+        for day, build in found:
+            per_build.setdefault(int(build), []).append(day)
+        for build, built_days in per_build.items():
+            self._drop_other_builds(built_days, {build})
 
     def _drop_other_builds(self, days: list[date], kept: set[int]) -> None:
         """Delete the builds of ``days`` but ``kept`` (the new ones and those they replace), in the

@@ -101,6 +101,23 @@ def test_the_list_read_from_builds_is_sqls_and_a_late_event_is_counted_at_once(
     with engine.connect() as conn:
         row = conn.execute(select(clickhouse_days).where(clickhouse_days.c.day == late_day)).one()
     assert row.rolled_seq == row.shipped_seq == store.last_seq() and row.previous_build is not None
+    # The build it replaced is deleted once no reader can still be reading it (a minute; here at once).
+    ship.roller.grace_s = 0
+    ship.ship()
+    with engine.connect() as conn:
+        assert (
+            conn.scalar(select(clickhouse_days.c.previous_build).where(clickhouse_days.c.day == late_day))
+            is None
+        )
+    client = clickhouse_target.client()
+    for table in tables.ROLLUPS:
+        name = f"{clickhouse_target.database}.{table.name}"
+        for shard in tables.shards(clickhouse_target):
+            shard_client = clickhouse_target.client(shard.host, shard.port)
+            erasure.wait_for_mutations(shard_client, clickhouse_target.database, table.local)
+        builds = client.execute(f"SELECT DISTINCT build FROM {name} WHERE day = %(day)s", {"day": late_day})
+        assert builds in ([(row.build,)], []), table.name
+    every_answer_is_sqls(service, sql)
 
     # What answers a list filtered by country is the build's counts per dimension: a row added to them
     # shows (the builds' rows are the product's own; a real cluster never holds such a row).
