@@ -14,8 +14,8 @@ reads over HTTP.
 ``--copies N`` adds N - 1 copies of the shipped rows inside ClickHouse (``INSERT … SELECT`` on each shard:
 new session and visitor ids, sequence numbers below the shipped ones, in day order as a live site's
 events arrive), so 100 M events take minutes instead of hours of ingestion; the reads are then measured
-again. "Newest day scanned" is the pages list with the window's last day left to scan, as on a live site
-where today has no rollup build yet. The copies stay in ``heatmaps_bench``
+again. "Newest day scanned" is the pages list (and the summary) with the window's last day left to
+scan, as on a live site where today has no rollup build yet. The copies stay in ``heatmaps_bench``
 (drop the database to start over).
 """
 
@@ -182,6 +182,8 @@ def compare(service: HeatmapService, target: ClickHouseTarget, window: Window, t
         conn.execute(update(clickhouse_days).where(newest).values(rolled_seq=None))
     live_ms = median_ms(lambda: service.list_pages(window), runs)
     print(f"  {'pages list, newest day scanned':34} ours {live_ms:7.0f} ms")
+    live_ms = median_ms(ours["top page summary"], runs)
+    print(f"  {'top page summary, newest day scanned':34} ours {live_ms:7.0f} ms")
     roll_up(engine, target, every_day=False)
 
 
