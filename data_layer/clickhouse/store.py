@@ -292,42 +292,29 @@ class ClickHouseStore:
         condition, params = where
         params["breakpoint"] = breakpoint
         parts = self._summary_parts(window, filters, include_fixed, condition, params)
-        here = "breakpoint = %(breakpoint)s"
         histogram = self._scroll_histogram(parts, params)
-        per_bin = self._on_shards(
-            "SELECT bin, toInt64(sum(c)), toInt64(sum(r)) FROM ("
-            + parts.union(
-                (BINS, "bin, toInt64(clicks) AS c, toInt64(rage_events) AS r", here),
-                (
-                    f"{BIN} AS bin, toInt64(count()) AS c, toInt64(sum({RAGE_START})) AS r",
-                    f"{here} AND {_CLICK}",
-                    "bin",
-                ),
-            )
-            + ") GROUP BY bin",
+        per_bin = self._summed(
+            parts,
             params,
-            {"_bin": pl.Int64, "clicks": pl.Int64, "rage_events": pl.Int64},
-        )
+            (BINS, "clicks", "rage_events"),
+            ("count()", f"sum({RAGE_START})"),
+            _CLICK,
+            ("bin",),
+        ).rename({"bin": "_bin", "n0": "clicks", "n1": "rage_events"})
         per_bin = (
             per_bin.group_by("_bin")
             .agg(pl.col("clicks", "rage_events").sum())
             .sort("_bin")
             .select(**bins.from_bin_key("_bin"), clicks="clicks", rage_events="rage_events")
         )
-        dead = self._on_shards(
-            "SELECT bin, selector, toInt64(sum(n)) FROM ("
-            + parts.union(
-                (DEAD_BINS, "bin, selector, toInt64(dead_clicks) AS n", here),
-                (
-                    f"{BIN} AS bin, selector, toInt64(count()) AS n",
-                    f"{here} AND {_CLICK} AND dead = 1",
-                    "bin, selector",
-                ),
-            )
-            + ") GROUP BY bin, selector",
+        dead = self._summed(
+            parts,
             params,
-            {"_bin": pl.Int64, "selector": pl.String, "n": pl.Int64},
-        )
+            (DEAD_BINS, "dead_clicks"),
+            ("count()",),
+            f"{_CLICK} AND dead = 1",
+            ("bin", "selector"),
+        ).rename({"bin": "_bin", "n0": "n"})
         replays = (
             self._replay_sessions(condition, params)
             if parts.rolled is None
@@ -348,6 +335,40 @@ class ClickHouseStore:
                 self._execute(f"SELECT uniqExact(page_key) FROM {self.web} WHERE {condition}", params)[0][0]
             )
         return PageHeatmap(heatmap, replays, pages)
+
+    def _summed(
+        self,
+        parts: _SummaryParts,
+        params: dict[str, Any],
+        rolled: tuple[Table, *tuple[str, ...]],
+        counted: Sequence[str],
+        scanned: str,
+        keys: Sequence[str],
+    ) -> pl.DataFrame:
+        """Counts per ``keys`` (``bin``, :data:`BIN`; ``selector``) on the summary's breakpoint, as Int64
+        ``n0``, ``n1``…: a build's rows (``rolled``: its table, then the columns holding them) and the
+        scanned days' events where ``scanned``, counted by the aggregates ``counted``, added up by each
+        shard (the shards' rows one after the other)."""
+        table, *columns = rolled
+        names = [f"n{index}" for index in range(len(counted))]
+        grouped = ", ".join(keys)
+        made = ", ".join(f"{BIN} AS bin" if key == "bin" else key for key in keys)
+
+        def as_names(values: Sequence[str]) -> str:
+            return ", ".join(f"toInt64({value}) AS {name}" for value, name in zip(values, names, strict=True))
+
+        here = "breakpoint = %(breakpoint)s"
+        union = parts.union(
+            (table, f"{grouped}, {as_names(columns)}", here),
+            (f"{made}, {as_names(counted)}", f"{here} AND {scanned}", grouped),
+        )
+        sums = ", ".join(f"toInt64(sum({name}))" for name in names)
+        known = {"bin": pl.Int64, "selector": pl.String}
+        return self._on_shards(
+            f"SELECT {grouped}, {sums} FROM ({union}) GROUP BY {grouped}",
+            params,
+            {**{key: known[key] for key in keys}, **dict.fromkeys(names, pl.Int64)},
+        )
 
     def _scroll_histogram(self, parts: _SummaryParts, params: dict[str, Any]) -> pl.DataFrame:
         """The histogram of the deepest scroll's viewport heights, with each scroll bucket's reach
