@@ -58,9 +58,9 @@ def _build_backend(settings_key: str, _settings: Settings) -> Backend:
     """Migrate (idempotent) and open the database named by the settings; one per configuration.
 
     Then moves every object alive so far (the imported modules of Streamlit, Polars, Plotly, SQLAlchemy)
-    out of the garbage collector's reach with ``gc.freeze``: Streamlit runs a full collection after
-    every script run, holding the GIL, and these long-lived objects never become garbage, so scanning
-    them again at every page view only delays the run's end.
+    out of the garbage collector's reach with ``gc.freeze``: a full collection holds the GIL, and these
+    long-lived objects never become garbage, so scanning them again at each one only delays the
+    sessions' runs. (Streamlit's own full collection after every run is off: ``runner.postScriptGC``.)
     """
     upgrade(_settings.database_url)
     built = Backend.from_settings(_settings)
