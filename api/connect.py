@@ -40,7 +40,7 @@ def ingest_touch_events(ctx: AppContext, principal: Principal, request: dict[str
     events = request.get("events")
     if events is None:
         raise BadRequest("events: is required (1 to 500 touch events)")
-    result = ingest_touch_batch(ctx.engine, events, principal.user_id)
+    result = ingest_touch_batch(ctx.engine, events, principal.user_id, ctx.clickhouse)
     return {"ingestedCount": result.ingested}
 
 

@@ -90,7 +90,7 @@ def day_ranges(
     _backend: Backend, db: str, version: DataVersion
 ) -> tuple[explore.DayRange | None, explore.DayRange | None]:
     """(web, touch) day ranges holding data; None for a kind without events."""
-    return explore.web_day_range(_backend.engine), explore.touch_day_range(_backend.engine)
+    return explore.web_day_range(_backend.store), explore.touch_day_range(_backend.store)
 
 
 @st.cache_data(ttl=CHOICES_TTL_SECONDS, max_entries=16, show_spinner=False)
@@ -418,7 +418,7 @@ def session_events(
     _backend: Backend, db: str, version: DataVersion, session_id: str, day: date, visitor_id: str | None
 ) -> pl.DataFrame:
     """One session's events around ``day`` (explore.session_events)."""
-    return explore.session_events(_backend.engine, session_id, day, visitor_id)
+    return explore.session_events(_backend.store, session_id, day, visitor_id)
 
 
 def recording_head(backend: Backend, session_id: str) -> RecordingHead | None:
@@ -460,12 +460,12 @@ def touch_heatmap(_backend: Backend, db: str, version: DataVersion, query: Touch
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=8, show_spinner=False)
 def touch_screens(_backend: Backend, db: str, version: DataVersion) -> list[str]:
-    return explore.touch_screens(_backend.engine)
+    return explore.touch_screens(_backend.store, _backend.engine)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=32, show_spinner=False)
 def touch_campaigns(_backend: Backend, db: str, version: DataVersion, screen_name: str) -> list[str]:
-    return explore.touch_campaigns(_backend.engine, screen_name)
+    return explore.touch_campaigns(_backend.store, screen_name)
 
 
 @st.cache_data(ttl=TTL_SECONDS, max_entries=64, show_spinner=False)

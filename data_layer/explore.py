@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any
+from datetime import date
 
 import polars as pl
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from data_layer import metrics, segments
 from data_layer.filters import WebFilters, Window
 from data_layer.page_reads import Spot, SpotLayer
-from data_layer.schema import screenshots, touch_events, web_events
-from data_layer.store import WEB_EVENT_SCHEMA, EventStore, web_column
+from data_layer.schema import screenshots
+from data_layer.store import EventStore
 
 HOTSPOT_SESSION_LIMIT = 50
 DIMENSION_COLUMNS = ("country", "region", "browser")
@@ -33,36 +32,21 @@ class DayRange:
     last: date
 
 
-def _day_range(engine: Engine, day_column: Any) -> DayRange | None:
-    # One subquery per end: SQLite answers a lone min() or max() from one end of the index, but scans
-    # the whole index for both in one SELECT.
-    first_day = select(func.min(day_column)).scalar_subquery()
-    last_day = select(func.max(day_column)).scalar_subquery()
-    with engine.connect() as conn:
-        first, last = conn.execute(select(first_day, last_day)).one()
-    if first is None or last is None:
-        return None
-    return DayRange(_as_date(first), _as_date(last))
+def web_day_range(store: EventStore) -> DayRange | None:
+    """Days spanned by the stored web events; None when there are none (an index look-up each end)."""
+    found = store.day_range("web")
+    return None if found is None else DayRange(*found)
 
 
-def _as_date(value: Any) -> date:
-    """SQLite may hand back ``YYYY-MM-DD`` text for aggregates over a Date column."""
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def web_day_range(engine: Engine) -> DayRange | None:
-    """Days spanned by the stored web events; None when there are none (an index lookup each end)."""
-    return _day_range(engine, web_events.c.day)
-
-
-def touch_day_range(engine: Engine) -> DayRange | None:
+def touch_day_range(store: EventStore) -> DayRange | None:
     """Days spanned by the stored mobile touch events; None when there are none."""
-    return _day_range(engine, touch_events.c.day)
+    found = store.day_range("touch")
+    return None if found is None else DayRange(*found)
 
 
-def has_any_events(engine: Engine) -> bool:
+def has_any_events(store: EventStore) -> bool:
     """Whether any web or touch event is stored (the dashboard's empty state depends on it)."""
-    return web_day_range(engine) is not None or touch_day_range(engine) is not None
+    return web_day_range(store) is not None or touch_day_range(store) is not None
 
 
 def dimension_values(store: EventStore, days: DayRange) -> pl.DataFrame:
@@ -149,38 +133,19 @@ def _linked(found: pl.DataFrame, replay_template: str) -> pl.DataFrame:
     return found.with_columns(replay_url=metrics.replay_urls(found, replay_template)).drop("first_day")
 
 
-def session_events(engine: Engine, session_id: str, day: date, visitor_id: str | None = None) -> pl.DataFrame:
-    """One session's web events from ``day`` to the next day (a visit may cross midnight), by time.
+def session_events(
+    store: EventStore, session_id: str, day: date, visitor_id: str | None = None
+) -> pl.DataFrame:
+    """One session's web events from ``day`` to the next day (a visit may cross midnight), by time
+    (:meth:`data_layer.store.EventStore.session_events`)."""
+    return store.session_events(session_id, day, visitor_id)
 
-    Frame shaped as :data:`data_layer.store.WEB_EVENT_SCHEMA`, ordered by (ts, seq). ``visitor_id``,
-    when given, must match too (a session id reused by another visitor is not mixed in). Read from SQL
-    through the (session_id, page_key) index: a few rows, whatever the table's size.
-    """
-    columns = [web_column(name) for name in WEB_EVENT_SCHEMA]
-    conditions = [
-        web_events.c.session_id == session_id,
-        web_events.c.day >= day,
-        web_events.c.day <= day + timedelta(days=1),
-    ]
-    if visitor_id:
-        conditions.append(web_events.c.visitor_id == visitor_id)
-    query = select(*columns).where(*conditions).order_by(web_events.c.ts, web_events.c.seq)
+
+def touch_screens(store: EventStore, engine: Engine) -> list[str]:
+    """Every mobile screen with touch events or a mobile screenshot (in ``engine``'s database): most
+    touches first, then by name."""
+    counts = store.touch_screen_counts()
     with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return pl.DataFrame([tuple(row) for row in rows], schema=WEB_EVENT_SCHEMA, orient="row")
-
-
-def touch_screens(engine: Engine) -> list[str]:
-    """Every mobile screen with touch events or a screenshot: most touches first, then by name."""
-    touched = (
-        select(touch_events.c.screen_name, func.count().label("touches"))
-        .group_by(touch_events.c.screen_name)
-        .subquery()
-    )
-    with engine.connect() as conn:
-        counts = {
-            str(name): int(n) for name, n in conn.execute(select(touched.c.screen_name, touched.c.touches))
-        }
         shot_names = conn.scalars(
             select(screenshots.c.screen_name)
             .where(screenshots.c.kind == "mobile", screenshots.c.screen_name.is_not(None))
@@ -190,12 +155,6 @@ def touch_screens(engine: Engine) -> list[str]:
     return sorted(names, key=lambda name: (-counts.get(name, 0), name))
 
 
-def touch_campaigns(engine: Engine, screen_name: str) -> list[str]:
+def touch_campaigns(store: EventStore, screen_name: str) -> list[str]:
     """Campaign ids seen on one screen, sorted (events without a campaign are not listed)."""
-    query = (
-        select(touch_events.c.campaign_id)
-        .where(touch_events.c.screen_name == screen_name, touch_events.c.campaign_id.is_not(None))
-        .distinct()
-    )
-    with engine.connect() as conn:
-        return sorted(str(value) for value in conn.scalars(query))
+    return store.touch_campaigns(screen_name)

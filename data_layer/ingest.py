@@ -18,6 +18,8 @@ from sqlalchemy import Connection, Engine
 from ua_parser import parse as parse_user_agent
 
 from data_layer import rage, segments, visitors
+from data_layer.clickhouse import tail
+from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.db import IN_LIST_CHUNK, bulk_insert, write_transaction
 from data_layer.event_models import TouchEventIn, validate_batch, validate_web_batch
 from data_layer.schema import WEB_ROW_COLUMNS, touch_events, web_events
@@ -50,7 +52,8 @@ def browser_from_user_agent(user_agent: str) -> str | None:
 TOUCH_ROW_COLUMNS = (
     "event_id", "user_id", "screen_name", "x", "y", "ts", "day", "campaign_id", "event_type",
 )  # fmt: skip
-_TYPE, _SESSION, _PAGE = map(WEB_ROW_COLUMNS.index, ("event_type", "session_id", "page_key"))
+_TYPE, _SESSION, _PAGE, _TS = map(WEB_ROW_COLUMNS.index, ("event_type", "session_id", "page_key", "ts"))
+_TOUCH_ID, _TOUCH_SCREEN, _TOUCH_DAY = map(TOUCH_ROW_COLUMNS.index, ("event_id", "screen_name", "day"))
 _RECT_SIDES = ("x", "y", "width", "height")
 
 
@@ -128,12 +131,15 @@ def _known_event_ids(conn: Connection, table: Any, event_ids: Sequence[str]) -> 
     return known
 
 
-def _fresh_rows(conn: Connection, table: Any, batches: Sequence[list[list[Any]]]) -> list[list[list[Any]]]:
-    """Each batch's rows whose event id (their first value) is neither stored nor seen earlier, in this
-    batch or one before it (rows without an id pass): the batches are decided in order, as if each were
-    written alone, and the stored ids are looked up once for all of them."""
+def _fresh_rows(
+    conn: Connection, table: Any, batches: Sequence[list[list[Any]]], known: set[str] | None = None
+) -> list[list[list[Any]]]:
+    """Each batch's rows whose event id (their first value) is neither stored (nor among ``known``) nor
+    seen earlier, in this batch or one before it (rows without an id pass): the batches are decided in
+    order, as if each were written alone, and the stored ids are looked up once for all of them."""
     ids = [row[0] for rows in batches for row in rows if row[0] is not None]
     seen = _known_event_ids(conn, table, ids) if ids else set()
+    seen |= known or set()
     fresh_batches: list[list[list[Any]]] = []
     for rows in batches:
         fresh: list[list[Any]] = []
@@ -165,6 +171,9 @@ def write_web_batches(
     and the visitors are looked up once, and the rows go in one insert.
     """
     _prefer_indexes(conn)
+    if (clickhouse := settings.clickhouse_target()) is not None:  # groups the SQL tail no longer holds
+        every = [row for rows in batches for row in rows]
+        tail.bring_back_web(conn, clickhouse, every, _TS, _SESSION, _PAGE)
     fresh_batches = _fresh_rows(conn, web_events, batches)
     fresh = [row for rows in fresh_batches for row in rows]
     if fresh:
@@ -187,8 +196,11 @@ def store_web_events(
         return write_web_batches(conn, [rows], settings)[0]
 
 
-def store_touch_events(engine: Engine, events: Sequence[TouchEventIn], user_id: str) -> IngestResult:
-    """Write one validated batch of touch events attributed to ``user_id``."""
+def store_touch_events(
+    engine: Engine, events: Sequence[TouchEventIn], user_id: str, clickhouse: ClickHouseTarget | None = None
+) -> IngestResult:
+    """Write one validated batch of touch events attributed to ``user_id``; with ``clickhouse``, ids
+    the SQL tail no longer holds are looked up there."""
     rows = [
         [
             event.event_id,
@@ -205,7 +217,12 @@ def store_touch_events(engine: Engine, events: Sequence[TouchEventIn], user_id: 
     ]
     with write_transaction(engine) as conn:
         _prefer_indexes(conn)
-        [fresh] = _fresh_rows(conn, touch_events, [rows])
+        known = (
+            set()
+            if clickhouse is None
+            else tail.known_touch_ids(conn, clickhouse, rows, _TOUCH_ID, _TOUCH_SCREEN, _TOUCH_DAY)
+        )
+        [fresh] = _fresh_rows(conn, touch_events, [rows], known)
         if fresh:
             bulk_insert(conn, touch_events, TOUCH_ROW_COLUMNS, fresh)
     return IngestResult(ingested=len(fresh), duplicates=len(rows) - len(fresh))
@@ -221,6 +238,8 @@ def ingest_web_batch(
     return store_web_events(engine, validate_web_batch(raw_events), settings, context)
 
 
-def ingest_touch_batch(engine: Engine, raw_events: Any, user_id: str) -> IngestResult:
+def ingest_touch_batch(
+    engine: Engine, raw_events: Any, user_id: str, clickhouse: ClickHouseTarget | None = None
+) -> IngestResult:
     """Validate a raw batch of touch events whole and store it attributed to ``user_id``."""
-    return store_touch_events(engine, validate_batch(raw_events, TouchEventIn), user_id)
+    return store_touch_events(engine, validate_batch(raw_events, TouchEventIn), user_id, clickhouse)

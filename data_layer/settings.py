@@ -157,6 +157,16 @@ class Settings(BaseSettings):
         ge=3,
         description="Seconds the API process shipping to ClickHouse holds its lease; others then take over.",
     )
+    sql_tail_days: int | None = Field(
+        None,
+        ge=1,
+        le=3650,
+        description=(
+            "With ClickHouse and PostgreSQL: days of shipped events the SQL database keeps (older ones live "
+            "in ClickHouse alone; a late event of such a day brings its session back first); unset = SQL "
+            "keeps every event."
+        ),
+    )
     api_host: str = Field("127.0.0.1", description="Address `heatmaps api` and `heatmaps serve` bind to.")
     api_port: int = Field(8000, ge=1, le=65535, description="Port of the REST API.")
     api_workers: int | None = Field(
@@ -330,6 +340,19 @@ class Settings(BaseSettings):
         if scheme not in ("http", "https"):
             raise ValueError(f"{info.field_name} must be an http(s) URL")
         return value
+
+    @model_validator(mode="after")
+    def _tail_with_clickhouse(self) -> Settings:
+        """A bounded tail needs somewhere else to keep the rest, and sequence numbers that are never
+        given out twice (SQLite numbers new rows from its newest one, which a deletion may have taken)."""
+        if self.sql_tail_days is not None and (
+            self.clickhouse_url is None or not self.database_url.startswith("postgresql")
+        ):
+            raise ValueError(
+                "HEATMAPS_SQL_TAIL_DAYS needs HEATMAPS_CLICKHOUSE_URL and a PostgreSQL "
+                "HEATMAPS_DATABASE_URL; unset it to keep every event in SQL"
+            )
+        return self
 
     @model_validator(mode="after")
     def _breakpoints_ordered(self) -> Settings:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import astuple
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 import polars as pl
@@ -165,6 +165,18 @@ class EventStore(Protocol):
     def page_exists(self, page_key: str) -> bool: ...
 
     def touch_cells(self, filters: TouchFilters, *, by_user: bool) -> pl.DataFrame: ...
+
+    def day_range(self, kind: str) -> tuple[date, date] | None: ...
+
+    def session_events(self, session_id: str, day: date, visitor_id: str | None) -> pl.DataFrame: ...
+
+    def touch_screen_counts(self) -> dict[str, int]: ...
+
+    def touch_campaigns(self, screen_name: str) -> list[str]: ...
+
+
+EVENT_TABLES = {"web": web_events, "touch": touch_events}
+"""The stores' names of their two kinds of events (:meth:`EventStore.day_range`)."""
 
 
 def _clicked_after(seq: int) -> ScalarSelect[str]:
@@ -349,6 +361,50 @@ class SqlStore(page_reads.FromEvents):
         """:func:`touch_metrics.touch_cells` of the screen's touches matching the filters."""
         return touch_metrics.touch_cells(self.touch_events(filters), by_user=by_user)
 
+    def day_range(self, kind: str) -> tuple[date, date] | None:
+        """First and last day holding events of ``kind`` (``web`` or ``touch``); None when none."""
+        day = EVENT_TABLES[kind].c.day
+        # One subquery per end: SQLite answers a lone min() or max() from one end of the index, but
+        # scans the whole index for both in one SELECT.
+        first_day, last_day = select(func.min(day)).scalar_subquery(), select(func.max(day)).scalar_subquery()
+        with self.engine.connect() as conn:
+            first, last = conn.execute(select(first_day, last_day)).one()
+        return None if first is None or last is None else (_as_date(first), _as_date(last))
+
+    def session_events(self, session_id: str, day: date, visitor_id: str | None) -> pl.DataFrame:
+        """One session's web events from ``day`` to the next day (a visit may cross midnight), ordered
+        by (ts, seq), as :data:`WEB_EVENT_SCHEMA`; with ``visitor_id``, that visitor's only (a session id
+        reused by another visitor is not mixed in). Through the (session_id, page_key) index: a few
+        rows, whatever the table's size."""
+        conditions = [
+            web_events.c.session_id == session_id,
+            web_events.c.day >= day,
+            web_events.c.day <= day + timedelta(days=1),
+        ]
+        if visitor_id:
+            conditions.append(web_events.c.visitor_id == visitor_id)
+        columns = [web_column(name) for name in WEB_EVENT_SCHEMA]
+        query = select(*columns).where(*conditions).order_by(web_events.c.ts, web_events.c.seq)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return pl.DataFrame([tuple(row) for row in rows], schema=WEB_EVENT_SCHEMA, orient="row")
+
+    def touch_screen_counts(self) -> dict[str, int]:
+        """Touch events per screen name."""
+        query = select(touch_events.c.screen_name, func.count()).group_by(touch_events.c.screen_name)
+        with self.engine.connect() as conn:
+            return {str(name): int(n) for name, n in conn.execute(query)}
+
+    def touch_campaigns(self, screen_name: str) -> list[str]:
+        """Campaign ids seen on one screen, sorted (events without a campaign are not listed)."""
+        query = (
+            select(touch_events.c.campaign_id)
+            .where(touch_events.c.screen_name == screen_name, touch_events.c.campaign_id.is_not(None))
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            return sorted(str(value) for value in conn.scalars(query))
+
     def touch_events(self, filters: TouchFilters) -> pl.DataFrame:
         """Touch events of one screen matching the filters (columns :data:`TOUCH_EVENT_SCHEMA`), in no
         particular order."""
@@ -370,3 +426,8 @@ class SqlStore(page_reads.FromEvents):
             # Row per touch would only add a Python object to build (docs/performance.md).
             rows = conn.execute(query).cursor.fetchall()
         return pl.DataFrame(rows, schema=TOUCH_EVENT_SCHEMA, orient="row")
+
+
+def _as_date(value: Any) -> date:
+    """SQLite may hand back ``YYYY-MM-DD`` text for aggregates over a Date column."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

@@ -23,7 +23,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 
 from data_layer import auth, breakpoints, leases
-from data_layer.clickhouse import erasure, rollup, tables
+from data_layer.clickhouse import erasure, rollup, tables, tail
 from data_layer.clickhouse.shipper import Shipper
 from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.db import get_engine
@@ -176,6 +176,11 @@ def clickhouse_status() -> None:
     with engine.connect() as conn:
         built, shipped_days = rollup.built_days(conn)
     out.print(f"daily rollup: {built} of {shipped_days} days built (the others are scanned)")
+    with engine.connect() as conn:
+        cut = tail.horizon(conn)
+    held = tail.sql_rows(engine)
+    kept = "every event" if cut is None else f"the events of {cut} on (older ones in ClickHouse alone)"
+    out.print(f"SQL tail: {held['web']} web and {held['touch']} touch events, {kept}")
     if down:
         fail(f"{len(down)} of {len(found)} ClickHouse shard(s) unreachable")
 
@@ -496,8 +501,8 @@ def purge(
         fail("give --older-than DAYS or set HEATMAPS_RETENTION_DAYS")
     today = datetime.now(UTC).date()  # one day for both halves, even across midnight
     engine = ready_engine(settings)
-    result = purge_older_than(engine, settings, days, today=today)
     target = settings.clickhouse_target()
+    result = purge_older_than(engine, settings, days, today=today, clickhouse=target)
     if target is not None:
         cutoff = purge_cutoff(days, today)
         clickhouse_call(target, lambda: erasure.purge_before(target, cutoff, engine), ERASE_AGAIN)
@@ -518,8 +523,8 @@ def forget(visitor: Annotated[str, typer.Option("--visitor", help="visitorId (or
         fail("--visitor must not be empty")
     settings = load_settings()
     engine = ready_engine(settings)
-    result = forget_visitor(engine, visitor, settings)
     target = settings.clickhouse_target()
+    result = forget_visitor(engine, visitor, settings, target)
     if target is not None:
         clickhouse_call(target, lambda: erasure.forget(target, visitor, engine), ERASE_AGAIN)
     print(f"{deleted(result)} of {visitor}")

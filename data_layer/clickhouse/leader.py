@@ -6,7 +6,9 @@ every ``HEATMAPS_CLICKHOUSE_SHIP_INTERVAL_S``; the holder ships whatever SQL gai
 (so an accepted event is in ClickHouse within about a second) and renews the lease between blocks;
 the others wait. When the holder dies its lease expires and another takes over, and the new shipper
 first settles the block the dead one may have left uncertain (:mod:`data_layer.clickhouse.shipper`).
-While ClickHouse cannot be written the events wait in SQL, and shipping resumes by itself.
+While ClickHouse cannot be written the events wait in SQL, and shipping resumes by itself. With
+``HEATMAPS_SQL_TAIL_DAYS`` the holder also cuts, once a minute, what the SQL tail no longer holds
+(:mod:`data_layer.clickhouse.tail`).
 """
 
 from __future__ import annotations
@@ -14,16 +16,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
 
 from data_layer import leases
+from data_layer.clickhouse import tail
 from data_layer.clickhouse.shipper import Shipper
 from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.settings import Settings
 
 log = logging.getLogger("heatmaps.clickhouse")
 _WARN_EVERY_S = 30.0
+TRIM_EVERY_S = 60.0
 
 
 class ShipperLeader:
@@ -37,6 +42,7 @@ class ShipperLeader:
         self._thread: threading.Thread | None = None
         self._renewed = 0.0
         self._warned = 0.0
+        self._trimmed = -TRIM_EVERY_S
         self.last_error: str | None = None
         """Why the last round failed (None after a good one): what /healthz tells."""
 
@@ -77,12 +83,24 @@ class ShipperLeader:
         try:
             if self._hold():
                 self.shipper.ship(progress=self._still_held)
+                self._trim()
             self.last_error = None
         except Exception as exc:
             self.last_error = getattr(exc, "details", None) or type(exc).__name__
             if time.monotonic() - self._warned > _WARN_EVERY_S:
                 self._warned = time.monotonic()
                 log.warning("shipping events to ClickHouse failed, will retry: %s", self.last_error)
+
+    def _trim(self) -> None:
+        """With a bounded SQL tail, cut what it no longer holds: at most once a minute (a cut holds the
+        write lock a batch at a time), and only here, where shipping is done and the lease held."""
+        days = self.settings.sql_tail_days
+        if days is None or time.monotonic() - self._trimmed < TRIM_EVERY_S:
+            return
+        cut = tail.trim(self.engine, days, datetime.now(UTC).date())
+        self._trimmed = time.monotonic()
+        if any(cut.values()):
+            log.info("cut from the SQL tail (now in ClickHouse alone): %s", cut)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -227,8 +227,10 @@ class Shipper:
         with self.engine.connect() as conn:
             done = read_progress(conn, stream.name)
             last, generation = self._sql_last(conn, stream), deletions.generation(conn)
-        if done.generation not in (None, generation) and last < done.shipped_seq:
-            # A deletion took the newest rows: SQL will number new rows from ``last`` on again.
+        renumbers = self.engine.dialect.name == "sqlite"  # PostgreSQL's sequence never goes back
+        if renumbers and done.generation not in (None, generation) and last < done.shipped_seq:
+            # A deletion took the newest rows: SQLite will number new rows from ``last`` on again. (On
+            # PostgreSQL the newest rows may also be cut by the SQL tail, and they are still wanted.)
             erasure.delete_where(self.target, stream.table, f"seq > {int(last)}")
             done = Progress(last, min(done.flags_mark, last), done.generation)
             write_progress(self.engine, stream.name, done)

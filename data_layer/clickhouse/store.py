@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import polars as pl
@@ -39,7 +39,7 @@ from data_layer import (
     sessions,
     touch_metrics,
 )
-from data_layer.clickhouse import rollup
+from data_layer.clickhouse import rollup, tail
 from data_layer.clickhouse.shipper import read_progress
 from data_layer.clickhouse.tables import (
     BIN,
@@ -66,7 +66,7 @@ from data_layer.clickhouse.tables import (
 from data_layer.clickhouse.target import ClickHouseTarget, answering, is_stale_peer
 from data_layer.filters import TouchFilters, WebFilters, Window
 from data_layer.page_reads import PageGeometry, PageHeatmap, Spot
-from data_layer.store import WEB_EVENT_SCHEMA
+from data_layer.store import WEB_EVENT_SCHEMA, SqlStore
 from data_layer.touch_metrics import EDGE_DECIMALS, GRID_SIZE
 
 _RANK_ORDER = ", ".join(
@@ -100,6 +100,8 @@ class ClickHouseStore:
     def __init__(self, target: ClickHouseTarget, engine: Engine) -> None:
         self.target = target
         self.engine = engine
+        self.sql = SqlStore(engine)
+        """What SQL answers best: the ends of its indexes, a session's few rows."""
         self.web = read_name(target, WEB)
         self.touch = read_name(target, TOUCH)
         self.daily = read_name(target, ROLLUP)
@@ -1006,6 +1008,66 @@ class ClickHouseStore:
             "AND event_type = 'click'"
         )
 
+    def day_range(self, kind: str) -> tuple[date, date] | None:
+        """As :meth:`data_layer.store.SqlStore.day_range`: SQL's ends (index look-ups) while SQL holds
+        every event; once the SQL tail was cut, widened by the days of the shards' parts (their own
+        record of each part's first and last day: no scan), where the older events now are."""
+        here = self.sql.day_range(kind)
+        with self.engine.connect() as conn:
+            cut = tail.horizon(conn)
+        if cut is None:
+            return here
+        table = {"web": WEB, "touch": TOUCH}[kind]
+        query = (
+            "SELECT min(min_date), max(max_date), sum(rows) FROM system.parts "
+            "WHERE database = %(database)s AND table = %(table)s AND active"
+        )
+        params = {"database": self.target.database, "table": table.local}
+        found = self._on_shards(query, params, {"first": pl.Date, "last": pl.Date, "rows": pl.UInt64})
+        there = found.filter(pl.col("rows") > 0)
+        ends = [*([] if here is None else here), *there["first"], *there["last"]]
+        return (min(ends), max(ends)) if ends else None
+
+    def session_events(self, session_id: str, day: date, visitor_id: str | None) -> pl.DataFrame:
+        """As :meth:`data_layer.store.SqlStore.session_events`: from SQL's index while SQL still holds
+        those days whole (the tail was never cut there); else ClickHouse's shipped rows (scanning the
+        days) and SQL's rows not shipped yet."""
+        with self.engine.connect() as conn:
+            cut = tail.horizon(conn)
+        if cut is None or day >= cut:
+            return self.sql.session_events(session_id, day, visitor_id)
+        mark = self.last_seq()
+        conditions = ["session_id = %(session)s", "day >= %(day)s", "day <= %(next_day)s", "seq <= %(mark)s"]
+        params: dict[str, Any] = {"session": session_id, "day": day, "next_day": day + timedelta(days=1)}
+        params["mark"] = mark
+        if visitor_id:
+            conditions.append("visitor_id = %(visitor)s")
+            params["visitor"] = visitor_id
+        selected = ", ".join(_EXPRESSIONS.get(name, name) for name in WEB_EVENT_SCHEMA)
+        query = f"SELECT {selected} FROM {self.web} {self._flags_join} WHERE {' AND '.join(conditions)}"
+        shipped = self._frame(query, params, WEB_EVENT_SCHEMA)
+        newer = self.sql.session_events(session_id, day, visitor_id).filter(pl.col("seq") > mark)
+        return pl.concat([shipped, newer]).sort("ts", "seq")
+
+    def touch_screen_counts(self) -> dict[str, int]:
+        """As :meth:`data_layer.store.SqlStore.touch_screen_counts`, counted by ClickHouse."""
+        found = self._execute(
+            f"SELECT screen_name, count() FROM {self.touch} WHERE seq <= %(mark)s GROUP BY screen_name",
+            {"mark": self._mark("touch")},
+            columnar=False,
+        )
+        return {str(name): int(n) for name, n in found}
+
+    def touch_campaigns(self, screen_name: str) -> list[str]:
+        """As :meth:`data_layer.store.SqlStore.touch_campaigns`."""
+        found = self._execute(
+            f"SELECT DISTINCT campaign_id FROM {self.touch} WHERE screen_name = %(screen)s "
+            "AND campaign_id IS NOT NULL AND seq <= %(mark)s",
+            {"screen": screen_name, "mark": self._mark("touch")},
+            columnar=False,
+        )
+        return sorted(str(campaign) for (campaign,) in found)
+
     def page_exists(self, page_key: str) -> bool:
         found = self._execute(
             f"SELECT 1 FROM {self.web} WHERE page_key = %(page_key)s AND seq <= %(mark)s LIMIT 1",
@@ -1017,7 +1079,6 @@ class ClickHouseStore:
         """As :meth:`data_layer.store.SqlStore.touch_cells`, counted by ClickHouse (the cell as
         :func:`data_layer.touch_metrics.touch_cells` places it: ``v * 100`` rounded to 9 decimals,
         floored, kept within the grid)."""
-        conditions = ["screen_name = %(screen_name)s", "seq <= %(mark)s"]
         conditions = ["screen_name = %(screen_name)s", "seq <= %(mark)s"]
         params: dict[str, Any] = {"screen_name": filters.screen_name, "mark": self._mark("touch")}
         if filters.campaign_id:

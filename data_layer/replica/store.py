@@ -199,6 +199,20 @@ class ReplicaStore(page_reads.FromEvents):
         them in SQL."""
         return self.sql.touch_cells(filters, by_user=by_user)
 
+    def day_range(self, kind: str) -> tuple[date, date] | None:
+        """As :meth:`SqlStore.day_range`: one index look-up at each end."""
+        return self.sql.day_range(kind)
+
+    def session_events(self, session_id: str, day: date, visitor_id: str | None) -> pl.DataFrame:
+        """As :meth:`SqlStore.session_events`: a few rows through an index, the newest included."""
+        return self.sql.session_events(session_id, day, visitor_id)
+
+    def touch_screen_counts(self) -> dict[str, int]:
+        return self.sql.touch_screen_counts()
+
+    def touch_campaigns(self, screen_name: str) -> list[str]:
+        return self.sql.touch_campaigns(screen_name)
+
 
 def _clicked_after(snap: Snapshot, seq: int) -> pl.Series:
     """The sessions with a click after ``seq``: only the tail and the runs holding later events are

@@ -107,7 +107,7 @@ def test_hotspot_sessions_honour_filters_and_other_bins(site: SqlStore) -> None:
 
 
 def test_session_events_cover_the_day_and_the_next_in_time_order(site: SqlStore, engine: Engine) -> None:
-    events = explore.session_events(engine, "A", DAY)
+    events = explore.session_events(SqlStore(engine), "A", DAY)
     assert events.select("page_key", "x").rows() == [
         ("https://example.com/pricing", 100.0),
         ("https://example.com/pricing", 101.0),
@@ -115,8 +115,8 @@ def test_session_events_cover_the_day_and_the_next_in_time_order(site: SqlStore,
         ("https://example.com/next", 10.0),
     ]  # 2026-04-13 is outside the day and the next
     assert events["rage"].to_list() == [True, True, True, False]
-    assert explore.session_events(engine, "A", DAY, visitor_id="someone-else").is_empty()
-    assert explore.session_events(engine, "nobody", DAY).is_empty()
+    assert explore.session_events(SqlStore(engine), "A", DAY, visitor_id="someone-else").is_empty()
+    assert explore.session_events(SqlStore(engine), "nobody", DAY).is_empty()
 
 
 def test_page_geometry_is_the_median_of_the_visits(site: SqlStore) -> None:
@@ -127,17 +127,17 @@ def test_page_geometry_is_the_median_of_the_visits(site: SqlStore) -> None:
 
 
 def test_day_ranges_and_dimension_values(site: SqlStore, engine: Engine) -> None:
-    assert explore.web_day_range(engine) == explore.DayRange(date(2026, 4, 10), date(2026, 4, 13))
-    assert explore.touch_day_range(engine) is None
-    assert explore.has_any_events(engine)
+    assert explore.web_day_range(SqlStore(engine)) == explore.DayRange(date(2026, 4, 10), date(2026, 4, 13))
+    assert explore.touch_day_range(SqlStore(engine)) is None
+    assert explore.has_any_events(SqlStore(engine))
     dims = explore.dimension_values(site, explore.DayRange(date(2026, 4, 10), date(2026, 4, 13)))
     assert dims.rows() == [("DE", "BE", "Firefox"), ("US", None, None), (None, None, None)]
 
 
 def test_empty_database_has_no_ranges(engine: Engine) -> None:
-    assert explore.web_day_range(engine) is None
-    assert not explore.has_any_events(engine)
-    assert explore.touch_screens(engine) == []
+    assert explore.web_day_range(SqlStore(engine)) is None
+    assert not explore.has_any_events(SqlStore(engine))
+    assert explore.touch_screens(SqlStore(engine), engine) == []
 
 
 def test_touch_screens_busiest_first_and_campaigns(engine: Engine, settings: Settings) -> None:
@@ -154,10 +154,10 @@ def test_touch_screens_busiest_first_and_campaigns(engine: Engine, settings: Set
     png = io.BytesIO()
     Image.new("RGB", (4, 8)).save(png, "PNG")
     save_screenshot(engine, settings.screenshot_dir, png.getvalue(), kind="mobile", screen_name="about")
-    assert explore.touch_screens(engine) == ["cart", "home_feed", "about"]
-    assert explore.touch_campaigns(engine, "cart") == ["autumn", "spring"]
-    assert explore.touch_campaigns(engine, "home_feed") == []
-    assert explore.touch_day_range(engine) == explore.DayRange(DAY, DAY)
+    assert explore.touch_screens(SqlStore(engine), engine) == ["cart", "home_feed", "about"]
+    assert explore.touch_campaigns(SqlStore(engine), "cart") == ["autumn", "spring"]
+    assert explore.touch_campaigns(SqlStore(engine), "home_feed") == []
+    assert explore.touch_day_range(SqlStore(engine)) == explore.DayRange(DAY, DAY)
 
 
 def test_hotspot_sessions_of_a_group_add_up_its_pages(site: SqlStore) -> None:

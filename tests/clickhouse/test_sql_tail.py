@@ -1,0 +1,264 @@
+"""The SQL tail (data_layer/clickhouse/tail.py) on PostgreSQL and the two-shard cluster: once the days
+before the horizon are cut from SQL, every answer, every re-sent event and every late click is as if
+nothing had been cut (a reference database that keeps everything says what that is)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import Engine, func, select
+
+from data_layer import explore
+from data_layer.clickhouse import erasure, shipper, tail
+from data_layer.clickhouse.store import ClickHouseStore
+from data_layer.clickhouse.target import ClickHouseTarget
+from data_layer.db import create_db_engine
+from data_layer.errors import Unavailable
+from data_layer.ingest import ingest_touch_batch, ingest_web_batch
+from data_layer.retention import forget_visitor, purge_older_than
+from data_layer.schema import touch_events, visitors, web_events
+from data_layer.service import HeatmapService
+from data_layer.settings import Settings
+from data_layer.store import SqlStore
+from heatmaps_testing.dataset import generate
+from tests.clickhouse.conftest import url_of
+from tests.factories import touch, web_click
+from tests.replica.test_replica import END, answers, load
+
+TAIL_DAYS = 4
+TODAY = END.date()
+HORIZON = TODAY - timedelta(days=TAIL_DAYS)
+OLD_DAY = HORIZON - timedelta(days=3)
+PAGE = "https://example.com/pricing"
+
+
+@pytest.fixture
+def tail_settings(
+    pg_migrated: Any, clickhouse_target: ClickHouseTarget, tmp_path: Path
+) -> Iterator[Settings]:
+    """A PostgreSQL database whose events go to the test cluster, with a SQL tail of four days."""
+    yield Settings(
+        database_url=pg_migrated.fresh(),
+        clickhouse_url=url_of(clickhouse_target),
+        sql_tail_days=TAIL_DAYS,
+        secret_key="test-secret-key",
+        screenshot_dir=tmp_path / "screenshots",
+        replica_dir=tmp_path / "replica",
+    )
+
+
+@pytest.fixture
+def reference(sqlite_template: Path, tmp_path: Path) -> Settings:
+    """A SQLite database that keeps every event (the same events are sent to it): what the answers
+    must be."""
+    path = tmp_path / "reference.db"
+    shutil.copyfile(sqlite_template, path)
+    return Settings(
+        database_url=f"sqlite:///{path}",
+        secret_key="test-secret-key",
+        screenshot_dir=tmp_path / "reference-screenshots",
+        replica_dir=tmp_path / "reference-replica",
+    )
+
+
+def engine_of(settings: Settings) -> Engine:
+    return create_db_engine(settings.database_url)
+
+
+def sql_count(engine: Engine, table: Any = web_events) -> int:
+    with engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).select_from(table)) or 0)
+
+
+def known_visitors(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.scalars(select(visitors.c.visitor_id)))
+
+
+def at(day: date, seconds: float) -> str:
+    moment = datetime(day.year, day.month, day.day, 12) + timedelta(seconds=seconds)
+    return moment.isoformat(timespec="milliseconds") + "Z"
+
+
+def both(settings: Settings, reference: Settings, events: list[dict[str, Any]]) -> tuple[int, int]:
+    """Send ``events`` as one batch to the tailed database and the reference; their (ingested,
+    duplicates) must agree."""
+    ours = ingest_web_batch(engine_of(settings), settings, events)
+    theirs = ingest_web_batch(engine_of(reference), reference, events)
+    assert (ours.ingested, ours.duplicates) == (theirs.ingested, theirs.duplicates)
+    return ours.ingested, ours.duplicates
+
+
+@pytest.mark.postgres
+def test_after_the_cut_answers_re_sends_and_late_clicks_are_as_if_nothing_was_cut(
+    tail_settings: Settings, reference: Settings, clickhouse_target: ClickHouseTarget
+) -> None:
+    engine, ref_engine = engine_of(tail_settings), engine_of(reference)
+    events = list(generate(events=2500, days=10, seed=5, end=END))
+    load(engine, tail_settings, events)
+    load(ref_engine, reference, events)
+    # Two fast clicks of an old session; a third arrives after the cut and makes them a rage run.
+    early = [web_click(sessionId="s-old", visitorId="v-old", timestamp=at(OLD_DAY, t)) for t in (0, 0.3)]
+    both(tail_settings, reference, early)
+    old_touches = [touch(timestamp=at(OLD_DAY, 0)), touch(timestamp=at(OLD_DAY, 5))]
+    for target in (tail_settings, reference):
+        ingest_touch_batch(engine_of(target), old_touches, "u-1", target.clickhouse_target())
+
+    ship = shipper.Shipper(engine, clickhouse_target, block_rows=900, rollup_quiet_s=0)
+    ship.ship()
+    before = sql_count(engine)
+    cut = tail.trim(engine, TAIL_DAYS, TODAY)
+    assert cut["web"] > before / 3 and cut["touch"] == 2
+    after_cut = sql_count(engine)
+    assert after_cut == before - cut["web"]
+    with engine.connect() as conn:
+        assert tail.horizon(conn) == HORIZON
+        assert conn.scalar(select(func.count()).where(web_events.c.session_id == "s-old")) == 0
+    assert tail.trim(engine, TAIL_DAYS, TODAY) == {"web": 0, "touch": 0}  # nothing more to cut
+
+    store = ClickHouseStore(clickhouse_target, engine)
+    ours, theirs = (HeatmapService(s, tail_settings, b"k") for s in (store, SqlStore(ref_engine)))
+    assert answers(ours) == answers(theirs)
+    assert store.day_range("web") == SqlStore(ref_engine).day_range("web")
+    assert store.day_range("touch") == SqlStore(ref_engine).day_range("touch")
+
+    # Re-sent: an old batch of the generated events, the two early clicks, the old touches: all known.
+    old_batch = [event for event in events if event["timestamp"] < at(OLD_DAY, 0)][:300]
+    assert old_batch
+    assert both(tail_settings, reference, old_batch) == (0, len(old_batch))
+    assert both(tail_settings, reference, early) == (0, 2)
+    for target in (tail_settings, reference):
+        result = ingest_touch_batch(engine_of(target), old_touches, "u-1", target.clickhouse_target())
+        assert (result.ingested, result.duplicates) == (0, 2)
+
+    # The late third click: a rage run with the two cut away, flagged as the reference flags it.
+    late = web_click(sessionId="s-old", visitorId="v-old", timestamp=at(OLD_DAY, 0.6))
+    assert both(tail_settings, reference, [late]) == (1, 0)
+    ship.ship()
+    mine = explore.session_events(store, "s-old", OLD_DAY)
+    wanted = explore.session_events(SqlStore(ref_engine), "s-old", OLD_DAY)
+    assert mine.equals(wanted)
+    assert mine["rage"].to_list() == [True, True, True]
+    assert answers(ours) == answers(theirs)
+
+    # The groups came back to SQL for those writes; the next cut takes them again (flags shipped).
+    assert sql_count(engine) > after_cut
+    tail.trim(engine, TAIL_DAYS, TODAY)
+    assert sql_count(engine) == after_cut
+    assert answers(ours) == answers(theirs)
+
+
+@pytest.mark.postgres
+def test_an_event_that_needs_what_was_cut_waits_while_clickhouse_cannot_answer(
+    tail_settings: Settings, clickhouse_target: ClickHouseTarget
+) -> None:
+    """Refused (503, retried by the client) and nothing written: never stored without its history."""
+    engine = engine_of(tail_settings)
+    ingest_web_batch(engine, tail_settings, [web_click(sessionId="s-a", timestamp=at(OLD_DAY, 0))])
+    shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0).ship()
+    assert tail.trim(engine, TAIL_DAYS, TODAY)["web"] == 1
+    unreachable = tail_settings.model_copy(
+        update={
+            "clickhouse_url": SecretStr(
+                url_of(clickhouse_target).replace(f":{clickhouse_target.port}/", ":1/")
+            )
+        }
+    )
+    late = [web_click(sessionId="s-a", timestamp=at(OLD_DAY, 0.2)), web_click(timestamp=at(TODAY, 0))]
+    with pytest.raises(Unavailable):
+        ingest_web_batch(engine, unreachable, late)
+    assert sql_count(engine) == 0
+    assert ingest_web_batch(engine, tail_settings, late).ingested == 2
+
+
+@pytest.mark.postgres
+def test_a_purge_across_the_cut_recomputes_the_kept_clicks_and_counts_every_deleted_event(
+    tail_settings: Settings, reference: Settings, clickhouse_target: ClickHouseTarget
+) -> None:
+    """A rage run crossing the purge's midnight loses its first clicks: the kept click's flags are
+    recomputed, though SQL had cut the run away, and the purge counts the events ClickHouse alone held."""
+    engine, ref_engine = engine_of(tail_settings), engine_of(reference)
+    cutoff = OLD_DAY
+    midnight = datetime(cutoff.year, cutoff.month, cutoff.day)
+    run = [
+        web_click(
+            sessionId="s-cross",
+            visitorId="v-cross",
+            timestamp=(midnight + timedelta(seconds=t)).isoformat() + "Z",
+        )
+        for t in (-0.8, -0.4, 0.1)
+    ]
+    gone = [
+        web_click(sessionId=f"s-{n}", visitorId=f"v-gone-{n}", timestamp=at(cutoff - timedelta(days=2), n))
+        for n in range(5)
+    ]
+    # A visitor of both sides whose kept event was cut from SQL too: still known after the purge.
+    kept = [
+        web_click(sessionId="s-k1", visitorId="v-kept", timestamp=at(cutoff - timedelta(days=1), 0)),
+        web_click(sessionId="s-k2", visitorId="v-kept", timestamp=at(cutoff + timedelta(days=1), 0)),
+    ]
+    both(tail_settings, reference, run + gone + kept)
+    ship = shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0)
+    ship.ship()
+    assert tail.trim(engine, TAIL_DAYS, TODAY)["web"] == 10
+    days = (TODAY - cutoff).days
+    ours = purge_older_than(engine, tail_settings, days, TODAY, clickhouse_target)
+    erasure.purge_before(clickhouse_target, cutoff, engine)
+    theirs = purge_older_than(ref_engine, reference, days, TODAY)
+    assert (ours.web_events, ours.touch_events) == (theirs.web_events, theirs.touch_events) == (8, 0)
+    assert known_visitors(engine) == known_visitors(ref_engine) == {"v-cross", "v-kept"}
+    ship.ship()
+    store = ClickHouseStore(clickhouse_target, engine)
+    kept = explore.session_events(store, "s-cross", cutoff)
+    assert kept.equals(explore.session_events(SqlStore(ref_engine), "s-cross", cutoff))
+    assert kept["rage"].to_list() == [False]
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(touch_events)) == 0
+
+
+def test_a_tail_needs_clickhouse_and_postgresql(tmp_path: Path) -> None:
+    for database in (f"sqlite:///{tmp_path / 'h.db'}", "postgresql+psycopg://postgres@127.0.0.1/x"):
+        with pytest.raises(ValueError, match="HEATMAPS_SQL_TAIL_DAYS needs"):
+            Settings(database_url=database, sql_tail_days=7)
+    with pytest.raises(ValueError, match="HEATMAPS_SQL_TAIL_DAYS needs"):
+        Settings(
+            database_url=f"sqlite:///{tmp_path / 'h.db'}",
+            clickhouse_url="clickhouse://127.0.0.1/heatmaps",
+            sql_tail_days=7,
+        )
+
+
+@pytest.mark.postgres
+def test_forgetting_a_visitor_whose_sessions_were_cut_reaches_them_and_their_neighbours_flags(
+    tail_settings: Settings, reference: Settings, clickhouse_target: ClickHouseTarget
+) -> None:
+    """Another visitor's click that made a rage run with the forgotten visitor's clicks (one session,
+    a visitor id reset mid-session) loses its flag, as on a database that kept everything."""
+    engine, ref_engine = engine_of(tail_settings), engine_of(reference)
+    clicks = [
+        web_click(sessionId="s-shared", visitorId=visitor, timestamp=at(OLD_DAY, t))
+        for visitor, t in (("v-f", 0), ("v-f", 0.3), ("v-other", 0.6))
+    ]
+    both(tail_settings, reference, clicks)
+    for target in (tail_settings, reference):
+        ingest_touch_batch(
+            engine_of(target), [touch(timestamp=at(OLD_DAY, 0))], "v-f", target.clickhouse_target()
+        )
+    ship = shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0)
+    ship.ship()
+    assert tail.trim(engine, TAIL_DAYS, TODAY) == {"web": 3, "touch": 1}
+    ours = forget_visitor(engine, "v-f", tail_settings, clickhouse_target)
+    erasure.forget(clickhouse_target, "v-f", engine)
+    theirs = forget_visitor(ref_engine, "v-f", reference)
+    assert (ours.web_events, ours.touch_events) == (theirs.web_events, theirs.touch_events) == (2, 1)
+    ship.ship()
+    store = ClickHouseStore(clickhouse_target, engine)
+    left = explore.session_events(store, "s-shared", OLD_DAY)
+    assert left.equals(explore.session_events(SqlStore(ref_engine), "s-shared", OLD_DAY))
+    assert left["visitor_id"].to_list() == ["v-other"] and left["rage"].to_list() == [False]
