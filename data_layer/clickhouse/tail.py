@@ -101,7 +101,8 @@ _CUT_WEB = text(
         WHERE w.day = :day AND NOT EXISTS (
             SELECT 1 FROM {web_events.name} AS o
             WHERE o.session_id = w.session_id AND o.page_key = w.page_key
-              AND (o.day >= :horizon OR o.seq > :shipped OR COALESCE(o.flags_rev, 0) > :flags_mark)
+              AND (o.day >= :horizon OR o.seq > :shipped OR COALESCE(o.flags_rev, 0) > :flags_mark
+                   OR o.seq = (SELECT max(seq) FROM {web_events.name}))
         )
         LIMIT {TRIM_BATCH_ROWS}
     )
@@ -111,7 +112,11 @@ _CUT_WEB = text(
 
 def _cut_web(engine: Engine, day: date, cut_before: date) -> int | None:
     """One batch of ``day``'s rows in groups that may go; None when the shipper has not yet sent the
-    flags a deletion recomputed (their revisions need not be above its mark until it has)."""
+    flags a deletion recomputed (their revisions need not be above its mark until it has).
+
+    The newest row's group stays, however old (a site without events for longer than the tail): a
+    flag correction's revision follows the newest stored sequence number, which must stay above the
+    shipper's mark for the correction to be shipped."""
     with write_transaction(engine) as conn:
         shipped = read_progress(conn, WEB_STREAM.name)
         if shipped.generation != deletions.generation(conn):

@@ -86,6 +86,11 @@ def at(day: date, seconds: float) -> str:
     return moment.isoformat(timespec="milliseconds") + "Z"
 
 
+def today_click() -> dict[str, Any]:
+    """An event of today, sent last: a live site's newest row (the cut keeps the newest row's group)."""
+    return web_click(sessionId="s-today", visitorId="v-today", timestamp=at(TODAY, 0))
+
+
 def both(settings: Settings, reference: Settings, events: list[dict[str, Any]]) -> tuple[int, int]:
     """Send ``events`` as one batch to the tailed database and the reference; their (ingested,
     duplicates) must agree."""
@@ -109,6 +114,7 @@ def test_after_the_cut_answers_re_sends_and_late_clicks_are_as_if_nothing_was_cu
     old_touches = [touch(timestamp=at(OLD_DAY, 0)), touch(timestamp=at(OLD_DAY, 5))]
     for target in (tail_settings, reference):
         ingest_touch_batch(engine_of(target), old_touches, "u-1", target.clickhouse_target())
+    both(tail_settings, reference, [today_click()])
 
     ship = shipper.Shipper(engine, clickhouse_target, block_rows=900, rollup_quiet_s=0)
     ship.ship()
@@ -140,6 +146,7 @@ def test_after_the_cut_answers_re_sends_and_late_clicks_are_as_if_nothing_was_cu
     # The late third click: a rage run with the two cut away, flagged as the reference flags it.
     late = web_click(sessionId="s-old", visitorId="v-old", timestamp=at(OLD_DAY, 0.6))
     assert both(tail_settings, reference, [late]) == (1, 0)
+    both(tail_settings, reference, [web_click(sessionId="s-today", timestamp=at(TODAY, 1))])
     ship.ship()
     mine = explore.session_events(store, "s-old", OLD_DAY)
     wanted = explore.session_events(SqlStore(ref_engine), "s-old", OLD_DAY)
@@ -150,7 +157,7 @@ def test_after_the_cut_answers_re_sends_and_late_clicks_are_as_if_nothing_was_cu
     # The groups came back to SQL for those writes; the next cut takes them again (flags shipped).
     assert sql_count(engine) > after_cut
     tail.trim(engine, TAIL_DAYS, TODAY)
-    assert sql_count(engine) == after_cut
+    assert sql_count(engine) == after_cut + 1  # today's second click
     assert answers(ours) == answers(theirs)
 
 
@@ -160,7 +167,9 @@ def test_an_event_that_needs_what_was_cut_waits_while_clickhouse_cannot_answer(
 ) -> None:
     """Refused (503, retried by the client) and nothing written: never stored without its history."""
     engine = engine_of(tail_settings)
-    ingest_web_batch(engine, tail_settings, [web_click(sessionId="s-a", timestamp=at(OLD_DAY, 0))])
+    ingest_web_batch(
+        engine, tail_settings, [web_click(sessionId="s-a", timestamp=at(OLD_DAY, 0)), today_click()]
+    )
     shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0).ship()
     assert tail.trim(engine, TAIL_DAYS, TODAY)["web"] == 1
     unreachable = tail_settings.model_copy(
@@ -173,7 +182,7 @@ def test_an_event_that_needs_what_was_cut_waits_while_clickhouse_cannot_answer(
     late = [web_click(sessionId="s-a", timestamp=at(OLD_DAY, 0.2)), web_click(timestamp=at(TODAY, 0))]
     with pytest.raises(Unavailable):
         ingest_web_batch(engine, unreachable, late)
-    assert sql_count(engine) == 0
+    assert sql_count(engine) == 1
     assert ingest_web_batch(engine, tail_settings, late).ingested == 2
 
 
@@ -203,7 +212,7 @@ def test_a_purge_across_the_cut_recomputes_the_kept_clicks_and_counts_every_dele
         web_click(sessionId="s-k1", visitorId="v-kept", timestamp=at(cutoff - timedelta(days=1), 0)),
         web_click(sessionId="s-k2", visitorId="v-kept", timestamp=at(cutoff + timedelta(days=1), 0)),
     ]
-    both(tail_settings, reference, run + gone + kept)
+    both(tail_settings, reference, [*run, *gone, *kept, today_click()])
     ship = shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0)
     ship.ship()
     assert tail.trim(engine, TAIL_DAYS, TODAY)["web"] == 10
@@ -212,7 +221,7 @@ def test_a_purge_across_the_cut_recomputes_the_kept_clicks_and_counts_every_dele
     erasure.purge_before(clickhouse_target, cutoff, engine)
     theirs = purge_older_than(ref_engine, reference, days, TODAY)
     assert (ours.web_events, ours.touch_events) == (theirs.web_events, theirs.touch_events) == (8, 0)
-    assert known_visitors(engine) == known_visitors(ref_engine) == {"v-cross", "v-kept"}
+    assert known_visitors(engine) == known_visitors(ref_engine) == {"v-cross", "v-kept", "v-today"}
     ship.ship()
     store = ClickHouseStore(clickhouse_target, engine)
     kept = explore.session_events(store, "s-cross", cutoff)
@@ -245,7 +254,7 @@ def test_forgetting_a_visitor_whose_sessions_were_cut_reaches_them_and_their_nei
         web_click(sessionId="s-shared", visitorId=visitor, timestamp=at(OLD_DAY, t))
         for visitor, t in (("v-f", 0), ("v-f", 0.3), ("v-other", 0.6))
     ]
-    both(tail_settings, reference, clicks)
+    both(tail_settings, reference, [*clicks, today_click()])
     for target in (tail_settings, reference):
         ingest_touch_batch(
             engine_of(target), [touch(timestamp=at(OLD_DAY, 0))], "v-f", target.clickhouse_target()
@@ -262,3 +271,24 @@ def test_forgetting_a_visitor_whose_sessions_were_cut_reaches_them_and_their_nei
     left = explore.session_events(store, "s-shared", OLD_DAY)
     assert left.equals(explore.session_events(SqlStore(ref_engine), "s-shared", OLD_DAY))
     assert left["visitor_id"].to_list() == ["v-other"] and left["rage"].to_list() == [False]
+
+
+@pytest.mark.postgres
+def test_on_a_site_quiet_for_longer_than_the_tail_a_late_click_still_ships_its_flags(
+    tail_settings: Settings, reference: Settings, clickhouse_target: ClickHouseTarget
+) -> None:
+    """Every event is older than the horizon: the cut keeps the newest row's group, so the revision of
+    the flags a late click changes (the newest sequence number, plus one) is above the shipper's mark."""
+    engine, ref_engine = engine_of(tail_settings), engine_of(reference)
+    run = [web_click(sessionId="s-run", timestamp=at(OLD_DAY, t)) for t in (0, 0.3)]
+    both(tail_settings, reference, [*run, web_click(sessionId="s-last", timestamp=at(OLD_DAY, 60))])
+    ship = shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0)
+    ship.ship()
+    assert tail.trim(engine, TAIL_DAYS, TODAY)["web"] == 2
+    with engine.connect() as conn:
+        assert set(conn.scalars(select(web_events.c.session_id))) == {"s-last"}
+    both(tail_settings, reference, [web_click(sessionId="s-run", timestamp=at(OLD_DAY, 0.6))])
+    ship.ship()
+    mine = explore.session_events(ClickHouseStore(clickhouse_target, engine), "s-run", OLD_DAY)
+    assert mine.equals(explore.session_events(SqlStore(ref_engine), "s-run", OLD_DAY))
+    assert mine["rage"].to_list() == [True, True, True]
