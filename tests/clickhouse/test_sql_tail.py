@@ -14,13 +14,14 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import Engine, func, select
 
-from data_layer import explore
+from data_layer import explore, group_commit
 from data_layer.clickhouse import erasure, shipper, tail
 from data_layer.clickhouse.store import ClickHouseStore
 from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.db import create_db_engine
 from data_layer.errors import Unavailable
-from data_layer.ingest import ingest_touch_batch, ingest_web_batch
+from data_layer.event_models import validate_web_batch
+from data_layer.ingest import RequestContext, ingest_touch_batch, ingest_web_batch, web_event_rows
 from data_layer.retention import forget_visitor, purge_older_than
 from data_layer.schema import touch_events, visitors, web_events
 from data_layer.service import HeatmapService
@@ -183,7 +184,17 @@ def test_an_event_that_needs_what_was_cut_waits_while_clickhouse_cannot_answer(
     with pytest.raises(Unavailable):
         ingest_web_batch(engine, unreachable, late)
     assert sql_count(engine) == 1
-    assert ingest_web_batch(engine, tail_settings, late).ingested == 2
+    # Sent together through the API's group commit, only the batch that needs ClickHouse waits.
+    writer = group_commit.web_batches(engine, unreachable)
+    rows = [
+        web_event_rows(validate_web_batch(part), unreachable, RequestContext())
+        for part in (late[:1], late[1:])
+    ]
+    waiting, recent = (writer.submit(batch) for batch in rows)
+    assert recent.result(timeout=30).ingested == 1
+    with pytest.raises(Unavailable):
+        waiting.result(timeout=30)
+    assert ingest_web_batch(engine, tail_settings, late).ingested == 1
 
 
 @pytest.mark.postgres
