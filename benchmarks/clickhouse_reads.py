@@ -2,6 +2,7 @@
 
 .venv/bin/python -m benchmarks.clickhouse_reads                  # 10 M events, the local two-shard cluster
 .venv/bin/python -m benchmarks.clickhouse_reads --copies 10      # then 100 M: nine more copies in ClickHouse
+.venv/bin/python -m benchmarks.clickhouse_reads --corrections 8  # a live site's flag corrections first
 
 The events are the data set of ``benchmarks.performance`` (the same SQLite file, generated through the
 service layer when missing; its ingestion rate is printed then), shipped into the database
@@ -123,6 +124,26 @@ def add_copies(target: ClickHouseTarget, copies: int) -> None:
             print(f"  shard {shard.number}: copy {copy} in {time.perf_counter() - started:.1f} s")
 
 
+def add_corrections(target: ClickHouseTarget, one_in: int) -> None:
+    """Flag corrections for about one click in ``one_in`` that has none, each equal to its row's own
+    flags (so no answer changes): what a live site's store holds, where the tracker sends a rage run's
+    clicks over several batches and each later one corrects the earlier ones (the benchmark's events
+    are ingested a session at a time, which leaves none)."""
+    flags, web = tables.local_name(target, tables.FLAGS), tables.local_name(target, tables.WEB)
+    for shard in tables.shards(target):
+        client = target.client(shard.host, shard.port)
+        try:
+            client.execute(
+                f"INSERT INTO {flags} SELECT seq, session_id, day, rage, rage_start, toUInt64(1), toInt64(1) "
+                f"FROM {web} WHERE event_type = 'click' AND rand() % {int(one_in)} = 0 "
+                f"AND seq NOT IN (SELECT seq FROM {flags})"
+            )
+        finally:
+            client.disconnect()
+    [(count,)] = target.client().execute(f"SELECT count() FROM {tables.read_name(target, tables.FLAGS)}")
+    print(f"flag corrections in ClickHouse: {count:,}")
+
+
 def raw_reads(target: ClickHouseTarget, window: Window, top: str) -> dict[str, Callable[[], Any]]:
     """The aggregations of the measured reads, sent straight to ClickHouse (no flags join, no mark)."""
     client = target.client()
@@ -240,6 +261,13 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=1, help="measure again with this many copies")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of API reads for its RSS")
+    parser.add_argument(
+        "--corrections",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first add flag corrections (equal to the flags) for one click in N, as a live site has",
+    )
     args = parser.parse_args()
     db = args.db or Path(f"benchmarks/out/perf-{args.events}.db")
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -254,6 +282,8 @@ def main() -> None:
     target = ClickHouseTarget.parse(args.clickhouse_url)
     tables.create_all(target)
     ship(engine, target)
+    if args.corrections:
+        add_corrections(target, args.corrections)
     roll_up(engine, target)
     service = HeatmapService(ClickHouseStore(target, engine), settings, b"bench")
     measure(service, target, args, url)

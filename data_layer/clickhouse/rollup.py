@@ -112,7 +112,8 @@ class _Counted:
         grouped = ", ".join(("day", "page_key", "breakpoint", *self.keys))
         return (
             f"INSERT INTO {local_name(target, self.table)} ({', '.join(self.table.columns)}) "
-            f"SELECT {selected} FROM {local_name(target, WEB)} {flags_join(target)} WHERE day IN %(days)s "
+            f"SELECT {selected} FROM {local_name(target, WEB)} {flags_join(target, 'day IN %(days)s')} "
+            "WHERE day IN %(days)s "
             f"AND seq <= %(mark)s AND {self.condition} GROUP BY {grouped}"
         )
 

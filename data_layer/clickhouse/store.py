@@ -56,6 +56,7 @@ from data_layer.clickhouse.tables import (
     SPREAD,
     TOUCH,
     WEB,
+    WINDOW_DAYS,
     Shard,
     Table,
     flags_join,
@@ -107,7 +108,7 @@ class ClickHouseStore:
         self.daily = read_name(target, ROLLUP)
         self.daily_by_dimension = read_name(target, ROLLUP_BY_DIMENSION)
         self._flags = read_name(target, FLAGS)
-        self._flags_join = flags_join(target)
+        self._flags_join = flags_join(target, WINDOW_DAYS)
         self._local = threading.local()
         self._known_keys: dict[tuple[date, date, int], pl.Series] = {}
         self._keys_lock = threading.Lock()
@@ -434,7 +435,8 @@ class ClickHouseStore:
         scanned = f"{condition} AND day IN %(left)s" if days.scanned else None
         rolled = built if include_fixed else f"{built} AND fixed = 0"
         # A group's session may have rows on several of its pages: they are all added up.
-        return _SummaryParts(self.target, rolled, scanned, built if len(params["page_keys"]) == 1 else None)
+        single = built if len(params["page_keys"]) == 1 else None
+        return _SummaryParts(self.target, rolled, scanned, single, "day IN %(left)s")
 
     def _best_sessions(self, parts: _SummaryParts, params: dict[str, Any]) -> pl.DataFrame:
         """:func:`metrics.replay_sessions` of a summary from its session rows: each shard ranks its own
@@ -878,7 +880,7 @@ class ClickHouseStore:
         conditions, params = where
         conditions.append("event_type = 'click'")
         condition = " AND ".join(conditions)
-        parts, scanned = [], condition
+        parts, scanned, scanned_days = [], condition, WINDOW_DAYS
         if not segments.has_segment_filter(filters):  # the builds count every click of a day
             with self.engine.connect() as conn:
                 days = rollup.window_days(conn, from_day, to_day, params["as_of_seq"])
@@ -886,6 +888,7 @@ class ClickHouseStore:
                 parts.append(self._rolled_up(days.builds, filters, schema))
                 # The days left are named: a month partition holding none of them is skipped.
                 scanned = f"{condition} AND day IN %(left)s" if days.scanned else ""
+                scanned_days = "day IN %(left)s"
                 params["left"] = tuple(days.scanned)
         if scanned:
             parts.append(
@@ -903,10 +906,13 @@ class ClickHouseStore:
             f"SELECT 1 FROM {self._flags} WHERE rev <= %(mark)s LIMIT 1", params
         ):  # builds count their days' flags corrected
             return counts
+        # Only the scanned days' corrections: a site's corrections of every day would be read otherwise.
+        corrected = f"SELECT seq FROM {flags} WHERE rev <= %(mark)s AND {scanned_days}"
         corrections = self._frame(
             f"SELECT page_key, breakpoint, toInt64(0), toInt64(sum({RAGE_START} - rage_start)), toInt64(0), "
-            f"toInt64(sum((dead OR {RAGE}) - (dead OR rage))) FROM {self._from(['rage'])} WHERE {scanned} "
-            f"AND seq IN (SELECT seq FROM {flags} WHERE rev <= %(mark)s) GROUP BY page_key, breakpoint",
+            f"toInt64(sum((dead OR {RAGE}) - (dead OR rage))) FROM {self.web} "
+            f"{flags_join(self.target, scanned_days)} WHERE {scanned} AND seq IN ({corrected}) "
+            "GROUP BY page_key, breakpoint",
             params,
             schema,
         )
@@ -1044,7 +1050,8 @@ class ClickHouseStore:
             conditions.append("visitor_id = %(visitor)s")
             params["visitor"] = visitor_id
         selected = ", ".join(_EXPRESSIONS.get(name, name) for name in WEB_EVENT_SCHEMA)
-        query = f"SELECT {selected} FROM {self.web} {self._flags_join} WHERE {' AND '.join(conditions)}"
+        flags = flags_join(self.target, "day >= %(day)s AND day <= %(next_day)s")
+        query = f"SELECT {selected} FROM {self.web} {flags} WHERE {' AND '.join(conditions)}"
         shipped = self._frame(query, params, WEB_EVENT_SCHEMA)
         newer = self.sql.session_events(session_id, day, visitor_id).filter(pl.col("seq") > mark)
         return pl.concat([shipped, newer]).sort("ts", "seq")
@@ -1154,6 +1161,8 @@ class _SummaryParts:
     built: str | None = None
     """One page's ``rolled`` but for fixed elements: the condition on ``web_daily_spread``; None when
     every session's rows are added up (no build, or a group of pages)."""
+    scanned_days: str = WINDOW_DAYS
+    """The days ``scanned`` reads, as a condition on ``day`` alone (the flag corrections gathered)."""
 
     def spread(self, condition: str) -> str:
         """The sessions where ``condition`` whose rows must be added up (:func:`rollup._spread`): those
@@ -1179,8 +1188,9 @@ class _SummaryParts:
             )
         if self.scanned is not None:
             columns, condition, grouped = scanned
+            flags = flags_join(self.target, self.scanned_days)
             parts.append(
-                f"SELECT {columns} FROM {local_name(self.target, WEB)} {flags_join(self.target)} WHERE "
+                f"SELECT {columns} FROM {local_name(self.target, WEB)} {flags} WHERE "
                 f"{self.scanned} AND {condition} GROUP BY {grouped}"
             )
         return " UNION ALL ".join(parts)

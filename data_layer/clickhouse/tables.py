@@ -230,16 +230,23 @@ TABLES = (WEB, FLAGS, TOUCH, ROLLUP, ROLLUP_BY_DIMENSION, BINS, DEAD_BINS, SESSI
 ROLLUPS = (ROLLUP, ROLLUP_BY_DIMENSION, BINS, DEAD_BINS, SESSIONS, SPREAD)
 
 
-def flags_join(target: ClickHouseTarget) -> str:
+def flags_join(target: ClickHouseTarget, days: str | None = None) -> str:
     """The join giving each web row its newest rage-flag correction, from the shard's own ``web_flags``
     (a session's rows and corrections share a shard). A correction counts once the rows of the write
     that made it are shipped (``rev`` within ``%(mark)s``), so an answer never shows a late click's
-    effect without the click."""
+    effect without the click. ``days``, a condition on ``day``: the rows read are of those days only,
+    and so are the corrections gathered for them (a correction carries its row's day), rather than
+    every correction ever made."""
+    where = "rev <= %(mark)s" if days is None else f"rev <= %(mark)s AND {days}"
     return (
         "ANY LEFT JOIN (SELECT seq, argMax(rage, version) AS f_rage, argMax(rage_start, version) AS "
-        f"f_rage_start, 1 AS f_has FROM {local_name(target, FLAGS)} WHERE rev <= %(mark)s "
+        f"f_rage_start, 1 AS f_has FROM {local_name(target, FLAGS)} WHERE {where} "
         "GROUP BY seq) AS flags USING seq"
     )
+
+
+WINDOW_DAYS = "day >= %(from_day)s AND day <= %(to_day)s"
+"""A read's window, as its conditions name it (:func:`flags_join`'s ``days``)."""
 
 
 @dataclass(frozen=True)
