@@ -97,8 +97,12 @@ class ShipperLeader:
         days = self.settings.sql_tail_days
         if days is None or time.monotonic() - self._trimmed < TRIM_EVERY_S:
             return
-        cut = tail.trim(self.engine, days, datetime.now(UTC).date())
         self._trimmed = time.monotonic()
+        try:
+            cut = tail.trim(self.engine, days, datetime.now(UTC).date())
+        except Exception as exc:  # SQL's trouble, not ClickHouse's: /healthz tells of the database
+            log.warning("cutting the SQL tail failed, will retry in a minute: %s", type(exc).__name__)
+            return
         if any(cut.values()):
             log.info("cut from the SQL tail (now in ClickHouse alone): %s", cut)
 

@@ -55,6 +55,7 @@ def test_init_backfill_status_forget_and_purge(engine, clickhouse_on, clickhouse
     after = runner.invoke(app, ["clickhouse", "status"])
     assert "lag behind ingestion: 0 web events, 0 touch events" in after.output
     assert "daily rollup: 0 of 10 days built" in after.output, "days just shipped are not quiet yet"
+    assert f"SQL tail: {SqlStore(engine).last_seq()} web and 1 touch events, every event" in after.output
     assert after.output.count("reachable, ") == 2 and "unreachable" not in after.output
 
     visitor = events[0]["visitorId"]

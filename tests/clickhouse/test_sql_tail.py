@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 
 from data_layer import explore, group_commit
 from data_layer.clickhouse import erasure, shipper, tail
+from data_layer.clickhouse.leader import ShipperLeader
 from data_layer.clickhouse.store import ClickHouseStore
 from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.db import create_db_engine
@@ -303,3 +304,26 @@ def test_on_a_site_quiet_for_longer_than_the_tail_a_late_click_still_ships_its_f
     mine = explore.session_events(ClickHouseStore(clickhouse_target, engine), "s-run", OLD_DAY)
     assert mine.equals(explore.session_events(SqlStore(ref_engine), "s-run", OLD_DAY))
     assert mine["rage"].to_list() == [True, True, True]
+
+
+@pytest.mark.postgres
+def test_the_shipping_process_cuts_the_tail_once_a_minute(
+    tail_settings: Settings, clickhouse_target: ClickHouseTarget
+) -> None:
+    engine = engine_of(tail_settings)
+    now = datetime.now(UTC).replace(tzinfo=None)
+    recent = web_click(sessionId="s-now", timestamp=now.isoformat(timespec="milliseconds") + "Z")
+    ingest_web_batch(engine, tail_settings, [web_click(sessionId="s-a", timestamp=at(OLD_DAY, 0)), recent])
+    leader = ShipperLeader(engine, tail_settings, clickhouse_target)
+    try:
+        leader.ship_once()  # ships, then cuts
+        with engine.connect() as conn:
+            assert set(conn.scalars(select(web_events.c.session_id))) == {"s-now"}
+            assert tail.horizon(conn) == now.date() - timedelta(days=TAIL_DAYS)
+        ingest_web_batch(
+            engine, tail_settings, [web_click(sessionId="s-b", timestamp=at(OLD_DAY, 9)), recent]
+        )
+        leader.ship_once()  # shipped, but the next cut waits for its minute
+        assert sql_count(engine) == 2 and leader.last_error is None
+    finally:
+        leader.stop()
