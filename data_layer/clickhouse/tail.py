@@ -47,7 +47,7 @@ RESTORED_COLUMNS = [
 _BOOLEANS = [
     index for index, name in enumerate(RESTORED_COLUMNS) if name in ("dead", "fixed", "rage", "rage_start")
 ]
-_TS = RESTORED_COLUMNS.index("ts")
+_TS, _EVENT_ID = RESTORED_COLUMNS.index("ts"), RESTORED_COLUMNS.index("event_id")
 _SESSION, _PAGE = RESTORED_COLUMNS.index("session_id"), RESTORED_COLUMNS.index("page_key")
 
 
@@ -280,6 +280,12 @@ def _bring_back(conn: Connection, target: ClickHouseTarget, pairs: set[tuple[str
         return 0
     stored = _stored_seqs(conn, [row[0] for row in wanted])
     missing = [_as_sql_row(row) for row in wanted if row[0] not in stored]
+    # An id is remembered while its event is in SQL: once cut, a new event may have taken it (a client
+    # reusing ids days apart). The row comes back without it, so the later event keeps it.
+    taken = _stored_ids(conn, [row[_EVENT_ID] for row in missing if row[_EVENT_ID] is not None])
+    for row in missing:
+        if row[_EVENT_ID] in taken:
+            row[_EVENT_ID] = None
     bulk_insert(conn, web_events, RESTORED_COLUMNS, missing)
     return len(missing)
 
@@ -287,6 +293,13 @@ def _bring_back(conn: Connection, target: ClickHouseTarget, pairs: set[tuple[str
 def _stored_seqs(conn: Connection, seqs: list[int]) -> set[int]:
     found = conn.execute(select(web_events.c.seq).where(web_events.c.seq.in_(seqs)))
     return {int(row[0]) for row in found}
+
+
+def _stored_ids(conn: Connection, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    found = conn.execute(select(web_events.c.event_id).where(web_events.c.event_id.in_(ids)))
+    return {str(row[0]) for row in found}
 
 
 def _as_sql_row(row: Sequence[Any]) -> list[Any]:

@@ -327,3 +327,25 @@ def test_the_shipping_process_cuts_the_tail_once_a_minute(
         assert sql_count(engine) == 2 and leader.last_error is None
     finally:
         leader.stop()
+
+
+@pytest.mark.postgres
+def test_an_id_taken_again_after_its_event_was_cut_does_not_block_bringing_the_group_back(
+    tail_settings: Settings, clickhouse_target: ClickHouseTarget
+) -> None:
+    """Ids are remembered while their events are in SQL (docs/scaling.md): a client that reuses one
+    days later has its new event stored, and the old event's group still comes back when needed."""
+    engine = engine_of(tail_settings)
+    old = web_click(eventId="reused", sessionId="s-old", timestamp=at(OLD_DAY, 0))
+    ingest_web_batch(engine, tail_settings, [old, today_click()])
+    ship = shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0)
+    ship.ship()
+    assert tail.trim(engine, TAIL_DAYS, TODAY)["web"] == 1
+    again = web_click(eventId="reused", sessionId="s-new", timestamp=at(TODAY, 5))
+    assert ingest_web_batch(engine, tail_settings, [again]).ingested == 1
+    late = web_click(sessionId="s-old", timestamp=at(OLD_DAY, 0.3))
+    assert ingest_web_batch(engine, tail_settings, [late]).ingested == 1
+    query = select(web_events.c.session_id, web_events.c.event_id).where(web_events.c.event_id.is_not(None))
+    with engine.connect() as conn:
+        owners = {event_id: session for session, event_id in conn.execute(query)}
+    assert owners["reused"] == "s-new" and owners[late["eventId"]] == "s-old"
