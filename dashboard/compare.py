@@ -249,10 +249,13 @@ def deltas(a: Totals, b: Totals) -> list[Delta]:
 
 def describe_change(delta: Delta) -> str | None:
     """The change in words for a metric's delta: ``+120 (+12.5 %)`` for counts, ``-0.4 pts`` for
-    shares (percentage points), ``no change``; None when a side has no value."""
+    shares (percentage points), ``no change``, or ``none in either`` when both are zero (a product
+    manager read "no change" beside 0.0 % as a finding); None when a side has no value."""
     change = delta.change
     if change is None:
         return None
+    if delta.a == 0 and delta.b == 0:
+        return "none in either"
     if delta.unchanged:
         return "no change"
     if delta.kind == "share":

@@ -188,6 +188,7 @@ def test_a_side_without_clicks_or_scrolls_has_no_rates() -> None:
     same = Delta("Dead rate", 0.0512, 0.0508, "share", "less")  # 5.12 % and 5.08 %: 5.1 % both
     assert same.unchanged and compare.describe_change(same) == "no change"
     assert not Delta("Dead rate", 0.05, 0.0506, "share", "less").unchanged
+    assert compare.describe_change(Delta("Rage rate", 0.0, 0.0, "share", "less")) == "none in either"
 
 
 @pytest.mark.parametrize(
