@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -173,7 +174,8 @@ def write_web_batches(
     _prefer_indexes(conn)
     if (clickhouse := settings.clickhouse_target()) is not None:  # groups the SQL tail no longer holds
         every = [row for rows in batches for row in rows]
-        tail.bring_back_web(conn, clickhouse, every, _TS, _SESSION, _PAGE)
+        reach = timedelta(milliseconds=settings.rage_max_interval_ms)
+        tail.bring_back_web(conn, clickhouse, every, _TS, _SESSION, _PAGE, reach)
     fresh_batches = _fresh_rows(conn, web_events, batches)
     fresh = [row for rows in fresh_batches for row in rows]
     if fresh:

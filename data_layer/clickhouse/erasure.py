@@ -62,15 +62,10 @@ def forget(target: ClickHouseTarget, visitor_id: str, engine: Engine) -> None:
     rollup's rows of the visitor's sessions (the only ones naming a visitor or a session); then the
     daily rollup's builds are voided (``engine``: the SQL database naming them), as one made while the
     deletion was under way may still count the visitor's clicks."""
-    with answering(target):
-        client = target.client()
-        try:
-            found = client.execute(
-                f"SELECT DISTINCT session_id FROM {read_name(target, WEB)} WHERE visitor_id = %(visitor)s",
-                {"visitor": visitor_id},
-            )
-        finally:
-            client.disconnect()
+    found = target.ask(
+        f"SELECT DISTINCT session_id FROM {read_name(target, WEB)} WHERE visitor_id = %(visitor)s",
+        {"visitor": visitor_id},
+    )
     create_all(target, ROLLUPS)  # a cluster upgraded since its shipper last ran may lack a newer one
     params = {"visitor": visitor_id, "sessions": tuple(session for (session,) in found) or ("",)}
     delete_where(target, SESSIONS, "first_visitor = %(visitor)s OR session_id IN %(sessions)s", params)

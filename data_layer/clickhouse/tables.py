@@ -331,12 +331,7 @@ def drop_all(target: ClickHouseTarget) -> None:
 def health(target: ClickHouseTarget) -> None:
     """Raises :class:`~data_layer.errors.Unavailable` naming ClickHouse unless every shard answers
     (through the Distributed table, as the queries do)."""
-    with answering(target):
-        client = target.client()
-        try:
-            client.execute(f"SELECT count() FROM {read_name(target, WEB)} WHERE 0")
-        finally:
-            client.disconnect()
+    target.ask(f"SELECT count() FROM {read_name(target, WEB)} WHERE 0")
 
 
 def shard_state(target: ClickHouseTarget, shard: Shard) -> tuple[int, int] | None:

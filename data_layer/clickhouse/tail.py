@@ -5,7 +5,7 @@ Ingestion keeps its promises from SQL: a re-sent event is known by its id, and a
 derived from every click of its (session, page). So the tail is cut at whole (session, page) groups only:
 a group goes when every row of it is of a day before the *horizon*, shipped, and its flag corrections
 shipped too (and the shipper has seen the latest deletion). An event that could touch a group cut away,
-one stamped earlier than the horizon's first second, first brings its groups back from ClickHouse,
+one stamped earlier than the horizon plus the rage interval, first brings its groups back from ClickHouse,
 rows with their sequence numbers and current flags and already shipped; from there the write is the
 usual one (its id is known, its run flags the clicks it extends, the corrections ship as any do), and a
 later trim cuts the group again. A mobile touch event has no group: one stamped before the horizon is
@@ -19,7 +19,7 @@ gone.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -28,16 +28,13 @@ from sqlalchemy import Connection, Engine, func, select, text
 from data_layer import deletions
 from data_layer.clickhouse.shipper import WEB_STREAM, read_progress
 from data_layer.clickhouse.tables import RAGE, RAGE_START, TOUCH, WEB, flags_join, local_name, read_name
-from data_layer.clickhouse.target import ClickHouseTarget, answering
+from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.db import bulk_insert, write_transaction
 from data_layer.schema import app_meta, touch_events, web_events
 
 HORIZON_KEY = "sql_tail_horizon"
 TRIM_BATCH_ROWS = 20_000
 """Rows cut per transaction: ingestion waits for the write lock meanwhile."""
-CHAIN_MARGIN = timedelta(seconds=1)
-"""A click chains to one less than a second before it (CONTRACT 2.2's widest interval, checked in
-settings): one stamped this close after the horizon may extend a run cut away."""
 _EPOCH = datetime(1970, 1, 1)
 
 RESTORED_COLUMNS = [
@@ -68,10 +65,6 @@ def _move_horizon(conn: Connection, day: date) -> date:
     return current
 
 
-def _first_second(day: date) -> datetime:
-    return datetime(day.year, day.month, day.day) + CHAIN_MARGIN
-
-
 def trim(engine: Engine, tail_days: int, today: date) -> dict[str, int]:
     """Cut what the tail no longer holds: web groups wholly before ``today - tail_days`` and shipped,
     touch events of those days shipped. Returns the rows cut per stream."""
@@ -81,17 +74,18 @@ def trim(engine: Engine, tail_days: int, today: date) -> dict[str, int]:
             row[0]
             for row in conn.execute(select(web_events.c.day).where(web_events.c.day < cut_before).distinct())
         ]
-    cut = {"web": 0, "touch": 0}
-    for day in sorted(days):
-        while (done := _cut_web(engine, day, cut_before)) is not None:
-            cut["web"] += done
-            if done < TRIM_BATCH_ROWS:
-                break
-    while (done := _cut_touch(engine, cut_before)) is not None:
-        cut["touch"] += done
+    web = sum(_batches(lambda day=day: _cut_web(engine, day, cut_before)) for day in sorted(days))
+    return {"web": web, "touch": _batches(lambda: _cut_touch(engine, cut_before))}
+
+
+def _batches(cut: Callable[[], int | None]) -> int:
+    """Rows cut by repeating ``cut`` (one batch a transaction) until a batch is short or it declines."""
+    total = 0
+    while (done := cut()) is not None:
+        total += done
         if done < TRIM_BATCH_ROWS:
             break
-    return cut
+    return total
 
 
 _CUT_WEB = text(
@@ -144,23 +138,24 @@ def _cut_touch(engine: Engine, cut_before: date) -> int | None:
         return conn.execute(touch_events.delete().where(touch_events.c.seq.in_(batch))).rowcount
 
 
-def _early(conn: Connection, stamps: Iterable[datetime]) -> datetime | None:
-    """The instant before which an event may meet rows cut away; None when nothing was cut or every
-    stamp is after it."""
+def _early(conn: Connection, stamps: Iterable[datetime], reach: timedelta) -> datetime | None:
+    """The instant before which an event may meet rows cut away (a click chains to one less than
+    ``reach``, the rage interval, before it); None when nothing was cut or every stamp is after it."""
     day = horizon(conn)
     if day is None:
         return None
-    limit = _first_second(day)
+    limit = datetime(day.year, day.month, day.day) + reach
     return limit if any(ts < limit for ts in stamps) else None
 
 
 def bring_back_web(conn: Connection, target: ClickHouseTarget, rows: Sequence[Sequence[Any]], ts_at: int,
-                   session_at: int, page_at: int) -> int:  # fmt: skip
+                   session_at: int, page_at: int, reach: timedelta) -> int:  # fmt: skip
     """Before ``rows`` (web rows about to be written) are checked: bring back from ClickHouse every row
-    of the (session, page) groups of those stamped before the horizon's first second that SQL lacks.
+    of the (session, page) groups of those stamped less than ``reach`` (the rage interval) after the
+    horizon, or before it, that SQL lacks.
     Returns the rows brought back. Raises :class:`~data_layer.errors.Unavailable` while ClickHouse
     cannot answer (the batch is refused and retried, never written without its history)."""
-    limit = _early(conn, (row[ts_at] for row in rows))
+    limit = _early(conn, (row[ts_at] for row in rows), reach)
     if limit is None:
         return 0
     return _bring_back(conn, target, {(row[session_at], row[page_at]) for row in rows if row[ts_at] < limit})
@@ -181,13 +176,13 @@ def before_purge(conn: Connection, target: ClickHouseTarget, cutoff: date) -> tu
         # A session's rows share a shard: each shard looks for its own sessions in its own table.
         f"AND session_id IN (SELECT session_id FROM {local_name(target, WEB)} WHERE day < %(cutoff)s)"
     )
-    found = _ask(target, query, {"cutoff": cutoff, "mark": marks["web"]})
+    found = target.ask(query, {"cutoff": cutoff, "mark": marks["web"]})
     _bring_back(conn, target, {(session, page) for session, page in found})
     only_there = []
     for name, table, sql_table in (("web", WEB, web_events), ("touch", TOUCH, touch_events)):
         count = "SELECT count() FROM {} WHERE day < %(cutoff)s AND seq <= %(mark)s"
-        [(there,)] = _ask(
-            target, count.format(read_name(target, table)), {"cutoff": cutoff, "mark": marks[name]}
+        [(there,)] = target.ask(
+            count.format(read_name(target, table)), {"cutoff": cutoff, "mark": marks[name]}
         )
         here = conn.scalar(
             select(func.count()).where(sql_table.c.day < cutoff, sql_table.c.seq <= marks[name])
@@ -203,15 +198,13 @@ def before_forget(conn: Connection, target: ClickHouseTarget, visitor_id: str) -
     if horizon(conn) is None:
         return 0
     marks = {name: read_progress(conn, name).shipped_seq for name in ("web", "touch")}
-    found = _ask(
-        target,
+    found = target.ask(
         f"SELECT DISTINCT session_id, page_key FROM {read_name(target, WEB)} "
         "WHERE visitor_id = %(visitor)s AND seq <= %(mark)s",
         {"visitor": visitor_id, "mark": marks["web"]},
     )
     _bring_back(conn, target, {(session, page) for session, page in found})
-    [(there,)] = _ask(
-        target,
+    [(there,)] = target.ask(
         f"SELECT count() FROM {read_name(target, TOUCH)} WHERE user_id = %(visitor)s AND seq <= %(mark)s",
         {"visitor": visitor_id, "mark": marks["touch"]},
     )
@@ -227,8 +220,7 @@ def visitors_gone(conn: Connection, target: ClickHouseTarget, cutoff: date, cand
     the SQL rows it deleted. SQL alone cannot tell, once its tail was cut: a visitor whose rows were cut
     may still have events of the kept days in ClickHouse."""
     mark = read_progress(conn, WEB_STREAM.name).shipped_seq
-    only_before = _ask(
-        target,
+    only_before = target.ask(
         f"SELECT visitor_id FROM {read_name(target, WEB)} WHERE seq <= %(mark)s "
         "GROUP BY visitor_id HAVING max(day) < %(cutoff)s",
         {"mark": mark, "cutoff": cutoff},
@@ -236,23 +228,13 @@ def visitors_gone(conn: Connection, target: ClickHouseTarget, cutoff: date, cand
     gone = {str(visitor) for (visitor,) in only_before}
     elsewhere = candidates - gone  # in ClickHouse on a kept day, or not shipped at all
     if elsewhere:
-        shipped = _ask(
-            target,
+        shipped = target.ask(
             f"SELECT DISTINCT visitor_id FROM {read_name(target, WEB)} "
             "WHERE visitor_id IN %(visitors)s AND seq <= %(mark)s",
             {"visitors": tuple(elsewhere), "mark": mark},
         )
         gone |= elsewhere - {str(visitor) for (visitor,) in shipped}
     return gone
-
-
-def _ask(target: ClickHouseTarget, query: str, params: dict[str, Any]) -> list[Any]:
-    with answering(target):
-        client = target.client()
-        try:
-            return list(client.execute(query, params))
-        finally:
-            client.disconnect()
 
 
 def _bring_back(conn: Connection, target: ClickHouseTarget, pairs: set[tuple[str, str]]) -> int:
@@ -275,7 +257,7 @@ def _bring_back(conn: Connection, target: ClickHouseTarget, pairs: set[tuple[str
         "sessions": tuple(sorted({session for session, _ in pairs})),
         "mark": read_progress(conn, WEB_STREAM.name).shipped_seq,
     }
-    wanted = [row for row in _ask(target, query, params) if (row[_SESSION], row[_PAGE]) in pairs]
+    wanted = [row for row in target.ask(query, params) if (row[_SESSION], row[_PAGE]) in pairs]
     if not wanted:
         return 0
     stored = _stored_seqs(conn, [row[0] for row in wanted])
@@ -315,7 +297,9 @@ def known_touch_ids(conn: Connection, target: ClickHouseTarget, rows: Sequence[S
     """The ids of touch rows stamped before the horizon that ClickHouse holds already (SQL may have cut
     them); empty when none is that early."""
     day = horizon(conn)
-    early = [row for row in rows if day is not None and row[id_at] is not None and row[day_at] < day]
+    if day is None:
+        return set()
+    early = [row for row in rows if row[id_at] is not None and row[day_at] < day]
     if not early:
         return set()
     query = (
@@ -327,7 +311,7 @@ def known_touch_ids(conn: Connection, target: ClickHouseTarget, rows: Sequence[S
         "days": tuple({row[day_at] for row in early}),
         "ids": tuple({row[id_at] for row in early}),
     }
-    return {str(found) for (found,) in _ask(target, query, params)}
+    return {str(found) for (found,) in target.ask(query, params)}
 
 
 def sql_rows(engine: Engine) -> dict[str, int]:

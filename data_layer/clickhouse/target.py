@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from clickhouse_driver import Client
@@ -86,6 +87,17 @@ class ClickHouseTarget:
             send_receive_timeout=300,
             settings=QUERY_SETTINGS,
         )
+
+    def ask(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """The rows of one query on the URL's server, on a client opened for it and closed after (an
+        occasional query, outside a store's clients); :class:`Unavailable` while ClickHouse cannot
+        answer."""
+        with answering(self):
+            client = self.client()
+            try:
+                return list(client.execute(query, params))
+            finally:
+                client.disconnect()
 
 
 UNREACHABLE = (

@@ -349,3 +349,29 @@ def test_an_id_taken_again_after_its_event_was_cut_does_not_block_bringing_the_g
     with engine.connect() as conn:
         owners = {event_id: session for session, event_id in conn.execute(query)}
     assert owners["reused"] == "s-new" and owners[late["eventId"]] == "s-old"
+
+
+@pytest.mark.postgres
+def test_a_wider_rage_interval_reaches_further_past_the_horizon(
+    tail_settings: Settings, reference: Settings, clickhouse_target: ClickHouseTarget
+) -> None:
+    """With 3 s between rage clicks, a click 1.5 s after the horizon's midnight still extends a run
+    of clicks cut away: the groups it may touch come back by the setting, not by a fixed second."""
+    slow = {"rage_max_interval_ms": 3000}
+    tailed, kept = tail_settings.model_copy(update=slow), reference.model_copy(update=slow)
+    engine, ref_engine = engine_of(tailed), engine_of(reference)
+    midnight = datetime(HORIZON.year, HORIZON.month, HORIZON.day)
+
+    def click(seconds: float) -> dict[str, Any]:
+        moment = midnight + timedelta(seconds=seconds)
+        return web_click(sessionId="s-slow", timestamp=moment.isoformat(timespec="milliseconds") + "Z")
+
+    both(tailed, kept, [click(-2.0), click(-0.5), today_click()])
+    shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0).ship()
+    assert tail.trim(engine, TAIL_DAYS, TODAY)["web"] == 2
+    both(tailed, kept, [click(1.5), web_click(sessionId="s-today", timestamp=at(TODAY, 1))])
+    shipper.Shipper(engine, clickhouse_target, rollup_quiet_s=0).ship()
+    day = HORIZON - timedelta(days=1)
+    mine = explore.session_events(ClickHouseStore(clickhouse_target, engine), "s-slow", day)
+    assert mine.equals(explore.session_events(SqlStore(ref_engine), "s-slow", day))
+    assert mine["rage"].to_list() == [True, True, True]
