@@ -42,11 +42,11 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
+import polars as pl
 from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, or_, select, update
 
 from data_layer import deletions
@@ -158,15 +158,13 @@ def _spread(target: ClickHouseTarget) -> str:
     )
 
 
-def newest_per_day(rows: Iterable[Any], day_at: int, seq_at: int) -> dict[date, int]:
-    """Each day's newest change among ``rows``: the greatest value at ``seq_at`` (an event's sequence
-    number, a correction's revision) per value at ``day_at``."""
-    newest: dict[date, int] = {}
-    for row in rows:
-        day, seq = row[day_at], int(row[seq_at])
-        if seq > newest.get(day, -1):
-            newest[day] = seq
-    return newest
+def newest_per_day(days: Sequence[date], seqs: Sequence[int]) -> dict[date, int]:
+    """Each day's newest change: the greatest of ``seqs`` (events' sequence numbers, corrections'
+    revisions) per day of ``days`` (a shipped block's: grouped by Polars, not row by row)."""
+    if not days:
+        return {}
+    frame = pl.DataFrame({"day": pl.Series(days, dtype=pl.Date), "seq": pl.Series(seqs, dtype=pl.Int64)})
+    return dict(frame.group_by("day").agg(pl.col("seq").max()).iter_rows())
 
 
 def record_shipped(conn: Connection, shipped: Mapping[date, int], now: datetime) -> None:

@@ -24,19 +24,20 @@ Touch events never change after insert: the same path without flags.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, Select, and_, func, insert, select, update
 
-from data_layer import deletions
+from data_layer import deletions, sqlite_arrow
 from data_layer.clickhouse import erasure, rollup
 from data_layer.clickhouse.tables import FLAGS, TOUCH, WEB, Table, write_name
 from data_layer.clickhouse.target import ClickHouseTarget, answering
-from data_layer.db import write_transaction
+from data_layer.db import SQLITE_BUSY_TIMEOUT_MS, write_transaction
 from data_layer.schema import clickhouse_shipping, touch_events, web_events
 from data_layer.store import web_column
 
@@ -46,6 +47,7 @@ BLOCK_ROWS = 200_000
 """Rows per insert: ClickHouse wants few large inserts (each makes a part on every shard)."""
 VERSION_GENERATION_SHIFT = 40
 """A flag version is ``generation << 40 | flags_rev``: a newer generation wins, then a newer revision."""
+WEB_DAY_AT, WEB_SEQ_AT = list(WEB.columns).index("day"), list(WEB.columns).index("seq")
 INSERT_SETTINGS = {"insert_distributed_sync": 1}
 """Acknowledged only once every shard has its rows: the progress written after it is true."""
 
@@ -114,14 +116,25 @@ def write_progress(
             rollup.record_shipped(conn, days, datetime.now(UTC).replace(tzinfo=None))
 
 
-def _columns_of(rows: list[Any], stream: Stream) -> list[Any]:
-    """SQL rows as the driver's columnar insert wants them (ClickHouse column order): times as
-    microseconds since 1970 (converted by Polars, not per value); everything else as the driver reads
-    it already (Booleans are 0/1 to it)."""
-    columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in stream.table.columns]
-    at = list(stream.table.columns).index("ts_us")
-    columns[at] = pl.Series(columns[at], dtype=pl.Datetime("us")).dt.epoch("us").to_list()
-    return columns
+def _driver_columns(columns: Sequence[Sequence[Any] | pl.Series], stream: Stream) -> list[Sequence[Any]]:
+    """A block's columns (ClickHouse column order) as the driver's columnar insert wants them. Times
+    become microseconds since 1970 and days dates, a column at a time by Polars: SQLite holds both as
+    ISO text (read as it is: a SQLAlchemy processor costs a Python call per value), PostgreSQL hands
+    over datetimes and dates. The rest go as read (Booleans are 0/1 to ClickHouse's driver)."""
+    converted: list[Sequence[Any]] = []
+    for name, values in zip(stream.table.columns, columns, strict=True):
+        series = values if isinstance(values, pl.Series) else None
+        if name == "ts_us":
+            series = pl.Series(values)
+            if series.dtype == pl.String:  # datetime.isoformat(" "): a fraction only when not zero
+                series = series.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us")
+            series = series.cast(pl.Datetime("us")).dt.epoch("us")
+        elif name == "day":
+            series = pl.Series(values)
+            if series.dtype == pl.String:
+                series = series.str.to_date("%Y-%m-%d")
+        converted.append(values if series is None else series.to_list())
+    return converted
 
 
 class Shipper:
@@ -144,6 +157,8 @@ class Shipper:
         self.roller = rollup.Roller(engine, target, rollup_quiet_s)
         self._checked: set[str] = set()
         self._client: Any = None
+        path = sqlite_arrow.sqlite_file(engine)
+        self._reader = None if path is None else sqlite_arrow.SqliteReader(path, SQLITE_BUSY_TIMEOUT_MS)
 
     def _ch(self) -> Any:
         if self._client is None:
@@ -154,6 +169,8 @@ class Shipper:
         if self._client is not None:
             self._client.disconnect()
             self._client = None
+        if self._reader is not None:
+            self._reader.close()
 
     def ship(self, progress: Callable[[int], None] | None = None) -> dict[str, int]:
         """Everything stored in SQL now, to ClickHouse; returns rows sent per stream. ``progress`` is
@@ -240,25 +257,23 @@ class Shipper:
         elif done.generation != generation:
             write_progress(self.engine, stream.name, Progress(done.shipped_seq, done.flags_mark, generation))
         shipped, sent = done.shipped_seq, 0
-        while shipped < last:
-            stop = min(last, shipped + self.block_rows)
-            rows = self._rows(stream, shipped, stop)
+        for stop, columns in self._blocks(stream, shipped, last):
+            rows = len(columns[0])
             if rows:
-                self._insert(stream.table, _columns_of(rows, stream))
+                self._insert(stream.table, columns)
             with self.engine.connect() as conn:
                 changed = deletions.generation(conn) != generation
             if changed:  # the block may hold rows a deletion removed in SQL after it was read
                 erasure.delete_where(self.target, stream.table, f"seq > {int(shipped)}")
                 return sent
-            days = rollup.newest_per_day(rows, *self._day_and_seq) if stream is WEB_STREAM else None
+            days = None
+            if stream is WEB_STREAM:
+                days = rollup.newest_per_day(columns[WEB_DAY_AT], columns[WEB_SEQ_AT])
             write_progress(self.engine, stream.name, Progress(stop, stop, generation), days)
-            shipped, sent = stop, sent + len(rows)
+            shipped, sent = stop, sent + rows
             if progress is not None:
-                progress(len(rows))
+                progress(rows)
         return sent
-
-    _day_and_seq = (list(WEB.columns).index("day"), list(WEB.columns).index("seq"))
-    """Where a shipped web row holds its day and sequence number."""
 
     def _days(self, stream: Stream, after: int, upto: int) -> dict[date, int] | None:
         """For web events: each day's newest sequence number in ``after < seq <= upto``, from SQL."""
@@ -274,11 +289,36 @@ class Shipper:
         statement = f"INSERT INTO {write_name(self.target, table)} ({names}) VALUES"
         self._ch().execute(statement, columns, columnar=True, settings=INSERT_SETTINGS)
 
-    def _rows(self, stream: Stream, after: int, upto: int) -> list[Any]:
+    def _select(self, stream: Stream, after: int, upto: int) -> Select[Any]:
         seq = stream.sql_table.c.seq
-        query = select(*stream.select_columns()).where(seq > after, seq <= upto).order_by(seq)
-        with self.engine.connect() as conn:
-            return list(conn.execute(query).all())
+        return select(*stream.select_columns()).where(seq > after, seq <= upto).order_by(seq)
+
+    def _blocks(self, stream: Stream, after: int, last: int) -> Iterator[tuple[int, list[Sequence[Any]]]]:
+        """(upper seq, columns) of each block of ``after < seq <= last``. From a SQLite file, the
+        reader's child reads the next block while this one is sent (:mod:`data_layer.sqlite_arrow`);
+        else the DBAPI's plain tuples (a SQLAlchemy Row per event would cost more than reading it)."""
+        bounds = [(low, min(last, low + self.block_rows)) for low in range(after, last, self.block_rows)]
+        if self._reader is None:
+            for low, high in bounds:
+                with self.engine.connect() as conn:
+                    rows = conn.execute(self._select(stream, low, high)).cursor.fetchall()
+                columns = list(zip(*rows, strict=True)) if rows else [() for _ in stream.table.columns]
+                yield high, _driver_columns(columns, stream)
+            return
+        reads = iter(bounds)
+
+        def read_next() -> Future[bytes] | None:
+            if (block := next(reads, None)) is None:
+                return None
+            sql = self._select(stream, *block).compile(self.engine, compile_kwargs={"literal_binds": True})
+            return self._reader.submit(str(sql), batch_rows=block[1] - block[0])  # type: ignore[union-attr]
+
+        pending = read_next()
+        for _, high in bounds:
+            assert pending is not None
+            frame = sqlite_arrow.frame_of(pending)
+            pending = read_next()
+            yield high, _driver_columns(frame.get_columns(), stream)
 
     def _ship_flags(self, done: Progress, generation: str) -> bool:
         """Send the rage flags changed since the mark (every flag ever changed on a new generation) of
@@ -307,7 +347,8 @@ class Shipper:
             columns[5] = [base + int(value) for value in columns[5]]
             self._insert(FLAGS, columns)
         if rows or new_generation:
-            changed = rollup.newest_per_day(rows, day_at=2, seq_at=5)  # (day, rev): their builds are stale
+            # (day, rev): their builds are stale
+            changed = rollup.newest_per_day([row[2] for row in rows], [row[5] for row in rows])
             progress = Progress(done.shipped_seq, done.shipped_seq, generation)
             write_progress(self.engine, "web", progress, changed)
         return True

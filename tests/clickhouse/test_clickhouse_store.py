@@ -14,7 +14,7 @@ import polars as pl
 import pytest
 from clickhouse_driver.errors import ServerException
 
-from data_layer import sessions
+from data_layer import sessions, sqlite_arrow
 from data_layer.clickhouse import erasure, shipper, tables
 from data_layer.clickhouse.store import ClickHouseStore
 from data_layer.clickhouse.target import ClickHouseTarget
@@ -380,3 +380,34 @@ def test_a_read_refused_on_a_stale_pooled_connection_is_sent_once_more(
     with pytest.raises(ServerException):
         store._execute("SELECT 1")
     assert calls == ["SELECT 1", "disconnect"]
+
+
+def test_a_reader_child_dying_mid_ship_loses_and_doubles_nothing(
+    engine, settings, clickhouse_target, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a child process reads the blocks (data_layer.sqlite_arrow); killed while the shipper
+    waits for a block, the round fails and the next one (a new child) ships exactly the rest."""
+    if sqlite_arrow.sqlite_file(engine) is None:
+        pytest.skip("the reader child reads SQLite files only; PostgreSQL's blocks are read in process")
+    load(engine, settings, list(generate(events=900, days=5, seed=9, end=END)))
+    ship = shipper.Shipper(engine, clickhouse_target, block_rows=200)
+    real_frame_of, reads = sqlite_arrow.frame_of, []
+
+    def killed_at_the_third(read: Any) -> pl.DataFrame:
+        reads.append(read)
+        if len(reads) == 3:
+            next(iter(ship._reader._pool._processes.values())).kill()  # type: ignore[union-attr]
+        return real_frame_of(read)
+
+    monkeypatch.setattr(sqlite_arrow, "frame_of", killed_at_the_third)
+    with pytest.raises(Exception):  # noqa: B017 - the pool's own error, whichever it is
+        ship.ship()
+    stored = SqlStore(engine).last_seq()
+    assert 0 < sum(_per_shard_rows(clickhouse_target, tables.WEB)) < stored
+    ship.ship()
+    ship.close()
+    shipped = clickhouse_target.client().execute(
+        f"SELECT count(), uniqExact(seq) FROM {tables.read_name(clickhouse_target, tables.WEB)}"
+    )
+    assert shipped == [(stored, stored)], "every event once"
+    assert ship.lag() == {"web": 0, "touch": 0}
