@@ -4,6 +4,7 @@ shard down answered as 503, and a password that never shows."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from dataclasses import replace
 from datetime import UTC, date, timedelta
@@ -18,12 +19,14 @@ from data_layer import sessions, sqlite_arrow
 from data_layer.clickhouse import erasure, shipper, tables
 from data_layer.clickhouse.store import ClickHouseStore
 from data_layer.clickhouse.target import ClickHouseTarget
+from data_layer.db import create_db_engine
 from data_layer.errors import BadRequest, Unavailable
 from data_layer.filters import TouchFilters, WebFilters
 from data_layer.ingest import ingest_touch_batch
 from data_layer.page_ref import PageRef
 from data_layer.retention import forget_visitor, purge_older_than
 from data_layer.service import HeatmapService
+from data_layer.settings import Settings
 from data_layer.store import SqlStore
 from heatmaps_testing.dataset import generate
 from tests.factories import touch, web_click, web_scroll
@@ -383,12 +386,13 @@ def test_a_read_refused_on_a_stale_pooled_connection_is_sent_once_more(
 
 
 def test_a_reader_child_dying_mid_ship_loses_and_doubles_nothing(
-    engine, settings, clickhouse_target, monkeypatch: pytest.MonkeyPatch
+    sqlite_template: Path, tmp_path: Path, clickhouse_target, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On SQLite a child process reads the blocks (data_layer.sqlite_arrow); killed while the shipper
-    waits for a block, the round fails and the next one (a new child) ships exactly the rest."""
-    if sqlite_arrow.sqlite_file(engine) is None:
-        pytest.skip("the reader child reads SQLite files only; PostgreSQL's blocks are read in process")
+    """From a SQLite file a child process reads the blocks (data_layer.sqlite_arrow); killed while the
+    shipper waits for a block, the round fails and the next one (a new child) ships exactly the rest."""
+    shutil.copyfile(sqlite_template, tmp_path / "h.db")
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}", secret_key="test-secret-key")
+    engine = create_db_engine(settings.database_url)
     load(engine, settings, list(generate(events=900, days=5, seed=9, end=END)))
     ship = shipper.Shipper(engine, clickhouse_target, block_rows=200)
     real_frame_of, reads = sqlite_arrow.frame_of, []
@@ -411,3 +415,4 @@ def test_a_reader_child_dying_mid_ship_loses_and_doubles_nothing(
     )
     assert shipped == [(stored, stored)], "every event once"
     assert ship.lag() == {"web": 0, "touch": 0}
+    engine.dispose()
