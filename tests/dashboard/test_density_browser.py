@@ -27,6 +27,7 @@ from tests.browser import needs_chromium
 from tests.dashboard.test_dashboard_browser import (
     ARTIFACTS,
     DENSITY_DRAWN,
+    EXPORT_TIMEOUT_MS,
     full_page_screenshot,
     hotspot_position,
     wait_idle,
@@ -116,7 +117,7 @@ def test_the_heatmap_draws_the_density_by_default(dashboard: dict[str, Any], bre
         full_page_screenshot(page, f"density-{breakpoint}")
         _chart_screenshot(page, f"density-{breakpoint}")
 
-        with page.expect_download() as download:
+        with page.expect_download(timeout=EXPORT_TIMEOUT_MS) as download:
             page.get_by_role("button", name="Download PNG").click()
         png = Path(download.value.path()).read_bytes()
         (ARTIFACTS / f"dashboard-density-{breakpoint}-export.png").write_bytes(png)

@@ -24,7 +24,12 @@ from data_layer.screenshots import latest_page_screenshot
 from data_layer.service import HeatmapService
 from data_layer.settings import Settings
 from tests.browser import needs_chromium
-from tests.dashboard.test_dashboard_browser import ARTIFACTS, full_page_screenshot, wait_idle
+from tests.dashboard.test_dashboard_browser import (
+    ARTIFACTS,
+    EXPORT_TIMEOUT_MS,
+    full_page_screenshot,
+    wait_idle,
+)
 from tests.live import free_port, running_dashboard, site_settings
 
 pytestmark = [
@@ -80,7 +85,7 @@ def _panel_screenshot(page: Any, name: str) -> None:
 
 
 def _download(page: Any, name: str) -> Image.Image:
-    with page.expect_download() as download:
+    with page.expect_download(timeout=EXPORT_TIMEOUT_MS) as download:
         page.get_by_role("button", name="Download PNG").click()
     png = Path(download.value.path()).read_bytes()
     (ARTIFACTS / f"dashboard-{name}-export.png").write_bytes(png)
