@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -351,14 +350,10 @@ def api(
 
 def serve_api(host: str, port: int, processes: int) -> None:
     """uvicorn serving ``api.app:create_app`` from ``processes`` processes; more than one run under
-    uvicorn's supervisor, which restarts a worker that dies.
-
-    The supervisor binds the socket the workers share, and uvicorn leaves its protocol at 0: asyncio
-    then never sets TCP_NODELAY on accepted connections, and each keep-alive answer waits for the
-    client's delayed ACK, about 40 ms (Kludex/uvicorn#3149). The socket is wrapped again as TCP first.
-    """
+    uvicorn's supervisor, which restarts a worker that dies (:func:`api.supervision.serve_workers`)."""
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
+
+    from api.supervision import serve_workers
 
     options: dict[str, Any] = {
         "factory": True,
@@ -371,10 +366,7 @@ def serve_api(host: str, port: int, processes: int) -> None:
     if processes == 1:
         uvicorn.run("api.app:create_app", **options)
         return
-    config = uvicorn.Config("api.app:create_app", **options)
-    bound = config.bind_socket()
-    listener = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
-    Multiprocess(config, sockets=[listener]).run()
+    serve_workers(uvicorn.Config("api.app:create_app", **options))
 
 
 def _dashboard_command(port: int, host: str) -> list[str]:

@@ -110,3 +110,42 @@ def test_workers_serve_capture_once_and_stop_cleanly(database_url: str, tmp_path
         assert "Traceback" not in server.log_text()
     finally:
         server.kill()
+
+
+def connections_of(pid: int, port: int) -> int:
+    """Established TCP connections of process ``pid`` on local port ``port`` (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd) if fd.is_symlink() else ""
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port, state, inode = int(fields[1].split(":")[1], 16), fields[3], fields[9]
+        count += local_port == port and state == "01" and inode in inodes
+    return count
+
+
+def test_workers_share_a_burst_of_connections(tmp_path: Path) -> None:
+    """Each worker listens on a socket of its own (SO_REUSEPORT): connections opened at once (a proxy's
+    pool, a load test) spread over the workers, where one shared socket gave nearly all to one worker."""
+    server = ApiServer(f"sqlite:///{tmp_path / 'w.db'}", tmp_path, args=("--workers", "2")).start()
+    clients: list[socket.socket] = []
+    try:
+        clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(48)]
+        request = f"GET /tracker.js HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode()
+        for client in clients:  # each answered: no connection waits on a socket nobody accepts from
+            client.sendall(request)
+            assert client.recv(64).startswith(b"HTTP/1.1 200")
+        workers = [
+            pid for pid in children(server.pid) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
+        shares = sorted(connections_of(pid, server.port) for pid in workers)
+        assert len(shares) == 2 and sum(shares) == 48 and shares[0] >= 10, (
+            shares
+        )  # a hash's spread: below 10 of 48 is 1 in 10^4
+    finally:
+        for client in clients:
+            client.close()
+        server.kill()
