@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
 from functools import lru_cache, partial
-from itertools import repeat
+from itertools import islice, repeat
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from sqlalchemy import (
     make_url,
     text,
 )
+from sqlalchemy.exc import DBAPIError
 
 from data_layer.settings import Settings, get_settings
 from data_layer.wal_checkpoint import WRITER_CHECKPOINT_PAGES, request_checkpoint
@@ -159,6 +160,70 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         request_checkpoint(database)
 
 
+@contextmanager
+def driver_errors(conn: Connection, statement: str) -> Iterator[None]:
+    """Raise the errors of the driver's own connection, used directly, as SQLAlchemy would raise them
+    for a statement it ran (``OperationalError`` for a lost or unreachable database, and so on): the
+    API tells an unavailable database (503, retried by clients) from a bug by those classes."""
+    dialect = conn.dialect
+    try:
+        yield
+    except dialect.loaded_dbapi.Error as exc:
+        lost = dialect.is_disconnect(exc, conn.connection.dbapi_connection, None)
+        base = dialect.loaded_dbapi.Error
+        raise DBAPIError.instance(
+            statement, None, exc, base, connection_invalidated=lost, dialect=dialect
+        ) from exc
+
+
+Query = tuple[str, Sequence[Any]]
+"""Plain driver SQL in the dialect's parameter style, and its parameters."""
+
+
+def in_list_queries(dialect: Dialect, select: str, column: str, values: Sequence[Any]) -> list[Query]:
+    """``{select} {column}`` among ``values`` (``select`` ends with its WHERE or AND): on PostgreSQL one
+    query taking them as one array (parsed and planned once, where an IN list would be as many
+    parameters), elsewhere IN lists of at most :data:`IN_LIST_CHUNK`; none when ``values`` is empty."""
+    if not values:
+        return []
+    if dialect.name == "postgresql":
+        return [(f"{select} {column} = ANY(%s)", (list(values),))]
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    queries: list[Query] = []
+    for start in range(0, len(values), IN_LIST_CHUNK):
+        chunk = tuple(values[start : start + IN_LIST_CHUNK])
+        queries.append((f"{select} {column} IN ({', '.join([mark] * len(chunk))})", chunk))
+    return queries
+
+
+def fetch_together(conn: Connection, groups: Sequence[Sequence[Query]]) -> list[list[tuple[Any, ...]]]:
+    """The rows of each group of queries (a group's queries' rows one after the other), in the caller's
+    transaction; queries run in order.
+
+    On PostgreSQL every query goes in one pipeline: the server runs them one after the other and the
+    answers come back together, in one round trip where one by one each would wait for the last.
+    Ingestion's look-ups run while its transaction holds the write lock, and under load each round trip
+    cost the other writers 0.3-1 ms (the wait, then the GIL taken back from the event loop's thread:
+    docs/performance.md).
+    """
+    flat = [query for group in groups for query in group]
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.dbapi_connection
+        cursors = [raw.cursor() for _ in flat]  # type: ignore[union-attr]
+        try:
+            with driver_errors(conn, "; ".join(sql for sql, _ in flat)), raw.pipeline():  # type: ignore[union-attr]
+                for cursor, (sql, params) in zip(cursors, flat, strict=True):
+                    cursor.execute(sql, params)
+            answers = [cursor.fetchall() for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+    else:
+        answers = [conn.exec_driver_sql(sql, tuple(params)).fetchall() for sql, params in flat]
+    answered = iter(answers)
+    return [[tuple(row) for rows in islice(answered, len(group)) for row in rows] for group in groups]
+
+
 def bulk_insert(conn: Connection, table: Table, names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     """Insert many rows (values of the columns ``names``, in that order) fast in the caller's transaction.
 
@@ -174,12 +239,8 @@ def bulk_insert(conn: Connection, table: Table, names: Sequence[str], rows: Sequ
     if dialect.name == "postgresql":
         quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor:
-            # Binary COPY spares formatting every value as text here and parsing it on the server
-            # (several times faster); it needs the columns' types, as the server reports them for a
-            # query planned to read nothing ("LIMIT 0" can still set up a scan of the whole table).
-            cursor.execute(f"SELECT {quoted} FROM {table.name} WHERE false")
-            types = [column.type_code for column in cursor.description]
+        with driver_errors(conn, f"COPY {table.name}"), cursor:
+            types = _copy_types(conn, cursor, table, quoted)
             with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN (FORMAT BINARY)") as copy:
                 copy.set_types(types)
                 for row in values:
@@ -193,6 +254,22 @@ def bulk_insert(conn: Connection, table: Table, names: Sequence[str], rows: Sequ
     placeholders = ", ".join("?" for _ in names)
     statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({placeholders})"
     conn.exec_driver_sql(statement, values)
+
+
+def _copy_types(conn: Connection, cursor: Any, table: Table, quoted: str) -> list[int]:
+    """The server's types of ``table``'s columns ``quoted``, which binary COPY needs.
+
+    Binary COPY spares formatting every value as text here and parsing it on the server (several times
+    faster). The types come from a query planned to read nothing ("LIMIT 0" can still set up a scan of
+    the whole table), asked once per database connection: asked per insert, it was one more round trip
+    inside the write lock. Migrations run before the API serves, so a connection's answer holds.
+    """
+    key = ("copy_types", table.name, quoted)
+    types: list[int] | None = conn.connection.info.get(key)
+    if types is None:
+        cursor.execute(f"SELECT {quoted} FROM {table.name} WHERE false")
+        types = conn.connection.info[key] = [column.type_code for column in cursor.description]
+    return types
 
 
 def _sqlite_converter(column: Column[Any], dialect: Dialect) -> Callable[[Sequence[Any]], list[Any]] | None:

@@ -9,19 +9,19 @@ touched, so a run that spans batches or arrives out of order is flagged exactly 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Dialect, Engine
 from ua_parser import parse as parse_user_agent
 
 from data_layer import rage, segments, visitors
 from data_layer.clickhouse import tail
 from data_layer.clickhouse.target import ClickHouseTarget
-from data_layer.db import IN_LIST_CHUNK, bulk_insert, write_transaction
+from data_layer.db import Query, bulk_insert, fetch_together, in_list_queries, write_transaction
 from data_layer.event_models import TouchEventIn, validate_batch, validate_web_batch
 from data_layer.schema import WEB_ROW_COLUMNS, touch_events, web_events
 from data_layer.settings import Settings
@@ -53,7 +53,9 @@ def browser_from_user_agent(user_agent: str) -> str | None:
 TOUCH_ROW_COLUMNS = (
     "event_id", "user_id", "screen_name", "x", "y", "ts", "day", "campaign_id", "event_type",
 )  # fmt: skip
-_TYPE, _SESSION, _PAGE, _TS = map(WEB_ROW_COLUMNS.index, ("event_type", "session_id", "page_key", "ts"))
+_TYPE, _SESSION, _PAGE, _TS, _VISITOR = map(
+    WEB_ROW_COLUMNS.index, ("event_type", "session_id", "page_key", "ts", "visitor_id")
+)
 _TOUCH_ID, _TOUCH_SCREEN, _TOUCH_DAY = map(TOUCH_ROW_COLUMNS.index, ("event_id", "screen_name", "day"))
 _RECT_SIDES = ("x", "y", "width", "height")
 
@@ -105,42 +107,29 @@ def web_event_row(event: Mapping[str, Any], settings: Settings, context: Request
     ]
 
 
-def _prefer_indexes(conn: Connection) -> None:
-    """Let this transaction's look-ups (ids, sessions) use their indexes on PostgreSQL.
+def _prefer_indexes(dialect: Dialect) -> list[Query]:
+    """Let this transaction's look-ups (ids, sessions) use their indexes on PostgreSQL (nothing to run
+    elsewhere); run with them (:func:`data_layer.db.fetch_together`).
 
     While the table grows faster than autovacuum analyses it, the planner prices a scan of the whole
     table from statistics of a much smaller one and chooses it over the index, so every batch would
     read every row: ingestion slows down as the table grows.
     """
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    return [("SELECT set_config('enable_seqscan', 'off', true)", ())] if dialect.name == "postgresql" else []
 
 
-def _known_event_ids(conn: Connection, table: Any, event_ids: Sequence[str]) -> set[str]:
-    """The ids among ``event_ids`` already stored. Plain driver SQL: SQLAlchemy's handling of each
-    value of a 500-value IN list costs more than the index lookups themselves. PostgreSQL takes them
-    as one array, which it parses and plans once instead of 500 parameters."""
-    if conn.dialect.name == "postgresql":
-        query = f"SELECT event_id FROM {table.name} WHERE event_id = ANY(%s)"
-        return {row[0] for row in conn.exec_driver_sql(query, (list(event_ids),))}
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    known: set[str] = set()
-    for start in range(0, len(event_ids), IN_LIST_CHUNK):
-        chunk = tuple(event_ids[start : start + IN_LIST_CHUNK])
-        query = f"SELECT event_id FROM {table.name} WHERE event_id IN ({', '.join([mark] * len(chunk))})"
-        known.update(row[0] for row in conn.exec_driver_sql(query, chunk))
-    return known
+def _known_ids_queries(dialect: Dialect, table: Any, rows: Iterable[Sequence[Any]]) -> list[Query]:
+    """The stored ids among those of ``rows`` (their first value; rows without one are not asked about).
+    Plain driver SQL: SQLAlchemy's handling of each value of a 500-value IN list costs more than the
+    index look-ups themselves."""
+    ids = [row[0] for row in rows if row[0] is not None]
+    return in_list_queries(dialect, f"SELECT event_id FROM {table.name} WHERE", "event_id", ids)
 
 
-def _fresh_rows(
-    conn: Connection, table: Any, batches: Sequence[list[list[Any]]], known: set[str] | None = None
-) -> list[list[list[Any]]]:
-    """Each batch's rows whose event id (their first value) is neither stored (nor among ``known``) nor
-    seen earlier, in this batch or one before it (rows without an id pass): the batches are decided in
+def _fresh_rows(batches: Sequence[list[list[Any]]], seen: set[str]) -> list[list[list[Any]]]:
+    """Each batch's rows whose event id (their first value) is neither among ``seen`` (those stored) nor
+    met earlier, in this batch or one before it (rows without an id pass): the batches are decided in
     order, as if each were written alone, and the stored ids are looked up once for all of them."""
-    ids = [row[0] for rows in batches for row in rows if row[0] is not None]
-    seen = _known_event_ids(conn, table, ids) if ids else set()
-    seen |= known or set()
     fresh_batches: list[list[list[Any]]] = []
     for rows in batches:
         fresh: list[list[Any]] = []
@@ -168,20 +157,33 @@ def write_web_batches(
     """Write batches of web event rows (:func:`web_event_rows`) in the caller's write transaction; one
     result per batch, each counted as if the batches had been written one by one, in order.
 
-    Whatever the number of batches, the stored ids, the clicks of the sessions touched (rage flags)
-    and the visitors are looked up once, and the rows go in one insert.
+    Whatever the number of batches, the stored ids, the clicks of the sessions with clicks (rage flags)
+    and the visitors are looked up once, together (one round trip on PostgreSQL), and the rows go in
+    one insert. The sessions and visitors asked about are those of every row, duplicates included: the
+    ids decide which rows are fresh only once all three answers are back.
     """
-    _prefer_indexes(conn)
+    prefer = _prefer_indexes(conn.dialect)
+    every = [row for rows in batches for row in rows]
     if (clickhouse := settings.clickhouse_target()) is not None:  # groups the SQL tail no longer holds
-        every = [row for rows in batches for row in rows]
+        fetch_together(conn, [prefer])
+        prefer = []
         reach = timedelta(milliseconds=settings.rage_max_interval_ms)
         tail.bring_back_web(conn, clickhouse, every, _TS, _SESSION, _PAGE, reach)
-    fresh_batches = _fresh_rows(conn, web_events, batches)
+    clicked = (row[_SESSION] for row in every if row[_TYPE] == "click")
+    visitor_ids = list({row[_VISITOR]: None for row in every})
+    lookups = [
+        prefer,
+        _known_ids_queries(conn.dialect, web_events, every),
+        rage.stored_clicks_queries(conn.dialect, clicked),
+        visitors.first_sessions_queries(conn.dialect, visitor_ids),
+    ]
+    _, known, stored_clicks, stored_visitors = fetch_together(conn, lookups)
+    fresh_batches = _fresh_rows(batches, {row[0] for row in known})
     fresh = [row for rows in fresh_batches for row in rows]
     if fresh:
         touched = {(row[_SESSION], row[_PAGE]) for row in fresh if row[_TYPE] == "click"}
-        rage.refresh_stored_flags(conn, touched, settings, pending=fresh)
-        visitors.assign_visitor_types(conn, fresh_batches)
+        rage.refresh_stored_flags(conn, touched, settings, pending=fresh, stored=stored_clicks)
+        visitors.assign_visitor_types(conn, fresh_batches, stored_visitors)
         bulk_insert(conn, web_events, WEB_ROW_COLUMNS, fresh)
     return [
         IngestResult(ingested=len(kept), duplicates=len(rows) - len(kept))
@@ -218,13 +220,13 @@ def store_touch_events(
         for event in events
     ]
     with write_transaction(engine) as conn:
-        _prefer_indexes(conn)
-        known = (
-            set()
-            if clickhouse is None
-            else tail.known_touch_ids(conn, clickhouse, rows, _TOUCH_ID, _TOUCH_SCREEN, _TOUCH_DAY)
+        _, stored = fetch_together(
+            conn, [_prefer_indexes(conn.dialect), _known_ids_queries(conn.dialect, touch_events, rows)]
         )
-        [fresh] = _fresh_rows(conn, touch_events, [rows], known)
+        known = {row[0] for row in stored}
+        if clickhouse is not None:
+            known |= tail.known_touch_ids(conn, clickhouse, rows, _TOUCH_ID, _TOUCH_SCREEN, _TOUCH_DAY)
+        [fresh] = _fresh_rows([rows], known)
         if fresh:
             bulk_insert(conn, touch_events, TOUCH_ROW_COLUMNS, fresh)
     return IngestResult(ingested=len(fresh), duplicates=len(rows) - len(fresh))

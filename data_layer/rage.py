@@ -16,9 +16,9 @@ from operator import itemgetter
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, Dialect, bindparam, func, select, update
 
-from data_layer.db import IN_LIST_CHUNK
+from data_layer.db import Query, fetch_together, in_list_queries
 from data_layer.schema import WEB_ROW_COLUMNS, web_events
 from data_layer.settings import Settings
 
@@ -113,7 +113,7 @@ def rage_flags_of_rows(
 
 
 _RAGE_COLUMNS = (*INPUT_COLUMNS, "rage", "rage_start")
-_CLICKS = f"SELECT {', '.join(_RAGE_COLUMNS)} FROM {web_events.name} WHERE event_type = 'click'"
+_CLICKS = f"SELECT {', '.join(_RAGE_COLUMNS)} FROM {web_events.name} WHERE event_type = 'click' AND"
 # Stands in for the sequence numbers of rows not inserted yet: above every stored one and increasing in
 # batch order, as the numbers they will get, so clicks at the same instant order as they will when stored.
 _PENDING_SEQ = 1 << 62
@@ -121,27 +121,23 @@ _PENDING_SEQ = 1 << 62
 _AFTER_SEQ = itemgetter(*map(WEB_ROW_COLUMNS.index, INPUT_COLUMNS[1:]))
 
 
-def _stored_clicks(conn: Connection, pairs: set[tuple[str, str]]) -> list[tuple[Any, ...]]:
-    """The stored clicks of the given (session, page) pairs, as :data:`_RAGE_COLUMNS` tuples.
+def stored_clicks_queries(dialect: Dialect, sessions: Iterable[str]) -> list[Query]:
+    """The stored clicks of ``sessions`` as :data:`_RAGE_COLUMNS` rows (:func:`db.fetch_together`).
 
     Selected by session only: every database uses the (session_id, page_key) index for a plain IN list,
-    while row-value IN lists make some planners scan the table. Other pages' clicks are dropped here.
-    Plain driver SQL, rows fetched at once: every ingested transaction reads these, and SQLAlchemy's
-    per-row handling cost more than the query (SQLite hands times back as text, parsed here).
+    while row-value IN lists make some planners scan the table. Plain driver SQL, rows fetched at once:
+    every ingested transaction reads these, and SQLAlchemy's per-row handling cost more than the query.
     """
-    sessions = sorted({session for session, _ in pairs})
-    postgres = conn.dialect.name == "postgresql"
-    size = len(sessions) if postgres else IN_LIST_CHUNK
-    fetched: list[tuple[Any, ...]] = []
-    for start in range(0, len(sessions), size):
-        chunk = sessions[start : start + size]
-        if postgres:
-            rows = conn.exec_driver_sql(f"{_CLICKS} AND session_id = ANY(%s)", (chunk,)).fetchall()
-        else:
-            among = f"session_id IN ({', '.join('?' * len(chunk))})"
-            rows = conn.exec_driver_sql(f"{_CLICKS} AND {among}", tuple(chunk)).fetchall()
-        fetched.extend(tuple(row) for row in rows if (row[2], row[3]) in pairs)  # (session_id, page_key)
-    if postgres:
+    return in_list_queries(dialect, _CLICKS, "session_id", sorted(set(sessions)))
+
+
+def _clicks_of_pairs(
+    dialect: Dialect, stored: Sequence[tuple[Any, ...]], pairs: set[tuple[str, str]]
+) -> list[tuple[Any, ...]]:
+    """The rows of :func:`stored_clicks_queries` on the given (session, page) pairs (SQLite hands times
+    back as text, parsed here)."""
+    fetched = [row for row in stored if (row[2], row[3]) in pairs]  # (session_id, page_key)
+    if dialect.name == "postgresql":
         return fetched
     return [(row[0], datetime.fromisoformat(row[1]), *row[2:]) for row in fetched]
 
@@ -151,6 +147,7 @@ def refresh_stored_flags(
     groups: Iterable[tuple[str, str]],
     settings: Settings,
     pending: Sequence[list[Any]] = (),
+    stored: Sequence[tuple[Any, ...]] | None = None,
 ) -> int:
     """Recompute rage flags of every click of the given (session, page) pairs; returns stored rows changed.
 
@@ -158,14 +155,18 @@ def refresh_stored_flags(
     call: their clicks join their pairs' runs and get their flags set in place, so they are stored
     already flagged and only the rarely changed older rows need an update. Those get ``flags_rev``
     above every sequence number an incremental reader can have seen without this transaction, so
-    readers find them.
+    readers find them. ``stored``: the rows of :func:`stored_clicks_queries` on (at least) the pairs'
+    sessions, when the caller fetched them with its other look-ups; else they are fetched here.
     """
     pairs = set(groups)
     if not pairs:
         return 0
+    if stored is None:
+        sessions = (session for session, _ in pairs)
+        [stored] = fetch_together(conn, [stored_clicks_queries(conn.dialect, sessions)])
     new = [row for row in pending if row[_TYPE] == "click"]
     stand_ins = [(_PENDING_SEQ + index, *_AFTER_SEQ(row)) for index, row in enumerate(new)]
-    fetched = _stored_clicks(conn, pairs)
+    fetched = _clicks_of_pairs(conn.dialect, stored, pairs)
     flags = rage_flags_of_rows(fetched + stand_ins, **settings.rage_thresholds())
     for row, (rage, rage_start) in zip(new, flags[len(fetched) :], strict=True):
         row[_RAGE], row[_RAGE_START] = rage, rage_start

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Dialect
 
-from data_layer.db import IN_LIST_CHUNK
+from data_layer.db import Query, in_list_queries
 from data_layer.schema import WEB_ROW_COLUMNS, visitors
 
 NEW = "new"
@@ -35,15 +35,26 @@ def first_sessions(rows: Sequence[Sequence[Any]]) -> dict[str, str]:
     return {visitor: session for visitor, (_, session) in earliest.items()}
 
 
-def assign_visitor_types(conn: Connection, batches: Sequence[list[list[Any]]]) -> None:
+def first_sessions_queries(dialect: Dialect, visitor_ids: Sequence[str]) -> list[Query]:
+    """(visitor id, first session) of the visitors among ``visitor_ids`` already recorded
+    (:func:`data_layer.db.fetch_together`)."""
+    select = f"SELECT visitor_id, first_session_id FROM {visitors.name} WHERE"
+    return in_list_queries(dialect, select, "visitor_id", visitor_ids)
+
+
+def assign_visitor_types(
+    conn: Connection, batches: Sequence[list[list[Any]]], stored: Sequence[tuple[Any, ...]]
+) -> None:
     """Set each row's visitor type (rows as :data:`WEB_ROW_COLUMNS`, about to be inserted in this write
     transaction) and record the first session of visitors seen for the first time.
 
-    ``batches`` are decided in order, as if each had been written in a transaction of its own: a visitor
-    new to the database is new in the first session of the first batch that holds them (group commit
-    writes the batches of concurrent requests together, and must answer as if they came one by one).
+    ``stored`` are the rows of :func:`first_sessions_queries` on (at least) the batches' visitors, read
+    in this transaction. ``batches`` are decided in order, as if each had been written in a transaction
+    of its own: a visitor new to the database is new in the first session of the first batch that holds
+    them (group commit writes the batches of concurrent requests together, and must answer as if they
+    came one by one).
     """
-    firsts = _stored_first_sessions(conn, list({row[_VISITOR]: None for rows in batches for row in rows}))
+    firsts: dict[str, str] = {visitor: session for visitor, session in stored}
     fresh: dict[str, str] = {}
     for rows in batches:
         for visitor, session in first_sessions(rows).items():
@@ -56,17 +67,3 @@ def assign_visitor_types(conn: Connection, batches: Sequence[list[list[Any]]]) -
             visitors.insert(),
             [{"visitor_id": visitor, "first_session_id": session} for visitor, session in fresh.items()],
         )
-
-
-def _stored_first_sessions(conn: Connection, ids: list[str]) -> dict[str, str]:
-    """visitor id -> first session of the visitors among ``ids`` already recorded (plain driver SQL, as
-    every ingested batch asks; PostgreSQL takes the ids as one array)."""
-    query = f"SELECT visitor_id, first_session_id FROM {visitors.name} WHERE visitor_id"
-    if conn.dialect.name == "postgresql":
-        return {visitor: session for visitor, session in conn.exec_driver_sql(f"{query} = ANY(%s)", (ids,))}
-    known: dict[str, str] = {}
-    for start in range(0, len(ids), IN_LIST_CHUNK):
-        chunk = tuple(ids[start : start + IN_LIST_CHUNK])
-        rows = conn.exec_driver_sql(f"{query} IN ({', '.join('?' * len(chunk))})", chunk)
-        known.update((visitor, session) for visitor, session in rows)
-    return known
