@@ -6,10 +6,12 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from heatmaps_testing.loopback import REPO
 
@@ -109,3 +111,22 @@ def test_the_installed_code_finds_its_files_in_site_packages(wheel: Path, tmp_pa
     misplaced = {what: str(path) for what, path in paths.items() if not path.is_relative_to(site)}
     missing = {what: str(path) for what, path in paths.items() if not path.is_file()}
     assert (misplaced, missing) == ({}, {})
+
+
+def test_the_package_asks_for_every_pinned_run_time_requirement() -> None:
+    """``pip install .`` (a wheel, no requirements file) gets what ``requirements.txt`` pins, each pin
+    inside the package's own range: a requirement missing there only fails once the code needs it."""
+    declared = {
+        (requirement := Requirement(line)).name.lower(): requirement.specifier
+        for line in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
+    pins = [
+        Requirement(line)
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "-"))
+    ]
+    assert pins
+    for pin in pins:
+        assert pin.name.lower() in declared, f"{pin.name} is pinned but not a dependency of the package"
+        [version] = [spec.version for spec in pin.specifier]
+        assert declared[pin.name.lower()].contains(version), f"{pin} outside {declared[pin.name.lower()]}"
