@@ -171,9 +171,9 @@ def refresh_stored_flags(
     for row, (rage, rage_start) in zip(new, flags[len(fetched) :], strict=True):
         row[_RAGE], row[_RAGE_START] = rage, rage_start
     changed = [
-        {"b_seq": stored[0], "b_rage": rage, "b_rage_start": rage_start}
-        for stored, (rage, rage_start) in zip(fetched, flags, strict=False)
-        if (rage, rage_start) != (stored[-2], stored[-1])  # the stored (rage, rage_start)
+        {"b_seq": click[0], "b_rage": rage, "b_rage_start": rage_start}
+        for click, (rage, rage_start) in zip(fetched, flags, strict=False)
+        if (rage, rage_start) != (click[-2], click[-1])  # the stored (rage, rage_start)
     ]
     if changed:
         # The newest stored number, or one above it when rows follow: a reader that saw this
