@@ -27,6 +27,11 @@ from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.settings import Settings
 
 log = logging.getLogger("heatmaps.clickhouse")
+SERVING_BLOCK_ROWS = 25_000
+"""Rows per insert of the API's shipper (the CLI's backfill ships :data:`shipper.BLOCK_ROWS`). The
+process that ships holds a block as the driver's Python values, about 5 KB a row: an API process
+catching up after an outage held 1 GB with blocks of 200,000 rows (docs/performance.md). In steady
+state a round ships about a second's events, which take one or two blocks of this size."""
 _WARN_EVERY_S = 30.0
 TRIM_EVERY_S = 60.0
 
@@ -36,7 +41,7 @@ class ShipperLeader:
 
     def __init__(self, engine: Engine, settings: Settings, target: ClickHouseTarget) -> None:
         self.engine, self.settings = engine, settings
-        self.shipper = Shipper(engine, target)
+        self.shipper = Shipper(engine, target, block_rows=SERVING_BLOCK_ROWS)
         self.holder = leases.holder_id()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
