@@ -75,6 +75,9 @@ def test_one_worker_ships_and_another_takes_over_when_it_is_killed(
         assert wait_for(shipped_all, 10)
 
         os.kill(first, signal.SIGKILL)
+        # Connections the kernel queued on the dying worker's own socket are reset with it (without
+        # net.ipv4.tcp_migrate_req); those opened once it is gone go to the other worker.
+        assert wait_for(lambda: not alive(first), 10)
         load(server, database_url, token)  # served by the other worker (and the one restarted)
         assert wait_for(lambda: shipper_holder(engine) not in (None, first), LEASE_S * 3), "taken over"
         assert alive(shipper_holder(engine))  # type: ignore[arg-type]
