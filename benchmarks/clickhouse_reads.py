@@ -34,14 +34,13 @@ import httpx
 from pydantic import SecretStr
 from sqlalchemy import func, select, update
 
-from benchmarks.query_latency import fill, median_ms
+from benchmarks.query_latency import fill, median_ms, perf_database
 from data_layer import deletions
 from data_layer.clickhouse import erasure, rollup, shipper, tables
 from data_layer.clickhouse.store import ClickHouseStore
 from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.db import create_db_engine, write_transaction
 from data_layer.filters import WebFilters, Window
-from data_layer.migrate import upgrade
 from data_layer.page_ref import PageRef
 from data_layer.schema import clickhouse_days, web_events
 from data_layer.service import HeatmapService
@@ -269,10 +268,8 @@ def main() -> None:
         help="first add flag corrections (equal to the flags) for one click in N, as a live site has",
     )
     args = parser.parse_args()
-    db = args.db or Path(f"benchmarks/out/perf-{args.events}.db")
-    db.parent.mkdir(parents=True, exist_ok=True)
+    db = perf_database(args.events, args.db)
     url = f"sqlite:///{db}"
-    upgrade(url)
     settings = Settings(_env_file=None, database_url=url, clickhouse_url=SecretStr(args.clickhouse_url))
     engine = create_db_engine(url)
     fill(engine, settings, args.events, days=90)

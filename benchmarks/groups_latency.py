@@ -14,16 +14,14 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 
 import polars as pl
 from sqlalchemy import func, select
 
-from benchmarks.query_latency import fill
+from benchmarks.query_latency import fill, perf_database
 from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
 from data_layer.filters import Window, parse_filters
-from data_layer.migrate import upgrade
 from data_layer.page_ref import GroupRef, PagePattern, PageRef
 from data_layer.replica import ReplicaStore
 from data_layer.schema import web_events
@@ -67,10 +65,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=10_000_000)
     args = parser.parse_args()
-    db = Path(f"benchmarks/out/perf-{args.events}.db")
-    db.parent.mkdir(parents=True, exist_ok=True)
+    db = perf_database(args.events)
     url = f"sqlite:///{db}"
-    upgrade(url)
     settings = Settings(_env_file=None, database_url=url)
     engine = create_db_engine(url)
     fill(engine, settings, args.events, days=90)

@@ -33,12 +33,11 @@ from benchmarks.dashboard_render import measure as measure_dashboard
 from benchmarks.ingest_throughput import batches
 from benchmarks.ingest_throughput import measure as measure_ingestion
 from benchmarks.ingest_throughput import report as report_ingestion
-from benchmarks.query_latency import fill, median_ms
+from benchmarks.query_latency import fill, median_ms, perf_database
 from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
 from data_layer.filters import WebFilters, Window
 from data_layer.ingest import ingest_touch_batch, ingest_web_batch
-from data_layer.migrate import upgrade
 from data_layer.page_ref import PageRef
 from data_layer.replica import ReplicaStore
 from data_layer.replica.runs import CATEGORICAL_COLUMNS
@@ -191,10 +190,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--db", type=Path, default=None)
     args = parser.parse_args()
-    db = args.db or Path(f"benchmarks/out/perf-{args.events}.db")
-    db.parent.mkdir(parents=True, exist_ok=True)
+    db = perf_database(args.events, args.db)
     url = f"sqlite:///{db}"
-    upgrade(url)
     settings = Settings(_env_file=None, database_url=url)
     engine = create_db_engine(url)
     print(

@@ -44,6 +44,15 @@ def median_ms(action: Callable[[], object], runs: int = RUNS) -> float:
     return statistics.median(timings)
 
 
+def perf_database(events: int, db: Path | None = None) -> Path:
+    """The benchmarks' SQLite file for a data set of ``events`` events (``benchmarks/out/perf-EVENTS.db``
+    unless ``db``), migrated: :func:`fill` fills it once, and every benchmark of that size reuses it."""
+    path = db or Path(f"benchmarks/out/perf-{events}.db")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 def fill(engine, settings: Settings, events: int, days: int = 30, *, demo_site: bool = False) -> None:
     with engine.connect() as conn:
         present = conn.scalar(select(func.count()).select_from(web_events))

@@ -21,11 +21,10 @@ import time
 from pathlib import Path
 
 from benchmarks.clickhouse_reads import LOCAL_CLUSTER
-from benchmarks.query_latency import fill
+from benchmarks.query_latency import fill, perf_database
 from data_layer.clickhouse import leader, shipper, tables
 from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.db import create_db_engine
-from data_layer.migrate import upgrade
 from data_layer.settings import Settings
 
 SCRATCH_DATABASE = "heatmaps_shipper_memory"
@@ -60,10 +59,8 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=None, help="default: benchmarks/out/perf-EVENTS.db")
     parser.add_argument("--block-rows", type=int, nargs="*", default=[], help="other block sizes to try")
     args = parser.parse_args()
-    db = args.db or Path(f"benchmarks/out/perf-{args.events}.db")
-    db.parent.mkdir(parents=True, exist_ok=True)
+    db = perf_database(args.events, args.db)
     url = f"sqlite:///{db}"
-    upgrade(url)
     settings = Settings(_env_file=None, database_url=url)
     engine = create_db_engine(url)
     fill(engine, settings, args.events, days=90)

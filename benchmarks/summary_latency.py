@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import argparse
 from datetime import timedelta
-from pathlib import Path
 
 import polars as pl
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from api.web_json import summary_text
-from benchmarks.query_latency import fill, median_ms
+from benchmarks.query_latency import fill, median_ms, perf_database
 from data_layer import metrics
 from data_layer.auth import Permission, create_token, secret_key
 from data_layer.db import create_db_engine
 from data_layer.filters import WebFilters, Window
-from data_layer.migrate import upgrade
 from data_layer.page_ref import PageRef
 from data_layer.replica import ReplicaStore
 from data_layer.schema import web_events
@@ -37,10 +35,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=10_000_000)
     args = parser.parse_args()
-    db = Path(f"benchmarks/out/perf-{args.events}.db")
-    db.parent.mkdir(parents=True, exist_ok=True)
+    db = perf_database(args.events)
     url = f"sqlite:///{db}"
-    upgrade(url)
     settings = Settings(_env_file=None, database_url=url, rate_limit_query_per_minute=1_000_000)
     engine = create_db_engine(url)
     fill(engine, settings, args.events, days=90)
