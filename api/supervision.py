@@ -49,7 +49,6 @@ def port_socket(host: str, port: int, backlog: int | None = None) -> socket.sock
     except OSError:
         sock.close()
         raise
-    sock.set_inheritable(True)
     return sock
 
 
