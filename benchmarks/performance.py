@@ -18,7 +18,6 @@ import argparse
 import multiprocessing
 import platform
 import random
-import resource
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +32,7 @@ from benchmarks.dashboard_render import measure as measure_dashboard
 from benchmarks.ingest_throughput import batches
 from benchmarks.ingest_throughput import measure as measure_ingestion
 from benchmarks.ingest_throughput import report as report_ingestion
-from benchmarks.query_latency import fill, median_ms, perf_database
+from benchmarks.query_latency import fill, median_ms, perf_database, rss_mib
 from data_layer.auth import secret_key
 from data_layer.db import create_db_engine
 from data_layer.filters import WebFilters, Window
@@ -137,17 +136,6 @@ DUCKDB_SUMMARY = [
         ORDER BY rage_events DESC, dead_clicks DESC, clicks DESC, last_ts DESC, session_id) <= 5
     """,
 ]
-
-
-def rss_mib() -> float:
-    """Peak resident memory of this process (MiB). Linux's VmHWM, not ``ru_maxrss``: a spawned process
-    inherits its parent's ``ru_maxrss`` across fork and exec, which would report the parent's peak."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def load_touches(engine, events: int, last_day) -> None:

@@ -8,6 +8,7 @@ The database is filled once (benchmark data set, 30 days) and reused on later ru
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -42,6 +43,17 @@ def median_ms(action: Callable[[], object], runs: int = RUNS) -> float:
         action()
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings)
+
+
+def rss_mib() -> float:
+    """Peak resident memory of this process (MiB). Linux's VmHWM, not ``ru_maxrss``: a spawned process
+    inherits its parent's ``ru_maxrss`` across fork and exec, which would report the parent's peak."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def perf_database(events: int, db: Path | None = None) -> Path:

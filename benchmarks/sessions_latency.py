@@ -21,8 +21,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import func, insert, select
 
-from benchmarks.performance import rss_mib
-from benchmarks.query_latency import median_ms
+from benchmarks.query_latency import median_ms, rss_mib
 from data_layer.db import create_db_engine, write_transaction
 from data_layer.filters import WebFilters, Window
 from data_layer.migrate import upgrade

@@ -21,20 +21,13 @@ import time
 from pathlib import Path
 
 from benchmarks.clickhouse_reads import LOCAL_CLUSTER
-from benchmarks.query_latency import fill, perf_database
+from benchmarks.query_latency import fill, perf_database, rss_mib
 from data_layer.clickhouse import leader, shipper, tables
 from data_layer.clickhouse.target import ClickHouseTarget
 from data_layer.db import create_db_engine
 from data_layer.settings import Settings
 
 SCRATCH_DATABASE = "heatmaps_shipper_memory"
-
-
-def _peak_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def ship_all(database_url: str, clickhouse_url: str, block_rows: int, answer: multiprocessing.Queue) -> None:
@@ -47,7 +40,7 @@ def ship_all(database_url: str, clickhouse_url: str, block_rows: int, answer: mu
         shipped = sender.ship().get("web", 0)
         while sum(sender.lag().values()):
             shipped += sender.ship().get("web", 0)
-        answer.put((shipped, time.perf_counter() - started, _peak_mib()))
+        answer.put((shipped, time.perf_counter() - started, rss_mib()))
     finally:
         sender.close()
         engine.dispose()
