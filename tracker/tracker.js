@@ -43,6 +43,7 @@
   var IDLE_MS = 30 * 60 * 1000; // new session after 30 minutes without activity
   var DEAD_MS = 2500; // no DOM mutation this long after a click -> dead (CONTRACT 2.3)
   var ALIVE_MS = 100; // a scroll, selection or navigation this soon after a click -> alive
+  var ECHO_MS = 500; // a change in view this soon after a later press or scroll is that action's
   // Work per mutation callback, so pages that mutate a lot stay fast: records looked at, and boxes
   // measured (the first measurement after a change may lay the page out).
   var MAX_RECORDS = 500;
@@ -73,6 +74,10 @@
   // The last press until its click: { els, at, changed }, `changed` once the DOM reacted to it (a
   // popover that closes when focus leaves it reacts to the press, before the click event fires).
   var press = null;
+  // When the visitor last pressed or scrolled (performance.now()). A change in view this soon after it is
+  // that action's, not an earlier click's: a scroll spy restyling a sticky header and its table of
+  // contents, the menu the next click opens.
+  var actedAt = -Infinity;
   // The control of the <label> clicked last, until the next press or key: the browser follows a click on
   // a label with a click of its own on the control, which is the same user action.
   var labelled = null;
@@ -454,6 +459,11 @@
       answer(click);
       return false;
     });
+    // Not near it, a change answers a click only in view, and not right after a later press or scroll.
+    var now = performance.now();
+    waiting = waiting.filter(function (click) {
+      return !(actedAt > click.at && now - actedAt <= ECHO_MS);
+    });
     if (!waiting.length) return;
     // Nodes added must show themselves, and so must changed text unless it went blank. A removed node is
     // judged where it was (by its nearest neighbour that may show, else its parent), and a changed
@@ -668,6 +678,7 @@
       "scroll",
       function () {
         alive(ALIVE_MS);
+        actedAt = performance.now();
         if (Date.now() - lastActivity > 1000) session();
         measure();
       },
@@ -686,7 +697,7 @@
           // One press per gesture: mousedown follows pointerdown where pointer events exist.
           if (type === "pointerdown" || !window.PointerEvent) {
             var el = e.target && e.target.nodeType === 1 ? e.target : e.target && e.target.parentElement;
-            press = el ? { els: [el], at: performance.now(), changed: false } : null;
+            press = el ? { els: [el], at: (actedAt = performance.now()), changed: false } : null;
             if (press) watch();
           }
         },

@@ -788,3 +788,41 @@ def test_only_changes_a_visitor_can_tie_to_the_click_make_it_alive(
 
     assert [(c["selector"], c["dead"]) for c in _by_time(clicks)] == verdicts
     _assert_clean(backend, clock_ahead=timedelta(seconds=3 * (DEAD_AFTER_S + 0.1)))
+
+
+def test_changes_in_view_right_after_a_later_scroll_or_press_are_that_actions(
+    backend: Backend, open_page: OpenPage
+) -> None:
+    """A trial on a documentation site (MkDocs Material) found dead clicks made alive by what the theme
+    does whenever the page scrolls: it restyles its sticky header and its table of contents, in view. A
+    change in view within 500 ms after a later scroll or press is that action's; one that comes later (a
+    page waiting for its server) or belongs to the click itself still answers it."""
+    page = open_page()
+    _load_fixture(page, backend, "tracker_scroll_spy.html", paused_clock=True)
+
+    def back_to_top() -> None:
+        scroll_and_wait(page, "scrollTo(0, 0)")
+        page.clock.run_for(700)  # past the spy's settling and the scroll's 500 ms
+
+    page.click("#text")  # text, then the reader scrolls on: the header and contents change at once ...
+    page.clock.run_for(500)
+    scroll_and_wait(page, "scrollBy(0, 300)")
+    page.clock.run_for(int(DEAD_AFTER_S * 1000))  # ... and the contents again 200 ms after: still dead
+    back_to_top()
+    page.click("#text")  # text, then 500 ms later a button showing a panel in view: the button's
+    page.clock.run_for(500)
+    page.click("#open")
+    page.clock.run_for(int(DEAD_AFTER_S * 1000))
+    page.click("#load")  # results in view 1,000 ms after the click, 700 ms after a scroll: alive
+    page.clock.run_for(300)
+    scroll_and_wait(page, "scrollBy(0, 300)")
+    page.clock.run_for(1000)
+    back_to_top()
+    scroll_and_wait(page, "scrollBy(0, 50)")  # a scroll, then at once a click whose own change is in view
+    page.clock.run_for(100)
+    page.click("#open")
+
+    verdicts = [("#text", True), ("#text", True), ("#open", False), ("#load", False), ("#open", False)]
+    clicks = _wait_for(_clicks(backend, len(verdicts)), 5.0, page)
+    assert [(c["selector"], c["dead"]) for c in _by_time(clicks)] == verdicts
+    _assert_clean(backend, clock_ahead=timedelta(seconds=10))

@@ -14,7 +14,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -319,3 +320,115 @@ def test_a_real_page_reports_its_campaign_referrer_tags_and_boxes(live_api, poli
             "width": round(row["rect_width"]),
             "height": round(row["rect_height"]),
         }
+
+
+MATERIAL_PAGES = {
+    "index.md": "# Widget\n\nStart with [the install guide](install.md).\n",
+    "install.md": (
+        "# Install\n\n"
+        + "\n\n".join(
+            "SECRET-PARAGRAPH-TEXT of the install guide, long enough to wrap. " * 4 for _ in range(3)
+        )
+        + '\n\n=== "pip"\n\n    pip install widget\n\n=== "conda"\n\n    conda install widget\n\n'
+        + "Then read [how to use it](../usage/).\n\n"
+        + "\n\n".join(f"## Part {i}\n\n" + "More SECRET-PARAGRAPH-TEXT here. " * 30 for i in range(8))
+    ),
+    "usage.md": "# Usage\n\n" + "\n\n".join("Usage SECRET-PARAGRAPH-TEXT. " * 20 for _ in range(10)),
+}
+MATERIAL_CONFIG = """site_name: Widget
+theme:
+  name: material
+  custom_dir: overrides
+  font: false
+  features: [navigation.instant, navigation.top, toc.follow]
+markdown_extensions:
+  - pymdownx.superfences
+  - pymdownx.tabbed:
+      alternate_style: true
+"""
+
+
+@pytest.fixture(scope="module")
+def material_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A documentation site built by MkDocs with the Material theme (requirements-dev.txt), whose pages
+    carry SCRIPT_TAG where the tracker goes; its fonts are the browser's (no third-party host)."""
+    pytest.importorskip("material", reason="mkdocs-material (requirements-dev.txt) is not installed")
+    root = tmp_path_factory.mktemp("material")
+    (root / "docs").mkdir()
+    (root / "overrides").mkdir()
+    for name, text in MATERIAL_PAGES.items():
+        (root / "docs" / name).write_text(text)
+    (root / "overrides" / "main.html").write_text(
+        '{% extends "base.html" %}{% block scripts %}{{ super() }}SCRIPT_TAG{% endblock %}'
+    )
+    (root / "mkdocs.yml").write_text(MATERIAL_CONFIG)
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--quiet", "--site-dir", str(root / "site")],
+        cwd=root, check=True, capture_output=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )  # fmt: skip
+    return root / "site"
+
+
+@pytest.fixture
+def material_site(live_api: dict[str, Any], material_build: Path) -> Iterator[str]:
+    """The built site, served with the API's tracker in place of SCRIPT_TAG."""
+    tag = f'<script src="{live_api["base"]}/tracker.js" data-key="{live_api["ingest"]}" defer></script>'
+
+    class Site(SimpleHTTPRequestHandler):
+        def log_message(self, *_args: Any) -> None:
+            return None
+
+        def do_GET(self) -> None:
+            path = Path(self.translate_path(self.path))
+            page = path / "index.html" if path.is_dir() else path
+            if page.suffix != ".html" or not page.is_file():
+                super().do_GET()
+                return
+            body = page.read_text().replace("SCRIPT_TAG", tag).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Site, directory=str(material_build)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_on_a_theme_that_restyles_itself_as_the_page_scrolls_a_click_on_text_stays_dead(
+    live_api, material_site
+) -> None:
+    """MkDocs Material, a common documentation theme nobody here wrote: it shadows its sticky header,
+    shows the section's title in it, moves the active entry of its contents and shows a back-to-top
+    button whenever the page scrolls, and swaps pages in place by script (instant navigation). A click
+    on text followed by a scroll stays dead; a content tab and a link to the next page are alive; the
+    next page's clicks carry its own page key, in the same session."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{material_site}/install/")
+        page.wait_for_function("() => window.__heatmaps !== undefined")
+        page.locator("article p").first.click()  # text ...
+        page.wait_for_timeout(500)
+        page.mouse.wheel(0, 600)  # ... then the reader scrolls on, and the theme restyles what is in view
+        page.wait_for_timeout(3000)
+        page.locator(".tabbed-labels label").nth(1).click()  # shows the other tab
+        page.wait_for_timeout(500)
+        page.locator("article a[href*='usage']").click()  # instant navigation: no page load
+        page.wait_for_url("**/usage/")
+        page.wait_for_timeout(1000)
+        page.locator("article p").first.click()  # text on the next page
+        page.wait_for_timeout(3000)
+        page.evaluate("window.__heatmaps.flush()")
+        rows = wait_for(live_api["engine"], lambda r: sum(e["event_type"] == "click" for e in r) >= 4)
+        browser.close()
+
+    clicks = [
+        (r["page_key"].removeprefix(material_site), r["dead"]) for r in rows if r["event_type"] == "click"
+    ]
+    assert clicks == [("/install", True), ("/install", False), ("/install", False), ("/usage", True)]
+    assert len({row["session_id"] for row in rows}) == 1
+    assert all("SECRET" not in str(row) for row in rows)
