@@ -64,7 +64,10 @@
   var LONE = /^[\ud800-\udfff]$/; // half a surrogate pair: not encodable as UTF-8, so not storable
   var RECT_MAX = 1000000; // a box's x/y within -1e6..2e6, its width/height within 0..1e6
   // Build-tool hashes (CSS modules, CSS-in-JS) and state classes would not match the element next time.
-  var UNSTABLE_CLASS = /\d{3,}|\d[a-zA-Z]+\d|^(css|sc|jsx|emotion|svelte)-|__|^_|^(is|has)-|active|hover|focus|open|selected|checked/;
+  // CSS modules as Docusaurus names them end in _ and a hash of 4 to 6 letters and digits with a capital
+  // or a digit (docRoot_UBD9, sidebar_njMd), unlike a class a person wrote (card_wide).
+  var UNSTABLE_CLASS =
+    /\d{3,}|\d[a-zA-Z]+\d|_(?=[a-z]*[A-Z0-9])[A-Za-z0-9]{4,6}$|^(css|sc|jsx|emotion|svelte)-|__|^_|^(is|has)-|active|hover|focus|open|selected|checked/;
   var ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
   var queue = [], pending = [], observer = null, inflight = null;

@@ -353,7 +353,7 @@ def test_four_fast_clicks_on_one_spot_are_four_events(backend: Backend, open_pag
                 "x": 100,
                 "y": 700,
                 "fixed": False,
-                "selector": "body > main > div.card:nth-of-type(1)",
+                "selector": "body > main > div.card.card_wide:nth-of-type(1)",
                 "dead": True,
             }
             | _box(0, 660, 1280, 100),
