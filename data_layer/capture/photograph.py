@@ -8,7 +8,8 @@ What makes a good backdrop (CONTRACT 12): the breakpoint's nominal width with a 
 image px per CSS px, so clicks in document px land where they were); load and network idle, bounded;
 the page scrolled down in viewport steps and back, so lazy content loads; animations off; fixed and
 sticky elements pinned where a visitor sees them on arrival, once, instead of wherever a tall
-screenshot would stretch or repeat them; the scrolling element's size recorded as the document size.
+screenshot would stretch or repeat them (and fixed ones out of view on arrival hidden); the scrolling
+element's size recorded as the document size.
 """
 
 from __future__ import annotations

@@ -10,7 +10,14 @@
     else if (position === 'sticky' || position === '-webkit-sticky')
       el.style.setProperty('position', 'static', 'important');
   }
-  const outer = fixed.filter(el => !fixed.some(other => other !== el && other.contains(el)));
+  // One wholly outside the viewport on arrival (a skip link at left: 100% until it gets focus, a closed
+  // drawer) is never seen there: pinned, it would widen the page past the breakpoint, so it is hidden.
+  const outer = fixed.filter(el => !fixed.some(other => other !== el && other.contains(el))).filter(el => {
+    const box = el.getBoundingClientRect();
+    const away = box.right <= 0 || box.bottom <= 0 || box.left >= innerWidth || box.top >= innerHeight;
+    if (away) el.style.setProperty('display', 'none', 'important');
+    return !away;
+  });
   const boxes = outer.map(el => el.getBoundingClientRect());
   outer.forEach((el, i) => {
     const box = boxes[i], s = el.style;

@@ -1,8 +1,9 @@
 """A small website of the tests' own, served on loopback, with the behaviours captures must handle.
 
-Pages: ``/`` (a sticky red header, a fixed magenta badge, a native lazy image in blue and a script-lazy
-image in green far below the fold), ``/tall`` (taller than the 40,000 px image limit), ``/away`` (a
-redirect to another origin: the same server reached as ``localhost``), ``/slow`` (answers after
+Pages: ``/`` (a sticky red header, a fixed magenta badge, a skip link fixed just past the right edge
+of the viewport as Docusaurus places it until it gets focus, a native lazy image in blue and a
+script-lazy image in green far below the fold), ``/tall`` (taller than the 40,000 px image limit),
+``/away`` (a redirect to another origin: the same server reached as ``localhost``), ``/slow`` (answers after
 ``SLOW_S``) and ``/missing`` (404). Every request's Host and path are recorded, so a test can prove a
 refused address was never asked for.
 """
@@ -38,11 +39,14 @@ HOME = f"""<!doctype html><html><head><meta name="viewport" content="width=devic
   #badge {{ position: fixed; right: 16px; bottom: 16px; width: 40px; height: 40px; background: rgb{MAGENTA};
             animation: pulse 1s infinite; }}
   @keyframes pulse {{ from {{ opacity: 0.2; }} to {{ opacity: 1; }} }}
+  #skip {{ position: fixed; top: 16px; left: 100%; padding: 8px; white-space: nowrap; }}
+  #skip:focus {{ left: 16px; }}
   section {{ height: 1500px; padding: 16px; }}
   @media (max-width: 767px) {{ .wide {{ display: none; }} }}
 </style></head><body>
+<a id="skip" href="#main">Skip to main content</a>
 <header></header>
-<section><h1>Home</h1><p class="wide">Only on wide screens.</p></section>
+<section id="main"><h1>Home</h1><p class="wide">Only on wide screens.</p></section>
 <section><img loading="lazy" src="/blue.png" width="300" height="200" alt=""></section>
 <section><img id="late" data-src="/green.png" width="300" height="200" alt=""></section>
 <div id="badge"></div>
