@@ -191,6 +191,13 @@ class Settings(BaseSettings):
             "pageKey, so /book/ and /book/index.html are one page; empty = the path is kept as sent."
         ),
     )
+    page_key_extensions: str = Field(
+        "",
+        description=(
+            "Comma-separated endings (e.g. `.html`) dropped from a URL's last path segment, so /guide and "
+            "/guide.html are one page, for a site that answers both (GitHub Pages does); empty = kept."
+        ),
+    )
     page_key_view_params: str = Field(
         "",
         description=(
@@ -412,9 +419,11 @@ class Settings(BaseSettings):
 
     @cached_property
     def page_key_rules(self) -> PageKeyRules:
-        """The optional pageKey refinements (index files folded, view parameters kept)."""
+        """The optional pageKey refinements (index files folded, extensions dropped, view parameters kept)."""
         return PageKeyRules(
-            index_files=_names(self.page_key_index_files), view_params=_names(self.page_key_view_params)
+            index_files=_names(self.page_key_index_files),
+            view_params=_names(self.page_key_view_params),
+            extensions=_names(self.page_key_extensions),
         )
 
     def replay_template(self) -> str:

@@ -22,15 +22,19 @@ class InvalidUrlError(ValueError):
 
 @dataclass(frozen=True)
 class PageKeyRules:
-    """Opt-in refinements of CONTRACT 3.2 for sites whose URLs need them (both empty by default).
+    """Opt-in refinements of CONTRACT 3.2 for sites whose URLs need them (all empty by default).
 
     ``index_files``: last path segments (``index.html``) that name their directory, so ``/book/`` and
     ``/book/index.html`` are one page. ``view_params``: query parameters that change what the page shows
     (a search that replaces the content); they stay in the pageKey, sorted, so each view is its own page.
+    ``extensions``: endings (``.html``) dropped from the last path segment, for sites served with clean
+    URLs as well (GitHub Pages answers ``/guide`` with ``guide.html``, and generators link either), so
+    ``/guide`` and ``/guide.html`` are one page.
     """
 
     index_files: tuple[str, ...] = ()
     view_params: tuple[str, ...] = ()
+    extensions: tuple[str, ...] = ()
 
 
 NO_RULES = PageKeyRules()
@@ -63,7 +67,7 @@ def _view_query(query: str, names: tuple[str, ...]) -> str:
 def normalize_page_key(url: str, rules: PageKeyRules = NO_RULES) -> str:
     """Origin + path of ``url``: lower-cased scheme and host, default port and credentials dropped,
     query and fragment dropped, trailing ``/`` removed except for the root path; ``rules`` (settings)
-    may fold index files into their directory and keep view parameters.
+    may fold index files into their directory, drop extensions and keep view parameters.
 
     Idempotent: normalising a pageKey returns it unchanged. Raises :class:`InvalidUrlError`. Cached:
     a site sends the same few thousand URLs over and over.
@@ -75,18 +79,29 @@ def normalize_page_key(url: str, rules: PageKeyRules = NO_RULES) -> str:
         host = f"[{host}]"
     port = parts.port
     netloc = host if port is None or port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
-    path = parts.path or "/"
-    head, _, last = path.rpartition("/")
-    if last in rules.index_files:
-        path = head + "/"
-    if len(path) > 1 and path.endswith("/"):
-        path = path.rstrip("/") or "/"
+    path = _without_trailing_slash(parts.path or "/")
+    while (folded := _fold_last_segment(path, rules)) != path:  # until nothing folds, so idempotent
+        path = folded
     key = f"{scheme}://{netloc}{path}"
     if rules.view_params:
         key += _view_query(parts.query, rules.view_params)
     if len(key) > MAX_URL_LENGTH:  # lower-casing can lengthen a host: "İ".lower() is two characters
         raise InvalidUrlError(f"must give a pageKey of at most {MAX_URL_LENGTH} characters")
     return key
+
+
+def _without_trailing_slash(path: str) -> str:
+    return path.rstrip("/") or "/"
+
+
+def _fold_last_segment(path: str, rules: PageKeyRules) -> str:
+    """``path`` with its last segment folded once: an index file into its directory, else one of the
+    extensions dropped (never down to nothing: ``/.html`` stays)."""
+    head, _, last = path.rpartition("/")
+    if last in rules.index_files:
+        return _without_trailing_slash(head + "/")
+    ending = next((e for e in rules.extensions if last.endswith(e) and len(last) > len(e)), None)
+    return head + "/" + last[: -len(ending)] if ending else path
 
 
 def origin_of(page_key: str) -> str:

@@ -118,17 +118,22 @@ def test_headers_ignored_when_not_configured(client, tokens, engine) -> None:
 def test_page_key_rules_apply_at_ingest_and_in_queries(client, tokens, engine) -> None:
     settings = client.app.state.ctx.settings
     settings.page_key_index_files, settings.page_key_view_params = "index.html", "search"
+    settings.page_key_extensions = ".html"
     settings.__dict__.pop("page_key_rules", None)  # a cached property of the settings object
     events = [
         web_click(url="https://docs.example.com/book/index.html"),
         web_click(url="https://docs.example.com/book/"),
         web_click(url="https://docs.example.com/book/search.html?search=heat&page=2"),
+        web_click(url="https://docs.example.com/book/guide.html"),
+        web_click(url="https://docs.example.com/book/guide"),
     ]
     assert post(client, tokens["ingest"], events).status_code == 200
     assert [row["page_key"] for row in stored(engine)] == [
         "https://docs.example.com/book",
         "https://docs.example.com/book",
-        "https://docs.example.com/book/search.html?search=heat",
+        "https://docs.example.com/book/search?search=heat",
+        "https://docs.example.com/book/guide",
+        "https://docs.example.com/book/guide",
     ]
     day = events[0]["timestamp"][:10]
     summary = client.get(
@@ -143,6 +148,17 @@ def test_page_key_rules_apply_at_ingest_and_in_queries(client, tokens, engine) -
     )
     assert summary.status_code == 200, summary.text
     assert sum(cell["clicks"] for cell in summary.json()["clickBins"]) == 2
+    guide = client.get(
+        "/rest/v1/heatmap-pages/summary",
+        params={
+            "pageKey": "https://docs.example.com/book/guide.html",
+            "breakpoint": "desktop",
+            "from": day,
+            "to": day,
+        },
+        headers=bearer(tokens["view"]),
+    )
+    assert sum(cell["clicks"] for cell in guide.json()["clickBins"]) == 2
 
 
 def test_same_batch_twice_reports_all_duplicates(client, tokens, engine) -> None:

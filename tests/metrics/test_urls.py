@@ -49,11 +49,17 @@ def test_invalid_urls(url: str) -> None:
         normalize_page_key(url)
 
 
+FOLDING = PageKeyRules(index_files=("index.html", "a.html"), extensions=(".html", ".h"))
+
+
 @given(
     scheme=st.sampled_from(["http", "https", "HTTP", "Https"]),
     host=st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?(\.[A-Za-z]{2,6}){1,2}", fullmatch=True),
     port=st.one_of(st.none(), st.integers(1, 65535)),
-    path=st.lists(st.from_regex(r"[A-Za-z0-9%._~-]{0,8}", fullmatch=True), max_size=4).map("/".join),
+    path=st.lists(
+        st.one_of(st.from_regex(r"[A-Za-z0-9%._~-]{0,8}", fullmatch=True), st.sampled_from(["a.html", ".h"])),
+        max_size=4,
+    ).map("/".join),
     trailing=st.booleans(),
     query=st.one_of(st.none(), st.from_regex(r"[a-z]=[0-9]{1,3}", fullmatch=True)),
 )
@@ -65,6 +71,8 @@ def test_normalisation_is_idempotent(
     url = f"{scheme}://{host}{port_part}/{path}{'/' if trailing else ''}{query_part}"
     key = normalize_page_key(url)
     assert normalize_page_key(key) == key
+    folded = normalize_page_key(url, FOLDING)
+    assert normalize_page_key(folded, FOLDING) == folded
     assert "?" not in key and "#" not in key
     assert key == key.split("://")[0].lower() + "://" + key.split("://", 1)[1]
 
@@ -77,6 +85,22 @@ def test_index_files_fold_into_their_directory_only_when_configured() -> None:
     assert normalize_page_key("https://x.dev/index.html?a=1", rules) == "https://x.dev/"
     assert normalize_page_key("https://x.dev/book/index.htm", rules) == "https://x.dev/book/index.htm"
     assert normalize_page_key("https://x.dev/book/myindex.html", rules) == "https://x.dev/book/myindex.html"
+
+
+def test_extensions_are_dropped_from_the_last_segment_only_when_configured() -> None:
+    """VitePress links /guide.html while GitHub Pages also answers /guide: one page when configured."""
+    rules = PageKeyRules(extensions=(".htm", ".html"))
+    assert normalize_page_key("https://x.dev/guide.html") == "https://x.dev/guide.html"
+    assert normalize_page_key("https://x.dev/guide.html?a=1#b", rules) == "https://x.dev/guide"
+    assert normalize_page_key("https://x.dev/guide", rules) == "https://x.dev/guide"
+    assert normalize_page_key("https://x.dev/old/page.htm", rules) == "https://x.dev/old/page"
+    assert normalize_page_key("https://x.dev/a.html.html", rules) == "https://x.dev/a"  # idempotent
+    assert normalize_page_key("https://x.dev/.html", rules) == "https://x.dev/.html"  # never emptied
+    assert normalize_page_key("https://x.dev/guide.html/", rules) == "https://x.dev/guide"
+    assert normalize_page_key("https://x.dev/report.pdf", rules) == "https://x.dev/report.pdf"
+    both = PageKeyRules(index_files=("index.html",), extensions=(".html",))
+    assert normalize_page_key("https://x.dev/book/index.html", both) == "https://x.dev/book"
+    assert normalize_page_key("https://x.dev/book/ch1.html", both) == "https://x.dev/book/ch1"
 
 
 def test_view_parameters_stay_in_the_page_key_sorted_when_configured() -> None:
@@ -94,5 +118,8 @@ def test_settings_read_the_page_key_rules(monkeypatch) -> None:
 
     monkeypatch.setenv("HEATMAPS_PAGE_KEY_INDEX_FILES", "index.html, index.htm")
     monkeypatch.setenv("HEATMAPS_PAGE_KEY_VIEW_PARAMS", "search")
+    monkeypatch.setenv("HEATMAPS_PAGE_KEY_EXTENSIONS", ".html")
     rules = Settings(_env_file=None).page_key_rules
-    assert rules == PageKeyRules(index_files=("index.htm", "index.html"), view_params=("search",))
+    assert rules == PageKeyRules(
+        index_files=("index.htm", "index.html"), view_params=("search",), extensions=(".html",)
+    )
