@@ -42,6 +42,10 @@
   // from headings' words, so they are page text too.
   var NAME_ATTRIBUTE =
     /^(id|name|for|headers|aria-(labelledby|describedby|controls|owns|activedescendant|flowto|details|errormessage))$/i;
+  // Selectors naming elements (`#__drawer`; `[for=__search]`, `[id^="fnref:"]`, quoted or not, with a
+  // case flag or not): what they spell out is the page's design, not its text (see maskName).
+  var ID_SELECTOR = /#(-?[_a-zA-Z][\w-]*)/g;
+  var NAME_SELECTOR = /\[\s*([\w-]+)\s*([~^$*]?)=\s*(?:"([^"]*)"|'([^']*)'|([^\]\s]+))\s*(?:[iIsS]\s*)?\]/g;
   // Links whose target is personal: an e-mail address, a phone number.
   var PERSONAL_LINK = /^\s*(mailto|tel|sms|callto):/i;
   // rrweb's event and node types (@rrweb/types).
@@ -56,6 +60,9 @@
   var outbox = [], outboxChars = 0; // chunks { sid, seq, json, tries } in seq order, not yet delivered
   var pumping = null, retryAt = 0, failures = 0, seqState = { sid: null, next: 0 };
   var stopRecording = null, timer = null;
+  // The names the page's readable stylesheets select by, read at each full snapshot: exact ones, and
+  // [operator, part] pairs of the other attribute selectors.
+  var styleNames = { exact: Object.create(null), parts: [] };
 
   function storage(name, value) {
     try {
@@ -78,6 +85,57 @@
     return typeof text === "string" ? text.replace(/[^]/g, "*") : text;
   }
 
+  /** Reads the names `rules` (and the rules nested in them) select elements by into `found`. */
+  function collectNames(rules, found) {
+    for (var i = 0; rules && i < rules.length; i++) {
+      var rule = rules[i], text = rule.selectorText, m;
+      if (rule.cssRules) collectNames(rule.cssRules, found);
+      if (!text) continue;
+      for (ID_SELECTOR.lastIndex = 0; (m = ID_SELECTOR.exec(text)); ) found.exact[m[1]] = true;
+      for (NAME_SELECTOR.lastIndex = 0; (m = NAME_SELECTOR.exec(text)); ) {
+        var part = m[3] !== undefined ? m[3] : m[4] !== undefined ? m[4] : m[5];
+        if (!NAME_ATTRIBUTE.test(m[1]) || !part) continue;
+        if (m[2]) found.parts.push([m[2], part]);
+        else found.exact[part] = true;
+      }
+    }
+  }
+
+  /** The names this page's stylesheets select by; another origin's sheets cannot be read (and a
+   * recording cannot carry them either). */
+  function readStyleNames() {
+    var found = { exact: Object.create(null), parts: [] }, sheets = document.styleSheets;
+    for (var i = 0; i < sheets.length; i++) {
+      try {
+        collectNames(sheets[i].cssRules, found);
+      } catch (e) {
+        /* another origin's sheet */
+      }
+    }
+    styleNames = found;
+  }
+
+  /** An id or name masked like a value, except what a stylesheet's selector spells out of it (a theme's
+   * `#__drawer`, the `fnref:` of `[id^="fnref:"]`): that text is in the recorded stylesheet already,
+   * and masked, the replay lost the rules (a drawer's and a search's toggles showed at every width). */
+  function maskName(value) {
+    if (styleNames.exact[value]) return value;
+    for (var i = 0; i < styleNames.parts.length; i++) {
+      var how = styleNames.parts[i][0], part = styleNames.parts[i][1], at = value.indexOf(part);
+      if (how === "^" && at === 0) return part + maskValue(value.slice(part.length));
+      if (how === "$" && at >= 0 && value.lastIndexOf(part) === value.length - part.length) {
+        return maskValue(value.slice(0, value.length - part.length)) + part;
+      }
+      if (how === "*" && at >= 0) return maskValue(value.slice(0, at)) + part + maskValue(value.slice(at + part.length));
+      if (how === "~" && value.split(/\s+/).indexOf(part) >= 0) {
+        return value.replace(/\S+/g, function (token) {
+          return token === part ? token : maskValue(token);
+        });
+      }
+    }
+    return maskValue(value);
+  }
+
   /** A link keeps where it leads but not what it says: an e-mail address or phone number, and the
    * fragment (a heading's id). */
   function maskLink(href) {
@@ -97,7 +155,7 @@
       if (lower === "value") attributes[name] = maskValue(value);
       else if (lower === "href" || lower === "xlink:href") attributes[name] = maskLink(value);
       else if (NAME_ATTRIBUTE.test(lower) && !(tag === "meta" && lower === "name")) {
-        attributes[name] = maskValue(value);
+        attributes[name] = maskName(value);
       } else if (lower === "content" ? tag === "meta" && !/^viewport$/i.test(metaName || "") : TEXT_ATTRIBUTE.test(lower)) {
         attributes[name] = maskText(value);
       }
@@ -137,8 +195,10 @@
   }
 
   function mask(event) {
-    if (event.type === FULL_SNAPSHOT) maskNode(event.data.node, "");
-    else if (event.type === INCREMENTAL && event.data.source === MUTATION) maskMutation(event.data);
+    if (event.type === FULL_SNAPSHOT) {
+      readStyleNames();
+      maskNode(event.data.node, "");
+    } else if (event.type === INCREMENTAL && event.data.source === MUTATION) maskMutation(event.data);
     else if (event.type === INCREMENTAL && event.data.source === INPUT) event.data.text = maskValue(event.data.text);
     return event;
   }

@@ -195,6 +195,10 @@ def test_nothing_the_server_stored_holds_page_text_or_typed_values(api: dict[str
     by_html_id = {n["attributes"]["data-part"]: n for n in first if "data-part" in n.get("attributes", {})}
     heading = by_html_id["heading"]
     assert heading["attributes"]["id"] == "*******"
+    # ... but for what a stylesheet selects by, which the recorded stylesheet spells out anyway.
+    assert by_html_id["drawer"]["attributes"]["id"] == "__drawer"
+    assert by_html_id["drawer-label"]["attributes"]["for"] == "__drawer"
+    assert by_html_id["footnote"]["attributes"]["id"] == "fnref:**********"
     assert heading["attributes"]["title"] == "******* ******* *****"  # masked, the length kept
     assert heading["childNodes"][0]["textContent"] == "****** **** *******"
     assert by_html_id["logo"]["attributes"]["src"] == f"{site}/logo.png"  # an image is its URL
