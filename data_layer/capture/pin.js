@@ -12,9 +12,11 @@
   }
   // One wholly outside the viewport on arrival (a skip link at left: 100% until it gets focus, a closed
   // drawer) is never seen there: pinned, it would widen the page past the breakpoint, so it is hidden.
+  // One without a box of its own (a portal's root at 0, 0 whose content overflows it) stays.
   const outer = fixed.filter(el => !fixed.some(other => other !== el && other.contains(el))).filter(el => {
     const box = el.getBoundingClientRect();
-    const away = box.right <= 0 || box.bottom <= 0 || box.left >= innerWidth || box.top >= innerHeight;
+    const away = box.width > 0 && box.height > 0 &&
+      (box.right <= 0 || box.bottom <= 0 || box.left >= innerWidth || box.top >= innerHeight);
     if (away) el.style.setProperty('display', 'none', 'important');
     return !away;
   });

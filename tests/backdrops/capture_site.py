@@ -1,7 +1,8 @@
 """A small website of the tests' own, served on loopback, with the behaviours captures must handle.
 
 Pages: ``/`` (a sticky red header, a fixed magenta badge, a skip link fixed just past the right edge
-of the viewport as Docusaurus places it until it gets focus, a native lazy image in blue and a
+of the viewport as Docusaurus places it until it gets focus, an orange toast in a fixed portal root
+without a box of its own, a native lazy image in blue and a
 script-lazy image in green far below the fold), ``/tall`` (taller than the 40,000 px image limit),
 ``/away`` (a redirect to another origin: the same server reached as ``localhost``), ``/slow`` (answers after
 ``SLOW_S``) and ``/missing`` (404). Every request's Host and path are recorded, so a test can prove a
@@ -21,7 +22,7 @@ from io import BytesIO
 from PIL import Image
 
 SLOW_S = 12
-RED, MAGENTA, BLUE, GREEN = (208, 0, 0), (255, 0, 255), (0, 0, 255), (0, 160, 0)
+RED, MAGENTA, BLUE, GREEN, ORANGE = (208, 0, 0), (255, 0, 255), (0, 0, 255), (0, 160, 0), (255, 136, 0)
 HEADER_PX = 60
 TALL_PX = 60_000
 
@@ -41,6 +42,9 @@ HOME = f"""<!doctype html><html><head><meta name="viewport" content="width=devic
   @keyframes pulse {{ from {{ opacity: 0.2; }} to {{ opacity: 1; }} }}
   #skip {{ position: fixed; top: 16px; left: 100%; padding: 8px; white-space: nowrap; }}
   #skip:focus {{ left: 16px; }}
+  #portal {{ position: fixed; top: 0; left: 0; width: 0; height: 0; }}
+  #toast {{ position: absolute; top: 100px; left: 100px; width: 40px; height: 40px;
+            background: rgb{ORANGE}; }}
   section {{ height: 1500px; padding: 16px; }}
   @media (max-width: 767px) {{ .wide {{ display: none; }} }}
 </style></head><body>
@@ -50,6 +54,7 @@ HOME = f"""<!doctype html><html><head><meta name="viewport" content="width=devic
 <section><img loading="lazy" src="/blue.png" width="300" height="200" alt=""></section>
 <section><img id="late" data-src="/green.png" width="300" height="200" alt=""></section>
 <div id="badge"></div>
+<div id="portal"><div id="toast"></div></div>
 <script>
   new IntersectionObserver((entries, observer) => entries.forEach(entry => {{
     if (entry.isIntersecting) {{ entry.target.src = entry.target.dataset.src; observer.disconnect(); }}

@@ -27,7 +27,17 @@ from data_layer.replica import ReplicaStore
 from data_layer.screenshots import MAX_HEIGHT, latest_page_screenshot, list_page_screenshots
 from data_layer.settings import Settings
 from heatmaps_cli.app import app
-from tests.backdrops.capture_site import BLUE, GREEN, HEADER_PX, MAGENTA, RED, TALL_PX, Site, serve_site
+from tests.backdrops.capture_site import (
+    BLUE,
+    GREEN,
+    HEADER_PX,
+    MAGENTA,
+    ORANGE,
+    RED,
+    TALL_PX,
+    Site,
+    serve_site,
+)
 from tests.browser import needs_chromium
 from tests.conftest import bearer
 from tests.factories import web_click
@@ -108,6 +118,7 @@ def test_a_page_is_photographed_at_each_breakpoint(settings: Settings, site: Sit
         assert red and red[0] == 0 and red[-1] == HEADER_PX - 1 and len(red) == HEADER_PX
         badge = colour_rows(image, MAGENTA, tolerance=20)
         assert badge and badge[-1] - badge[0] < 40 and badge[-1] < 1200
+        assert colour_rows(image, ORANGE) == list(range(100, 140))  # the toast in a boxless fixed root
         # Lazy images, native and script-driven, were loaded by scrolling.
         assert colour_rows(image, BLUE)
         assert colour_rows(image, GREEN)
