@@ -371,8 +371,11 @@ def material_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def material_site(live_api: dict[str, Any], material_build: Path) -> Iterator[str]:
-    """The built site, served with the API's tracker in place of SCRIPT_TAG."""
-    tag = f'<script src="{live_api["base"]}/tracker.js" data-key="{live_api["ingest"]}" defer></script>'
+    """The built site, served with the API's tracker (recording every session) in place of SCRIPT_TAG."""
+    tag = (
+        f'<script src="{live_api["base"]}/tracker.js" data-key="{live_api["ingest"]}" data-record="on" '
+        "defer></script>"
+    )
 
     class Site(SimpleHTTPRequestHandler):
         def log_message(self, *_args: Any) -> None:
@@ -432,3 +435,40 @@ def test_on_a_theme_that_restyles_itself_as_the_page_scrolls_a_click_on_text_sta
     assert clicks == [("/install", True), ("/install", False), ("/install", False), ("/usage", True)]
     assert len({row["session_id"] for row in rows}) == 1
     assert all("SECRET" not in str(row) for row in rows)
+
+
+def test_a_recording_of_a_real_theme_keeps_what_its_stylesheets_select_by_and_no_text(
+    live_api, material_site
+) -> None:
+    """MkDocs Material hides its drawer and search toggles by [for=__drawer] and [for=__search]: the
+    recording keeps those names, which its stylesheet spells out, so the replay lays the header out as
+    the visitor saw it, while the headings' ids (made from their words) and every text stay masked."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{material_site}/install/")
+        page.wait_for_function("() => !!(window.__heatmaps && window.__heatmaps.recording && "
+                               "window.__heatmaps.recording.flush)")  # fmt: skip
+        page.evaluate("() => window.__heatmaps.recording.flush()")
+        session = page.evaluate("() => sessionStorage.getItem('hm_sid')")
+        browser.close()
+    answer = httpx.get(
+        f"{live_api['base']}/rest/v1/sessions/{session}/recording",
+        headers={"Authorization": f"Bearer {live_api['view']}"},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    assert "SECRET" not in answer.text and "install guide" not in answer.text
+
+    def nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        yield node
+        for child in node.get("childNodes", []):
+            yield from nodes(child)
+
+    snapshot = next(e for e in answer.json()["events"] if e["type"] == 2)  # the full snapshot
+    attributes = [n.get("attributes", {}) for n in nodes(snapshot["data"]["node"]) if n["type"] == 2]
+    assert {"__drawer", "__search"} <= {a["for"] for a in attributes if "for" in a}
+    assert {"__drawer", "__search"} <= {a["id"] for a in attributes if "id" in a}
+    headings = [a["id"] for a in attributes if a.get("id", "").startswith("*")]
+    assert len(headings) >= 8 and all(set(h) == {"*"} for h in headings)  # part-0 ... part-7, masked
