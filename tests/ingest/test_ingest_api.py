@@ -136,29 +136,18 @@ def test_page_key_rules_apply_at_ingest_and_in_queries(client, tokens, engine) -
         "https://docs.example.com/book/guide",
     ]
     day = events[0]["timestamp"][:10]
-    summary = client.get(
-        "/rest/v1/heatmap-pages/summary",
-        params={
-            "pageKey": "https://docs.example.com/book/index.html",
-            "breakpoint": "desktop",
-            "from": day,
-            "to": day,
-        },
-        headers=bearer(tokens["view"]),
-    )
-    assert summary.status_code == 200, summary.text
-    assert sum(cell["clicks"] for cell in summary.json()["clickBins"]) == 2
-    guide = client.get(
-        "/rest/v1/heatmap-pages/summary",
-        params={
-            "pageKey": "https://docs.example.com/book/guide.html",
-            "breakpoint": "desktop",
-            "from": day,
-            "to": day,
-        },
-        headers=bearer(tokens["view"]),
-    )
-    assert sum(cell["clicks"] for cell in guide.json()["clickBins"]) == 2
+
+    def clicks_of(page_key: str) -> int:
+        summary = client.get(
+            "/rest/v1/heatmap-pages/summary",
+            params={"pageKey": page_key, "breakpoint": "desktop", "from": day, "to": day},
+            headers=bearer(tokens["view"]),
+        )
+        assert summary.status_code == 200, summary.text
+        return sum(cell["clicks"] for cell in summary.json()["clickBins"])
+
+    assert clicks_of("https://docs.example.com/book/index.html") == 2
+    assert clicks_of("https://docs.example.com/book/guide.html") == 2
 
 
 def test_same_batch_twice_reports_all_duplicates(client, tokens, engine) -> None:
