@@ -13,14 +13,15 @@
   // One wholly outside the viewport on arrival (a skip link at left: 100% until it gets focus, a closed
   // drawer) is never seen there: pinned, it would widen the page past the breakpoint, so it is hidden.
   // One without a box of its own (a portal's root at 0, 0 whose content overflows it) stays.
-  const outer = fixed.filter(el => !fixed.some(other => other !== el && other.contains(el))).filter(el => {
+  const outer = [], boxes = [];
+  for (const el of fixed) {
+    if (fixed.some(other => other !== el && other.contains(el))) continue;
     const box = el.getBoundingClientRect();
     const away = box.width > 0 && box.height > 0 &&
       (box.right <= 0 || box.bottom <= 0 || box.left >= innerWidth || box.top >= innerHeight);
     if (away) el.style.setProperty('display', 'none', 'important');
-    return !away;
-  });
-  const boxes = outer.map(el => el.getBoundingClientRect());
+    else outer.push(el), boxes.push(box);
+  }
   outer.forEach((el, i) => {
     const box = boxes[i], s = el.style;
     const pinned = {position: 'absolute', 'box-sizing': 'border-box', right: 'auto', bottom: 'auto', margin: '0',
